@@ -1,0 +1,187 @@
+"""Load and check quotebot's configuration once, into a frozen object that is passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
+ENV_DB = "QUOTEBOT_DB"
+ENV_WEBHOOK_SECRET = "QUOTEBOT_WEBHOOK_SECRET"
+
+
+class ConfigError(Exception):
+    """A configuration file is missing, unreadable or holds a bad key or value."""
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    seeds_dir: Path
+    sources_file: Path
+    max_passage_chars: int = 220
+    min_passage_chars: int = 24
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    aliases_file: Path
+    userdict_file: Path
+    stopwords_file: Path
+    k1: float = 1.5
+    b: float = 0.75
+    top_k: int = 3
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    db_path: Path | None = None
+    max_turns_per_chat: int = 200
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    url: str | None = None
+    secret_token_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token_file: Path | None = None
+    api_base_url: str = "https://api.telegram.org/bot"
+    mode: str = "polling"
+    poll_interval: float = 0.0
+    questions_per_minute: int = 20
+    rate_limiter: bool = True
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path  # the file this was read from, for messages
+    corpus: CorpusConfig
+    retrieval: RetrievalConfig
+    history: HistoryConfig
+    telegram: TelegramConfig
+
+    def with_overrides(self, **sections: object) -> "Config":
+        """A copy with some fields replaced, e.g. with_overrides(history={"db_path": p})."""
+        changes = {}
+        for name, values in sections.items():
+            changes[name] = dataclasses.replace(getattr(self, name), **values)
+        return dataclasses.replace(self, **changes)
+
+
+# Values that must be positive or within a range; checked after the types.
+_RANGES: dict[str, tuple[float, float]] = {
+    "corpus.max_passage_chars": (40, 5000),
+    "corpus.min_passage_chars": (1, 1000),
+    "retrieval.k1": (0.0, 10.0),
+    "retrieval.b": (0.0, 1.0),
+    "retrieval.top_k": (1, 10),
+    "history.max_turns_per_chat": (2, 1_000_000),
+    "telegram.poll_interval": (0.0, 60.0),
+    "telegram.questions_per_minute": (1, 10_000),
+    "telegram.webhook.port": (1, 65535),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {"telegram.mode": ("polling", "webhook")}
+
+
+def default_config_path() -> Path:
+    """The bot.yaml shipped with the package (the repository's config/bot.yaml)."""
+    return Path(str(resources.files("bot.config").joinpath("bot.yaml")))
+
+
+def load_config(path: Path | str | None = None, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Read, check and freeze a config file; environment overrides apply to the database path."""
+    env = os.environ if env is None else env
+    path = Path(path) if path is not None else default_config_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.__class__.__name__})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    values = _build(Config, raw, path, prefix="", skip={"source"})
+    config = Config(source=path, **values)
+    if env.get(ENV_DB):
+        config = config.with_overrides(history={"db_path": Path(env[ENV_DB]).expanduser()})
+    return config
+
+
+def _build(cls: type, raw: dict, path: Path, prefix: str, skip: set[str] = frozenset()) -> dict:
+    """Turn one YAML mapping into keyword arguments for the dataclass cls, checking each key."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
+    for key in raw:
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{path}: unknown key '{prefix}{key}' (expected one of: {known})")
+    values = {}
+    for name, fld in fields.items():
+        key = f"{prefix}{name}"
+        if name not in raw:
+            if fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{path}: missing key '{key}'")
+            continue
+        values[name] = _coerce(hints[name], raw[name], path, key)
+    return values
+
+
+def _coerce(hint: object, value: object, path: Path, key: str) -> object:
+    """Check one value against its annotated type, resolving paths against the config's folder."""
+    optional = False
+    if isinstance(hint, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(hint))
+        hint = args[0]
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{path}: key '{key}' must have a value")
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: key '{key}' must be a mapping")
+        return hint(**_build(hint, value, path, prefix=f"{key}."))
+    if hint is Path:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{path}: key '{key}' must be a path (a string), got {value!r}")
+        return (path.parent / Path(value).expanduser()).resolve()
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: key '{key}' must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path}: key '{key}' must be a whole number, got {value!r}")
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{path}: key '{key}' must be a number, got {value!r}")
+        value = float(value)
+    elif hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: key '{key}' must be a string, got {value!r}")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ConfigError(f"{path}: key '{key}' must be one of {', '.join(_CHOICES[key])}, got {value!r}")
+    if key in _RANGES:
+        low, high = _RANGES[key]
+        if not low <= value <= high:
+            raise ConfigError(f"{path}: key '{key}' must be between {low:g} and {high:g}, got {value!r}")
+    return value
