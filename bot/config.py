@@ -7,7 +7,6 @@ import os
 import types
 import typing
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -37,12 +36,12 @@ class RetrievalConfig:
     k1: float = 1.5
     b: float = 0.75
     top_k: int = 3
-    cache_dir: Path | None = None
+    cache_dir: Path | None = None  # always set after load_config: None means the user's cache folder
 
 
 @dataclass(frozen=True)
 class HistoryConfig:
-    db_path: Path | None = None
+    db_path: Path | None = None  # always set after load_config: None means the user's data folder
     max_turns_per_chat: int = 200
 
 
@@ -97,8 +96,11 @@ _CHOICES: dict[str, tuple[str, ...]] = {"telegram.mode": ("polling", "webhook")}
 
 
 def default_config_path() -> Path:
-    """The bot.yaml shipped with the package (the repository's config/bot.yaml)."""
-    return Path(str(resources.files("bot.config").joinpath("bot.yaml")))
+    """The bundled bot.yaml: the repository's config/, which an installed wheel carries as bot/settings/."""
+    package = Path(__file__).resolve().parent
+    installed = package / "settings" / "bot.yaml"
+    # An editable install or a source checkout has no bot/settings/: use the repository's file.
+    return installed if installed.exists() else package.parent / "config" / "bot.yaml"
 
 
 def load_config(path: Path | str | None = None, env: typing.Mapping[str, str] | None = None) -> Config:
@@ -123,6 +125,18 @@ def load_config(path: Path | str | None = None, env: typing.Mapping[str, str] | 
     config = Config(source=path, **values)
     if env.get(ENV_DB):
         config = config.with_overrides(history={"db_path": Path(env[ENV_DB]).expanduser()})
+    return _fill_default_dirs(config, env)
+
+
+def _fill_default_dirs(config: Config, env: typing.Mapping[str, str]) -> Config:
+    """Put the database and the index cache in the user's data and cache folders unless set."""
+    home = Path(env.get("HOME") or Path.home())
+    data = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "quotebot"
+    cache = Path(env.get("XDG_CACHE_HOME") or home / ".cache") / "quotebot"
+    if config.history.db_path is None:
+        config = config.with_overrides(history={"db_path": data / "history.sqlite3"})
+    if config.retrieval.cache_dir is None:
+        config = config.with_overrides(retrieval={"cache_dir": cache})
     return config
 
 

@@ -29,7 +29,3 @@ class Retriever:
         context is the previous question of a follow-up: its key terms count at lower weight.
         """
         raise NotImplementedError
-
-    def notable_quotes(self, limit: int = 10) -> list[Hit]:
-        """Quotations said by a named person (sentences in quotation marks), best first."""
-        raise NotImplementedError
