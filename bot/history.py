@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import aiosqlite
+
+ROLES = ("user", "bot")
+
+
+class HistoryError(Exception):
+    """The history database cannot be created, opened or used."""
+
+
+class SchemaVersionError(HistoryError):
+    """The database was written by a newer quotebot whose schema this one does not know."""
 
 
 @dataclass(frozen=True)
@@ -19,28 +36,178 @@ class Turn:
     created_at: float                # unix time
 
 
+# Schema steps in order: MIGRATIONS[n] brings a version-n database to version n + 1, and
+# PRAGMA user_version records how many have been applied. Never edit a released step; append one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE turns (
+               id          INTEGER PRIMARY KEY AUTOINCREMENT,
+               chat_id     INTEGER NOT NULL,
+               user_id     INTEGER NOT NULL,
+               role        TEXT    NOT NULL CHECK (role IN ('user', 'bot')),
+               text        TEXT    NOT NULL,
+               passage_ids TEXT    NOT NULL DEFAULT '[]',
+               query       TEXT,
+               result_offset INTEGER NOT NULL DEFAULT 0,
+               created_at  REAL    NOT NULL
+           )""",
+        "CREATE INDEX turns_chat_id ON turns (chat_id, id)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_COLUMNS = "id, chat_id, user_id, role, text, passage_ids, query, result_offset, created_at"
+
+
+async def migrate(db: aiosqlite.Connection, path: Path,
+                  migrations: Sequence[Sequence[str]] = MIGRATIONS) -> int:
+    """Apply the steps the database lacks, each in its own transaction; returns the final version."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        (version,) = await cursor.fetchone()
+    if version > len(migrations):
+        raise SchemaVersionError(
+            f"{path}: history database has schema version {version}, this quotebot knows up to "
+            f"{len(migrations)}; use a newer quotebot or another --db")
+    for number in range(version, len(migrations)):
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in migrations[number]:
+                await db.execute(statement)
+            # PRAGMA takes no bound parameters; the value is our own integer, never user input.
+            await db.execute(f"PRAGMA user_version = {int(number + 1)}")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+    return len(migrations)
+
+
 class HistoryStore:
     """One SQLite file, WAL mode, schema versioned; every value a bound parameter."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, max_turns_per_chat: int) -> None:
+        self._db = db
+        self.path = path
+        self.max_turns_per_chat = max_turns_per_chat
+        # One connection is shared by every chat: the lock keeps each insert-and-trim one transaction.
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, max_turns_per_chat: int) -> "HistoryStore":
         """Open (creating or migrating) the database at path."""
-        raise NotImplementedError
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(f"{path}: cannot create the history folder ({exc.strerror})") from None
+        try:
+            # isolation_level=None: we write BEGIN/COMMIT ourselves, so what is committed is explicit.
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{path}: cannot open the history database ({exc})") from None
+        try:
+            await _configure(db)
+            await migrate(db, path)
+        except sqlite3.DatabaseError as exc:
+            await db.close()
+            raise HistoryError(f"{path}: not a usable history database ({exc})") from None
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db, path, max_turns_per_chat)
 
     async def close(self) -> None:
         """Checkpoint and close the database."""
-        raise NotImplementedError
+        try:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            await self._db.close()
+
+    async def __aenter__(self) -> "HistoryStore":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     async def append_turn(self, chat_id: int, user_id: int, role: str, text: str,
                           passage_ids: tuple[str, ...] = (), query: str | None = None,
                           offset: int = 0) -> Turn:
         """Store one turn durably (committed before returning) and trim the chat to its cap."""
-        raise NotImplementedError
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+        created_at = time.time()
+        ids_json = json.dumps(list(passage_ids), ensure_ascii=False)
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await self._db.execute(
+                    "INSERT INTO turns (chat_id, user_id, role, text, passage_ids, query,"
+                    " result_offset, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (chat_id, user_id, role, text, ids_json, query, offset, created_at))
+                turn_id = cursor.lastrowid
+                await self._trim(chat_id)
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+        return Turn(turn_id, chat_id, user_id, role, text, tuple(passage_ids), query, offset,
+                    created_at)
+
+    async def _trim(self, chat_id: int) -> None:
+        """Drop the chat's oldest turns beyond the cap (inside the caller's transaction)."""
+        await self._db.execute(
+            "DELETE FROM turns WHERE chat_id = ? AND id <= ("
+            " SELECT id FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (chat_id, chat_id, self.max_turns_per_chat))
 
     async def recent_turns(self, chat_id: int, limit: int = 10) -> list[Turn]:
         """The chat's last `limit` turns, oldest first."""
-        raise NotImplementedError
+        async with self._db.execute(
+                f"SELECT {_COLUMNS} FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT ?",
+                (chat_id, limit)) as cursor:
+            rows = await cursor.fetchall()
+        return [_turn(row) for row in reversed(rows)]
+
+    async def last_answer(self, chat_id: int) -> Turn | None:
+        """The chat's latest bot turn that answered a question (has a query), for /more."""
+        async with self._db.execute(
+                f"SELECT {_COLUMNS} FROM turns WHERE chat_id = ? AND role = 'bot'"
+                " AND query IS NOT NULL ORDER BY id DESC LIMIT 1", (chat_id,)) as cursor:
+            row = await cursor.fetchone()
+        return _turn(row) if row else None
+
+    async def count_turns(self, chat_id: int) -> int:
+        """How many turns the chat has stored."""
+        async with self._db.execute("SELECT COUNT(*) FROM turns WHERE chat_id = ?",
+                                    (chat_id,)) as cursor:
+            (count,) = await cursor.fetchone()
+        return count
 
     async def forget(self, chat_id: int) -> int:
         """Erase the chat's history; returns how many turns were removed."""
-        raise NotImplementedError
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await self._db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,))
+                removed = cursor.rowcount
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+        return removed
+
+
+async def _configure(db: aiosqlite.Connection) -> None:
+    """WAL so readers never block the writer; FULL so a committed turn survives a crash."""
+    await db.execute("PRAGMA journal_mode=WAL")
+    # NORMAL would already survive kill -9 in WAL mode; FULL also survives power loss, at one
+    # fsync per turn, which is cheap at chat rates.
+    await db.execute("PRAGMA synchronous=FULL")
+    await db.execute("PRAGMA busy_timeout=5000")
+
+
+def _turn(row: Sequence) -> Turn:
+    """A Turn from one SELECT row in _COLUMNS order."""
+    turn_id, chat_id, user_id, role, text, ids_json, query, offset, created_at = row
+    return Turn(turn_id, chat_id, user_id, role, text, tuple(json.loads(ids_json)), query, offset,
+                created_at)
