@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from bot.config import CorpusConfig
+
+SEED_SUFFIXES = (".txt", ".md")
+SOURCE_KEYS = ("title", "date", "url", "origin")
+
+# A plain line this short, without sentence punctuation, reads as a section heading; real headings
+# in Chinese articles are short phrases, and anything longer is a sentence or a caption.
+_MAX_HEADING_CHARS = 30
+# A heading may hold one comma ("开放,才是未来"); a longer line with a comma is a clause.
+_MAX_HEADING_CHARS_WITH_COMMA = 16
+# The first line of a file is its title only if it is this short (a title, not a paragraph).
+_MAX_TITLE_CHARS = 60
+
+
+class CorpusError(Exception):
+    """The seeds folder, an article or the sources file is missing, unreadable or malformed."""
 
 
 @dataclass(frozen=True)
@@ -27,22 +46,435 @@ class Source:
     url: str | None
     origin: str | None
     passages: tuple[Passage, ...]
+    # The cleaned article: kept lines joined by "\n"; every passage's text is a substring of it.
+    text: str = ""
 
 
 @dataclass(frozen=True)
 class Corpus:
     sources: tuple[Source, ...]
     passages: tuple[Passage, ...]   # all passages, in source order then position
+    # Passage id -> index into `passages`, built once so lookups stay O(1) on large corpora.
+    _index: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {p.id: i for i, p in enumerate(self.passages)})
 
     def passage(self, passage_id: str) -> Passage | None:
         """The passage with this id, or None."""
-        raise NotImplementedError
+        i = self._index.get(passage_id)
+        return None if i is None else self.passages[i]
 
     def neighbours(self, passage_id: str, radius: int = 1) -> tuple[Passage, ...]:
         """The passage with up to `radius` passages before and after it from the same source."""
-        raise NotImplementedError
+        i = self._index.get(passage_id)
+        if i is None:
+            return ()
+        source_id = self.passages[i].source_id
+        window = self.passages[max(0, i - radius): i + radius + 1]
+        return tuple(p for p in window if p.source_id == source_id)
+
+    def source(self, source_id: str) -> Source | None:
+        """The source with this id (the seed file's stem), or None."""
+        return next((s for s in self.sources if s.id == source_id), None)
 
 
 def load_corpus(config: CorpusConfig) -> Corpus:
     """Read every .txt/.md file in config.seeds_dir, clean it and split it into passages."""
-    raise NotImplementedError
+    metadata = read_sources_file(config.sources_file)
+    sources = tuple(
+        load_source(path, metadata.get(path.name, {}), config.max_passage_chars, config.min_passage_chars)
+        for path in seed_files(config.seeds_dir)
+    )
+    return Corpus(sources=sources, passages=tuple(p for s in sources for p in s.passages))
+
+
+def seed_files(seeds_dir: Path) -> list[Path]:
+    """The article files of a seeds folder, sorted by file name."""
+    if not seeds_dir.is_dir():
+        raise CorpusError(f"{seeds_dir}: seeds folder not found")
+    files = sorted(
+        (p for p in seeds_dir.iterdir() if p.is_file() and p.suffix.lower() in SEED_SUFFIXES),
+        key=lambda p: p.name,
+    )
+    if not files:
+        raise CorpusError(f"{seeds_dir}: no .txt or .md articles in the seeds folder")
+    return files
+
+
+def read_sources_file(path: Path) -> dict[str, dict[str, str]]:
+    """The sources YAML as {file name: {title, date, url, origin}}, checked key by key."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: sources file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: cannot read sources file ({exc.__class__.__name__})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise CorpusError(f"{path}: not valid YAML{where}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise CorpusError(f"{path}: expected a mapping of file names to title, date, url, origin")
+    return {str(name): _check_entry(path, str(name), entry) for name, entry in raw.items()}
+
+
+def _check_entry(path: Path, name: str, entry: object) -> dict[str, str]:
+    """One sources-file entry, with unknown keys and non-text values rejected."""
+    if entry is None:
+        return {}
+    if not isinstance(entry, dict):
+        raise CorpusError(f"{path}: entry '{name}' must be a mapping of title, date, url, origin")
+    checked = {}
+    for key, value in entry.items():
+        if key not in SOURCE_KEYS:
+            raise CorpusError(f"{path}: unknown key '{name}.{key}' (expected one of: {', '.join(SOURCE_KEYS)})")
+        if isinstance(value, datetime.date):
+            value = value.isoformat()  # YAML reads an unquoted 2025-02-18 as a date
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise CorpusError(f"{path}: key '{name}.{key}' must be non-empty text, got {value!r}")
+        checked[key] = value.strip()
+    return checked
+
+
+def load_source(path: Path, meta: dict[str, str], max_chars: int, min_chars: int) -> Source:
+    """Read one article file and turn it into a Source with its passages."""
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CorpusError(f"{path}: article is not UTF-8 text") from None
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read article ({exc.__class__.__name__})") from None
+    doc = clean_article(raw)
+    source_id = path.stem
+    title = meta.get("title") or doc.title or source_id
+    passages = tuple(
+        Passage(
+            id=f"{source_id}#{n}",
+            source_id=source_id,
+            source_title=title,
+            section=section,
+            position=n,
+            text=doc.text[start:end],
+        )
+        for n, (section, start, end) in enumerate(split_passages(doc, max_chars, min_chars))
+    )
+    return Source(
+        id=source_id,
+        title=title,
+        path=path,
+        date=meta.get("date") or doc.date,
+        url=meta.get("url") or doc.url,
+        origin=meta.get("origin"),
+        passages=passages,
+        text=doc.text,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cleaning: each rule names a kind of page debris, not the exact words of one file, so a new
+# article copied from a similar page is cleaned the same way.
+
+# Navigation and metadata labels of blog templates (a table of contents, an info box); alone on a
+# line, or with a short value after a colon ("字数：1234"), they are page furniture, not text.
+_NAV_LINE = re.compile(
+    r"^(目录|文章目录|文章信息|字数|字数统计|阅读时间|阅读时长|阅读量|阅读次数|发布时间|发布日期|发表于|"
+    r"更新时间|最后更新|标签|分类|作者信息|上一篇|下一篇|返回顶部|返回目录|本文目录)"
+    r"(\s*[:：].{0,40})?$"
+)
+# A date with a reading-time note ("📅 2025年2月18日 ⌚ 1 分钟阅读") is the page's byline box.
+_DATE = re.compile(r"(\d{4})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?")
+_BYLINE_MARK = re.compile(r"📅|⌚|🕒|⏱|分钟阅读|分钟读完|min read|阅读时间|阅读约")
+# Tag lines are hashtags only ("#AI #DeepSeek #开源"); a markdown heading has a space after '#'.
+_TAG_LINE = re.compile(r"^(#[^\s#]+\s*)+$")
+# Share buttons render as a short call to share or save the page.
+_SHARE_LINE = re.compile(r"^(分享|转发|收藏|点赞)(这篇文章|本文|文章|一下|到.{0,12}|至.{0,12})?[:：]?$")
+# "Related articles" starts a teaser list of other pages: everything from it on is not this article.
+_RELATED_LINE = re.compile(r"^(相关文章推荐|相关文章|相关推荐|推荐阅读|延伸阅读|猜你喜欢|热门文章|热门推荐|更多文章|往期推荐|往期回顾)[:：]?$")
+# A promotion asks the reader to reply, follow or scan in an official account (公众号).
+_PROMO = re.compile(
+    r"(公众号|对话框|后台).{0,20}(回复|留言)\s*[“\"「『【]|扫码关注|长按(识别)?二维码|点击(上方|下方)?.{0,6}关注|关注(我们的|本)?公众号"
+)
+# The comment box's placeholder ("还没有评论,来说两句吧...") is an empty comment section.
+_COMMENT_PROMPT = re.compile(r"(还没有|暂无|尚无)(任何)?评论|来说两句|抢沙发|发表(你的)?评论|写下你的评论")
+_MAX_COMMENT_PROMPT_CHARS = 30
+# "_原链接:https://..._" names where the text came from: it becomes the source's url.
+_ORIGIN_LINK = re.compile(
+    r"^[_*\s]*(原链接|原文链接|原文地址|原文|来源链接|来源|出处|source|original)\s*[:：]\s*<?(https?://[^\s>_*]+)>?[_*\s]*$",
+    re.IGNORECASE,
+)
+# Markdown headings ("## 亮点") name the section of what follows.
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# A bare number ("02", "三、", "PART 03") marks the start of a numbered section: the line after it
+# is that section's heading.
+_SECTION_NUMBER = re.compile(r"^(part\s*)?(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[.、．:：]?$", re.IGNORECASE)
+# Markdown syntax around text that we strip but whose text we keep.
+_BLOCKQUOTE = re.compile(r"^>+\s?")
+_BULLET = re.compile(r"^([-*+•·]|\d{1,2}[.)、])\s+")
+# Sentence punctuation at the end of a line: it is a sentence (or a lead-in), never a heading.
+_SENTENCE_TAIL = re.compile(r"[。！？!?…；;：:，,、.][”’\"'」』）)】\]]*$")
+_CLAUSE_INSIDE = re.compile(r"[。！？!?；;]")
+_QUOTED_LINE = re.compile(r"^[“\"「『].*[”\"」』]$")
+
+
+@dataclass(frozen=True)
+class _Line:
+    kind: str   # "title", "heading" or "content"
+    text: str
+
+
+@dataclass(frozen=True)
+class CleanArticle:
+    """An article after debris removal: its kept lines and what the debris told us."""
+
+    lines: tuple[_Line, ...]
+    title: str | None
+    date: str | None
+    url: str | None
+
+    @property
+    def text(self) -> str:
+        """The cleaned article text: kept lines joined by newlines."""
+        return "\n".join(line.text for line in self.lines)
+
+
+def clean_article(raw: str) -> CleanArticle:
+    """Drop page debris from an article and classify its lines as title, heading or content."""
+    lines = [line.strip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    date = url = None
+    kept: list[tuple[str, str]] = []
+    next_is_heading = False
+    for line in lines:
+        if not line:
+            continue
+        if _RELATED_LINE.match(line):
+            break  # the teaser list of other articles runs to the end of the page
+        link = _ORIGIN_LINK.match(line)
+        if link:
+            url = url or link.group(2)
+            continue
+        if _is_byline(line):
+            date = date or _iso_date(line)
+            continue
+        if _is_debris(line):
+            continue
+        if _SECTION_NUMBER.match(line):
+            next_is_heading = True  # the number itself says nothing; the next line is the heading
+            continue
+        heading = _MD_HEADING.match(line)
+        if heading:
+            kept.append(("md1" if len(heading.group(1)) == 1 else "heading", heading.group(2)))
+        elif next_is_heading and not _SENTENCE_TAIL.search(line) and len(line) <= _MAX_TITLE_CHARS:
+            kept.append(("heading", line))
+        else:
+            kept.append(("line", _strip_markup(line)))
+        next_is_heading = False
+    return _classify(kept, date, url)
+
+
+def _is_byline(line: str) -> bool:
+    """A short line holding a date and a reading-time mark, or only a date."""
+    if len(line) > 60 or not _DATE.search(line):
+        return False
+    return bool(_BYLINE_MARK.search(line)) or not _DATE.sub("", line).strip(" \t|·-📅")
+
+
+def _is_debris(line: str) -> bool:
+    """Navigation words, tag lines, share buttons, promotions and comment prompts."""
+    return bool(
+        _NAV_LINE.match(line)
+        or _TAG_LINE.match(line)
+        or _SHARE_LINE.match(line)
+        or _PROMO.search(line)
+        or (len(line) <= _MAX_COMMENT_PROMPT_CHARS and _COMMENT_PROMPT.search(line))
+    )
+
+
+def _iso_date(line: str) -> str | None:
+    """The first date in a line as YYYY-MM-DD, or None if it is not a real date."""
+    m = _DATE.search(line)
+    try:
+        return datetime.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except (AttributeError, ValueError):
+        return None
+
+
+def _strip_markup(line: str) -> str:
+    """Remove a blockquote or bullet marker, keeping the text after it."""
+    line = _BLOCKQUOTE.sub("", line)
+    return _BULLET.sub("", line).strip()
+
+
+def _looks_like_heading(line: str) -> bool:
+    """A short phrase without sentence punctuation: a section line, not a sentence."""
+    if len(line) > _MAX_HEADING_CHARS or _SENTENCE_TAIL.search(line) or _CLAUSE_INSIDE.search(line):
+        return False
+    if _QUOTED_LINE.match(line) or not re.search(r"\w", line):
+        return False
+    has_comma = bool(re.search(r"[，,、]", line))
+    return not has_comma or len(line) <= _MAX_HEADING_CHARS_WITH_COMMA
+
+
+def _classify(kept: list[tuple[str, str]], date: str | None, url: str | None) -> CleanArticle:
+    """Decide which kept lines are the title, headings or content."""
+    title = None
+    lines: list[_Line] = []
+    for i, (kind, text) in enumerate(kept):
+        first = i == 0
+        if kind == "md1" and title is None:
+            title = text
+            lines.append(_Line("title" if first else "heading", text))
+        elif kind in ("md1", "heading"):
+            lines.append(_Line("heading", text))
+        elif first and len(text) <= _MAX_TITLE_CHARS and not _SENTENCE_TAIL.search(text) and len(kept) > 1:
+            title = text  # a short first line without sentence punctuation is the article's title
+            lines.append(_Line("title", text))
+        elif _looks_like_heading(text) and _has_content_after(kept, i):
+            lines.append(_Line("heading", text))
+        else:
+            lines.append(_Line("content", text))
+    return CleanArticle(lines=tuple(lines), title=title, date=date, url=url)
+
+
+def _has_content_after(kept: list[tuple[str, str]], i: int) -> bool:
+    """Whether any line follows; a heading-like last line would head nothing, so it is content."""
+    return i + 1 < len(kept)
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting: paragraphs become passages; long ones are cut at sentence ends, short ones merged.
+
+# A sentence ends at 。！？!? (or a Latin full stop before a space), with any closing quotes or
+# brackets right after it; punctuation followed by a comma or colon is inside a sentence
+# (“你们在做一件很疯狂的事吗?”,他的回答...).
+_SENTENCE_END = re.compile(
+    r"(?:[。！？!?]+|(?<=[A-Za-z])\.(?=\s))[”’\"'」』）)】\]]*(?![，,、：:；;])"
+)
+_CLAUSE_END = re.compile(r"[；;][”’\"'」』）)】\]]*")
+_PHRASE_END = re.compile(r"[，,、：:][”’\"'」』）)】\]]*")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """The (start, end) offsets of the sentences of text[start:end], whitespace trimmed."""
+    return _cut(text, start, len(text) if end is None else end, _SENTENCE_END)
+
+
+def _cut(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Offsets of the pieces of text[start:end] ending where pattern matches."""
+    cuts = [m.end() for m in pattern.finditer(text, start, end)]
+    spans, begin = [], start
+    for cut in cuts + [end]:
+        span = _trim(text, begin, cut)
+        if span:
+            spans.append(span)
+        begin = cut
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span without surrounding whitespace, or None when nothing is left."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def split_passages(doc: CleanArticle, max_chars: int, min_chars: int) -> list[tuple[str, int, int]]:
+    """The (section, start, end) of every passage of a cleaned article, in order."""
+    text = doc.text
+    passages: list[tuple[str, int, int]] = []
+    section, offset = "", 0
+    group: list[tuple[int, int, bool]] = []  # spans of the current section; bool: starts a paragraph
+    for line in doc.lines:
+        if line.kind == "content":
+            pieces = _split_paragraph(text, offset, offset + len(line.text), max_chars, min_chars)
+            group.extend((s, e, n == 0) for n, (s, e) in enumerate(pieces))
+        else:
+            passages.extend((section, s, e) for s, e in _merge_short(text, group, max_chars, min_chars))
+            group = []
+            section = line.text if line.kind == "heading" else section
+        offset += len(line.text) + 1
+    passages.extend((section, s, e) for s, e in _merge_short(text, group, max_chars, min_chars))
+    return passages
+
+
+def _split_paragraph(text: str, start: int, end: int, max_chars: int, min_chars: int) -> list[tuple[int, int]]:
+    """A paragraph as one span, or cut at sentence ends into balanced spans of at most max_chars."""
+    if end - start <= max_chars:
+        return [(start, end)]
+    units: list[tuple[int, int]] = []
+    for s, e in sentence_spans(text, start, end):
+        units.extend(_split_long_sentence(text, s, e, max_chars))
+    return _pack(units, max_chars, min_chars)
+
+
+def _split_long_sentence(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """A sentence longer than max_chars cut at semicolons, then commas, then hard, to fit."""
+    if end - start <= max_chars:
+        return [(start, end)]
+    for pattern in (_CLAUSE_END, _PHRASE_END):
+        pieces = _cut(text, start, end, pattern)
+        if len(pieces) > 1 and all(e - s <= max_chars for s, e in pieces):
+            return _pack(pieces, max_chars, 1)
+    return [(s, min(s + max_chars, end)) for s in range(start, end, max_chars)]
+
+
+def _pack(units: list[tuple[int, int]], max_chars: int, min_chars: int) -> list[tuple[int, int]]:
+    """Adjacent units grouped into about equal spans, each at most max_chars long."""
+    total = units[-1][1] - units[0][0]
+    target = total / -(-total // max_chars)  # the length that splits the whole into fewest equal parts
+    spans: list[list[int]] = []
+    for s, e in units:
+        if spans and e - spans[-1][0] <= max_chars and spans[-1][1] - spans[-1][0] < target:
+            spans[-1][1] = e
+        else:
+            spans.append([s, e])
+    _rebalance_tail(spans, units, max_chars, min_chars)
+    return [(s, e) for s, e in spans]
+
+
+def _rebalance_tail(spans: list[list[int]], units: list[tuple[int, int]], max_chars: int,
+                    min_chars: int) -> None:
+    """Move whole sentences from the second-to-last span into a too-short last span."""
+    if len(spans) < 2 or spans[-1][1] - spans[-1][0] >= min_chars:
+        return
+    prev, last = spans[-2], spans[-1]
+    prev_units = [u for u in units if prev[0] <= u[0] and u[1] <= prev[1]]
+    while len(prev_units) > 1 and last[1] - last[0] < min_chars:
+        moved, new_end = prev_units[-1], prev_units[-2][1]
+        if new_end - prev[0] < min_chars or last[1] - moved[0] > max_chars:
+            break  # moving would leave the previous span too short or make the last too long
+        prev_units.pop()
+        prev[1], last[0] = new_end, moved[0]
+
+
+def _merge_short(text: str, spans: list[tuple[int, int, bool]], max_chars: int,
+                 min_chars: int) -> list[tuple[int, int]]:
+    """Join each span shorter than min_chars to a neighbour in the same section."""
+    merged = [[s, e] for s, e, _ in spans]
+    i = 0
+    while i < len(merged):
+        s, e = merged[i]
+        if e - s >= min_chars or len(merged) == 1:
+            i += 1
+            continue
+        j = _partner(text, merged, i, max_chars)
+        lo, hi = min(i, j), max(i, j)
+        merged[lo:hi + 1] = [[merged[lo][0], merged[hi][1]]]
+        i = lo
+    return [(s, e) for s, e in merged]
+
+
+def _partner(text: str, spans: list[list[int]], i: int, max_chars: int) -> int:
+    """The neighbour a short span joins: the next one after a lead-in (：or ？), else the previous."""
+    s, e = spans[i]
+    leads_in = bool(re.search(r"[：:？?][”’\"'」』）)】\]]*$", text[s:e]))
+    order = [i + 1, i - 1] if leads_in else [i - 1, i + 1]
+    candidates = [j for j in order if 0 <= j < len(spans)]
+    fitting = [j for j in candidates if max(spans[j][1], e) - min(spans[j][0], s) <= max_chars]
+    return (fitting or candidates)[0]
