@@ -34,6 +34,7 @@ class Turn:
     query: str | None                # bot turn: the question the passages answer (for /more)
     offset: int                      # bot turn: rank of its first passage within that query
     created_at: float                # unix time
+    context: str | None = None       # bot turn: the earlier question a follow-up leaned on
 
 
 # Schema steps in order: MIGRATIONS[n] brings a version-n database to version n + 1, and
@@ -49,14 +50,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                passage_ids TEXT    NOT NULL DEFAULT '[]',
                query       TEXT,
                result_offset INTEGER NOT NULL DEFAULT 0,
-               created_at  REAL    NOT NULL
+               created_at  REAL    NOT NULL,
+               context     TEXT
            )""",
         "CREATE INDEX turns_chat_id ON turns (chat_id, id)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_COLUMNS = "id, chat_id, user_id, role, text, passage_ids, query, result_offset, created_at"
+_COLUMNS = ("id, chat_id, user_id, role, text, passage_ids, query, result_offset, created_at,"
+            " context")
 
 
 async def migrate(db: aiosqlite.Connection, path: Path,
@@ -131,7 +134,7 @@ class HistoryStore:
 
     async def append_turn(self, chat_id: int, user_id: int, role: str, text: str,
                           passage_ids: tuple[str, ...] = (), query: str | None = None,
-                          offset: int = 0) -> Turn:
+                          offset: int = 0, context: str | None = None) -> Turn:
         """Store one turn durably (committed before returning) and trim the chat to its cap."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, got {role!r}")
@@ -142,8 +145,8 @@ class HistoryStore:
             try:
                 cursor = await self._db.execute(
                     "INSERT INTO turns (chat_id, user_id, role, text, passage_ids, query,"
-                    " result_offset, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (chat_id, user_id, role, text, ids_json, query, offset, created_at))
+                    " result_offset, created_at, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (chat_id, user_id, role, text, ids_json, query, offset, created_at, context))
                 turn_id = cursor.lastrowid
                 await self._trim(chat_id)
             except BaseException:
@@ -151,7 +154,7 @@ class HistoryStore:
                 raise
             await self._db.execute("COMMIT")
         return Turn(turn_id, chat_id, user_id, role, text, tuple(passage_ids), query, offset,
-                    created_at)
+                    created_at, context)
 
     async def _trim(self, chat_id: int) -> None:
         """Drop the chat's oldest turns beyond the cap (inside the caller's transaction)."""
@@ -208,6 +211,6 @@ async def _configure(db: aiosqlite.Connection) -> None:
 
 def _turn(row: Sequence) -> Turn:
     """A Turn from one SELECT row in _COLUMNS order."""
-    turn_id, chat_id, user_id, role, text, ids_json, query, offset, created_at = row
+    turn_id, chat_id, user_id, role, text, ids_json, query, offset, created_at, context = row
     return Turn(turn_id, chat_id, user_id, role, text, tuple(json.loads(ids_json)), query, offset,
-                created_at)
+                created_at, context)

@@ -8,11 +8,100 @@ import re
 # Sections: engine (bot.conversation), console, telegram. Add keys; don't rename used ones.
 TEXTS: dict[str, dict[str, str]] = {
     # --- engine ---------------------------------------------------------------------------
+    "welcome": {
+        "zh": "你好！我是 quotebot。问我关于这几篇文章的问题，我会引用原文里最相关的段落，并注明出自哪篇文章。",
+        "en": "Hello! I'm quotebot. Ask me about these articles and I'll quote the most relevant "
+              "passages, with the article each one comes from.",
+    },
+    "welcome_examples": {"zh": "可以试试：{examples}", "en": "Try: {examples}"},
+    "help_intro": {
+        "zh": "直接发问题即可，我会从文章里找出处。命令：",
+        "en": "Just send a question and I'll find it in the articles. Commands:",
+    },
+    "help_start": {"zh": "/start — 开始，简单介绍", "en": "/start — a short introduction"},
+    "help_help": {"zh": "/help — 这份说明", "en": "/help — this help"},
+    "help_quote": {
+        "zh": "/quote <问题> — 按问题引用原文，例如 /quote {example}；只发 /quote 给出文章里的名言",
+        "en": "/quote <question> — quote the articles, e.g. /quote {example}; a bare /quote "
+              "gives a notable quotation",
+    },
+    "help_more": {
+        "zh": "/more — 上一个问题的更多段落（也可以发“更多”或“下一页”）",
+        "en": "/more — more passages for the last question (or send \"more\")",
+    },
+    "help_sources": {"zh": "/sources — 收录了哪些文章", "en": "/sources — which articles I know"},
+    "help_history": {"zh": "/history — 本对话最近的记录", "en": "/history — this chat's recent turns"},
+    "help_forget": {"zh": "/forget — 删除本对话的记录", "en": "/forget — erase this chat's history"},
+    "help_followup": {
+        "zh": "追问可以很短，比如“那他怎么看？”，我会接着上一个问题找。",
+        "en": "Follow-ups can be short, like \"and what did he say?\": I'll build on your last question.",
+    },
+    "followup": {"zh": "（接着上一个问题：{previous}）", "en": "(Following up on: {previous})"},
+    "too_long": {
+        "zh": "问题太长，只用了前 {limit} 个字来检索。",
+        "en": "Your message is long: I searched with its first {limit} characters.",
+    },
+    "no_match": {
+        "zh": "文章里没有找到和这个问题相关的内容。",
+        "en": "I found nothing relevant to that in the articles.",
+    },
+    "topics": {"zh": "这些文章讲的是：{titles}", "en": "The articles cover: {titles}"},
+    "no_more": {
+        "zh": "这个问题没有更多相关段落了。",
+        "en": "There are no more relevant passages for that question.",
+    },
+    "no_previous": {
+        "zh": "还没有可以继续的问题，先问一个吧。",
+        "en": "There is no earlier question to continue: ask one first.",
+    },
+    "empty": {
+        "zh": "请发一个问题，例如：{example}",
+        "en": "Please send a question, for example: {example}",
+    },
+    "unusable": {
+        "zh": "这条消息里没有可以检索的文字，请用文字提问，例如：{example}",
+        "en": "There are no words in that message I can search for. Ask in words, for example: {example}",
+    },
+    "quotes_intro": {"zh": "文章里的名言：", "en": "Notable quotations from the articles:"},
+    "no_quotes": {"zh": "文章里没有找到署名的引语。", "en": "I found no attributed quotations in the articles."},
+    "sources_intro": {"zh": "收录了 {count} 篇文章：", "en": "I know {count} articles:"},
+    "history_intro": {"zh": "本对话最近的记录：", "en": "This chat's recent turns:"},
+    "history_empty": {"zh": "本对话还没有记录。", "en": "This chat has no history yet."},
+    "forgotten": {
+        "zh": "已删除本对话的 {count} 条记录。",
+        "en": "Erased this chat's history ({count} turns).",
+    },
+    "unknown_command": {
+        "zh": "不认识 {command} 这个命令。可用的命令：{commands}",
+        "en": "I don't know the command {command}. Commands: {commands}",
+    },
+    "bot_summary_answer": {"zh": "引用了 {count} 段", "en": "quoted {count} passages"},
+    "bot_summary_none": {"zh": "没有找到相关段落", "en": "no relevant passage"},
     # --- console --------------------------------------------------------------------------
+    "console_banner": {
+        "zh": "quotebot 控制台：输入问题回车即可，/help 查看命令，Ctrl-D 退出。",
+        "en": "quotebot console: type a question and press Enter, /help for commands, Ctrl-D to quit.",
+    },
+    "console_more_hint": {"zh": "更多: /more", "en": "More: /more"},
+    "console_source_line": {
+        "zh": "{title}（{count} 段）关键词：{keywords}",
+        "en": "{title} ({count} passages) keywords: {keywords}",
+    },
+    "console_role_user": {"zh": "你", "en": "you"},
+    "console_role_bot": {"zh": "bot", "en": "bot"},
+    "cli_no_results": {"zh": "（没有相关段落）", "en": "(no relevant passage)"},
     # --- telegram -------------------------------------------------------------------------
 }
 
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# Example questions offered by /start, /help and the empty-input reply (written for the
+# bundled articles; a deployment on another corpus changes these lines).
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "zh": ("DeepSeek 为什么要开源？", "出口管制对中国的 AI 有什么影响？", "应用层的创业机会在哪里？"),
+    "en": ("Why does DeepSeek open-source its models?", "What do export controls change for Chinese AI?",
+           "Where are the opportunities for AI start-ups?"),
+}
+
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -23,9 +112,22 @@ def say(key: str, lang: str, **values: object) -> str:
 
 
 def detect_lang(text: str, hint: str | None = None) -> str:
-    """'en' for an English question or an English-speaking user with no Chinese in the text, else 'zh'."""
-    if _HAN.search(text or ""):
+    """'en' for an English question or an English-speaking user with no Chinese in the text, else 'zh'.
+
+    Any Han character means Chinese. Latin words that read as a sentence (two or more words, one of
+    them all lower case, like "what did he say") mean English whatever the hint. Otherwise — a brand
+    or a name alone ("DeepSeek", "Sarah Guo"), digits, emoji — the transport's hint decides, and
+    without a hint a single lower-case word ("hello") is English and anything else Chinese, the
+    articles' language.
+    """
+    text = text or ""
+    hinted = (hint or "").lower()
+    if _HAN.search(text):
         return "zh"
-    if _LATIN_WORD.search(text or ""):
+    words = _LATIN_WORD.findall(text)
+    lower = [w for w in words if len(w) > 1 and w.islower()]
+    if len(words) >= 2 and lower:
         return "en"
-    return "en" if (hint or "").lower().startswith("en") else "zh"
+    if hinted:
+        return "en" if hinted.startswith("en") else "zh"
+    return "en" if lower else "zh"

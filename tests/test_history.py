@@ -20,7 +20,7 @@ async def test_turn_round_trip_survives_restart(tmp_path: Path) -> None:
     store = await HistoryStore.open(path, max_turns_per_chat=50)
     await store.append_turn(7, 1, "user", "梁文锋怎么看开源？")
     bot = await store.append_turn(7, 0, "bot", "3 段引文", passage_ids=("a#1", "b#2"),
-                                  query="梁文锋怎么看开源？", offset=3)
+                                  query="梁文锋怎么看开源？", offset=3, context="开源")
     await store.close()
 
     store = await HistoryStore.open(path, max_turns_per_chat=50)
@@ -30,7 +30,7 @@ async def test_turn_round_trip_survives_restart(tmp_path: Path) -> None:
     assert [(t.role, t.text) for t in turns] == [("user", "梁文锋怎么看开源？"), ("bot", "3 段引文")]
     assert turns[1] == bot
     assert last.passage_ids == ("a#1", "b#2") and last.query == "梁文锋怎么看开源？"
-    assert last.offset == 3
+    assert last.offset == 3 and last.context == "开源"
 
 
 async def test_chats_are_kept_apart_and_forget_counts(tmp_path: Path) -> None:
