@@ -223,8 +223,10 @@ _QUOTED_LINE = re.compile(r"^[“\"「『].*[”\"」』]$")
 
 @dataclass(frozen=True)
 class _Line:
-    kind: str   # "title", "heading" or "content"
+    kind: str         # "title", "heading" or "content"
     text: str
+    level: int = 0    # a markdown heading's number of '#'; 0 for a plain section line
+    section: str = ""  # for a heading: the section name it opens, with its parent heading
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,7 @@ def clean_article(raw: str) -> CleanArticle:
             continue
         heading = _MD_HEADING.match(line)
         if heading:
-            kept.append(("md1" if len(heading.group(1)) == 1 else "heading", heading.group(2)))
+            kept.append((f"md{len(heading.group(1))}", heading.group(2)))
         elif next_is_heading and not _SENTENCE_TAIL.search(line) and len(line) <= _MAX_TITLE_CHARS:
             kept.append(("heading", line))
         else:
@@ -325,11 +327,12 @@ def _classify(kept: list[tuple[str, str]], date: str | None, url: str | None) ->
     lines: list[_Line] = []
     for i, (kind, text) in enumerate(kept):
         first = i == 0
-        if kind == "md1" and title is None:
+        level = int(kind[2:]) if kind.startswith("md") else 0
+        if level == 1 and title is None:
             title = text
-            lines.append(_Line("title" if first else "heading", text))
-        elif kind in ("md1", "heading"):
-            lines.append(_Line("heading", text))
+            lines.append(_Line("title" if first else "heading", text, level))
+        elif kind == "heading" or level:
+            lines.append(_Line("heading", text, level))
         elif first and len(text) <= _MAX_TITLE_CHARS and not _SENTENCE_TAIL.search(text) and len(kept) > 1:
             title = text  # a short first line without sentence punctuation is the article's title
             lines.append(_Line("title", text))
@@ -337,7 +340,33 @@ def _classify(kept: list[tuple[str, str]], date: str | None, url: str | None) ->
             lines.append(_Line("heading", text))
         else:
             lines.append(_Line("content", text))
-    return CleanArticle(lines=tuple(lines), title=title, date=date, url=url)
+    return CleanArticle(lines=tuple(_name_sections(lines)), title=title, date=date, url=url)
+
+
+def _name_sections(lines: list[_Line]) -> list[_Line]:
+    """Give each heading its section name, prefixed by the heading it sits under.
+
+    Markdown headings nest by level. A plain section line directly followed by another one heads
+    a group ("对地缘政治的影响" over "出口管制和技术主权"), so the group's name prefixes the
+    sections under it until the next group; otherwise three sections would all be called "结论".
+    """
+    named: list[_Line] = []
+    stack: dict[int, str] = {}
+    group = ""
+    for i, line in enumerate(lines):
+        if line.kind != "heading":
+            named.append(line)
+            continue
+        if line.level:
+            stack = {lvl: text for lvl, text in stack.items() if lvl < line.level}
+            stack[line.level] = line.text
+            group, name = "", " / ".join(stack[lvl] for lvl in sorted(stack))
+        elif i + 1 < len(lines) and lines[i + 1].kind == "heading" and not lines[i + 1].level:
+            group = name = line.text
+        else:
+            name = f"{group} / {line.text}" if group else line.text
+        named.append(_Line(line.kind, line.text, line.level, name))
+    return named
 
 
 def _has_content_after(kept: list[tuple[str, str]], i: int) -> bool:
@@ -397,7 +426,7 @@ def split_passages(doc: CleanArticle, max_chars: int, min_chars: int) -> list[tu
         else:
             passages.extend((section, s, e) for s, e in _merge_short(text, group, max_chars, min_chars))
             group = []
-            section = line.text if line.kind == "heading" else section
+            section = line.section if line.kind == "heading" else section
         offset += len(line.text) + 1
     passages.extend((section, s, e) for s, e in _merge_short(text, group, max_chars, min_chars))
     return passages

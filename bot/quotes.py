@@ -1,0 +1,234 @@
+"""Find notable quotations in the corpus: statements in quotation marks said by a named person."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.corpus import Corpus, Passage
+
+# A statement worth showing on its own is a sentence, not a scare-quoted word or a whole speech.
+_MIN_CHARS = 8
+_GOOD_MIN_CHARS = 15
+_GOOD_MAX_CHARS = 120
+# How far from a quotation its speaker may be named, in characters of the same sentence.
+_VERB_TO_QUOTE = 20
+_AFTER_WINDOW = 50
+# A speaker's third and later quotations go after everyone else's, so the list is varied.
+_PER_SPEAKER = 2
+
+# Common Chinese surnames, without the ones that are also everyday function words (曾, 向, 于,
+# 余, 任): a Chinese name is a surname plus one or two characters right before a speech verb.
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭肖田董袁潘蒋蔡杜叶程苏魏吕丁"
+    "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵钱严覃武"
+    "戴莫孔汤雪常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符"
+    "舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆"
+    "农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾"
+    "隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+# The third character is part of the name unless it is a word that follows names ("王明也表示").
+_CN_NAME = rf"[{_SURNAMES}][\u4e00-\u9fff](?:(?![就也曾则还更又都在向的是和与对说称表指认强警透直呼回解坦写提补宣声])[\u4e00-\u9fff])?"
+# Capitalised words with a lower-case letter ("Eric Schmidt", "OpenAI"; not "CEO" or "AI"). One
+# word may be a person or an organisation, so it ranks a little lower.
+_LATIN_WORD = r"[A-Z](?=[A-Za-z.'-]*[a-z])[A-Za-z.'-]+"
+_LATIN_NAME = rf"{_LATIN_WORD}(?:[ \u00b7·]{_LATIN_WORD})*"
+# Between a name and its verb: a stretch of the same clause ("就曾直言不讳地", "在文章中",
+# "向北京商报记者"); a Latin name may be followed by a longer one ("在 2019 年的那句名言").
+_CN_GAP = r"[^，,。！？!?“”「」『』:：\n]{0,12}?"
+_LATIN_GAP = r"[^，,。！？!?“”「」『』:：\n]{0,20}?"
+_SPEECH_VERB = (
+    r"(?:表示|说道|说|称(?!为)|指出|认为|强调|警告称|警告|透露|直言|呼吁|回答|解释说|解释|坦言|写道|提到|"
+    r"补充道|宣称|声称|表达了?|名言|原话)"
+)
+# After a quotation only a plain attribution counts ("」他说", "」Eric Schmidt 称"); "他的回答"
+# after a quoted question introduces the answer, not the question's speaker.
+_AFTER_VERB = r"(?:表示|说道|说|称(?!为)|指出|强调|写道|补充道)"
+
+
+def _name_then(verb: str) -> re.Pattern[str]:
+    """A name, a short gap in the same clause, then a verb of speech."""
+    return re.compile(
+        rf"(?P<latin>{_LATIN_NAME})\s*(?P<lgap>{_LATIN_GAP})\s*{verb}|(?P<cn>{_CN_NAME})\s*(?P<cgap>{_CN_GAP})\s*{verb}"
+    )
+
+
+_NAMED_SPEECH = _name_then(_SPEECH_VERB)
+_NAMED_AFTER = _name_then(_AFTER_VERB)
+_PRONOUN_SPEECH = re.compile(rf"(?P<cn>他|她)\s*(?P<cgap>{_CN_GAP})\s*{_SPEECH_VERB}")
+_PRONOUN_AFTER = re.compile(rf"(?P<cn>他|她)(?P<cgap>)\s*{_AFTER_VERB}")
+# A Chinese name starts after punctuation, a space, Latin text or a title ("创始人李彦宏",
+# "CEO 梁文锋"); in the middle of running Chinese ("从单纯回答", "他解释说") it is not a name.
+_TITLES = ("创始人", "总裁", "总监", "董事长", "首席执行官", "执行官", "秘书", "教授", "主席", "部长",
+           "经理", "负责人", "研究员", "分析师", "工程师", "记者", "总经理", "总编", "院士", "博士", "先生", "女士")
+_QUOTATION = re.compile(r"“(?P<a>[^“”]+)”|「(?P<b>[^「」]+)」|『(?P<c>[^『』]+)』")
+_SENTENCE_END = re.compile(r"[。！？!?][”」』]?")
+# Words that end a noun phrase, not a name: "量化公司强调" names a company, not a person.
+_NOT_A_NAME_END = ("公司", "集团", "基金", "政府", "部门", "官员", "人士", "专家", "记者", "机构", "团队",
+                   "平台", "媒体", "白皮书", "报告", "文章", "声明")
+
+
+@dataclass(frozen=True)
+class Quote:
+    passage: Passage
+    text: str               # the words inside the quotation marks, as in the passage
+    speaker: str | None     # the named person who said it, when found
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    quote: Quote
+    score: int
+    order: tuple[int, int]  # (passage index, offset): the deterministic tie-break
+
+
+def find_notable_quotes(corpus: Corpus, limit: int = 10) -> list[Quote]:
+    """The corpus's best quotations said by named people, best first, at most `limit`."""
+    names = _known_names(corpus)
+    candidates = []
+    previous: Quote | None = None
+    for index, passage in enumerate(corpus.passages):
+        before = corpus.passages[index - 1] if index and corpus.passages[index - 1].source_id == passage.source_id else None
+        for quote, offset in _passage_quotes(passage, before, previous, names):
+            candidates.append(_Candidate(quote, _score(quote), (index, offset)))
+            previous = quote
+        if not passage.text.startswith(("“", "「", "『")):
+            previous = None  # a speaker carries over only to a quotation that continues the speech
+    ranked = sorted((c for c in candidates if c.quote.speaker and len(c.quote.text) >= _MIN_CHARS),
+                    key=lambda c: (-c.score, c.order))
+    return [c.quote for c in _vary_speakers(ranked)][:limit]
+
+
+def _known_names(corpus: Corpus) -> tuple[str, ...]:
+    """Names seen anywhere in the corpus right before a speech verb, to resolve 他/她 later."""
+    found = {_name(m) for p in corpus.passages for m in _named(_NAMED_SPEECH, p.text)}
+    return tuple(sorted(found))
+
+
+def _named(pattern: re.Pattern[str], text: str, start: int = 0) -> list[re.Match[str]]:
+    """Matches of a name-and-verb pattern whose name stands where a name can start."""
+    hits = []
+    pos = start
+    while (m := pattern.search(text, pos)) is not None:
+        if _is_name(m, text[:m.start()]):
+            hits.append(m)
+            pos = m.end()
+        else:
+            pos = m.start() + 1  # the real name may start one character later
+    return hits
+
+
+def _name(m: re.Match[str]) -> str:
+    """The speaker's name in a name-and-verb match."""
+    return m.groupdict().get("latin") or m.group("cn")
+
+
+def _is_name(m: re.Match[str], before: str) -> bool:
+    """Whether a match's speaker is a person's name rather than a noun phrase or part of a word."""
+    gap = (m.groupdict().get("lgap") or m.group("cgap") or "").strip()
+    # A gap opening with 向/对/跟 names the one spoken to ("向北京商报记者透露"), not the speaker.
+    gap = re.sub(r"^[就也曾还又都]*[向对跟].*$", "", gap)
+    if _name(m).endswith(_NOT_A_NAME_END) or gap.endswith(_NOT_A_NAME_END) or any(t in gap for t in _TITLES):
+        return False  # "华为…总裁曾警告称", "为 DeepSeek 提供资金的…公司强调": someone else speaks
+    if m.groupdict().get("latin") or _name(m) in ("他", "她"):
+        return True  # Latin names are told apart by their capitals; pronouns are resolved later
+    return not before or not re.search(r"[\u4e00-\u9fff]$", before) or before.endswith(_TITLES)
+
+
+def _passage_quotes(passage: Passage, before: Passage | None, previous: Quote | None,
+                    names: tuple[str, ...]) -> list[tuple[Quote, int]]:
+    """Each quotation of a passage with the speaker found around it."""
+    text = passage.text
+    quotes = []
+    for m in _QUOTATION.finditer(text):
+        inner = next(g for g in m.groups() if g is not None)
+        speaker = (
+            _speaker_before(text, m.start(), names)
+            or _speaker_after(text, m.end(), names)
+            or _speaker_of_lead_in(text, m.start(), before, previous, names)
+        )
+        quotes.append((Quote(passage=passage, text=inner, speaker=speaker), m.start()))
+    return quotes
+
+
+def _sentence_start(text: str, pos: int) -> int:
+    """Where the sentence holding position pos begins."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, pos)]
+    return ends[-1] if ends else 0
+
+
+def _speaker_before(text: str, quote_start: int, names: tuple[str, ...]) -> str | None:
+    """A name with a speech verb in the same sentence, just before the quotation."""
+    window = text[_sentence_start(text, quote_start):quote_start]
+    for pattern in (_NAMED_SPEECH, _PRONOUN_SPEECH):
+        hits = [m for m in _named(pattern, window) if len(window) - m.end() <= _VERB_TO_QUOTE
+                and not re.search(r"[“”「」]", window[m.end():])]
+        if hits:
+            return _resolve(_name(hits[-1]), text[:quote_start], names)
+    return None
+
+
+def _speaker_after(text: str, quote_end: int, names: tuple[str, ...]) -> str | None:
+    """A name with a speech verb right after the quotation, before the sentence ends."""
+    rest = text[quote_end:quote_end + _AFTER_WINDOW]
+    stop = re.search(r"[。！？!?“「『]", rest)
+    rest = rest[:stop.start()] if stop else rest
+    for pattern in (_NAMED_AFTER, _PRONOUN_AFTER):
+        hits = _named(pattern, rest)
+        if hits:
+            return _resolve(_name(hits[0]), text[:quote_end], names)
+    return None
+
+
+def _speaker_of_lead_in(text: str, quote_start: int, before: Passage | None, previous: Quote | None,
+                        names: tuple[str, ...]) -> str | None:
+    """For a quotation opening its sentence: the speaker named in the sentence that leads into it."""
+    if text[_sentence_start(text, quote_start):quote_start].strip():
+        return None
+    if quote_start == 0 and previous is not None and previous.passage is before:
+        return previous.speaker  # a speech quoted over several paragraphs
+    context = text[:quote_start] if quote_start else (before.text if before else "")
+    lead = context[_sentence_start(context, max(0, len(context.rstrip()) - 1)):]
+    lead = lead or context
+    for pattern in (_NAMED_SPEECH, _PRONOUN_SPEECH):
+        hits = _named(pattern, lead)
+        if hits:
+            return _resolve(_name(hits[-1]), context, names)
+    return None
+
+
+def _resolve(name: str, context: str, names: tuple[str, ...]) -> str | None:
+    """A name as found, or for 他/她 the last known name mentioned before it."""
+    if name not in ("他", "她"):
+        # "Schmidt" after "Eric Schmidt" is the same person: use the full name.
+        full = [n for n in names if n.endswith(" " + name)]
+        return full[0] if len(full) == 1 else name
+    # The name ending last before the pronoun; of "Schmidt" and "Eric Schmidt", the longer.
+    positions = [(context.rfind(n) + len(n), len(n), n) for n in names if n in context]
+    return max(positions)[2] if positions else None
+
+
+def _score(quote: Quote) -> int:
+    """How good a quotation is to show on its own: a named speaker and one or two full sentences."""
+    text = quote.text
+    score = 0
+    if quote.speaker:
+        score += 3 if (" " in quote.speaker or re.search(r"[\u4e00-\u9fff]", quote.speaker)) else 2
+    if _GOOD_MIN_CHARS <= len(text) <= _GOOD_MAX_CHARS:
+        score += 2
+    if re.search(r"[。！!…]$", text) or re.search(r"[，,]", text):
+        score += 1  # a full statement, not a phrase
+    if re.search(r"[？?]$", text):
+        score -= 2  # a question asked is not a position taken
+    return score
+
+
+def _vary_speakers(ranked: list[_Candidate]) -> list[_Candidate]:
+    """Ranked candidates with each speaker's quotations beyond the first few moved to the end."""
+    seen: dict[str, int] = {}
+    head, tail = [], []
+    for c in ranked:
+        count = seen.get(c.quote.speaker or "", 0)
+        seen[c.quote.speaker or ""] = count + 1
+        (head if count < _PER_SPEAKER else tail).append(c)
+    return head + tail
