@@ -1,0 +1,693 @@
+"""Retrieval benchmark, run on demand: latency, start-up, build time, memory, restart and agreement.
+
+    .venv/bin/python bench/bench_retrieval.py                 # bundled, 100×, 200k passages
+    .venv/bin/python bench/bench_retrieval.py --quick         # bundled and 100× only
+    .venv/bin/python bench/bench_retrieval.py --scales 1,100,1000 --queries 30
+
+Every corpus is measured in its own subprocess so memory figures do not contaminate each other;
+compare ratios within one run, since this machine's absolute speed drifts. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import gc
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+if str(BENCH_DIR) not in sys.path:  # run as a script or imported by the smoke test
+    sys.path.insert(0, str(BENCH_DIR))
+
+# Written for this benchmark (not taken from the evaluation set): questions on the articles'
+# topics in varied shapes (short keywords, long questions, Traditional script, mixed Latin),
+# English questions, and off-topic ones that should abstain.
+QUERIES: tuple[str, ...] = (
+    "梁文锋为什么坚持开源",
+    "李彦宏怎么评价开源模型",
+    "开源是不是一种智商税",
+    "DeepSeek-V3 的训练花了多少钱",
+    "幻方量化和DeepSeek是什么关系",
+    "美国为什么要限制对华出口芯片",
+    "出口管制能不能挡住中国AI的发展",
+    "星际之门项目会受到什么冲击",
+    "OpenAI 的服务条款不允许用户做什么",
+    "蒸馏指控是怎么回事",
+    "Eric Schmidt 对开源生态有什么建议",
+    "白宫如何回应DeepSeek带来的国家安全问题",
+    "DeepSeek 的官网遭到了什么样的网络攻击",
+    "英伟达H20芯片会不会被禁止出口",
+    "Sarah Guo 看好哪一类公司",
+    "为什么说应用层公司才是赢家",
+    "闭源模型厂商现在压力大吗",
+    "开源模型对环境和能耗的影响",
+    "中国程序员的开源情怀",
+    "中国政府支持开源吗",
+    "RISC-V 对中国芯片产业意味着什么",
+    "华为为什么担心没有自己的开源社区",
+    "阿里巴巴开源Qwen以后靠什么赚钱",
+    "李开复的公司发布了哪个模型",
+    "DeepSeek 团队的员工是什么背景",
+    "顶尖人才在中国为什么被低估",
+    "开源和闭源是对立还是互补",
+    "人造卫星时刻是什么意思",
+    "中美科技博弈的走向",
+    "Anthropic 的 CEO 主张加强什么管制",
+    "手机上可以离线运行 DeepSeek R1 吗",
+    "600万美元的训练成本可信吗",
+    "开源AI会不会威胁国家安全",
+    "开源大模型会不会被坏人滥用",
+    "生成式AI的法规怎么管开源",
+    "Gitee 是什么",
+    "红旗Linux当年为什么要做",
+    "MiniMax 为什么要开源",
+    "为什么有人叫OpenAI CloseAI",
+    "Janus Pro 多模态模型",
+    "AI人才是不是被某个国家垄断",
+    "开源让开发门槛降低了多少",
+    "风险投资怎么看基础模型公司",
+    "Meta 开源的商业逻辑",
+    "科技领导力和科技霸权的区别",
+    "封锁算力还有用吗",
+    "DeepSeek 对美国军事AI的影响",
+    "全球AI治理会不会更加多极化",
+    "深度求索的推理模型水平怎么样",
+    "年轻人可以不带功利心去做一件事吗",
+    "梁文鋒如何看待開源",          # Traditional script
+    "出口管制",                    # a bare keyword
+    "开源情怀",
+    "DeepSeek",
+    "那些高额的许可费用还能收多久",
+    # English
+    "Why did DeepSeek open-source its models?",
+    "How much did training DeepSeek-V3 cost?",
+    "What does Liang Wenfeng say about top talent?",
+    "Do US export controls on AI chips work?",
+    "What is the Stargate project?",
+    "What does Sarah Guo think about application companies?",
+    "What did OpenAI accuse DeepSeek of?",
+    "Is open-source AI a national security threat?",
+    "Robin Li called open source an IQ tax",
+    "Can DeepSeek R1 run offline on an iPhone?",
+    # Off-topic: should abstain
+    "明天北京会下雨吗",
+    "红烧肉怎么做才好吃",
+    "比特币现在多少钱一个",
+    "你好，你是谁",
+    "推荐一部好看的电影",
+    "周末带孩子去哪里玩",
+    "How do I bake sourdough bread?",
+    "What's the weather in Paris tomorrow?",
+    "哈哈哈哈",
+    "二加二等于几",
+)
+FIRST_ANSWER_QUERY = "梁文锋为什么坚持开源"
+
+
+@dataclass(frozen=True)
+class Floor:
+    name: str
+    limit: float
+    unit: str
+    higher_is_better: bool = False
+
+    def verdict(self, value: float | None) -> str:
+        """PASS, FAIL, or n/a when the figure was not measured."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "n/a"
+        ok = value >= self.limit if self.higher_is_better else value <= self.limit
+        return "PASS" if ok else "FAIL"
+
+
+FLOORS = {
+    "bundled_p50": Floor("bundled corpus: search() p50", 1.0, "ms"),
+    "first_answer": Floor("`quotebot search`: first answer after process start (warm cache)", 1.5, "s"),
+    "first_answer_cold": Floor("`quotebot search`: first answer after process start (cold cache)", 1.5, "s"),
+    "top_p50": Floor("largest corpus: search() p50", 10.0, "ms"),
+    "top_rss": Floor("largest corpus: process RSS after build", 600.0, "MB"),
+    "top_peak": Floor("largest corpus: peak RSS during build", 600.0, "MB"),
+    "top_agreement": Floor("largest corpus: same top passage as the plain reference", 99.0, "%",
+                           higher_is_better=True),
+    "warm_restart": Floor("largest corpus: restart to first answer, warm cache (in process)", 5.0, "s"),
+    "warm_restart_cli": Floor("largest corpus: restart to first answer, warm cache (`quotebot search`)",
+                              5.0, "s"),
+}
+TOP_SCALE_FOR_FLOORS = 1000  # the 1,000× floors apply only when the largest corpus is at least this big
+# Two scores this close are a tie: the fast path may add in another order or in float32.
+TIE_TOLERANCE = 1e-5
+
+
+# ----------------------------------------------------------------------------- measuring
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of values, interpolating linearly between neighbours."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def memory_mb() -> dict[str, float]:
+    """This process's resident memory now and at its peak, in MB (from /proc, else getrusage)."""
+    figures: dict[str, float] = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                figures["rss" if key == "VmRSS" else "peak"] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    # ru_maxrss is in KB on Linux; it is the only figure where /proc is missing.
+    figures.setdefault("peak", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    figures.setdefault("rss", figures["peak"])
+    return figures
+
+
+def process_age() -> float:
+    """Seconds since this process started, from /proc (10 ms resolution); NaN when unknown."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - started
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def timed_ms(function, *args) -> tuple[float, object]:
+    """Milliseconds one call of function(*args) takes, and its result."""
+    start = time.perf_counter()
+    result = function(*args)
+    return (time.perf_counter() - start) * 1000, result
+
+
+def latency_ms(function, inputs: list, rounds: int) -> list[float]:
+    """Per-call milliseconds of function over inputs, after one warm-up pass, for `rounds` passes."""
+    for item in inputs:
+        function(item)
+    samples = []
+    for _ in range(rounds):
+        for item in inputs:
+            samples.append(timed_ms(function, item)[0])
+    return samples
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """p50, p99, mean and max of millisecond samples."""
+    return {"p50": percentile(samples, 50), "p99": percentile(samples, 99),
+            "mean": sum(samples) / len(samples) if samples else float("nan"),
+            "max": max(samples) if samples else float("nan"), "n": len(samples)}
+
+
+# ----------------------------------------------------------------------------- corpora
+
+def parse_scale(token: str, base_passages: int | None = None) -> int:
+    """A scale token as a multiplier: "100" is 100×, "200k" is enough copies for 200,000 passages."""
+    token = token.strip().lower()
+    if token.endswith("k"):
+        if base_passages is None:
+            raise ValueError("a passage target needs the bundled corpus size")
+        return max(1, math.ceil(float(token[:-1]) * 1000 / base_passages))
+    value = int(token)
+    if value < 1:
+        raise ValueError(f"scale must be at least 1, got {token}")
+    return value
+
+
+def bundled_config(cache_dir: Path | None = None):
+    """The bundled config, with the index cache in cache_dir when given."""
+    from bot.config import load_config
+
+    config = load_config()
+    if cache_dir is not None:
+        config = config.with_overrides(retrieval={"cache_dir": cache_dir})
+    return config
+
+
+def build_corpus(config, scale: int, seed: int):
+    """The bundled corpus at scale 1, else the synthetic corpus of scale × its passages."""
+    from bot.corpus import load_corpus
+    from synthetic import synthetic_corpus
+
+    base = load_corpus(config.corpus)
+    return base if scale == 1 else synthetic_corpus(base, scale, seed)
+
+
+# ----------------------------------------------------------------------------- adapters to bot.retrieval
+# Everything the benchmark needs from the Retriever goes through these few functions, so an
+# interface change there is one edit here.
+
+def make_retriever(corpus, config):
+    """A Retriever over corpus with config's retrieval section."""
+    from bot.retrieval import Retriever
+
+    return Retriever(corpus, config.retrieval)
+
+
+def query_tokens(retriever, query: str) -> list[str]:
+    """The tokens the retriever's analyzer makes of a query (no alias expansion)."""
+    return list(retriever.analyzer.tokenize(query))
+
+
+def passage_tokens(retriever) -> list[list[str]]:
+    """The token list of every passage, in corpus order, as the index was built from them."""
+    return [list(tokens) for tokens in retriever.passage_tokens]
+
+
+def fast_scores(retriever, tokens: list[str]):
+    """Our fast path's BM25 score of every passage for query tokens, as a numpy array."""
+    import numpy as np
+
+    return np.asarray(retriever.score_all(tokens), dtype=np.float64)
+
+
+def idf_rule(retriever):
+    """The retriever's idf as a function of (number of passages, document frequency)."""
+    return retriever.idf_rule
+
+
+# ----------------------------------------------------------------------------- references
+
+def reference_models(corpus_tokens: list[list[str]], k1: float, b: float, rule):
+    """rank-bm25's BM25Okapi as shipped, and the same model with our idf rule (shares its counts)."""
+    from rank_bm25 import BM25Okapi
+
+    class CountingBM25Okapi(BM25Okapi):
+        """BM25Okapi that keeps the document frequencies it fits, to recompute idf by another rule."""
+
+        def _calc_idf(self, nd):
+            self.document_frequency = nd
+            super()._calc_idf(nd)
+
+    okapi = CountingBM25Okapi(corpus_tokens, k1=k1, b=b)
+    same_rule_idf = {word: rule(okapi.corpus_size, df) for word, df in okapi.document_frequency.items()}
+    return okapi, dict(okapi.idf), same_rule_idf
+
+
+def top_agrees(ours, reference) -> tuple[bool, bool]:
+    """Whether ours puts the reference's top passage first: (same passage, same score within ties)."""
+    import numpy as np
+
+    our_top = int(np.argmax(ours))
+    best = float(reference.max())
+    tie = TIE_TOLERANCE * max(1.0, abs(best))
+    return our_top == int(np.argmax(reference)), float(reference[our_top]) >= best - tie
+
+
+# ----------------------------------------------------------------------------- worker (one corpus, one process)
+
+def emit(kind: str, **figures) -> None:
+    """Hand a record of figures to the parent process as one JSON line."""
+    print("BENCH " + json.dumps({"kind": kind, **figures}, ensure_ascii=False), flush=True)
+
+
+def profile_top(function, *args, lines: int = 18) -> str:
+    """The cumulative-time profile of one call, its top lines as text."""
+    profiler = cProfile.Profile()
+    profiler.runcall(function, *args)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(lines)
+    return out.getvalue()
+
+
+def index_worker(args: argparse.Namespace) -> None:
+    """Measure one corpus: build, memory, latency; then rank-bm25 beside ours and the agreement."""
+    import numpy as np
+
+    memory_start = memory_mb()
+    config = bundled_config(Path(args.cache_dir))
+    import jieba  # noqa: F401  (imported before measuring so its tables count as start-up, not index)
+    started = time.perf_counter()
+    corpus = build_corpus(config, args.scale, args.seed)
+    corpus_s = time.perf_counter() - started
+    gc.collect()
+    memory_corpus = memory_mb()
+
+    if args.profile:
+        emit("profile", what="Retriever build (cold cache)",
+             text=profile_top(make_retriever, corpus, config))
+        shutil.rmtree(args.cache_dir, ignore_errors=True)
+        gc.collect()
+    started = time.perf_counter()
+    retriever = make_retriever(corpus, config)
+    build_s = time.perf_counter() - started
+    gc.collect()
+    memory_built = memory_mb()
+    started = time.perf_counter()
+    make_retriever(corpus, config)  # a second build reads the cache the first one wrote
+    cached_build_s = time.perf_counter() - started
+    gc.collect()
+    queries = list(QUERIES[: args.queries])
+    first_ms, _ = timed_ms(retriever.search, queries[0])
+    search = latency_ms(lambda q: retriever.search(q, top_k=3), queries, args.rounds)
+    hits = [len(retriever.search(q, top_k=3)) for q in queries]
+    tokens = [query_tokens(retriever, q) for q in queries]
+    scoring = latency_ms(lambda t: fast_scores(retriever, t), tokens, args.rounds)
+    emit("ours", scale=args.scale, passages=len(corpus.passages), sources=len(corpus.sources),
+         corpus_s=corpus_s, build_s=build_s, cached_build_s=cached_build_s, first_search_ms=first_ms,
+         search=summary(search), score_all=summary(scoring), answered=sum(1 for h in hits if h),
+         queries=len(queries), memory_start=memory_start, memory_corpus=memory_corpus,
+         memory_built=memory_built, memory_after_queries=memory_mb())
+    if args.profile:
+        emit("profile", what=f"{len(queries)} searches",
+             text=profile_top(lambda: [retriever.search(q) for q in queries]))
+
+    corpus_tokens = passage_tokens(retriever)
+    config_r = config.retrieval
+    started = time.perf_counter()
+    okapi, okapi_idf, same_rule_idf = reference_models(corpus_tokens, config_r.k1, config_r.b,
+                                                       idf_rule(retriever))
+    okapi_build_s = time.perf_counter() - started
+    memory_okapi = memory_mb()
+    reference_queries = [t for t in tokens if t][: args.ref_queries]
+    okapi_ms, same_okapi, same_plain, same_plain_strict, no_match = [], 0, 0, 0, 0
+    for query in reference_queries:
+        ours = fast_scores(retriever, query)
+        okapi.idf = okapi_idf
+        elapsed, shipped = timed_ms(okapi.get_scores, query)
+        okapi_ms.append(elapsed)
+        okapi.idf = same_rule_idf
+        plain = okapi.get_scores(query)
+        if float(np.max(plain)) <= 0.0:
+            # Nothing in the corpus matches: there is no top passage to agree on.
+            no_match += 1
+            continue
+        same_okapi += top_agrees(ours, shipped)[1]
+        strict, tied = top_agrees(ours, plain)
+        same_plain_strict += strict
+        same_plain += tied
+    compared = len(reference_queries) - no_match
+    emit("reference", scale=args.scale, okapi_build_s=okapi_build_s, okapi_get_scores=summary(okapi_ms),
+         memory_okapi=memory_okapi, reference_queries=len(reference_queries), compared=compared,
+         no_match=no_match, same_top_as_okapi=same_okapi, same_top_as_plain=same_plain,
+         same_top_as_plain_strict=same_plain_strict)
+
+
+def restart_worker(args: argparse.Namespace) -> None:
+    """A fresh process on an unchanged corpus: load the cached index and answer one question."""
+    import_s = process_age()
+    config = bundled_config(Path(args.cache_dir))
+    started = time.perf_counter()
+    corpus = build_corpus(config, args.scale, args.seed)
+    corpus_s = time.perf_counter() - started
+    started = time.perf_counter()
+    retriever = make_retriever(corpus, config)
+    index_s = time.perf_counter() - started
+    first_ms, hits = timed_ms(retriever.search, FIRST_ANSWER_QUERY)
+    answered_at = process_age()
+    print(hits[0].passage.id if hits else "(no answer)", flush=True)
+    emit("restart", scale=args.scale, passages=len(corpus.passages), start_s=import_s,
+         corpus_s=corpus_s, index_s=index_s, first_search_ms=first_ms, answered_at_s=answered_at,
+         memory=memory_mb())
+
+
+# ----------------------------------------------------------------------------- parent
+
+def run_worker(mode: str, scale: int, args: argparse.Namespace, cache_dir: Path,
+               timeout: float = 1200) -> tuple[list[dict], float, float]:
+    """Run one worker subprocess; its records, seconds to its first stdout line and in total."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", mode, "--scale", str(scale),
+               "--cache-dir", str(cache_dir), "--seed", str(args.seed), "--queries", str(args.queries),
+               "--rounds", str(rounds_for(scale, args)), "--ref-queries", str(ref_queries_for(scale, args))]
+    if args.profile:
+        command.append("--profile")
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               encoding="utf-8", cwd=REPO)
+    first_line = process.stdout.readline()
+    first_s = time.perf_counter() - started
+    rest, errors = process.communicate(timeout=timeout)
+    total_s = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{mode} worker at {scale}× failed (exit {process.returncode}):\n{errors[-3000:]}")
+    records = [json.loads(line[6:]) for line in (first_line + rest).splitlines() if line.startswith("BENCH ")]
+    return records, first_s, total_s
+
+
+def rounds_for(scale: int, args: argparse.Namespace) -> int:
+    """Timing passes over the query list: many on small corpora, few where a pass is slow."""
+    if args.rounds:
+        return args.rounds
+    return 20 if scale == 1 else 5 if scale < 1000 else 2
+
+
+def ref_queries_for(scale: int, args: argparse.Namespace) -> int:
+    """Queries scored by rank-bm25 (0.4 s each at 200k passages): all of them on small corpora."""
+    return len(QUERIES) if scale < 1000 else args.ref_queries
+
+
+def cli_first_answer(env: dict[str, str], seeds: Path | None = None, timeout: float = 600) -> tuple[float, str]:
+    """Wall-clock seconds from starting `python -m bot search` to its first stdout line, and the line."""
+    command = [sys.executable, "-m", "bot", "search", "--top", "3"]
+    if seeds is not None:
+        command += ["--seeds", str(seeds)]
+    command.append(FIRST_ANSWER_QUERY)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               encoding="utf-8", env=env, cwd=REPO)
+    line = process.stdout.readline()
+    elapsed = time.perf_counter() - started
+    _, errors = process.communicate(timeout=timeout)
+    if process.returncode != 0 or not line.strip():
+        raise RuntimeError(f"quotebot search failed (exit {process.returncode}): {errors.strip()[-2000:]}")
+    return elapsed, line.strip()
+
+
+def cli_env(cache_home: Path) -> dict[str, str]:
+    """The environment for a CLI run whose index cache and data live under cache_home."""
+    env = {k: v for k, v in os.environ.items() if k not in ("QUOTEBOT_DB", "TELEGRAM_BOT_TOKEN")}
+    env.update(XDG_CACHE_HOME=str(cache_home / "cache"), XDG_DATA_HOME=str(cache_home / "data"),
+               PYTHONIOENCODING="utf-8")
+    return env
+
+
+def machine() -> str:
+    """One line naming this machine, Python and the commit measured."""
+    cpu = platform.processor() or "cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        total = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        total = 0
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                            text=True).stdout.strip() or "?"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "bot"], cwd=REPO, capture_output=True,
+                           text=True).stdout.strip()
+    return (f"{cpu}, {os.cpu_count()} cores, {total} MB RAM; Python {platform.python_version()}; "
+            f"commit {commit}{' + uncommitted bot/ changes' if dirty else ''}")
+
+
+def fmt_mb(memory: dict[str, float]) -> str:
+    return f"RSS {memory['rss']:.0f} MB, peak {memory['peak']:.0f} MB"
+
+
+def print_scale(ours: dict, reference: dict | None) -> None:
+    """Print one corpus's figures."""
+    s, c = ours["search"], ours["score_all"]
+    print(f"  passages {ours['passages']:,} in {ours['sources']:,} sources "
+          f"(corpus ready in {ours['corpus_s']:.2f} s, {fmt_mb(ours['memory_corpus'])})")
+    print(f"  index build, cold cache  {ours['build_s']:8.2f} s    from warm cache {ours['cached_build_s']:.2f} s")
+    built, corpus = ours["memory_built"], ours["memory_corpus"]
+    print(f"  memory after build       {fmt_mb(built)}  (index ≈ {built['rss'] - corpus['rss']:.0f} MB over the "
+          f"corpus; interpreter + imports {ours['memory_start']['rss']:.0f} MB)")
+    print(f"  search()    p50 {s['p50']:8.3f} ms  p99 {s['p99']:8.3f} ms  mean {s['mean']:.3f}  max {s['max']:.3f}"
+          f"  (n={s['n']}, first call {ours['first_search_ms']:.2f} ms)")
+    print(f"  score_all() p50 {c['p50']:8.3f} ms  p99 {c['p99']:8.3f} ms  mean {c['mean']:.3f}  max {c['max']:.3f}")
+    print(f"  answered {ours['answered']} of {ours['queries']} queries (the rest abstained)")
+    if reference is None:
+        return
+    o = reference["okapi_get_scores"]
+    ratio = o["p50"] / c["p50"] if c["p50"] else float("nan")
+    print(f"  rank-bm25 BM25Okapi: build {reference['okapi_build_s']:.2f} s, {fmt_mb(reference['memory_okapi'])} "
+          f"with it; get_scores p50 {o['p50']:.3f} ms p99 {o['p99']:.3f} ms "
+          f"(n={o['n']}; {ratio:.0f}× our score_all p50)")
+    compared = reference["compared"]
+    share = (lambda n: 100.0 * n / compared if compared else float("nan"))
+    print(f"  same top passage, of {compared} queries with a match ({reference['no_match']} match nothing):")
+    print(f"    vs BM25Okapi as shipped (epsilon idf floor)      {share(reference['same_top_as_okapi']):6.1f} %")
+    print(f"    vs plain reference of our formula (ties allowed) {share(reference['same_top_as_plain']):6.1f} %"
+          f"   (same index: {share(reference['same_top_as_plain_strict']):.1f} %)")
+
+
+def print_floors(figures: dict[str, float | None]) -> None:
+    """The floors beside the figures measured."""
+    print("\n== Floors")
+    for key, floor in FLOORS.items():
+        value = figures.get(key)
+        sign = "≥" if floor.higher_is_better else "≤"
+        shown = "—" if value is None else f"{value:.3f}" if value < 10 else f"{value:.1f}"
+        print(f"  {floor.verdict(value):4}  {floor.name:72} {shown:>9} {floor.unit:2}  (floor {sign} {floor.limit:g})")
+
+
+def run(args: argparse.Namespace) -> int:
+    """The whole benchmark: one subprocess per corpus, then the CLI, then the restart."""
+    workdir = Path(tempfile.mkdtemp(prefix="quotebot-bench-"))
+    began = time.perf_counter()
+    print(f"quotebot retrieval benchmark, {datetime.datetime.now().isoformat(timespec='seconds')}")
+    print(f"machine: {machine()}")
+    from bot.corpus import load_corpus
+
+    config = bundled_config()
+    bundled = len(load_corpus(config.corpus).passages)
+    scales = sorted({parse_scale(t, bundled) for t in args.scales.split(",")})
+    print(f"corpora: {', '.join(f'{s}× ({s * bundled:,} passages)' for s in scales)}; "
+          f"{min(args.queries, len(QUERIES))} queries; synthetic seed {args.seed}; "
+          f"synthetic corpora are built in memory (Corpus of Passage objects, no files)")
+    figures: dict[str, float | None] = {key: None for key in FLOORS}
+    try:
+        for scale in scales:
+            print(f"\n== Corpus {scale}× ({'bundled' if scale == 1 else 'synthetic'})")
+            records, _, total_s = run_worker("index", scale, args, workdir / f"cache-{scale}")
+            by_kind = {r["kind"]: r for r in records if r["kind"] != "profile"}
+            print_scale(by_kind["ours"], by_kind.get("reference"))
+            for record in records:
+                if record["kind"] == "profile":
+                    print(f"  -- profile: {record['what']}\n{record['text']}")
+            print(f"  (worker took {total_s:.0f} s)")
+            shutil.rmtree(workdir / f"cache-{scale}", ignore_errors=True)
+            record_floors(figures, scale, scales, by_kind)
+
+        print("\n== `quotebot search` on the bundled corpus: process start to first printed answer")
+        env = cli_env(workdir / "cli")
+        cold = []
+        for _ in range(args.cli_runs):
+            shutil.rmtree(workdir / "cli" / "cache", ignore_errors=True)
+            cold.append(cli_first_answer(env)[0])
+        warm = [cli_first_answer(env)[0] for _ in range(args.cli_runs)]
+        print(f"  cold index cache: median {percentile(cold, 50):.3f} s  min {min(cold):.3f}  max {max(cold):.3f}"
+              f"  (n={len(cold)})")
+        print(f"  warm index cache: median {percentile(warm, 50):.3f} s  min {min(warm):.3f}  max {max(warm):.3f}"
+              f"  (n={len(warm)})")
+        python_only = [timed_python_start() for _ in range(args.cli_runs)]
+        print(f"  for scale: a bare `python -c pass` takes {percentile(python_only, 50):.3f} s here")
+        figures["first_answer"] = percentile(warm, 50)
+        figures["first_answer_cold"] = percentile(cold, 50)
+
+        top = scales[-1]
+        print(f"\n== Restart on an unchanged {top}× corpus ({top * bundled:,} passages)")
+        restart(figures, top, top >= TOP_SCALE_FOR_FLOORS, args, workdir)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_floors(figures)
+    print(f"\nwhole run: {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+def record_floors(figures: dict, scale: int, scales: list[int], by_kind: dict) -> None:
+    """Keep the figures a floor applies to: the bundled corpus and a largest corpus of 1,000× or more."""
+    ours, reference = by_kind["ours"], by_kind.get("reference")
+    if scale == 1:
+        figures["bundled_p50"] = ours["search"]["p50"]
+    if scale == scales[-1] and scale >= TOP_SCALE_FOR_FLOORS:
+        figures["top_p50"] = ours["search"]["p50"]
+        figures["top_rss"] = ours["memory_built"]["rss"]
+        figures["top_peak"] = ours["memory_built"]["peak"]
+        if reference and reference["compared"]:
+            figures["top_agreement"] = 100.0 * reference["same_top_as_plain"] / reference["compared"]
+
+
+def restart(figures: dict, scale: int, floors_apply: bool, args: argparse.Namespace, workdir: Path) -> None:
+    """Cold build, then a fresh process on the warm cache; in process and through `quotebot search`."""
+    cache = workdir / f"restart-{scale}"
+    shutil.rmtree(cache, ignore_errors=True)
+    for label in ("cold cache (builds the index)", "warm cache (fresh process)"):
+        records, first_s, _ = run_worker("restart", scale, args, cache)
+        r = records[0]
+        print(f"  in process, {label:31}: first answer {first_s:6.2f} s after start  "
+              f"(interpreter + imports {r['start_s']:.2f} s, corpus {r['corpus_s']:.2f} s, "
+              f"index {r['index_s']:.2f} s, first search {r['first_search_ms']:.1f} ms; {fmt_mb(r['memory'])})")
+    if floors_apply:
+        figures["warm_restart"] = first_s
+    if args.no_cli_restart:
+        return
+    from synthetic import write_seed_files
+
+    config = bundled_config()
+    seeds = workdir / f"seeds-{scale}"
+    started = time.perf_counter()
+    files = write_seed_files(build_corpus(config, scale, args.seed), seeds)
+    print(f"  wrote the same corpus as {files:,} seed files in {time.perf_counter() - started:.1f} s "
+          f"for the CLI (its loader re-splits them: passage counts may differ a little)")
+    env = cli_env(workdir / f"cli-{scale}")
+    for label in ("cold cache (builds the index)", "warm cache (fresh process)"):
+        elapsed, line = cli_first_answer(env, seeds)
+        print(f"  `quotebot search --seeds`, {label:31}: first answer {elapsed:6.2f} s after start")
+    if floors_apply:
+        figures["warm_restart_cli"] = elapsed
+
+
+def timed_python_start() -> float:
+    """Seconds a bare interpreter takes to start and exit, for scale."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - started
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="1,100,200k",
+                        help="corpora: multipliers of the bundled passages, or '<N>k' for N thousand "
+                             "passages (default 1,100,200k)")
+    parser.add_argument("--quick", action="store_true", help="bundled and 100× only")
+    parser.add_argument("--queries", type=int, default=len(QUERIES), help="use the first N queries")
+    parser.add_argument("--rounds", type=int, default=0, help="timing passes (default: 20, 5 or 2 by size)")
+    parser.add_argument("--ref-queries", type=int, default=30,
+                        help="queries scored by rank-bm25 at 1,000× and more (default 30)")
+    parser.add_argument("--cli-runs", type=int, default=5, help="runs of `quotebot search` per cache state")
+    parser.add_argument("--seed", type=int, default=None, help="synthetic corpus seed")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of build and search per corpus")
+    parser.add_argument("--no-cli-restart", action="store_true",
+                        help="skip the restart through `quotebot search --seeds` (writes seed files)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--worker", choices=("index", "restart"), help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.scales = "1,100"
+    if args.seed is None:
+        from synthetic import DEFAULT_SEED
+        args.seed = DEFAULT_SEED
+    args.queries = max(1, min(args.queries, len(QUERIES)))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, or one worker when called by it."""
+    args = parse_args(argv)
+    if args.worker == "index":
+        index_worker(args)
+        return 0
+    if args.worker == "restart":
+        restart_worker(args)
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
