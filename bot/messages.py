@@ -91,6 +91,73 @@ TEXTS: dict[str, dict[str, str]] = {
     "console_role_bot": {"zh": "bot", "en": "bot"},
     "cli_no_results": {"zh": "（没有相关段落）", "en": "(no relevant passage)"},
     # --- telegram -------------------------------------------------------------------------
+    "tg_button_more": {"zh": "更多", "en": "More"},
+    "tg_button_context": {"zh": "上下文 {n}", "en": "Context {n}"},
+    "tg_source": {"zh": "—— 《{title}》", "en": "— “{title}”"},
+    "tg_source_section": {"zh": "—— 《{title}》 · {section}", "en": "— “{title}”, {section}"},
+    "tg_context_header": {"zh": "《{title}》中的上下文：", "en": "In context, from “{title}”:"},
+    "tg_context_missing": {
+        "zh": "找不到这段原文了，文章可能已经更新。请重新提问。",
+        "en": "That passage is no longer there (the articles may have changed). Please ask again.",
+    },
+    "tg_source_item": {"zh": "{title}（{count} 段）关键词：{keywords}",
+                       "en": "{title} ({count} passages) keywords: {keywords}"},
+    "tg_role_user": {"zh": "你", "en": "you"},
+    "tg_role_bot": {"zh": "bot", "en": "bot"},
+    "tg_trimmed": {"zh": "（太长，已截断）", "en": "(cut to fit Telegram's limit)"},
+    "tg_non_text": {
+        "zh": "我只能读文字。请用文字提问，例如：{example}",
+        "en": "I can only read text. Please ask in words, for example: {example}",
+    },
+    "tg_throttled": {
+        "zh": "问得有点快了：每人每分钟最多 {limit} 个问题，请稍等片刻再问。",
+        "en": "That's a lot of questions: up to {limit} a minute per person. Please wait a moment.",
+    },
+    "tg_apology": {
+        "zh": "抱歉，处理这条消息时出了点问题，请稍后再试。",
+        "en": "Sorry, something went wrong with that message. Please try again in a moment.",
+    },
+    "tg_admins_only": {
+        "zh": "在群组里只有管理员可以用 /forget 删除记录。",
+        "en": "In a group, only administrators can erase the history with /forget.",
+    },
+    "tg_inline_more": {"zh": "在文章里搜索 {query}", "en": "Search the articles for {query}"},
+    "tg_cmd_start": {"zh": "开始，简单介绍", "en": "Start: a short introduction"},
+    "tg_cmd_help": {"zh": "使用说明", "en": "How to use the bot"},
+    "tg_cmd_quote": {"zh": "引用原文回答问题：/quote 问题", "en": "Quote the articles: /quote question"},
+    "tg_cmd_more": {"zh": "上一个问题的更多段落", "en": "More passages for the last question"},
+    "tg_cmd_sources": {"zh": "收录了哪些文章", "en": "Which articles the bot knows"},
+    "tg_cmd_history": {"zh": "本对话最近的记录", "en": "This chat's recent turns"},
+    "tg_cmd_forget": {"zh": "删除本对话的记录", "en": "Erase this chat's history"},
+    "tg_no_token": {
+        "zh": "没有 Telegram 机器人令牌：请设置环境变量 TELEGRAM_BOT_TOKEN，或在配置里设置 telegram.token_file。",
+        "en": "No Telegram bot token: set TELEGRAM_BOT_TOKEN or telegram.token_file in the config.",
+    },
+    "tg_bad_token": {
+        "zh": "Telegram 机器人令牌格式不对：应该像 123456789:AA... 这样（数字、冒号、一串字母数字）。",
+        "en": "The Telegram bot token is malformed: it should look like 123456789:AA... "
+              "(digits, a colon, then letters and digits).",
+    },
+    "tg_token_file_unreadable": {
+        "zh": "读不了令牌文件 {path}。",
+        "en": "Cannot read the token file {path}.",
+    },
+    "tg_token_rejected": {
+        "zh": "Telegram 拒绝了这个机器人令牌，请检查 TELEGRAM_BOT_TOKEN。",
+        "en": "Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN.",
+    },
+    "tg_unreachable": {
+        "zh": "连不上 Bot API 服务器 {url}，请检查网络或 --api-base-url。",
+        "en": "Cannot reach the Bot API at {url}: check the network or --api-base-url.",
+    },
+    "tg_webhook_no_url": {
+        "zh": "webhook 模式需要在配置里设置 telegram.webhook.url（Telegram 访问的公网 https 地址）。",
+        "en": "Webhook mode needs telegram.webhook.url in the config (the public https URL Telegram posts to).",
+    },
+    "tg_startup_failed": {
+        "zh": "机器人启动失败：{reason}",
+        "en": "The bot could not start: {reason}",
+    },
 }
 
 # Example questions offered by /start, /help and the empty-input reply (written for the
