@@ -1,11 +1,66 @@
-"""Rank passages for a question with BM25, abstain when nothing is relevant, pick snippets."""
+"""Rank passages for a question with BM25, abstain when nothing is relevant, pick snippets.
+
+How a question is answered
+--------------------------
+1. `Analyzer.query_terms` turns the question into weighted terms (its words, their sub-words,
+   synonyms and English -> Chinese translations); a follow-up's previous question adds its terms at
+   `CONTEXT_WEIGHT`.
+2. Scores are plain BM25 (Okapi) with our idf rule, summed over the query terms:
+       score(d) = sum_t  w_t * idf(t) * tf(t,d) * (k1 + 1) / (tf(t,d) + k1 * (1 - b + b * |d| / avgdl))
+   rank-bm25's `BM25Okapi` fits the statistics (term counts, |d|, avgdl); the per-term BM25 weights
+   are then stored in a column-major sparse matrix (term -> column), so a question costs only the
+   columns of its own terms, whatever the corpus size.
+3. The idf rule (`bm25_idf`):  idf(t) = ln(1 + (N - n_t + 0.5) / (n_t + 0.5)).
+   It is BM25Okapi's idf made positive the way Lucene does it, instead of rank-bm25's epsilon floor.
+   That floor gives every word found in more than half the passages the same idf (epsilon x mean
+   idf), which can exceed the idf of a real topic word just under the half-way mark; with ours idf
+   falls strictly as a word gets commoner, so a word in most passages always weighs less than any
+   rarer word such as 开源 or DeepSeek. Function words never get there: they are stop words.
+4. Abstention: each word of the question is a group (a word with its sub-words, synonyms and
+   translations); a group's informative weight is its best in-vocabulary idf x weight, or the idf
+   of an unseen word when the corpus has none of its forms. The best passage must cover at least
+   `MIN_COVERAGE` of the question's informative weight; a question of unknown words covers nothing.
+5. Near-duplicates (a summary bullet repeating a body paragraph) are dropped from the ranking when
+   their character bigrams overlap a better-ranked passage's by `DUPLICATE_OVERLAP` or more.
+6. Snippet: a passage up to `SNIPPET_CHARS` long is shown whole; a longer one shows its best run of
+   1-3 consecutive sentences, verbatim, with … where it was cut.
+"""
 
 from __future__ import annotations
 
+import functools
+import itertools
+import logging
+import re
 from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from rank_bm25 import BM25Okapi
 
 from bot.config import RetrievalConfig
 from bot.corpus import Corpus, Passage
+from bot.index_cache import TermIndex, cache_key, load_index, save_index
+from bot.text import Analyzer, QueryTerm
+
+# A follow-up's previous question counts at this share of its weight.
+CONTEXT_WEIGHT = 0.4
+# Share of a question's informative weight the best passage must cover, else abstain.
+MIN_COVERAGE = 0.3
+# A passage below this coverage is not offered on later pages either.
+MIN_PAGE_COVERAGE = 0.2
+# Passages whose character-bigram sets overlap this much (of the smaller) count as one.
+DUPLICATE_OVERLAP = 0.6
+# Longest passage shown whole; a longer one is cut to its best sentences.
+SNIPPET_CHARS = 160
+# Passages considered for abstention (the question must be covered by one of them).
+_ABSTAIN_POOL = 5
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”」』\"’）)]*|\n+|$)")
+_CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -16,11 +71,104 @@ class Hit:
     matched_terms: tuple[str, ...]    # substrings of snippet to highlight, longest first
 
 
+def bm25_idf(df: np.ndarray | float, n: int) -> np.ndarray | float:
+    """Our idf rule: ln(1 + (N - n + 0.5) / (n + 0.5)), positive and falling as n grows."""
+    return np.log1p((n - np.asarray(df, dtype=np.float64) + 0.5) / (np.asarray(df, dtype=np.float64) + 0.5))
+
+
+def build_index(passages: Sequence[Passage], analyzer: Analyzer, k1: float, b: float) -> TermIndex:
+    """Tokenize every passage and let rank-bm25's BM25Okapi fit the term counts and lengths."""
+    vocab: dict[str, int] = {}
+
+    def documents() -> Iterable[list[int]]:
+        # Term ids instead of strings: 200,000 passages of token strings would not fit in memory.
+        for passage in passages:
+            yield [vocab.setdefault(t, len(vocab)) for t in analyzer.tokenize(passage.text)]
+
+    if not passages:
+        return TermIndex((), sp.csc_matrix((0, 0), dtype=np.int32), np.zeros(0, dtype=np.int64))
+    bm25 = BM25Okapi(documents(), k1=k1, b=b)
+    counts = np.fromiter((len(d) for d in bm25.doc_freqs), dtype=np.int64, count=len(passages))
+    total = int(counts.sum())
+    rows = np.repeat(np.arange(len(passages), dtype=np.int64), counts)
+    cols = np.fromiter(itertools.chain.from_iterable(bm25.doc_freqs), dtype=np.int64, count=total)
+    data = np.fromiter(itertools.chain.from_iterable(d.values() for d in bm25.doc_freqs),
+                       dtype=np.int32, count=total)
+    tf = sp.csc_matrix((data, (rows, cols)), shape=(len(passages), len(vocab)), dtype=np.int32)
+    tf.sort_indices()
+    terms = tuple(sorted(vocab, key=vocab.__getitem__))
+    return TermIndex(vocab=terms, tf=tf, doc_len=np.asarray(bm25.doc_len, dtype=np.int64))
+
+
 class Retriever:
-    """Owns the index over one corpus; built once at start-up, then searched synchronously."""
+    """Owns the index over one corpus; built once at start-up, then searched synchronously.
+
+    For benchmarks and reference checks it exposes:
+      analyzer       the Analyzer (tokenize a query with retriever.analyzer.tokenize(text))
+      idf            dict term -> idf under our rule (`bm25_idf`), for feeding a plain reference
+      token_lists()  every passage's terms (a bag: order not kept), to fit a plain BM25Okapi
+      score_all(q)   numpy array of BM25 scores of every passage for a token list (duplicates
+                     count, as in BM25Okapi.get_scores) or (token, weight) pairs
+    Ties rank by passage order (lower index first).
+    """
 
     def __init__(self, corpus: Corpus, config: RetrievalConfig) -> None:
-        raise NotImplementedError
+        self.config = config
+        self.passages: tuple[Passage, ...] = tuple(corpus.passages)
+        self.analyzer = Analyzer(config)
+        key = cache_key(((p.id, p.text) for p in self.passages), self.analyzer.fingerprint)
+        index = load_index(config.cache_dir, key, len(self.passages))
+        self.cache_hit = index is not None
+        if index is None:
+            index = build_index(self.passages, self.analyzer, config.k1, config.b)
+            save_index(config.cache_dir, key, index)
+        self._install(index)
+        # Passages' token spans and bigrams are needed only for the few passages shown or compared.
+        self._spans = functools.lru_cache(maxsize=4096)(self._passage_tokens)
+        self._bigrams = functools.lru_cache(maxsize=4096)(self._passage_bigrams)
+
+    def _install(self, index: TermIndex) -> None:
+        """Turn term counts into BM25 weights, one sparse column per term."""
+        n = len(self.passages)
+        self.vocab: dict[str, int] = {t: j for j, t in enumerate(index.vocab)}
+        self.doc_len = index.doc_len
+        self.avgdl = float(index.doc_len.mean()) if n else 0.0
+        tf = index.tf
+        df = np.diff(tf.indptr)
+        self._idf = bm25_idf(df, n) if n else np.zeros(0)
+        self.unseen_idf = float(bm25_idf(0, max(n, 1)))
+        k1, b = self.config.k1, self.config.b
+        norm = k1 * (1 - b + b * self.doc_len / (self.avgdl or 1.0))
+        cols = np.repeat(np.arange(tf.shape[1]), df)
+        counts = tf.data.astype(np.float64)
+        weights = self._idf[cols] * counts * (k1 + 1) / (counts + norm[tf.indices])
+        self.matrix = sp.csc_matrix((weights, tf.indices, tf.indptr), shape=tf.shape)
+        self._tf = tf
+
+    # --- public --------------------------------------------------------------------------
+
+    @property
+    def idf(self) -> dict[str, float]:
+        """term -> idf under our rule, for a plain reference implementation."""
+        return {t: float(self._idf[j]) for t, j in self.vocab.items()}
+
+    def token_lists(self) -> list[list[str]]:
+        """Every passage's terms with their counts (order not kept), as BM25Okapi would be fed."""
+        csr = self._tf.tocsr()
+        terms = list(self.vocab)
+        out = []
+        for i in range(csr.shape[0]):
+            start, end = csr.indptr[i], csr.indptr[i + 1]
+            out.append([terms[j] for j, c in zip(csr.indices[start:end], csr.data[start:end]) for _ in range(c)])
+        return out
+
+    def score_all(self, query: Sequence[str] | Sequence[tuple[str, float]]) -> np.ndarray:
+        """BM25 score of every passage for a token list or (token, weight) pairs."""
+        weights: dict[str, float] = {}
+        for item in query:
+            token, weight = (item, 1.0) if isinstance(item, str) else item
+            weights[token] = weights.get(token, 0.0) + weight
+        return self._scores(weights)
 
     def search(self, query: str, top_k: int = 3, offset: int = 0,
                context: str | None = None) -> list[Hit]:
@@ -28,4 +176,192 @@ class Retriever:
 
         context is the previous question of a follow-up: its key terms count at lower weight.
         """
-        raise NotImplementedError
+        terms = self.query_terms(query, context)
+        if not terms or not self.passages or top_k <= 0:
+            return []
+        weights: dict[str, float] = {}
+        for term in terms:
+            weights[term.token] = max(weights.get(term.token, 0.0), term.weight)
+        scores = self._scores(weights)
+        groups = self._groups(terms)
+        ranked = self._rank(scores, groups, needed=offset + top_k)
+        return [self._hit(i, float(scores[i]), terms) for i in ranked[offset:offset + top_k]]
+
+    def query_terms(self, query: str, context: str | None = None) -> list[QueryTerm]:
+        """The weighted terms of a question, with a previous question's terms at lower weight."""
+        terms = self.analyzer.query_terms(query)
+        if not context:
+            return terms
+        own = {t.token for t in terms}
+        first_group = max((t.group for t in terms), default=-1) + 1
+        for term in self.analyzer.query_terms(context):
+            if term.token not in own:
+                terms.append(QueryTerm(term.token, term.weight * CONTEXT_WEIGHT, first_group + term.group))
+        return terms
+
+    def coverage(self, query: str, passage_index: int, context: str | None = None) -> float:
+        """Share of the question's informative weight that one passage covers (for calibration)."""
+        groups = self._groups(self.query_terms(query, context))
+        return float(self._coverage(np.array([passage_index]), groups)[0])
+
+    # --- ranking ---------------------------------------------------------------------------
+
+    def _scores(self, weights: dict[str, float]) -> np.ndarray:
+        """Sum of the weighted BM25 columns of the query's terms (unknown terms add nothing)."""
+        scores = np.zeros(len(self.passages))
+        m = self.matrix
+        for token, weight in weights.items():
+            j = self.vocab.get(token)
+            if j is None:
+                continue
+            start, end = m.indptr[j], m.indptr[j + 1]
+            # Rows within one column are unique, so fancy-index addition is exact.
+            scores[m.indices[start:end]] += weight * m.data[start:end]
+        return scores
+
+    def _groups(self, terms: list[QueryTerm]) -> list[tuple[float, list[tuple[int, float]]]]:
+        """Per question word: its informative weight and its in-vocabulary forms (column, value)."""
+        by_group: dict[int, list[QueryTerm]] = {}
+        for term in terms:
+            by_group.setdefault(term.group, []).append(term)
+        out = []
+        for members in by_group.values():
+            forms = [(self.vocab[t.token], t.weight * float(self._idf[self.vocab[t.token]]))
+                     for t in members if t.token in self.vocab]
+            if forms:
+                weight = max(v for _, v in forms)
+            else:
+                weight = max(t.weight for t in members) * self.unseen_idf
+            out.append((weight, forms))
+        return out
+
+    def _coverage(self, rows: np.ndarray, groups: list[tuple[float, list[tuple[int, float]]]]) -> np.ndarray:
+        """For each passage row, the share of informative weight its terms cover."""
+        total = sum(w for w, _ in groups)
+        covered = np.zeros(len(rows))
+        if total <= 0:
+            return covered
+        m = self.matrix
+        for weight, forms in groups:
+            best = np.zeros(len(rows))
+            for j, value in forms:
+                column = m.indices[m.indptr[j]:m.indptr[j + 1]]
+                at = np.searchsorted(column, rows)
+                present = (at < len(column)) & (column[np.minimum(at, len(column) - 1)] == rows)
+                best = np.maximum(best, np.where(present, min(value, weight), 0.0))
+            covered += best
+        return covered / total
+
+    def _rank(self, scores: np.ndarray, groups: list, needed: int) -> list[int]:
+        """Passage indices by score, near-duplicates and weak matches dropped; [] to abstain."""
+        positive = int(np.count_nonzero(scores > 0))
+        if positive == 0:
+            return []
+        pool = min(positive, max(4 * needed, 20))
+        while True:
+            order = _top(scores, pool)
+            coverage = self._coverage(order, groups)
+            if coverage[:_ABSTAIN_POOL].max() < MIN_COVERAGE:
+                return []
+            kept: list[int] = []
+            for i, cov in zip(order.tolist(), coverage.tolist()):
+                if cov < MIN_PAGE_COVERAGE:
+                    continue
+                if any(self._duplicate(i, j) for j in kept):
+                    continue
+                kept.append(i)
+                if len(kept) >= needed:
+                    return kept
+            if pool >= positive:
+                return kept
+            pool = min(positive, pool * 4)
+
+    def _duplicate(self, i: int, j: int) -> bool:
+        """Whether two passages say nearly the same thing in nearly the same characters."""
+        a, b = self._bigrams(i), self._bigrams(j)
+        if not a or not b:
+            return False
+        return len(a & b) / min(len(a), len(b)) >= DUPLICATE_OVERLAP
+
+    def _passage_bigrams(self, i: int) -> frozenset[str]:
+        """Character bigrams of a passage's normalized letters, digits and Chinese characters."""
+        chars = "".join(_CONTENT.findall(self.analyzer.normalize(self.passages[i].text)))
+        return frozenset(chars[k:k + 2] for k in range(len(chars) - 1))
+
+    # --- hits ------------------------------------------------------------------------------
+
+    def _hit(self, i: int, score: float, terms: list[QueryTerm]) -> Hit:
+        """A passage with its snippet and the query terms found in it."""
+        passage = self.passages[i]
+        weight = {t.token: t.weight * float(self._idf[self.vocab[t.token]])
+                  for t in terms if t.token in self.vocab}
+        spans = [(s, e, weight[tok]) for tok, s, e in self._spans(i) if tok in weight]
+        start, end = _snippet_bounds(passage.text, spans)
+        text = passage.text
+        snippet = ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
+        inside = [(s, e) for s, e, _ in spans if start <= s and e <= end]
+        return Hit(passage=passage, score=score, snippet=snippet, matched_terms=_surfaces(text, inside))
+
+    def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int], ...]:
+        """A passage's terms with their spans in its original text."""
+        return tuple((t.text, t.start, t.end) for t in self.analyzer.tokens(self.passages[i].text))
+
+
+def _top(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the count best scores, best first, ties by lower index."""
+    if count >= len(scores):
+        candidates = np.arange(len(scores))
+    else:
+        threshold = np.partition(scores, len(scores) - count)[len(scores) - count]
+        candidates = np.flatnonzero(scores >= threshold)
+    order = np.lexsort((candidates, -scores[candidates]))
+    chosen = candidates[order][:count]
+    return chosen[scores[chosen] > 0]
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of text, each keeping its end mark and closing quote."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        if match.end() > match.start():
+            spans.append((match.start(), match.end()))
+    return spans or [(0, len(text))]
+
+
+def _snippet_bounds(text: str, spans: list[tuple[int, int, float]]) -> tuple[int, int]:
+    """The whole text when short, else the 1-3 consecutive sentences holding the most query weight."""
+    if len(text) <= SNIPPET_CHARS:
+        return 0, len(text)
+    sentences = _sentences(text)
+    best, best_key = (sentences[0][0], sentences[0][1]), None
+    for first in range(len(sentences)):
+        for last in range(first, min(first + 3, len(sentences))):
+            start, end = sentences[first][0], sentences[last][1]
+            if last > first and end - start > SNIPPET_CHARS:
+                break
+            gained: dict[str, float] = {}
+            for s, e, w in spans:
+                if start <= s and e <= end:
+                    gained[text[s:e]] = max(gained.get(text[s:e], 0.0), w)
+            key = (sum(gained.values()), -(end - start) if end - start > SNIPPET_CHARS else 0, -first)
+            if best_key is None or key > best_key:
+                best, best_key = (start, end), key
+    start, end = best
+    # Trim the whitespace a sentence span may carry at its edges; the text stays verbatim.
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _surfaces(text: str, spans: list[tuple[int, int]]) -> tuple[str, ...]:
+    """Distinct surface strings of the matched spans not inside a longer match, longest first."""
+    spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
+    outer: list[tuple[int, int]] = []
+    for s, e in spans:
+        if any(os_ <= s and e <= oe for os_, oe in outer):
+            continue
+        outer.append((s, e))
+    words = dict.fromkeys(text[s:e] for s, e in outer)
+    return tuple(sorted(words, key=lambda w: (-len(w), text.find(w))))

@@ -1,0 +1,145 @@
+"""Keep the tokenized index on disk so a restart on an unchanged corpus skips jieba entirely.
+
+The cache file holds the term counts (a passages x terms sparse matrix), the passage lengths and the
+vocabulary. It is keyed by a hash of every passage's id and text plus the analyzer's fingerprint
+(code version, jieba version, user dictionary, stop words, aliases), so editing an article or one of
+those files makes a new key and the index is rebuilt. A missing, unreadable, corrupt or unwritable
+cache is never an error: the index is rebuilt and a warning logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import scipy.sparse as sp
+
+# Bump when the file layout or the meaning of its arrays changes.
+CACHE_VERSION = "1"
+_KEEP_FILES = 4  # older cache files (other corpora, old versions) beyond this are removed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TermIndex:
+    """Term counts of every passage, as fitted by rank-bm25 and stored in the cache."""
+    vocab: tuple[str, ...]     # column j of tf is the term vocab[j]
+    tf: sp.csc_matrix          # passages x terms, int32 counts, sorted indices
+    doc_len: np.ndarray        # tokens per passage (int64), BM25's document length
+
+
+def cache_key(texts: Iterable[tuple[str, str]], fingerprint: str) -> str:
+    """A hash of (passage id, text) pairs in order and of the analyzer's settings."""
+    digest = hashlib.sha256()
+    digest.update(f"index {CACHE_VERSION}\n{fingerprint}\n".encode())
+    for passage_id, text in texts:
+        digest.update(passage_id.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        digest.update(b"\1")
+    return digest.hexdigest()
+
+
+def cache_path(cache_dir: Path, key: str) -> Path:
+    """Where the index with this key lives."""
+    return cache_dir / f"index-{key[:40]}.npz"
+
+
+def load_index(cache_dir: Path | None, key: str, passages: int) -> TermIndex | None:
+    """The cached index for key, or None when absent or unusable (then logged)."""
+    if cache_dir is None:
+        return None
+    path = cache_path(cache_dir, key)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            index = _from_arrays(data, key, passages)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        # Truncated, garbled or foreign file: rebuilding is always possible, failing never needed.
+        log.warning("index cache %s is unusable (%s: %s); rebuilding", path, exc.__class__.__name__, exc)
+        return None
+    _touch(path)
+    return index
+
+
+def save_index(cache_dir: Path | None, key: str, index: TermIndex) -> Path | None:
+    """Write the index atomically; on any OS error log a warning and carry on without a cache."""
+    if cache_dir is None:
+        return None
+    path = cache_path(cache_dir, key)
+    tmp_name = None
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=cache_dir)
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **_to_arrays(index, key))
+        # A reader never sees a half-written file: the rename is atomic.
+        os.replace(tmp_name, path)
+        tmp_name = None
+    except OSError as exc:
+        log.warning("cannot write index cache in %s (%s); continuing without it", cache_dir, exc)
+        return None
+    finally:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+    _prune(cache_dir, keep=path)
+    return path
+
+
+def _to_arrays(index: TermIndex, key: str) -> dict[str, np.ndarray]:
+    """The arrays of one cache file; the vocabulary is JSON in UTF-8 bytes (no pickle)."""
+    vocab = json.dumps(list(index.vocab), ensure_ascii=False).encode("utf-8")
+    return {
+        "key": np.frombuffer(key.encode("ascii"), dtype=np.uint8),
+        "vocab": np.frombuffer(vocab, dtype=np.uint8),
+        "shape": np.array(index.tf.shape, dtype=np.int64),
+        "tf_data": index.tf.data.astype(np.int32, copy=False),
+        "tf_indices": index.tf.indices.astype(np.int32, copy=False),
+        "tf_indptr": index.tf.indptr.astype(np.int64, copy=False),
+        "doc_len": index.doc_len.astype(np.int64, copy=False),
+    }
+
+
+def _from_arrays(data: "np.lib.npyio.NpzFile", key: str, passages: int) -> TermIndex:
+    """Rebuild a TermIndex from a cache file, checking that every part fits the rest."""
+    stored_key = bytes(data["key"]).decode("ascii")
+    if stored_key != key:
+        raise ValueError("key mismatch")
+    vocab = tuple(json.loads(bytes(data["vocab"]).decode("utf-8")))
+    rows, cols = (int(x) for x in data["shape"])
+    tf = sp.csc_matrix((data["tf_data"], data["tf_indices"], data["tf_indptr"]), shape=(rows, cols))
+    tf.check_format(full_check=True)
+    doc_len = np.asarray(data["doc_len"], dtype=np.int64)
+    if rows != passages or cols != len(vocab) or doc_len.shape != (rows,):
+        raise ValueError("shape mismatch")
+    if not all(isinstance(term, str) for term in vocab):
+        raise ValueError("vocabulary holds a non-string")
+    return TermIndex(vocab=vocab, tf=tf, doc_len=doc_len)
+
+
+def _touch(path: Path) -> None:
+    """Mark a cache file as recently used, so pruning keeps it."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # read-only cache folder: pruning order matters little
+
+
+def _prune(cache_dir: Path, keep: Path) -> None:
+    """Remove the least recently used cache files beyond a few."""
+    try:
+        files = sorted(cache_dir.glob("index-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in [f for f in files if f != keep][_KEEP_FILES - 1:]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("could not prune index cache: %s", exc)

@@ -1,0 +1,433 @@
+"""Turn passages and questions into search terms: normalize, segment with jieba, expand aliases.
+
+Passages and questions go through the same `Analyzer.tokenize`, so a question matches a passage
+whatever its width (full/half), case or script (Traditional/Simplified).  Questions additionally go
+through `Analyzer.query_terms`, which adds synonyms and English -> Chinese translations at weights
+taken from config/aliases.yaml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import jieba
+import opencc
+import yaml
+
+from bot.config import RetrievalConfig
+
+# Bump when tokenization changes in a way that changes the index: it is part of the cache key.
+TEXT_VERSION = "1"
+
+# Sub-words of a long word (出口 and 管制 inside 出口管制) count at this weight in a question, so a
+# passage with the whole word ranks above one with only a part of it.
+SUBWORD_WEIGHT = 0.5
+
+# A run of Latin letters and digits, with inner - _ . + kept: "deepseek-v3", "01.ai", "1.5b".
+_LATIN_RUN = re.compile(r"[a-z0-9]+(?:[-_.+][a-z0-9]+)*")
+_LATIN_PART = re.compile(r"[-_.+]")
+_CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+
+log = logging.getLogger(__name__)
+
+
+class AnalyzerError(Exception):
+    """A user dictionary, stop-word or alias file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str    # the normalized search term
+    start: int   # span of the surface text in the original string
+    end: int
+    whole: bool  # False for a sub-word emitted inside a longer word or a hyphenated Latin name
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    token: str
+    weight: float   # 1.0 for the question's own words; lower for sub-words, synonyms, context
+    group: int      # terms standing for the same word of the question share a group
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """The parsed aliases file: spellings, synonym groups and an English glossary."""
+    spellings: dict[str, str]                 # variant -> canonical spelling (normalized)
+    synonym_groups: tuple[tuple[str, ...], ...]
+    synonym_weight: float
+    glossary: dict[str, tuple[str, ...]]      # normalized English phrase -> Chinese terms
+    glossary_weight: float
+
+
+class Analyzer:
+    """Normalizes, segments and expands text; built once at start-up from the retrieval config."""
+
+    def __init__(self, config: RetrievalConfig) -> None:
+        # jieba's logger prints "Building prefix dict..." to stderr at DEBUG; the CLI's output
+        # must stay clean, so only its warnings get through.
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        self._t2s = opencc.OpenCC("t2s")
+        self._traditional = _traditional_chars()
+        self.stopwords = _read_stopwords(config.stopwords_file)
+        self.aliases = _read_aliases(config.aliases_file)
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        self._load_userdict(config.userdict_file)
+        self._synonyms = self._prepare_synonyms()
+        self._glossary = self._prepare_glossary()
+        self.fingerprint = _fingerprint(config)
+
+    # --- normalization ---------------------------------------------------------------------
+
+    def normalize(self, text: str) -> str:
+        """NFKC (full-width to half-width), lower-case, Traditional to Simplified."""
+        return self._normalize_with_map(text)[0]
+
+    def _normalize_with_map(self, text: str) -> tuple[str, list[int] | None]:
+        """The normalized text and, when its length changed, each normalized char's source index."""
+        norm = unicodedata.normalize("NFKC", text).lower()
+        index: list[int] | None = None
+        if len(norm) != len(text):
+            # Rare (… becomes ...): normalize char by char to keep a map back to the original.
+            pieces = [unicodedata.normalize("NFKC", ch).lower() for ch in text]
+            norm = "".join(pieces)
+            index = [i for i, piece in enumerate(pieces) for _ in piece]
+        if self._traditional is not None and self._traditional.isdisjoint(norm):
+            return norm, index
+        converted = self._t2s.convert(norm)
+        if len(converted) != len(norm):
+            # Keep offsets exact: fall back to a per-character conversion.
+            converted = "".join(self._t2s.convert(ch)[:1] or ch for ch in norm)
+        return converted, index
+
+    # --- tokenization ----------------------------------------------------------------------
+
+    def tokenize(self, text: str) -> list[str]:
+        """The search terms of text: words and their sub-words, without stop words or punctuation."""
+        return [t.text for t in self.tokens(text)]
+
+    def tokens(self, text: str) -> list[Token]:
+        """Like tokenize, with each term's span in the original text (for highlighting)."""
+        norm, index = self._normalize_with_map(text)
+        out: list[Token] = []
+        for token in self._segment(norm):
+            if index is not None:
+                start = index[token.start]
+                end = index[token.end - 1] + 1
+                token = Token(token.text, start, end, token.whole)
+            out.append(token)
+        return out
+
+    def _segment(self, norm: str) -> list[Token]:
+        """Latin runs by regex (jieba would split deepseek-v3 at '-'), the rest by jieba."""
+        out: list[Token] = []
+        pos = 0
+        for match in _LATIN_RUN.finditer(norm):
+            if match.start() > pos:
+                out.extend(self._segment_cjk(norm, pos, match.start()))
+            out.extend(self._latin_tokens(match.group(), match.start()))
+            pos = match.end()
+        if pos < len(norm):
+            out.extend(self._segment_cjk(norm, pos, len(norm)))
+        return out
+
+    def _latin_tokens(self, word: str, start: int) -> list[Token]:
+        """A Latin run kept whole, plus its hyphen/dot parts so 'DeepSeek V3' meets 'DeepSeek-V3'."""
+        out = []
+        if self._keep(word):
+            out.append(Token(self._canonical(word), start, start + len(word), True))
+        if _LATIN_PART.search(word):
+            offset = 0
+            for part in _LATIN_PART.split(word):
+                begin = word.index(part, offset)
+                offset = begin + len(part)
+                if self._keep(part):
+                    out.append(Token(self._canonical(part), start + begin, start + offset, False))
+        return out
+
+    def _segment_cjk(self, norm: str, begin: int, end: int) -> list[Token]:
+        """jieba's words of one non-Latin stretch, each followed by its dictionary sub-words."""
+        out = []
+        for word, start, stop in self._jieba.tokenize(norm[begin:end]):
+            start += begin
+            stop += begin
+            if self._keep(word):
+                out.append(Token(self._canonical(word), start, stop, True))
+            for sub, offset in self._subwords(word):
+                if self._keep(sub):
+                    out.append(Token(self._canonical(sub), start + offset, start + offset + len(sub), False))
+        return out
+
+    def _subwords(self, word: str) -> list[tuple[str, int]]:
+        """Dictionary 2- and 3-grams inside a longer word, as jieba's search mode finds them."""
+        if len(word) <= 2 or not _CJK.match(word) or word in self.aliases.spellings:
+            return []  # a name's misspelling would add sub-words its right spelling lacks
+        freq = self._jieba.FREQ
+        out = []
+        for size in (2, 3):
+            if len(word) <= size:
+                break
+            for i in range(len(word) - size + 1):
+                gram = word[i:i + size]
+                if freq.get(gram):
+                    out.append((gram, i))
+        return out
+
+    def _keep(self, word: str) -> bool:
+        """A word is a term unless it is a stop word, punctuation or a lone Latin letter."""
+        if word in self.stopwords or not _CONTENT_CHAR.search(word):
+            return False
+        return not (len(word) == 1 and "a" <= word <= "z")
+
+    def _canonical(self, word: str) -> str:
+        """The one spelling under which all spellings of a name are indexed."""
+        return self.aliases.spellings.get(word, word)
+
+    # --- query expansion -------------------------------------------------------------------
+
+    def query_terms(self, text: str) -> list[QueryTerm]:
+        """A question's terms with weights: its words, their synonyms and English translations."""
+        norm = self.normalize(text)
+        tokens = self._segment(norm)
+        groups = _Groups()
+        terms: list[QueryTerm] = []
+        for token in tokens:
+            group = groups.at(token.start, token.end)
+            terms.append(QueryTerm(token.text, 1.0 if token.whole else SUBWORD_WEIGHT, group))
+        terms.extend(self._glossary_terms(norm, groups))
+        terms.extend(self._synonym_terms(norm, tokens, groups))
+        return _merge_terms(terms, groups)
+
+    def expand(self, tokens: list[str]) -> list[tuple[str, float]]:
+        """Each token with weight 1, plus its synonyms at the configured synonym weight."""
+        out = {t: 1.0 for t in tokens}
+        for token in tokens:
+            for other in self._synonyms.get(token, ()):
+                out.setdefault(other, self.aliases.synonym_weight)
+        return list(out.items())
+
+    def _glossary_terms(self, norm: str, groups: "_Groups") -> list[QueryTerm]:
+        """Chinese terms for the English words and phrases of a question."""
+        terms = []
+        taken: list[tuple[int, int]] = []
+        for pattern, translations in self._glossary:
+            for match in pattern.finditer(norm):
+                span = match.span()
+                if any(s < span[1] and span[0] < e for s, e in taken):
+                    continue  # a longer phrase already covers these words
+                taken.append(span)
+                group = groups.at(*span)
+                for chinese in translations:
+                    for token in self._segment(chinese):
+                        weight = self.aliases.glossary_weight * (1.0 if token.whole else SUBWORD_WEIGHT)
+                        terms.append(QueryTerm(token.text, weight, group))
+        return terms
+
+    def _synonym_terms(self, norm: str, tokens: list[Token], groups: "_Groups") -> list[QueryTerm]:
+        """The other members of every synonym group a question's word or phrase belongs to."""
+        terms = []
+        weight = self.aliases.synonym_weight
+        whole = {t.text: t for t in tokens if t.whole}
+        for phrase, others in self._synonym_phrases:
+            start = norm.find(phrase)
+            if start < 0:
+                continue
+            group = groups.at(start, start + len(phrase))
+            terms.extend(QueryTerm(o, weight, group) for o in others)
+        for word, token in whole.items():
+            for other in self._synonyms.get(word, ()):
+                terms.append(QueryTerm(other, weight, groups.at(token.start, token.end)))
+        return terms
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _load_userdict(self, path: Path) -> None:
+        """Add the corpus's names and terms (and every alias spelling) to this jieba instance."""
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise AnalyzerError(f"{path}: cannot read user dictionary ({exc.__class__.__name__})") from None
+        words = []
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split()
+            word = self._normalize_with_map(parts[0])[0]
+            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            tag = parts[2] if len(parts) > 2 else (parts[1] if len(parts) > 1 and not parts[1].isdigit() else None)
+            words.append((word, freq, tag))
+        words.extend((w, None, None) for w in self.aliases.spellings)
+        for word, freq, tag in words:
+            if _CJK.search(word) and not _LATIN_RUN.fullmatch(word):
+                self._jieba.add_word(word, freq, tag)
+
+    def _prepare_synonyms(self) -> dict[str, tuple[str, ...]]:
+        """word -> the other words of its synonym groups (single-token members only)."""
+        table: dict[str, list[str]] = {}
+        phrases: list[tuple[str, tuple[str, ...]]] = []
+        for group in self.aliases.synonym_groups:
+            members = [(m, [t.text for t in self._segment(m) if t.whole]) for m in group]
+            single = [toks[0] for _, toks in members if len(toks) == 1]
+            for _, toks in members:
+                if len(toks) == 1:
+                    table.setdefault(toks[0], []).extend(o for o in single if o != toks[0])
+            for member, toks in members:
+                if len(toks) != 1 and member:
+                    phrases.append((member, tuple(single)))
+        self._synonym_phrases = phrases
+        return {k: tuple(dict.fromkeys(v)) for k, v in table.items()}
+
+    def _prepare_glossary(self) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+        """Compiled English phrases, longest first, each tolerant of plural endings."""
+        out = []
+        for phrase in sorted(self.aliases.glossary, key=len, reverse=True):
+            words = [re.escape(w) + r"(?:s|es)?" for w in re.split(r"[\s\-]+", phrase) if w]
+            pattern = re.compile(r"(?<![a-z0-9])" + r"[\s\-]*".join(words) + r"(?![a-z0-9])")
+            out.append((pattern, self.aliases.glossary[phrase]))
+        return out
+
+
+class _Groups:
+    """Assigns one group number per question word, merging words that one phrase spans."""
+
+    def __init__(self) -> None:
+        self._spans: list[tuple[int, int, int]] = []
+        self._parent: dict[int, int] = {}
+
+    def at(self, start: int, end: int) -> int:
+        """The group of the words overlapping [start, end), merged into one; a new one if none."""
+        hit = [g for s, e, g in self._spans if s < end and start < e]
+        if not hit:
+            group = len(self._parent)
+            self._parent[group] = group
+            self._spans.append((start, end, group))
+            return group
+        roots = {self.find(g) for g in hit}
+        root = min(roots)
+        for r in roots:
+            self._parent[r] = root
+        self._spans.append((start, end, root))
+        return root
+
+    def find(self, group: int) -> int:
+        """The representative of a group after merges."""
+        while self._parent[group] != group:
+            group = self._parent[group]
+        return group
+
+
+def _merge_terms(terms: list[QueryTerm], groups: _Groups) -> list[QueryTerm]:
+    """One entry per token, at its highest weight, with groups resolved after merges."""
+    best: dict[str, QueryTerm] = {}
+    for term in terms:
+        term = QueryTerm(term.token, term.weight, groups.find(term.group))
+        old = best.get(term.token)
+        if old is None or term.weight > old.weight:
+            best[term.token] = term
+    return list(best.values())
+
+
+def _read_stopwords(path: Path) -> frozenset[str]:
+    """One stop word a line; '#' starts a comment."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise AnalyzerError(f"{path}: cannot read stop words ({exc.__class__.__name__})") from None
+    words = set()
+    for line in lines:
+        word = line.split("#", 1)[0].strip()
+        if word:
+            words.add(unicodedata.normalize("NFKC", word).lower())
+    return frozenset(words)
+
+
+def _read_aliases(path: Path) -> Aliases:
+    """Parse and check the aliases YAML (format documented at the top of config/aliases.yaml)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise AnalyzerError(f"{path}: cannot read aliases ({exc.__class__.__name__})") from None
+    except yaml.YAMLError:
+        raise AnalyzerError(f"{path}: not valid YAML") from None
+    if not isinstance(raw, dict):
+        raise AnalyzerError(f"{path}: expected a mapping at the top level")
+    known = {"spellings", "synonyms", "synonym_weight", "glossary", "glossary_weight"}
+    unknown = set(raw) - known
+    if unknown:
+        raise AnalyzerError(f"{path}: unknown key '{sorted(unknown)[0]}' (expected one of: {', '.join(sorted(known))})")
+
+    def norm(word: object) -> str:
+        if not isinstance(word, (str, int, float)):
+            raise AnalyzerError(f"{path}: expected a word, got {word!r}")
+        return unicodedata.normalize("NFKC", str(word)).lower().strip()
+
+    spellings: dict[str, str] = {}
+    for group in _groups(raw.get("spellings"), path, "spellings"):
+        canonical = norm(group[0])
+        for variant in group:
+            spellings[norm(variant)] = canonical
+    synonyms = tuple(tuple(norm(w) for w in g) for g in _groups(raw.get("synonyms"), path, "synonyms"))
+    glossary_raw = raw.get("glossary") or {}
+    if not isinstance(glossary_raw, dict):
+        raise AnalyzerError(f"{path}: 'glossary' must map English phrases to Chinese terms")
+    glossary = {}
+    for english, chinese in glossary_raw.items():
+        targets = chinese if isinstance(chinese, list) else [chinese]
+        glossary[norm(english)] = tuple(norm(c) for c in targets)
+    return Aliases(spellings, synonyms, _weight(raw, "synonym_weight", 0.6, path), glossary,
+                   _weight(raw, "glossary_weight", 1.0, path))
+
+
+def _groups(value: object, path: Path, key: str) -> list[list[object]]:
+    """A YAML list of lists, each of at least two words."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(g, list) and len(g) >= 2 for g in value):
+        raise AnalyzerError(f"{path}: '{key}' must be a list of lists of two or more words")
+    return value
+
+
+def _weight(raw: dict, key: str, default: float, path: Path) -> float:
+    """A weight between 0 and 1."""
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise AnalyzerError(f"{path}: '{key}' must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+def _traditional_chars() -> frozenset[str] | None:
+    """Characters that t2s would change; text without any of them skips the (slow) converter."""
+    folder = Path(opencc.__file__).resolve().parent / "dictionary"
+    chars: set[str] = set()
+    try:
+        for line in (folder / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("\t")
+            if key and value.split(" ")[0] != key:
+                chars.add(key)
+        for line in (folder / "TSPhrases.txt").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("\t")
+            value = value.split(" ")[0]
+            chars.update(k for k, v in zip(key, value) if k != v)
+    except OSError:
+        # Without the tables, convert everything: slower, never wrong.
+        log.warning("OpenCC dictionary files not found; converting every text")
+        return None
+    return frozenset(chars)
+
+
+def _fingerprint(config: RetrievalConfig) -> str:
+    """A hash of everything that shapes tokens: code version, jieba version, the three files."""
+    digest = hashlib.sha256()
+    digest.update(f"text {TEXT_VERSION} jieba {jieba.__version__}\n".encode())
+    for path in (config.userdict_file, config.stopwords_file, config.aliases_file):
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
