@@ -219,6 +219,8 @@ _BULLET = re.compile(r"^([-*+•·]|\d{1,2}[.)、])\s+")
 _SENTENCE_TAIL = re.compile(r"[。！？!?…；;：:，,、.][”’\"'」』）)】\]]*$")
 _CLAUSE_INSIDE = re.compile(r"[。！？!?；;]")
 _QUOTED_LINE = re.compile(r"^[“\"「『].*[”\"」』]$")
+# An image caption with its credit ("… | 图片来源:X") is content even when it is short.
+_CAPTION = re.compile(r"\||图片来源|图源|来源\s*[:：]|摄影?\s*[:：]")
 
 
 @dataclass(frozen=True)
@@ -315,7 +317,7 @@ def _looks_like_heading(line: str) -> bool:
     """A short phrase without sentence punctuation: a section line, not a sentence."""
     if len(line) > _MAX_HEADING_CHARS or _SENTENCE_TAIL.search(line) or _CLAUSE_INSIDE.search(line):
         return False
-    if _QUOTED_LINE.match(line) or not re.search(r"\w", line):
+    if _QUOTED_LINE.match(line) or _CAPTION.search(line) or not re.search(r"\w", line):
         return False
     has_comma = bool(re.search(r"[，,、]", line))
     return not has_comma or len(line) <= _MAX_HEADING_CHARS_WITH_COMMA
@@ -379,9 +381,10 @@ def _has_content_after(kept: list[tuple[str, str]], i: int) -> bool:
 
 # A sentence ends at 。！？!? (or a Latin full stop before a space), with any closing quotes or
 # brackets right after it; punctuation followed by a comma or colon is inside a sentence
-# (“你们在做一件很疯狂的事吗?”,他的回答...).
+# (“你们在做一件很疯狂的事吗?”,他的回答...). The group is atomic so that the lookahead cannot
+# succeed by giving back the closing quote.
 _SENTENCE_END = re.compile(
-    r"(?:[。！？!?]+|(?<=[A-Za-z])\.(?=\s))[”’\"'」』）)】\]]*(?![，,、：:；;])"
+    r"(?>(?:[。！？!?]+|(?<=[A-Za-z])\.(?=\s))[”’\"'」』）)】\]]*)(?![，,、：:；;])"
 )
 _CLAUSE_END = re.compile(r"[；;][”’\"'」』）)】\]]*")
 _PHRASE_END = re.compile(r"[，,、：:][”’\"'」』）)】\]]*")
