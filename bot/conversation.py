@@ -3,12 +3,49 @@
 from __future__ import annotations
 
 import enum
+import html
+import math
+import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from bot.config import Config
 from bot.corpus import Corpus, Passage
 from bot.history import HistoryStore, Turn
+from bot.messages import EXAMPLES, detect_lang, say
+from bot.quotes import find_notable_quotes
 from bot.retrieval import Hit, Retriever
+
+# Only the first characters of a message are searched: a question is short, and a pasted article
+# would otherwise cost time and drown the question's own words. The reply says so.
+MAX_QUESTION_CHARS = 500
+# What is kept of a user's message in the history (the search uses at most MAX_QUESTION_CHARS).
+MAX_TURN_CHARS = 2000
+# The earlier questions a follow-up leans on are kept to this length (they chain: 那她呢 after 那他呢).
+MAX_CONTEXT_CHARS = 300
+# A question with fewer content words than this leans on the previous one ("为什么？", "怎么说的").
+# One word is enough to stand alone: "天气怎么样" after a question on DeepSeek is a new (off-topic)
+# question, and lending it the previous question's words would make the bot answer it.
+MIN_CONTENT_WORDS = 1
+HISTORY_TURNS_SHOWN = 10
+KEYWORDS_PER_SOURCE = 5
+NOTABLE_QUOTES_POOL = 30
+
+COMMANDS = ("/start", "/help", "/quote", "/more", "/sources", "/history", "/forget")
+
+_COMMAND = re.compile(r"^/(?P<name>[^\s@]+)(?:@(?P<bot>\S+))?(?:\s+(?P<args>.*))?$", re.S)
+_MORE = re.compile(r"^(?:更多|more|下一页|再来|next)[\s。.!！?？~～…]*$", re.I)
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+_SPACES = re.compile(r"\s+")
+# A follow-up starts or ends with a pronoun or 呢 ("那他怎么看", "DeepSeek 呢"); 其他/其它 are not.
+_LEAD_PRONOUN = re.compile(r"^(?:他们|她们|它们|这个|那个|这些|那些|他|她|它|这|那)")
+_TAIL_PRONOUN = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些|(?<!其)他|她|(?<!其)它|这|那|呢)$")
+_EN_FOLLOW_UP = re.compile(
+    r"^(?:and|what about|how about|why|so)\b|\b(?:he|she|it|they|him|her|them|his|their|that|this)$",
+    re.I)
+_TRAILING_PUNCT = re.compile(r"[\s\W_]+$")
+_LEADING_PUNCT = re.compile(r"^[\s\W_]+")
 
 
 class ReplyKind(enum.Enum):
@@ -22,6 +59,8 @@ class ReplyKind(enum.Enum):
     HISTORY = "history"
     FORGOTTEN = "forgotten"
     UNKNOWN_COMMAND = "unknown_command"
+    QUOTES = "quotes"              # bare /quote: notable quotations (hits whose snippet is the quote)
+    IGNORED = "ignored"            # a command addressed to another bot (/quote@OtherBot): send nothing
 
 
 @dataclass(frozen=True)
@@ -46,44 +85,296 @@ class Reply:
     lines: tuple[str, ...] = ()            # user-facing sentences from bot.messages, in lang
     sources: tuple[SourceInfo, ...] = ()   # for SOURCES, and topics offered with NO_MATCH
     turns: tuple[Turn, ...] = ()           # for HISTORY
+    context: str | None = None             # the earlier question a follow-up leaned on
+    truncated: bool = False                # the question was cut to MAX_QUESTION_CHARS
+
+
+@dataclass(frozen=True)
+class Question:
+    """A message made ready for search: cleaned text, or why it cannot be searched."""
+    text: str             # cleaned and capped: what is searched
+    problem: str | None   # None, or a messages key: "empty" / "unusable"
+    truncated: bool
+
+
+def prepare_question(raw: str) -> Question:
+    """Clean a message for search: drop control characters and tags, cap its length."""
+    if not raw or not raw.strip():
+        return Question("", "empty", False)
+    text = _TAG.sub(" ", raw)
+    text = html.unescape(text)
+    # Control and format characters (NUL, zero-width, direction overrides) carry no words.
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text)
+    text = _SPACES.sub(" ", text).strip()
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        return Question("", "unusable", False)
+    if _looks_binary(raw):
+        return Question("", "unusable", False)
+    truncated = len(text) > MAX_QUESTION_CHARS
+    return Question(text[:MAX_QUESTION_CHARS].strip(), None, truncated)
+
+
+def _looks_binary(raw: str) -> bool:
+    """Mostly control characters or undecodable bytes (U+FFFD): a file, not a message."""
+    sample = raw[:2000]
+    junk = sum(1 for ch in sample if ch == "\ufffd" or (unicodedata.category(ch) == "Cc"
+                                                          and ch not in "\t\n\r"))
+    return junk > 0.3 * len(sample)
+
+
+def is_more(text: str) -> bool:
+    """Whether a plain message asks for the next page ("更多", "more", "下一页", with punctuation)."""
+    return bool(_MORE.match((text or "").strip()))
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str          # lower case, without the slash
+    bot: str | None    # the @username it was addressed to, if any
+    args: str
+
+
+def parse_command(text: str) -> Command | None:
+    """A /command with its optional @botname and arguments, or None for a plain message."""
+    match = _COMMAND.match((text or "").strip())
+    if not match:
+        return None
+    return Command(match["name"].lower(), match["bot"], (match["args"] or "").strip())
 
 
 class Engine:
     """Answers (chat id, user id, text); the console and Telegram adapters are thin shells over it."""
 
     def __init__(self, config: Config, corpus: Corpus, retriever: Retriever,
-                 history: HistoryStore) -> None:
-        raise NotImplementedError
+                 history: HistoryStore, bot_username: str | None = None) -> None:
+        self._config = config
+        self._corpus = corpus
+        self._retriever = retriever
+        self._history = history
+        self._top_k = config.retrieval.top_k
+        self.bot_username = (bot_username or "").lstrip("@") or None
+        self._analyzer = retriever.analyzer
+        self.sources = source_infos(corpus, self._analyzer)
+        self._quotes: list[Hit] | None = None        # found on first use, then kept
+        self._quote_turn: dict[int, int] = {}         # chat id -> next notable quote to show
+
+    # --- routing ---------------------------------------------------------------------------
 
     async def handle(self, chat_id: int, user_id: int, text: str,
                      lang: str | None = None) -> Reply:
         """Route a message: a /command (with or without @botname), 更多/more, or a question.
 
         lang is a hint from the transport (e.g. Telegram's language_code); None: from the text.
+        A command addressed to another bot gives a Reply of kind IGNORED: adapters send nothing.
         """
-        raise NotImplementedError
+        text = text or ""
+        command = parse_command(text)
+        if command is None:
+            if is_more(text):
+                return await self.more(chat_id, user_id, detect_lang(text, lang))
+            return await self.ask(chat_id, user_id, text, lang)
+        if command.bot and self.bot_username and command.bot.lower() != self.bot_username.lower():
+            return Reply(ReplyKind.IGNORED, detect_lang("", lang))
+        return await self._run_command(chat_id, user_id, command, lang)
+
+    async def _run_command(self, chat_id: int, user_id: int, command: Command,
+                           lang: str | None) -> Reply:
+        """Dispatch one parsed command."""
+        ui = detect_lang(command.args, lang)
+        if command.name == "quote":
+            if command.args:
+                return await self.ask(chat_id, user_id, command.args, lang)
+            return self.quotes(chat_id, ui)
+        if command.name in ("start", "help"):
+            return self.welcome(ui) if command.name == "start" else self.help(ui)
+        if command.name == "more":
+            return await self.more(chat_id, user_id, ui)
+        if command.name == "sources":
+            return Reply(ReplyKind.SOURCES, ui, sources=self.sources,
+                         lines=(say("sources_intro", ui, count=len(self.sources)),))
+        if command.name == "history":
+            return await self.recent(chat_id, ui)
+        if command.name == "forget":
+            return await self.forget(chat_id, ui)
+        return Reply(ReplyKind.UNKNOWN_COMMAND, ui, lines=(
+            say("unknown_command", ui, command="/" + command.name, commands=" ".join(COMMANDS)),))
+
+    # --- fixed replies ---------------------------------------------------------------------
+
+    def welcome(self, lang: str) -> Reply:
+        """The /start reply: what the bot does and a few example questions."""
+        examples = " / ".join(EXAMPLES[lang])
+        return Reply(ReplyKind.START, lang, lines=(
+            say("welcome", lang), say("welcome_examples", lang, examples=examples)))
+
+    def help(self, lang: str) -> Reply:
+        """The /help reply: one line per command, with an example."""
+        keys = ("help_start", "help_help", "help_quote", "help_more", "help_sources",
+                "help_history", "help_forget", "help_followup")
+        lines = [say("help_intro", lang)]
+        lines += [say(key, lang, example=EXAMPLES[lang][0]) for key in keys]
+        return Reply(ReplyKind.HELP, lang, lines=tuple(lines))
+
+    # --- questions -------------------------------------------------------------------------
 
     async def ask(self, chat_id: int, user_id: int, question: str, lang: str | None = None,
                   top_k: int | None = None) -> Reply:
         """Answer a question (follow-ups lean on the chat's previous question) and record it."""
-        raise NotImplementedError
+        lang = detect_lang(question, lang)
+        top_k = top_k or self._top_k
+        prepared = prepare_question(question)
+        if prepared.problem:
+            example = EXAMPLES[lang][0]
+            return Reply(ReplyKind.EMPTY, lang, lines=(say(prepared.problem, lang, example=example),))
+        previous = await self._history.last_answer(chat_id)
+        context = self._follow_up_context(prepared.text, previous)
+        hits, has_more = self._page(prepared.text, 0, top_k, context)
+        await self._history.append_turn(chat_id, user_id, "user", question[:MAX_TURN_CHARS])
+        await self._record_answer(chat_id, hits, prepared.text, 0, context, lang)
+        notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
+        if context:
+            notices.append(say("followup", lang, previous=_shorten(previous.query, 40)))
+        if not hits:
+            return self._no_match(lang, prepared.text, notices, context, prepared.truncated)
+        return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=prepared.text, offset=0,
+                     has_more=has_more, lines=tuple(notices), context=context,
+                     truncated=prepared.truncated)
 
     async def more(self, chat_id: int, user_id: int, lang: str | None = None) -> Reply:
         """The next page of passages for the chat's last question."""
-        raise NotImplementedError
+        lang = lang or "zh"
+        previous = await self._history.last_answer(chat_id)
+        if previous is None:
+            return Reply(ReplyKind.NO_MORE, lang, lines=(say("no_previous", lang),))
+        offset = previous.offset + len(previous.passage_ids)
+        hits: list[Hit] = []
+        has_more = False
+        if previous.passage_ids:  # an abstained question has no further pages either
+            hits, has_more = self._page(previous.query, offset, self._top_k, previous.context)
+        await self._history.append_turn(chat_id, user_id, "user", "/more")
+        await self._record_answer(chat_id, hits, previous.query, offset, previous.context, lang)
+        if not hits:
+            return Reply(ReplyKind.NO_MORE, lang, query=previous.query, offset=offset,
+                         lines=(say("no_more", lang),))
+        return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=previous.query, offset=offset,
+                     has_more=has_more, context=previous.context)
+
+    def _page(self, query: str, offset: int, top_k: int, context: str | None) -> tuple[list[Hit], bool]:
+        """top_k hits from offset on, and whether more follow (asks for one extra to know)."""
+        hits = self._retriever.search(query, top_k=top_k + 1, offset=offset, context=context)
+        return hits[:top_k], len(hits) > top_k
+
+    async def _record_answer(self, chat_id: int, hits: list[Hit], query: str, offset: int,
+                             context: str | None, lang: str) -> None:
+        """Store the bot's turn: a one-line summary and what /more needs to continue."""
+        summary = (say("bot_summary_answer", lang, count=len(hits)) if hits
+                   else say("bot_summary_none", lang))
+        await self._history.append_turn(chat_id, 0, "bot", summary,
+                                        passage_ids=tuple(h.passage.id for h in hits),
+                                        query=query, offset=offset, context=context)
+
+    def _no_match(self, lang: str, query: str, notices: list[str], context: str | None,
+                  truncated: bool) -> Reply:
+        """Nothing relevant: say so honestly and name what the articles cover."""
+        titles = "、".join(f"《{s.title}》" for s in self.sources) if lang == "zh" else \
+            "; ".join(f"“{s.title}”" for s in self.sources)
+        lines = (*notices, say("no_match", lang), say("topics", lang, titles=titles))
+        return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=lines, sources=self.sources,
+                     context=context, truncated=truncated)
+
+    def _follow_up_context(self, question: str, previous: Turn | None) -> str | None:
+        """The earlier question(s) to lean on when this one is a follow-up, else None."""
+        if previous is None or not previous.query or not self.is_follow_up(question):
+            return None
+        chain = previous.query if not previous.context else f"{previous.query} {previous.context}"
+        return chain[:MAX_CONTEXT_CHARS]
+
+    def is_follow_up(self, question: str) -> bool:
+        """A short question leaning on the previous one: a pronoun or 呢 at an end, or few content words."""
+        core = _LEADING_PUNCT.sub("", _TRAILING_PUNCT.sub("", question))
+        if _LEAD_PRONOUN.search(core) or _TAIL_PRONOUN.search(core) or _EN_FOLLOW_UP.search(core):
+            return True
+        whole_words = {t.text for t in self._analyzer.tokens(question) if t.whole}
+        return len(whole_words) < MIN_CONTENT_WORDS
+
+    # --- chat state ------------------------------------------------------------------------
+
+    async def recent(self, chat_id: int, lang: str) -> Reply:
+        """This chat's last turns (the /history command)."""
+        turns = await self._history.recent_turns(chat_id, HISTORY_TURNS_SHOWN)
+        line = say("history_intro", lang) if turns else say("history_empty", lang)
+        return Reply(ReplyKind.HISTORY, lang, turns=tuple(turns), lines=(line,))
 
     async def forget(self, chat_id: int, lang: str | None = None) -> Reply:
         """Erase the chat's history."""
-        raise NotImplementedError
+        lang = lang or "zh"
+        count = await self._history.forget(chat_id)
+        self._quote_turn.pop(chat_id, None)
+        return Reply(ReplyKind.FORGOTTEN, lang, lines=(say("forgotten", lang, count=count),))
+
+    # --- stateless services ----------------------------------------------------------------
 
     def context(self, passage_id: str) -> tuple[Passage, ...]:
         """A passage with its neighbours from the article, for a "上下文" button."""
-        raise NotImplementedError
+        return self._corpus.neighbours(passage_id)
 
     def search(self, query: str, top_k: int = 10) -> list[Hit]:
         """Stateless search (inline mode): no history is read or written."""
-        raise NotImplementedError
+        prepared = prepare_question(query)
+        if prepared.problem:
+            return []
+        return self._retriever.search(prepared.text, top_k=top_k)
 
     def notable_quotes(self, limit: int = 10) -> list[Hit]:
         """Quotations by named people in the articles, for bare /quote and empty inline queries."""
-        raise NotImplementedError
+        if self._quotes is None:
+            self._quotes = [Hit(passage=q.passage, score=0.0, snippet=q.text, matched_terms=())
+                            for q in find_notable_quotes(self._corpus, NOTABLE_QUOTES_POOL)]
+        return self._quotes[:limit]
+
+    def quotes(self, chat_id: int, lang: str) -> Reply:
+        """Bare /quote: the next few notable quotations, a different set each time in a chat."""
+        pool = self.notable_quotes(NOTABLE_QUOTES_POOL)
+        if not pool:
+            return Reply(ReplyKind.QUOTES, lang, lines=(say("no_quotes", lang),))
+        start = self._quote_turn.get(chat_id, 0) % len(pool)
+        count = min(self._top_k, len(pool))
+        self._quote_turn[chat_id] = start + count
+        hits = tuple(pool[(start + i) % len(pool)] for i in range(count))
+        return Reply(ReplyKind.QUOTES, lang, hits=hits, lines=(say("quotes_intro", lang),))
+
+
+def source_infos(corpus: Corpus, analyzer) -> tuple[SourceInfo, ...]:
+    """Each source's title, passage count and top tf-idf terms (whole words, idf across sources)."""
+    per_source: list[Counter[str]] = []
+    surfaces: dict[str, Counter[str]] = {}  # normalized term -> how the articles spell it
+    for source in corpus.sources:
+        counts: Counter[str] = Counter()
+        for passage in source.passages:
+            for token in analyzer.tokens(passage.text):
+                if token.whole and _keyword_like(token.text):
+                    counts[token.text] += 1
+                    surfaces.setdefault(token.text, Counter())[passage.text[token.start:token.end]] += 1
+        per_source.append(counts)
+    document_frequency = Counter(t for counts in per_source for t in counts)
+    n = len(per_source)
+    infos = []
+    for source, counts in zip(corpus.sources, per_source):
+        # Smoothed idf: a word in every article still counts a little, one in a single article most.
+        weight = {t: c * math.log((1 + n) / document_frequency[t]) for t, c in counts.items()}
+        ranked = sorted(weight, key=lambda t: (-weight[t], t))
+        keywords = tuple(surfaces[t].most_common(1)[0][0] for t in ranked[:KEYWORDS_PER_SOURCE])
+        infos.append(SourceInfo(source.id, source.title, len(source.passages), keywords,
+                                source.date, source.url))
+    return tuple(infos)
+
+
+def _keyword_like(term: str) -> bool:
+    """A term worth showing as a keyword: two characters or more, not a bare number."""
+    return len(term) >= 2 and not term.replace(".", "").isdigit()
+
+
+def _shorten(text: str | None, limit: int) -> str:
+    """text cut to limit characters with … when longer."""
+    text = text or ""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -1,0 +1,158 @@
+"""The console adapter: the engine in a terminal, interactive or scripted, as text or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Config
+from bot.conversation import Engine, Reply, ReplyKind
+from bot.corpus import load_corpus
+from bot.history import HistoryStore
+from bot.messages import say
+from bot.retrieval import Hit, Retriever
+
+PROMPT = "> "
+HISTORY_TEXT_CHARS = 80
+READLINE_HISTORY_LINES = 1000
+
+
+def hit_result(hit: Hit) -> dict:
+    """One result as `search --json` and `console --json` print it: the passage as in the article."""
+    return {"id": hit.passage.id, "source": hit.passage.source_title, "section": hit.passage.section,
+            "text": hit.passage.text, "score": round(float(hit.score), 6)}
+
+
+def render_hit(number: int, hit: Hit) -> list[str]:
+    """A numbered quote and, under it, its source title and section."""
+    where = f"《{hit.passage.source_title}》"
+    if hit.passage.section:
+        where += f" · {hit.passage.section}"
+    return [f"{number}. 「{hit.snippet}」", f"   —— {where}"]
+
+
+def render_text(reply: Reply) -> str:
+    """The reply as plain text for a terminal ("" for a reply that is not for us)."""
+    if reply.kind is ReplyKind.IGNORED:
+        return ""
+    lines = list(reply.lines)
+    for i, hit in enumerate(reply.hits):
+        lines += render_hit(reply.offset + i + 1, hit)
+    if reply.kind is ReplyKind.SOURCES:
+        lines += ["- " + say("console_source_line", reply.lang, title=s.title, count=s.passage_count,
+                             keywords="、".join(s.keywords) if reply.lang == "zh" else ", ".join(s.keywords))
+                  for s in reply.sources]
+    for turn in reply.turns:
+        role = say("console_role_user" if turn.role == "user" else "console_role_bot", reply.lang)
+        lines.append(f"{role}: {_one_line(turn.text)}")
+    if reply.has_more:
+        lines.append(say("console_more_hint", reply.lang))
+    return "\n".join(lines)
+
+
+def render_json(message: str, reply: Reply) -> str:
+    """One JSON line: the input, the console's text and the results with search's fields."""
+    return json.dumps({"input": message, "text": render_text(reply),
+                       "results": [hit_result(h) for h in reply.hits]}, ensure_ascii=False)
+
+
+def _one_line(text: str) -> str:
+    """text on one line, cut to HISTORY_TEXT_CHARS."""
+    text = " ".join(text.split())
+    return text if len(text) <= HISTORY_TEXT_CHARS else text[:HISTORY_TEXT_CHARS - 1] + "…"
+
+
+def build_engine_parts(config: Config) -> tuple:
+    """Load the corpus and build the index once, at start-up."""
+    corpus = load_corpus(config.corpus)
+    return corpus, Retriever(corpus, config.retrieval)
+
+
+async def run_console(config: Config, chat_id: int, as_json: bool = False,
+                      stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Run a console session: one event loop, the history opened once and closed at the end."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    corpus, retriever = build_engine_parts(config)
+    history = await HistoryStore.open(config.history.db_path, config.history.max_turns_per_chat)
+    try:
+        engine = Engine(config, corpus, retriever, history)
+        if stdin.isatty() and stdout.isatty():
+            await _interactive(engine, chat_id, as_json, stdout)
+        else:
+            await _scripted(engine, chat_id, as_json, stdin, stdout)
+    finally:
+        await history.close()
+    return 0
+
+
+async def _answer(engine: Engine, chat_id: int, message: str, as_json: bool, stdout: TextIO) -> None:
+    """Hand one message to the engine and print its reply."""
+    reply = await engine.handle(chat_id, chat_id, message)
+    if as_json:
+        print(render_json(message, reply), file=stdout, flush=True)
+    else:
+        print(render_text(reply) + "\n", file=stdout, flush=True)
+
+
+async def _scripted(engine: Engine, chat_id: int, as_json: bool, stdin: TextIO,
+                    stdout: TextIO) -> None:
+    """One message a line (empty lines too, so --json gives one object per line), until EOF."""
+    for line in stdin:
+        await _answer(engine, chat_id, line.rstrip("\r\n"), as_json, stdout)
+
+
+async def _interactive(engine: Engine, chat_id: int, as_json: bool, stdout: TextIO) -> None:
+    """A prompt with line editing and input history; Ctrl-D quits, Ctrl-C clears the line."""
+    history_file = _enable_readline()
+    print(say("console_banner", "zh"), file=stdout, flush=True)
+    try:
+        while True:
+            try:
+                # Blocking here is fine: nothing else runs on this loop while the user types.
+                message = input(PROMPT)
+            except KeyboardInterrupt:
+                print(file=stdout)
+                continue
+            except EOFError:
+                print(file=stdout)
+                return
+            await _answer(engine, chat_id, message, as_json, stdout)
+    finally:
+        _save_readline(history_file)
+
+
+def console_history_file() -> Path:
+    """The console's input history, in the user's data folder."""
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(data) / "quotebot" / "console_history"
+
+
+def _enable_readline() -> Path | None:
+    """Turn on line editing and load the input history, when readline is available."""
+    try:
+        import readline
+    except ImportError:  # e.g. Windows without pyreadline: input() still works, without editing
+        return None
+    path = console_history_file()
+    try:
+        readline.read_history_file(path)
+    except (FileNotFoundError, OSError):
+        pass
+    readline.set_history_length(READLINE_HISTORY_LINES)
+    return path
+
+
+def _save_readline(path: Path | None) -> None:
+    """Write the input history back; a read-only home only loses the history, not the session."""
+    if path is None:
+        return
+    import readline
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.write_history_file(path)
+    except OSError:
+        pass
