@@ -1,0 +1,91 @@
+"""Notable quotations: statements in quotation marks with the named person who said them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import CorpusConfig, load_config
+from bot.corpus import load_corpus
+from bot.quotes import Quote, find_notable_quotes
+
+FIXTURES = Path(__file__).parent / "fixtures" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus(load_config().corpus)
+
+
+def load_text(tmp_path: Path, text: str):
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    return load_corpus(CorpusConfig(seeds_dir=tmp_path, sources_file=FIXTURES / "sources.yaml"))
+
+
+def test_seed_quotes_include_li_yanhong_and_liang_wenfeng(corpus):
+    quotes = find_notable_quotes(corpus)
+    def said(speaker, start):
+        return any(q.speaker == speaker and q.text.startswith(start) for q in quotes)
+    assert said("李彦宏", "开源模型打不过闭源模型。")
+    assert said("李彦宏", "当你理性地去想")
+    assert said("梁文锋", "DeepSeek的目标是推动技术前沿")
+    assert said("Eric Schmidt", "美国的竞争优势长期以来依赖于开放科学")
+
+
+def test_seed_quotes_are_real_named_statements(corpus):
+    quotes = find_notable_quotes(corpus, limit=50)
+    assert 8 <= len(quotes) <= 50
+    for q in quotes:
+        assert isinstance(q, Quote) and q.speaker
+        assert q.text in q.passage.text and corpus.passage(q.passage.id) is q.passage
+        assert len(q.text) >= 8
+    # scare quotes and the unnamed: not notable quotations
+    texts = {q.text for q in quotes}
+    assert not texts & {"开源情怀", "CloseAI", "蒸馏", "星际之门", "人造卫星时刻"}
+    assert not any("一旦发生我们无法控制的情况" in t for t in texts)  # an unnamed 总裁 said it
+    assert not any(q.speaker in ("DeepSeek", "华为", "CEO", "AI") for q in quotes)
+
+
+def test_seed_quotes_order_best_first_and_deterministic(corpus):
+    first = find_notable_quotes(corpus, limit=10)
+    assert first == find_notable_quotes(corpus, limit=10)
+    assert len(first) == 10
+    assert find_notable_quotes(corpus, limit=3) == first[:3]
+    # a named person's full statement comes before a one-word organisation speaker or a question
+    speakers = [q.speaker for q in first]
+    assert speakers[0] == "李彦宏"
+    assert speakers.index("OpenAI") > speakers.index("Ritwik Gupta") if "OpenAI" in speakers else True
+    assert not first[0].text.endswith(("?", "？"))
+
+
+def test_quote_speakers_before_after_and_across_paragraphs(tmp_path):
+    corpus = load_text(tmp_path, "\n".join([
+        "市场总监王小明在发布会上表示：“我们明年会把产品卖到更多的国家去。”",
+        "「好的工具应该让每个人都能用得起，而不只是少数人。」Anna Berg 称。",
+        "记者问她未来的打算，她的回答很简单：",
+        "“先把眼前的事做好，再去想十年以后的事情。”",
+        "“机会总是留给有准备的人，这一点从来没有变过。”",
+        "有人把这家公司叫作“小巨人”，这个说法流传很广。",
+        "研究所的一位负责人曾警告称：“如果不加快进度，我们会错过整整一代技术。”",
+    ]))
+    quotes = {q.text: q.speaker for q in find_notable_quotes(corpus, limit=20)}
+    assert quotes["我们明年会把产品卖到更多的国家去。"] == "王小明"
+    assert quotes["好的工具应该让每个人都能用得起，而不只是少数人。"] == "Anna Berg"
+    assert "小巨人" not in quotes  # a scare quote, not a statement
+    assert not any("错过整整一代技术" in t for t in quotes)  # said by an unnamed 负责人
+
+
+def test_speech_continued_over_paragraphs_keeps_its_speaker(tmp_path):
+    corpus = load_text(tmp_path, "\n".join([
+        "在一次采访中，创始人李大海直言：开源其实很难赚钱。",
+        "“当你认真算一笔账，就会发现开源的成本远远高于它带来的直接收入。”",
+        "“所以我们必须找到别的办法，让开源和商业可以互相支撑。”",
+    ]))
+    speakers = {q.text[:6]: q.speaker for q in find_notable_quotes(corpus)}
+    assert speakers == {"当你认真算一": "李大海", "所以我们必须": "李大海"}
+
+
+def test_no_quotes_in_a_corpus_without_quotation_marks(tmp_path):
+    corpus = load_text(tmp_path, "这是一篇没有任何引语的短文，只讲了一件平常的小事。")
+    assert find_notable_quotes(corpus) == []
