@@ -44,10 +44,14 @@ from bot.corpus import Corpus, Passage
 from bot.index_cache import TermIndex, cache_key, load_index, save_index
 from bot.text import Analyzer, QueryTerm
 
+# Forms of one question word beyond its best match add this share of their score.
+TIE_SHARE = 0.3
 # A follow-up's previous question counts at this share of its weight.
 CONTEXT_WEIGHT = 0.4
-# Share of a question's informative weight the best passage must cover, else abstain.
-MIN_COVERAGE = 0.3
+# Share of a question's informative weight a passage must cover, with two of its words, else abstain.
+MIN_COVERAGE = 0.28
+# ... or with a single word (then that word must be most of the question).
+MIN_COVERAGE_ALONE = 0.6
 # A passage below this coverage is not offered on later pages either.
 MIN_PAGE_COVERAGE = 0.2
 # Passages whose character-bigram sets overlap this much (of the smaller) count as one.
@@ -179,10 +183,7 @@ class Retriever:
         terms = self.query_terms(query, context)
         if not terms or not self.passages or top_k <= 0:
             return []
-        weights: dict[str, float] = {}
-        for term in terms:
-            weights[term.token] = max(weights.get(term.token, 0.0), term.weight)
-        scores = self._scores(weights)
+        scores = self._group_scores(terms)
         groups = self._groups(terms)
         ranked = self._rank(scores, groups, needed=offset + top_k)
         return [self._hit(i, float(scores[i]), terms) for i in ranked[offset:offset + top_k]]
@@ -196,7 +197,7 @@ class Retriever:
         first_group = max((t.group for t in terms), default=-1) + 1
         for term in self.analyzer.query_terms(context):
             if term.token not in own:
-                terms.append(QueryTerm(term.token, term.weight * CONTEXT_WEIGHT, first_group + term.group))
+                terms.append(QueryTerm(term.token, term.weight * CONTEXT_WEIGHT, first_group + term.group, "context"))
         return terms
 
     def coverage(self, query: str, passage_index: int, context: str | None = None) -> float:
@@ -219,6 +220,36 @@ class Retriever:
             scores[m.indices[start:end]] += weight * m.data[start:end]
         return scores
 
+    def _group_scores(self, terms: list[QueryTerm]) -> np.ndarray:
+        """BM25 where each word of the question counts once, by its best-matching form.
+
+        A word's forms (itself, its sub-words, synonyms, translations) would otherwise add up, so
+        a passage with 成本 and 价格 would beat one with the exact word; the other forms add only
+        a `TIE_SHARE` of their score, which still prefers a passage with both halves of a long word.
+        """
+        by_group: dict[int, dict[int, float]] = {}
+        for term in terms:
+            j = self.vocab.get(term.token)
+            if j is not None:
+                forms = by_group.setdefault(term.group, {})
+                forms[j] = max(forms.get(j, 0.0), term.weight)
+        scores = np.zeros(len(self.passages))
+        m = self.matrix
+        for forms in by_group.values():
+            if len(forms) == 1:
+                (j, weight), = forms.items()
+                scores[m.indices[m.indptr[j]:m.indptr[j + 1]]] += weight * m.data[m.indptr[j]:m.indptr[j + 1]]
+                continue
+            best = np.zeros(len(self.passages))
+            total = np.zeros(len(self.passages))
+            for j, weight in forms.items():
+                rows = m.indices[m.indptr[j]:m.indptr[j + 1]]
+                values = weight * m.data[m.indptr[j]:m.indptr[j + 1]]
+                total[rows] += values
+                best[rows] = np.maximum(best[rows], values)
+            scores += best + TIE_SHARE * (total - best)
+        return scores
+
     def _groups(self, terms: list[QueryTerm]) -> list[tuple[float, list[tuple[int, float]]]]:
         """Per question word: its informative weight and its in-vocabulary forms (column, value)."""
         by_group: dict[int, list[QueryTerm]] = {}
@@ -226,13 +257,22 @@ class Retriever:
             by_group.setdefault(term.group, []).append(term)
         out = []
         for members in by_group.values():
-            forms = [(self.vocab[t.token], t.weight * float(self._idf[self.vocab[t.token]]))
-                     for t in members if t.token in self.vocab]
-            if forms:
-                weight = max(v for _, v in forms)
-            else:
-                weight = max(t.weight for t in members) * self.unseen_idf
-            out.append((weight, forms))
+            # A word the corpus lacks still counts (it is evidence of another topic) unless a
+            # translation or synonym the corpus has stands in for it.
+            resolved = any(t.kind in ("translation", "synonym") and t.token in self.vocab for t in members)
+            weight = 0.0
+            forms = []
+            for t in members:
+                j = self.vocab.get(t.token)
+                if j is not None:
+                    idf = float(self._idf[j])
+                    forms.append((j, t.weight * idf))
+                    # A synonym's full idf is what the question asked for; finding it covers less.
+                    weight = max(weight, (1.0 if t.kind == "synonym" else t.weight) * idf)
+                elif t.kind == "word" and not resolved:
+                    weight = max(weight, t.weight * self.unseen_idf)
+            if weight > 0:
+                out.append((weight, forms))
         return out
 
     def _coverage(self, rows: np.ndarray, groups: list[tuple[float, list[tuple[int, float]]]]) -> np.ndarray:
@@ -261,7 +301,7 @@ class Retriever:
         while True:
             order = _top(scores, pool)
             coverage = self._coverage(order, groups)
-            if coverage[:_ABSTAIN_POOL].max() < MIN_COVERAGE:
+            if not self._relevant(order[:_ABSTAIN_POOL], coverage[:_ABSTAIN_POOL], groups):
                 return []
             kept: list[int] = []
             for i, cov in zip(order.tolist(), coverage.tolist()):
@@ -275,6 +315,18 @@ class Retriever:
             if pool >= positive:
                 return kept
             pool = min(positive, pool * 4)
+
+    def _relevant(self, rows: np.ndarray, coverage: np.ndarray, groups: list) -> bool:
+        """Whether some passage covers the question: two of its words and enough weight, or most of it."""
+        if coverage.max(initial=0.0) >= MIN_COVERAGE_ALONE:
+            return True
+        if coverage.max(initial=0.0) < MIN_COVERAGE:
+            return False
+        # One matched word is often chance (手机 in "苹果手机多少钱"); two agreeing words rarely are.
+        matched = np.zeros(len(rows), dtype=np.int64)
+        for group in groups:
+            matched += self._coverage(rows, [group]) >= 0.5
+        return bool(((matched >= 2) & (coverage >= MIN_COVERAGE)).any())
 
     def _duplicate(self, i: int, j: int) -> bool:
         """Whether two passages say nearly the same thing in nearly the same characters."""

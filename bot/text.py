@@ -28,6 +28,10 @@ TEXT_VERSION = "1"
 # passage with the whole word ranks above one with only a part of it.
 SUBWORD_WEIGHT = 0.5
 
+# A lone Chinese character in a question (用, 说, 花) is weaker evidence than a word: the same
+# character sits inside many words that jieba keeps whole, so its idf as a token overstates it.
+SINGLE_CHAR_WEIGHT = 0.5
+
 # A run of Latin letters and digits, with inner - _ . + kept: "deepseek-v3", "01.ai", "1.5b".
 _LATIN_RUN = re.compile(r"[a-z0-9]+(?:[-_.+][a-z0-9]+)*")
 _LATIN_PART = re.compile(r"[-_.+]")
@@ -54,6 +58,7 @@ class QueryTerm:
     token: str
     weight: float   # 1.0 for the question's own words; lower for sub-words, synonyms, context
     group: int      # terms standing for the same word of the question share a group
+    kind: str = "word"  # word | subword | synonym | translation | context
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,11 @@ class Analyzer:
         terms: list[QueryTerm] = []
         for token in tokens:
             group = groups.at(token.start, token.end)
-            terms.append(QueryTerm(token.text, 1.0 if token.whole else SUBWORD_WEIGHT, group))
+            if token.whole:
+                weight = SINGLE_CHAR_WEIGHT if len(token.text) == 1 and _CJK.match(token.text) else 1.0
+                terms.append(QueryTerm(token.text, weight, group, "word"))
+            else:
+                terms.append(QueryTerm(token.text, SUBWORD_WEIGHT, group, "subword"))
         terms.extend(self._glossary_terms(norm, groups))
         terms.extend(self._synonym_terms(norm, tokens, groups))
         return _merge_terms(terms, groups)
@@ -227,7 +236,7 @@ class Analyzer:
                 for chinese in translations:
                     for token in self._segment(chinese):
                         weight = self.aliases.glossary_weight * (1.0 if token.whole else SUBWORD_WEIGHT)
-                        terms.append(QueryTerm(token.text, weight, group))
+                        terms.append(QueryTerm(token.text, weight, group, "translation"))
         return terms
 
     def _synonym_terms(self, norm: str, tokens: list[Token], groups: "_Groups") -> list[QueryTerm]:
@@ -240,10 +249,10 @@ class Analyzer:
             if start < 0:
                 continue
             group = groups.at(start, start + len(phrase))
-            terms.extend(QueryTerm(o, weight, group) for o in others)
+            terms.extend(QueryTerm(o, weight, group, "synonym") for o in others)
         for word, token in whole.items():
             for other in self._synonyms.get(word, ()):
-                terms.append(QueryTerm(other, weight, groups.at(token.start, token.end)))
+                terms.append(QueryTerm(other, weight, groups.at(token.start, token.end), "synonym"))
         return terms
 
     # --- loading ---------------------------------------------------------------------------
@@ -289,7 +298,7 @@ class Analyzer:
         """Compiled English phrases, longest first, each tolerant of plural endings."""
         out = []
         for phrase in sorted(self.aliases.glossary, key=len, reverse=True):
-            words = [re.escape(w) + r"(?:s|es)?" for w in re.split(r"[\s\-]+", phrase) if w]
+            words = [_plural(w) for w in re.split(r"[\s\-]+", phrase) if w]
             pattern = re.compile(r"(?<![a-z0-9])" + r"[\s\-]*".join(words) + r"(?![a-z0-9])")
             out.append((pattern, self.aliases.glossary[phrase]))
         return out
@@ -328,11 +337,18 @@ def _merge_terms(terms: list[QueryTerm], groups: _Groups) -> list[QueryTerm]:
     """One entry per token, at its highest weight, with groups resolved after merges."""
     best: dict[str, QueryTerm] = {}
     for term in terms:
-        term = QueryTerm(term.token, term.weight, groups.find(term.group))
+        term = QueryTerm(term.token, term.weight, groups.find(term.group), term.kind)
         old = best.get(term.token)
         if old is None or term.weight > old.weight:
             best[term.token] = term
     return list(best.values())
+
+
+def _plural(word: str) -> str:
+    """A regex for an English word and its plural or third-person form (company, companies)."""
+    if len(word) > 3 and word.endswith("y") and word[-2] not in "aeiou":
+        return re.escape(word[:-1]) + r"(?:y|ies)"
+    return re.escape(word) + r"(?:s|es)?"
 
 
 def _read_stopwords(path: Path) -> frozenset[str]:
