@@ -93,6 +93,10 @@ TEXTS: dict[str, dict[str, str]] = {
     # --- telegram -------------------------------------------------------------------------
     "tg_button_more": {"zh": "更多", "en": "More"},
     "tg_button_context": {"zh": "上下文 {n}", "en": "Context {n}"},
+    "tg_more_stale": {
+        "zh": "这个按钮属于之前的问题；“更多”只接着最近一个问题。",
+        "en": "That button belongs to an earlier question: \"More\" continues only the latest one.",
+    },
     "tg_source": {"zh": "—— 《{title}》", "en": "— “{title}”"},
     "tg_source_section": {"zh": "—— 《{title}》 · {section}", "en": "— “{title}”, {section}"},
     "tg_context_header": {"zh": "《{title}》中的上下文：", "en": "In context, from “{title}”:"},

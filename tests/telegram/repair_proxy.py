@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -64,7 +65,7 @@ class ProxyState:
     sent: dict[tuple[int, int], dict] = field(default_factory=dict)  # (chat, message id) -> message
     injected: list[dict] = field(default_factory=list)
     admins: dict[int, set[int]] = field(default_factory=dict)       # chat id -> admin user ids
-    failing: dict[str, int] = field(default_factory=dict)           # method -> HTTP status to answer
+    failing: dict[str, list[int]] = field(default_factory=dict)     # method -> [HTTP status, times left]
     webhook: dict | None = None
 
 
@@ -152,9 +153,9 @@ class RepairingProxy:
         """Make these users the chat's administrators (everyone else is a plain member)."""
         self._call_soon(lambda: self.state.admins.__setitem__(chat_id, set(user_ids)))
 
-    def fail(self, method: str, status: int = 500) -> None:
-        """Make a method fail with this HTTP status from now on."""
-        self._call_soon(lambda: self.state.failing.__setitem__(method, status))
+    def fail(self, method: str, status: int = 500, times: int = 10**9) -> None:
+        """Make the next `times` calls of a method fail with this HTTP status."""
+        self._call_soon(lambda: self.state.failing.__setitem__(method, [status, times]))
 
     def calls(self, method: str | None = None, chat_id: int | None = None) -> list[Call]:
         """Recorded calls, oldest first, optionally only one method and one chat."""
@@ -184,9 +185,10 @@ class RepairingProxy:
         """Answer one Bot API request as Telegram would, using the emulator where it can."""
         if self.token is not None and token != self.token:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
-        if method in self.state.failing:
-            status = self.state.failing[method]
-            return status, {"ok": False, "error_code": status, "description": "Internal Server Error"}
+        failing = self.state.failing.get(method)
+        if failing and failing[1] > 0:
+            failing[1] -= 1
+            return failing[0], {"ok": False, "error_code": failing[0], "description": "Internal Server Error"}
         try:
             return await self._dispatch(token, method, params, raw)
         except RuleViolation as exc:
@@ -212,10 +214,10 @@ class RepairingProxy:
     async def _forward(self, token: str, method: str, raw: dict) -> tuple[int, dict]:
         """Send the request on to the emulator as it came (form fields)."""
         assert self._client is not None
-        response = await self._client.post(f"{self.upstream}/bot{token}/{method}", data=raw)
         try:
+            response = await self._client.post(f"{self.upstream}/bot{token}/{method}", data=raw)
             return response.status_code, response.json()
-        except ValueError:
+        except (httpx.HTTPError, RuntimeError, ValueError):  # RuntimeError: closing down
             return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
 
     async def _get_updates(self, token: str, params: dict) -> list[dict]:
@@ -263,6 +265,9 @@ class RepairingProxy:
 
     # --- mending the emulator's answers ---------------------------------------------------------
     def _mend_update(self, update: dict) -> dict:
+        for value in update.values():
+            if isinstance(value, dict):
+                value.pop("botToken", None)  # the emulator keeps the client's token in what it stores
         for key in ("message", "edited_message"):
             if key in update:
                 self._mend_incoming(update[key])
@@ -487,4 +492,6 @@ class _BotApiHandler(tornado.web.RequestHandler):
         return raw
 
     def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001 - tornado's signature
-        super().log_exception(typ, value, tb)
+        # tornado's own report starts with the request URI, which carries the token.
+        logging.getLogger("repair_proxy").error("%s failed: %s", self.request.method, typ.__name__,
+                                                exc_info=(typ, value, tb))
