@@ -148,23 +148,23 @@ def quote_block(hit: Hit, lang: str, limit: int = MAX_MESSAGE_UTF16 - SAFETY_MAR
 
 # --- packing into messages --------------------------------------------------------------------
 
-def pack(blocks: Sequence[str], limit: int = MAX_MESSAGE_UTF16) -> list[str]:
-    """Join HTML blocks with blank lines into as few messages as fit within limit each."""
+def pack(blocks: Sequence[str], limit: int = MAX_MESSAGE_UTF16, joiner: str = "\n\n") -> list[str]:
+    """Join HTML blocks (with blank lines between) into as few messages as fit within limit each."""
     messages: list[str] = []
     current: list[str] = []
     size = 0
     for block in blocks:
         block = _fit_block(block, limit)
         length = utf16_len(visible_text(block))
-        extra = length + (2 if current else 0)
+        extra = length + (len(joiner) if current else 0)
         if current and size + extra > limit:
-            messages.append("\n\n".join(current))
+            messages.append(joiner.join(current))
             current, size = [], 0
             extra = length
         current.append(block)
         size += extra
     if current:
-        messages.append("\n\n".join(current))
+        messages.append(joiner.join(current))
     return messages
 
 
@@ -196,19 +196,19 @@ def render_reply(reply: Reply, keys: CallbackKeys, max_hits: int | None = None) 
 
 
 def _extra_blocks(reply: Reply) -> list[str]:
-    """The lists a few kinds of reply carry: the sources, the chat's turns."""
+    """The lists a few kinds of reply carry (sources, the chat's turns), in chunks that fit a message."""
+    lines = []
     if reply.kind is ReplyKind.SOURCES:
         sep = "、" if reply.lang == "zh" else ", "
-        return [text_block(["• " + say("tg_source_item", reply.lang, title=s.title, count=s.passage_count,
-                                        keywords=sep.join(s.keywords))
-                            for s in reply.sources])]
-    if reply.kind is ReplyKind.HISTORY and reply.turns:
-        lines = []
+        lines = ["• " + say("tg_source_item", reply.lang, title=s.title, count=s.passage_count,
+                            keywords=sep.join(s.keywords))
+                 for s in reply.sources]
+    elif reply.kind is ReplyKind.HISTORY:
         for turn in reply.turns:
             role = say("tg_role_user" if turn.role == "user" else "tg_role_bot", reply.lang)
             lines.append(f"{role}: {cut(' '.join(turn.text.split()), 200)}")
-        return [text_block(lines)]
-    return []
+    # Chunks a little under the limit, so each still fits beside the reply's first lines.
+    return pack([escape(line) for line in lines], limit=MAX_MESSAGE_UTF16 // 2, joiner="\n")
 
 
 def _keyboard(reply: Reply, hits: Sequence[Hit], keys: CallbackKeys) -> InlineKeyboardMarkup | None:
