@@ -54,7 +54,7 @@ MIN_COVERAGE = 0.28
 MIN_COVERAGE_ALONE = 0.6
 # A passage below this coverage is not offered on later pages either.
 MIN_PAGE_COVERAGE = 0.2
-# Passages whose character-bigram sets overlap this much (of the smaller) count as one.
+# Passages sharing this share of the smaller one's distinct words count as one (near-duplicates).
 DUPLICATE_OVERLAP = 0.6
 # Longest passage shown whole; a longer one is cut to its best sentences.
 SNIPPET_CHARS = 160
@@ -62,7 +62,7 @@ SNIPPET_CHARS = 160
 _ABSTAIN_POOL = 5
 
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”」』\"’）)]*|\n+|$)")
-_CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
+_MIN_DUPLICATE_WORDS = 10
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Retriever:
         self._install(index)
         # Passages' token spans and bigrams are needed only for the few passages shown or compared.
         self._spans = functools.lru_cache(maxsize=4096)(self._passage_tokens)
-        self._bigrams = functools.lru_cache(maxsize=4096)(self._passage_bigrams)
+        self._words = functools.lru_cache(maxsize=4096)(self._passage_words)
 
     def _install(self, index: TermIndex) -> None:
         """Turn term counts into BM25 weights, one sparse column per term."""
@@ -329,16 +329,17 @@ class Retriever:
         return bool(((matched >= 2) & (coverage >= MIN_COVERAGE)).any())
 
     def _duplicate(self, i: int, j: int) -> bool:
-        """Whether two passages say nearly the same thing in nearly the same characters."""
-        a, b = self._bigrams(i), self._bigrams(j)
+        """Whether most words of the smaller passage are in the other (a summary and its source)."""
+        a, b = self._words(i), self._words(j)
         if not a or not b:
             return False
         return len(a & b) / min(len(a), len(b)) >= DUPLICATE_OVERLAP
 
-    def _passage_bigrams(self, i: int) -> frozenset[str]:
-        """Character bigrams of a passage's normalized letters, digits and Chinese characters."""
-        chars = "".join(_CONTENT.findall(self.analyzer.normalize(self.passages[i].text)))
-        return frozenset(chars[k:k + 2] for k in range(len(chars) - 1))
+    def _passage_words(self, i: int) -> frozenset[str]:
+        """A passage's distinct words; empty when too few to judge it a copy of anything."""
+        words = frozenset(tok for tok, _, _, whole in self._spans(i) if whole)
+        # A short line shares most of its few words with many passages without repeating any.
+        return words if len(words) >= _MIN_DUPLICATE_WORDS else frozenset()
 
     # --- hits ------------------------------------------------------------------------------
 
@@ -347,16 +348,16 @@ class Retriever:
         passage = self.passages[i]
         weight = {t.token: t.weight * float(self._idf[self.vocab[t.token]])
                   for t in terms if t.token in self.vocab}
-        spans = [(s, e, weight[tok]) for tok, s, e in self._spans(i) if tok in weight]
+        spans = [(s, e, weight[tok]) for tok, s, e, _ in self._spans(i) if tok in weight]
         start, end = _snippet_bounds(passage.text, spans)
         text = passage.text
         snippet = ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
         inside = [(s, e) for s, e, _ in spans if start <= s and e <= end]
         return Hit(passage=passage, score=score, snippet=snippet, matched_terms=_surfaces(text, inside))
 
-    def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int], ...]:
-        """A passage's terms with their spans in its original text."""
-        return tuple((t.text, t.start, t.end) for t in self.analyzer.tokens(self.passages[i].text))
+    def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int, bool], ...]:
+        """A passage's terms with their spans in its original text (and whether a whole word)."""
+        return tuple((t.text, t.start, t.end, t.whole) for t in self.analyzer.tokens(self.passages[i].text))
 
 
 def _top(scores: np.ndarray, count: int) -> np.ndarray:

@@ -1,0 +1,308 @@
+"""Ranking, the idf rule, abstention, near-duplicates, snippets, follow-ups, paging and the cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import jieba
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from bot.config import Config, RetrievalConfig, load_config
+from bot.corpus import Corpus, Passage, load_corpus
+from bot.index_cache import cache_path
+from bot.retrieval import Hit, Retriever, bm25_idf
+
+
+def tiny_corpus(*texts: str) -> Corpus:
+    """A corpus of one source whose passages are the given texts, in order."""
+    passages = tuple(Passage(id=f"t#{i}", source_id="t", source_title="Tiny", section="", position=i, text=text)
+                     for i, text in enumerate(texts))
+    return Corpus(sources=(), passages=passages)
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """The bundled config with its index cache in a temporary folder."""
+    home = tmp_path_factory.mktemp("home")
+    base = load_config(env={"HOME": str(home)})
+    return base.with_overrides(retrieval={"cache_dir": home / "cache"})
+
+
+@pytest.fixture(scope="module")
+def retriever(bundled: Config) -> Retriever:
+    """A retriever over the four bundled articles, built once for the module."""
+    return Retriever(load_corpus(bundled.corpus), bundled.retrieval)
+
+
+@pytest.fixture(scope="module")
+def fruit(bundled: Config) -> Retriever:
+    """A retriever over three sentences whose BM25 scores can be checked by hand."""
+    corpus = tiny_corpus("苹果和香蕉都是水果。", "香蕉很甜。香蕉是黄色的水果。", "汽车在公路上行驶。")
+    return Retriever(corpus, dataclasses.replace(bundled.retrieval, cache_dir=None))
+
+
+def ids(hits: list[Hit]) -> list[str]:
+    return [h.passage.id for h in hits]
+
+
+# --- ranking ---------------------------------------------------------------------------------
+
+def test_tiny_corpus_ranks_by_the_bm25_formula(fruit: Retriever) -> None:
+    docs = [["苹果", "香蕉", "水果"], ["香蕉", "很甜", "香蕉", "黄色", "水果"], ["汽车", "公路", "上", "行驶"]]
+    assert [sorted(d) for d in fruit.token_lists()] == [sorted(d) for d in docs]  # a bag: order is free
+    k1, b, avgdl = 1.5, 0.75, 4.0
+    idf = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))  # 香蕉 is in 2 of 3 passages
+    expected = [idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(d) / avgdl)) for tf, d in
+                ((1, docs[0]), (2, docs[1]), (0, docs[2]))]
+    assert np.allclose(fruit.score_all(["香蕉"]), expected)
+    # Two mentions in the longer passage still beat one in the shorter; the car is not offered.
+    assert ids(fruit.search("香蕉")) == ["t#1", "t#0"]
+    assert ids(fruit.search("汽车")) == ["t#2"]
+
+
+def test_score_all_matches_rank_bm25_fed_the_same_tokens_and_idf(retriever: Retriever) -> None:
+    reference = BM25Okapi(retriever.token_lists(), k1=retriever.config.k1, b=retriever.config.b)
+    reference.idf = retriever.idf
+    for question in ("DeepSeek-V3 的训练成本", "梁文锋 开源情怀", "出口管制 芯片 英伟达", "未知词 开源"):
+        tokens = retriever.analyzer.tokenize(question)
+        assert np.allclose(retriever.score_all(tokens), reference.get_scores(tokens))
+
+
+def test_idf_floor_trap_is_avoided_on_the_real_articles(retriever: Retriever) -> None:
+    # The plain approach: jieba.lcut, no stop words, rank-bm25's epsilon floor.
+    plain = [jieba.lcut(p.text) for p in retriever.passages]
+    trap = BM25Okapi(plain)
+    n = len(plain)
+    df = Counter(w for doc in plain for w in set(doc))
+    assert df["的"] > n / 2
+    assert trap.idf["的"] > trap.idf["开源"]  # the trap: the commonest word outweighs the topic
+    # Our rule, on the same document frequencies: strictly falling, so commoner always weighs less.
+    common = [w for w, count in df.items() if count > n / 2]
+    assert "的" in common
+    for word in common:
+        for topic in ("开源", "DeepSeek"):
+            if df[word] > df[topic]:
+                assert bm25_idf(df[word], n) < bm25_idf(df[topic], n)
+        assert bm25_idf(df[word], n) > 0
+    # And in our index every passage that holds a query word scores above zero.
+    scores = retriever.score_all(["deepseek"])
+    holding = [i for i, toks in enumerate(retriever.token_lists()) if "deepseek" in toks]
+    assert len(holding) > len(retriever.passages) / 2 and (scores[holding] > 0).all()
+    assert "的" not in retriever.idf and "是" not in retriever.idf
+
+
+def test_stop_words_do_not_change_the_ranking(retriever: Retriever) -> None:
+    assert ids(retriever.search("的 开源 情怀 是 吗")) == ids(retriever.search("开源情怀"))
+
+
+def test_misspelled_name_finds_the_right_spelling(retriever: Retriever) -> None:
+    hits = retriever.search("梁文峰说 DeepSeek 的目标是什么")
+    assert "推动技术前沿" in hits[0].passage.text
+    assert "梁文锋" in hits[0].matched_terms  # highlighted as it is written in the passage
+
+
+def test_english_question_finds_the_chinese_passage(retriever: Retriever) -> None:
+    hits = retriever.search("export controls")
+    assert hits and all(("出口管制" in h.passage.text or "出口控制" in h.passage.text) for h in hits)
+    hits = retriever.search("Why does Robin Li call open source an IQ tax?")
+    assert "智商税" in hits[0].passage.text
+
+
+def test_traditional_question_finds_the_simplified_passage(retriever: Retriever) -> None:
+    assert "开源情怀" in retriever.search("甚麼是開源情懷？")[0].passage.text
+
+
+# --- abstention ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question", [
+    "今天上海天气怎么样？", "红烧肉怎么做才好吃", "苹果手机多少钱", "股票怎么开户", "你好", "谢谢！",
+    "hello", "What's the best pizza in New York?", "量子纠缠与超导体", "1+1等于几", "明天東京會下雨嗎",
+    "", "   ", "的了吗？", "😀😀", "<b>hi</b>",
+])
+def test_off_topic_questions_get_no_passage(retriever: Retriever, question: str) -> None:
+    assert retriever.search(question) == []
+
+
+@pytest.mark.parametrize("question", [
+    "开源情怀", "DeepSeek 有外部投资者吗", "什么是指令集架构", "星际之门", "Janus Pro",
+    "李彦宏", "Who is Sarah Guo?", "蒸馏",
+])
+def test_short_on_topic_questions_are_answered(retriever: Retriever, question: str) -> None:
+    assert retriever.search(question)
+
+
+def test_one_chance_word_is_not_enough(fruit: Retriever) -> None:
+    # 水果 is in the corpus, but the question is about something the corpus never mentions.
+    assert fruit.search("热带水果榴莲怎么挑选才新鲜") == []
+    assert fruit.search("黄色的香蕉")
+
+
+# --- near-duplicates, snippets ---------------------------------------------------------------
+
+def test_near_duplicate_passages_are_shown_once(bundled: Config) -> None:
+    original = "尽管深度求索声称单次训练运行成本为600万美元,但实验和基础设施的实际成本被大大低估,因此资本效率仍是问题。"
+    copy = "正如前文所说,尽管深度求索声称单次训练运行成本为600万美元,但实验和基础设施的实际成本被大大低估,因此资本效率仍是问题。"
+    other = "有人说训练只花了600万美元,可这个数字被低估了。"
+    corpus = tiny_corpus(original, other, copy)
+    found = Retriever(corpus, dataclasses.replace(bundled.retrieval, cache_dir=None)).search(
+        "训练成本 600万美元 被低估", top_k=3)
+    shown = ids(found)
+    assert ("t#0" in shown) != ("t#2" in shown)
+    assert "t#1" in shown  # related, but not a copy
+
+
+def test_summary_bullet_and_its_body_paragraph_are_not_both_shown(retriever: Retriever) -> None:
+    pages = retriever.search("深度求索声称单次训练成本600万美元 实验和基础设施成本被低估", top_k=10)
+    texts = [h.passage.text for h in pages]
+    bullet = [t for t in texts if t.startswith("尽管深度求索声称单次训练运行成本为600万美元")]
+    dialog = [t for t in texts if "这大大低估了实验和基础设施的总成本" in t]
+    assert len(bullet) + len(dialog) == 1
+
+
+def test_snippets_are_verbatim(retriever: Retriever) -> None:
+    questions = ["Sarah Guo 认为蛋糕会变大吗", "开源", "DeepSeek 的成功", "出口管制", "中国政府 开源 联盟",
+                 "DeepSe 对冲基金 指令调优 推理模型"]
+    long_seen = False
+    for question in questions:
+        for hit in retriever.search(question, top_k=5):
+            text = hit.passage.text
+            inner = hit.snippet.removeprefix("…").removesuffix("…")
+            assert inner and inner in text
+            if len(text) <= 160:
+                assert hit.snippet == text
+            else:
+                long_seen = True
+                assert len(inner) < len(text)
+                assert hit.snippet.startswith("…") == (not text.startswith(inner))
+                assert hit.snippet.endswith("…") == (not text.endswith(inner))
+            for term in hit.matched_terms:
+                assert term in hit.snippet
+            lengths = [len(t) for t in hit.matched_terms]
+            assert lengths == sorted(lengths, reverse=True)
+            assert len(set(hit.matched_terms)) == len(hit.matched_terms)
+    assert long_seen, "expected at least one long passage among the hits"
+
+
+def test_snippet_of_a_long_passage_holds_the_matched_sentence(retriever: Retriever) -> None:
+    hit = retriever.search("Sarah Guo 以哪家公司为例 Sierra 客户体验")[0]
+    assert "Sierra" in hit.snippet
+    assert "Sierra" in hit.matched_terms or "sierra" in [t.lower() for t in hit.matched_terms]
+
+
+# --- follow-ups and paging -------------------------------------------------------------------
+
+def test_follow_up_uses_the_previous_question(retriever: Retriever) -> None:
+    assert retriever.search("那他呢？") == []
+    hits = retriever.search("那他呢？", context="梁文锋怎么看顶尖人才")
+    assert hits and "顶尖人才在中国是被低估的" in hits[0].passage.text
+    hits = retriever.search("他怎么回答的？", context="采访者问梁文峰你们在做一件很疯狂的事吗")
+    assert hits and "疯狂" in hits[0].passage.text
+
+
+def test_follow_up_context_weighs_less_than_the_question(retriever: Retriever) -> None:
+    hits = retriever.search("那英伟达呢", context="Dario 对出口管制持什么观点")
+    assert "英伟达" in hits[0].passage.text
+    hits = retriever.search("开源情怀是什么", context="出口管制")
+    assert "开源情怀" in hits[0].passage.text
+
+
+def test_pages_never_repeat_a_passage(retriever: Retriever) -> None:
+    seen: list[str] = []
+    for page in range(8):
+        hits = retriever.search("开源模型", top_k=3, offset=3 * page)
+        if not hits:
+            break
+        seen.extend(ids(hits))
+    assert len(seen) >= 6
+    assert len(seen) == len(set(seen))
+    assert seen == ids(retriever.search("开源模型", top_k=len(seen)))
+
+
+def test_paging_past_the_end_is_empty(fruit: Retriever) -> None:
+    assert ids(fruit.search("香蕉", top_k=1, offset=1)) == ["t#0"]
+    assert fruit.search("香蕉", top_k=3, offset=2) == []
+
+
+# --- index cache -----------------------------------------------------------------------------
+
+@pytest.fixture
+def settings(bundled: Config, tmp_path: Path) -> RetrievalConfig:
+    """Copies of the bundled retrieval files in tmp_path, with the cache there too."""
+    config = bundled.retrieval
+    files = {}
+    for name in ("aliases_file", "userdict_file", "stopwords_file"):
+        source = getattr(config, name)
+        files[name] = tmp_path / source.name
+        shutil.copy(source, files[name])
+    return dataclasses.replace(config, cache_dir=tmp_path / "cache", **files)
+
+
+SMALL = tiny_corpus("幻方量化公司强调其研究不会用于股票交易。", "梁文锋说目标是推动技术前沿。",
+                    "出口管制无法阻挡这一趋势。")
+
+
+def test_cache_is_written_then_used(settings: RetrievalConfig) -> None:
+    first = Retriever(SMALL, settings)
+    assert not first.cache_hit
+    assert list(settings.cache_dir.glob("index-*.npz"))
+    second = Retriever(SMALL, settings)
+    assert second.cache_hit
+    assert ids(second.search("梁文峰的目标")) == ids(first.search("梁文峰的目标")) == ["t#1"]
+    assert np.array_equal(second.score_all(["出口管制"]), first.score_all(["出口管制"]))
+
+
+def test_cache_is_rebuilt_when_a_passage_changes(settings: RetrievalConfig) -> None:
+    Retriever(SMALL, settings)
+    changed = tiny_corpus(*(p.text for p in SMALL.passages[:2]), "出口管制挡不住人才流动。")
+    rebuilt = Retriever(changed, settings)
+    assert not rebuilt.cache_hit
+    assert ids(rebuilt.search("人才流动")) == ["t#2"]
+
+
+def test_cache_is_rebuilt_when_the_tokenizer_settings_change(settings: RetrievalConfig) -> None:
+    Retriever(SMALL, settings)
+    with settings.userdict_file.open("a", encoding="utf-8") as handle:
+        handle.write("\n技术前沿 10 n\n")
+    assert not Retriever(SMALL, settings).cache_hit
+    with settings.stopwords_file.open("a", encoding="utf-8") as handle:
+        handle.write("\n公司\n")
+    assert not Retriever(SMALL, settings).cache_hit
+    with settings.aliases_file.open("a", encoding="utf-8") as handle:
+        handle.write("  trend: 趋势\n")
+    rebuilt = Retriever(SMALL, settings)
+    assert not rebuilt.cache_hit
+    assert Retriever(SMALL, settings).cache_hit
+
+
+def test_corrupt_cache_is_rebuilt_with_a_warning(settings: RetrievalConfig, caplog: pytest.LogCaptureFixture) -> None:
+    first = Retriever(SMALL, settings)
+    [path] = settings.cache_dir.glob("index-*.npz")
+    path.write_bytes(b"not a cache" * 10)
+    with caplog.at_level(logging.WARNING):
+        again = Retriever(SMALL, settings)
+    assert not again.cache_hit
+    assert "unusable" in caplog.text
+    assert ids(again.search("股票交易")) == ids(first.search("股票交易")) == ["t#0"]
+    assert Retriever(SMALL, settings).cache_hit  # the rebuilt index was written back
+
+
+def test_unwritable_cache_folder_still_answers(settings: RetrievalConfig, tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    unwritable = dataclasses.replace(settings, cache_dir=blocker / "cache")  # a folder under a file
+    with caplog.at_level(logging.WARNING):
+        retriever = Retriever(SMALL, unwritable)
+    assert "cannot write index cache" in caplog.text
+    assert ids(retriever.search("股票交易")) == ["t#0"]
+
+
+def test_cache_file_name_depends_on_the_key(settings: RetrievalConfig) -> None:
+    assert cache_path(Path("/c"), "a" * 64) != cache_path(Path("/c"), "b" * 64)

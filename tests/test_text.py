@@ -1,0 +1,124 @@
+"""The analyzer: normalization, segmentation with the user dictionary, aliases and expansion."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from bot.config import RetrievalConfig, load_config
+from bot.text import Analyzer, AnalyzerError
+
+
+@pytest.fixture(scope="module")
+def retrieval_config(tmp_path_factory: pytest.TempPathFactory) -> RetrievalConfig:
+    """The bundled retrieval settings (user dictionary, stop words, aliases)."""
+    home = tmp_path_factory.mktemp("home")
+    return load_config(env={"HOME": str(home)}).retrieval
+
+
+@pytest.fixture(scope="module")
+def analyzer(retrieval_config: RetrievalConfig) -> Analyzer:
+    """One analyzer for the module: building jieba's dictionary takes a good half second."""
+    return Analyzer(retrieval_config)
+
+
+def test_normalize_folds_full_width_case_and_traditional(analyzer: Analyzer) -> None:
+    assert analyzer.normalize("ＤｅｅｐＳｅｅｋ－Ｖ３，１２３") == "deepseek-v3,123"
+    assert analyzer.normalize("開源模型真的打不過閉源模型嗎？") == "开源模型真的打不过闭源模型吗?"
+    assert analyzer.normalize("OpenAI") == "openai"
+
+
+def test_traditional_and_simplified_questions_give_the_same_terms(analyzer: Analyzer) -> None:
+    assert analyzer.tokenize("梁文鋒說 DeepSeek 的目標是什麼？") == analyzer.tokenize("梁文锋说 DeepSeek 的目标是什么?")
+
+
+def test_user_dictionary_terms_stay_whole(analyzer: Analyzer) -> None:
+    tokens = analyzer.tokenize("幻方量化强调出口管制挡不住星际之门，梁文锋谈开源情怀")
+    for term in ("幻方量化", "出口管制", "星际之门", "梁文锋", "开源情怀"):
+        assert term in tokens
+
+
+def test_latin_names_with_hyphens_are_kept_whole_and_split(analyzer: Analyzer) -> None:
+    tokens = analyzer.tokenize("DeepSeek-V3 和 DeepSeek-R1 发布")
+    assert "deepseek-v3" in tokens and "deepseek-r1" in tokens
+    # The parts too, so "DeepSeek V3" written with a space still meets the hyphenated name.
+    assert {"deepseek", "v3", "r1"} <= set(tokens)
+    assert analyzer.tokenize("01.AI 的 Yi-34B")[:2] == ["01.ai", "01"]
+
+
+def test_stop_words_and_punctuation_are_dropped(analyzer: Analyzer) -> None:
+    tokens = analyzer.tokenize("什么是“开源”的意义？！……")
+    assert "什么" not in tokens and "的" not in tokens and "是" not in tokens
+    assert all(any(ch.isalnum() for ch in t) for t in tokens)
+    assert "开源" in tokens
+    assert analyzer.tokenize("的了吗？") == []
+
+
+def test_spellings_of_one_name_index_as_one(analyzer: Analyzer) -> None:
+    for spelling in ("梁文锋", "梁文峰", "梁云峰"):
+        assert "梁文锋" in analyzer.tokenize(f"{spelling}表示")
+    assert "deepseek" in analyzer.tokenize("深度求索公司")
+    assert "deepseek" in analyzer.tokenize("DeepSe 的崛起")
+
+
+def test_expand_adds_synonyms_at_lower_weight(analyzer: Analyzer) -> None:
+    weights = dict(analyzer.expand(["限制", "美国"]))
+    assert weights["限制"] == 1.0 and weights["美国"] == 1.0
+    assert 0 < weights["管制"] < 1 and 0 < weights["封锁"] < 1
+    assert 0 < weights["美方"] < 1
+
+
+def test_question_phrase_finds_its_synonyms(analyzer: Analyzer) -> None:
+    terms = {t.token: t for t in analyzer.query_terms("DeepSeek 花了多少钱？")}
+    assert "成本" in terms and terms["成本"].weight < 1
+    assert terms["成本"].kind == "synonym"
+
+
+def test_english_question_gets_chinese_terms(analyzer: Analyzer) -> None:
+    terms = {t.token: t for t in analyzer.query_terms("Why do export controls fail against open-source models?")}
+    assert terms["出口管制"].weight == 1.0 and terms["出口管制"].kind == "translation"
+    assert "开源" in terms and "模型" in terms
+    # The English word and its translation stand for one word of the question.
+    assert terms["出口管制"].group == terms["export"].group
+
+
+def test_token_spans_point_into_the_original_text(analyzer: Analyzer) -> None:
+    text = "“这与金融无关……”梁文峰说，ＤｅｅｐＳｅｅｋ－Ｖ３很强"
+    for token in analyzer.tokens(text):
+        surface = text[token.start:token.end]
+        assert analyzer.normalize(surface) in (token.text, "梁文峰", "deepseek-v3")
+    spans = {text[t.start:t.end] for t in analyzer.tokens(text)}
+    assert "梁文峰" in spans and "ＤｅｅｐＳｅｅｋ－Ｖ３" in spans
+
+
+def test_building_an_analyzer_prints_nothing(retrieval_config: RetrievalConfig, capfd: pytest.CaptureFixture[str]) -> None:
+    Analyzer(retrieval_config)
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert "prefix dict" not in err
+
+
+def test_fingerprint_changes_with_the_user_dictionary(retrieval_config: RetrievalConfig, tmp_path: Path) -> None:
+    userdict = tmp_path / "userdict.txt"
+    userdict.write_text(retrieval_config.userdict_file.read_text(encoding="utf-8") + "\n蓝色鲸鱼 10 n\n",
+                        encoding="utf-8")
+    changed = Analyzer(_with(retrieval_config, userdict_file=userdict))
+    assert changed.fingerprint != Analyzer(retrieval_config).fingerprint
+    assert "蓝色鲸鱼" in changed.tokenize("一条蓝色鲸鱼横空出世")
+
+
+def test_malformed_aliases_file_is_a_clear_error(retrieval_config: RetrievalConfig, tmp_path: Path) -> None:
+    aliases = tmp_path / "aliases.yaml"
+    aliases.write_text("spelings:\n  - [a, b]\n", encoding="utf-8")
+    with pytest.raises(AnalyzerError, match="unknown key 'spelings'"):
+        Analyzer(_with(retrieval_config, aliases_file=aliases))
+    aliases.write_text("synonym_weight: 3\n", encoding="utf-8")
+    with pytest.raises(AnalyzerError, match="synonym_weight"):
+        Analyzer(_with(retrieval_config, aliases_file=aliases))
+
+
+def _with(config: RetrievalConfig, **changes: object) -> RetrievalConfig:
+    """A copy of the retrieval config with some files replaced."""
+    return dataclasses.replace(config, **changes)
