@@ -116,7 +116,7 @@ QUERIES: tuple[str, ...] = (
     "哈哈哈哈",
     "二加二等于几",
 )
-FIRST_ANSWER_QUERY = "梁文锋为什么坚持开源"
+FIRST_ANSWER_QUERY = "DeepSeek-V3 的训练花了多少钱"
 
 
 @dataclass(frozen=True)
@@ -263,13 +263,18 @@ def make_retriever(corpus, config):
 
 
 def query_tokens(retriever, query: str) -> list[str]:
-    """The tokens the retriever's analyzer makes of a query (no alias expansion)."""
+    """The tokens the retriever's analyzer makes of a query (no alias expansion, no weights)."""
     return list(retriever.analyzer.tokenize(query))
 
 
-def passage_tokens(retriever) -> list[list[str]]:
-    """The token list of every passage, in corpus order, as the index was built from them."""
-    return [list(tokens) for tokens in retriever.passage_tokens]
+def passage_tokens(retriever, independent: bool) -> list[list[str]]:
+    """Every passage's tokens in corpus order: re-tokenized from the text, or as the index holds them.
+
+    Re-tokenizing checks the index's term counts too, but costs the whole jieba pass again.
+    """
+    if independent:
+        return [retriever.analyzer.tokenize(p.text) for p in retriever.passages]
+    return retriever.token_lists()
 
 
 def fast_scores(retriever, tokens: list[str]):
@@ -279,9 +284,9 @@ def fast_scores(retriever, tokens: list[str]):
     return np.asarray(retriever.score_all(tokens), dtype=np.float64)
 
 
-def idf_rule(retriever):
-    """The retriever's idf as a function of (number of passages, document frequency)."""
-    return retriever.idf_rule
+def reference_idf(passages: int, document_frequency: int) -> float:
+    """The idf rule bot/retrieval.py declares, written out: ln(1 + (N - n + 0.5) / (n + 0.5))."""
+    return math.log(1.0 + (passages - document_frequency + 0.5) / (document_frequency + 0.5))
 
 
 # ----------------------------------------------------------------------------- references
@@ -370,12 +375,15 @@ def index_worker(args: argparse.Namespace) -> None:
         emit("profile", what=f"{len(queries)} searches",
              text=profile_top(lambda: [retriever.search(q) for q in queries]))
 
-    corpus_tokens = passage_tokens(retriever)
+    independent = args.scale < TOP_SCALE_FOR_FLOORS
+    started = time.perf_counter()
+    corpus_tokens = passage_tokens(retriever, independent)
+    tokens_s = time.perf_counter() - started
     config_r = config.retrieval
     started = time.perf_counter()
-    okapi, okapi_idf, same_rule_idf = reference_models(corpus_tokens, config_r.k1, config_r.b,
-                                                       idf_rule(retriever))
+    okapi, okapi_idf, same_rule_idf = reference_models(corpus_tokens, config_r.k1, config_r.b, reference_idf)
     okapi_build_s = time.perf_counter() - started
+    del corpus_tokens
     memory_okapi = memory_mb()
     reference_queries = [t for t in tokens if t][: args.ref_queries]
     okapi_ms, same_okapi, same_plain, same_plain_strict, no_match = [], 0, 0, 0, 0
@@ -395,7 +403,8 @@ def index_worker(args: argparse.Namespace) -> None:
         same_plain_strict += strict
         same_plain += tied
     compared = len(reference_queries) - no_match
-    emit("reference", scale=args.scale, okapi_build_s=okapi_build_s, okapi_get_scores=summary(okapi_ms),
+    emit("reference", scale=args.scale, independent_tokens=independent, tokens_s=tokens_s,
+         okapi_build_s=okapi_build_s, okapi_get_scores=summary(okapi_ms),
          memory_okapi=memory_okapi, reference_queries=len(reference_queries), compared=compared,
          no_match=no_match, same_top_as_okapi=same_okapi, same_top_as_plain=same_plain,
          same_top_as_plain_strict=same_plain_strict)
@@ -429,16 +438,10 @@ def run_worker(mode: str, scale: int, args: argparse.Namespace, cache_dir: Path,
                "--rounds", str(rounds_for(scale, args)), "--ref-queries", str(ref_queries_for(scale, args))]
     if args.profile:
         command.append("--profile")
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               encoding="utf-8", cwd=REPO)
-    first_line = process.stdout.readline()
-    first_s = time.perf_counter() - started
-    rest, errors = process.communicate(timeout=timeout)
-    total_s = time.perf_counter() - started
-    if process.returncode != 0:
-        raise RuntimeError(f"{mode} worker at {scale}× failed (exit {process.returncode}):\n{errors[-3000:]}")
-    records = [json.loads(line[6:]) for line in (first_line + rest).splitlines() if line.startswith("BENCH ")]
+    first_s, total_s, out, errors, code = run_timed(command, env=None, timeout=timeout)
+    if code != 0:
+        raise RuntimeError(f"{mode} worker at {scale}× failed (exit {code}):\n{errors[-3000:]}")
+    records = [json.loads(line[6:]) for line in out.splitlines() if line.startswith("BENCH ")]
     return records, first_s, total_s
 
 
@@ -455,20 +458,42 @@ def ref_queries_for(scale: int, args: argparse.Namespace) -> int:
 
 
 def cli_first_answer(env: dict[str, str], seeds: Path | None = None, timeout: float = 600) -> tuple[float, str]:
-    """Wall-clock seconds from starting `python -m bot search` to its first stdout line, and the line."""
-    command = [sys.executable, "-m", "bot", "search", "--top", "3"]
+    """Wall-clock seconds from starting `python -m bot search --json` to its answer line, and the line.
+
+    --json, because its first line is the answer itself (the plain form echoes the question first).
+    """
+    command = [sys.executable, "-m", "bot", "search", "--json", "--top", "3"]
     if seeds is not None:
         command += ["--seeds", str(seeds)]
     command.append(FIRST_ANSWER_QUERY)
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               encoding="utf-8", env=env, cwd=REPO)
-    line = process.stdout.readline()
-    elapsed = time.perf_counter() - started
-    _, errors = process.communicate(timeout=timeout)
-    if process.returncode != 0 or not line.strip():
-        raise RuntimeError(f"quotebot search failed (exit {process.returncode}): {errors.strip()[-2000:]}")
-    return elapsed, line.strip()
+    elapsed, _, out, errors, code = run_timed(command, env=env, timeout=timeout)
+    line = out.partition("\n")[0].strip()
+    if code != 0 or not line:
+        raise RuntimeError(f"quotebot search failed (exit {code}): {errors.strip()[-2000:]}")
+    if not json.loads(line)["results"]:
+        raise RuntimeError(f"quotebot search abstained on {FIRST_ANSWER_QUERY!r}: not a first answer")
+    return elapsed, line
+
+
+def run_timed(command: list[str], env: dict[str, str] | None, timeout: float) -> tuple[float, float, str, str, int]:
+    """Run a command; seconds to its first stdout line and in total, its stdout, stderr and exit code."""
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as errors:
+        # stderr goes to a file, so reading stdout line by line can never block on a full pipe.
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
+                                   encoding="utf-8", env=env, cwd=REPO)
+        try:
+            first = process.stdout.readline()
+            first_s = time.perf_counter() - started
+            rest = process.stdout.read()
+            code = process.wait(timeout=timeout)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        total_s = time.perf_counter() - started
+        errors.seek(0)
+        return first_s, total_s, first + rest, errors.read(), code
 
 
 def cli_env(cache_home: Path) -> dict[str, str]:
@@ -497,8 +522,16 @@ def machine() -> str:
                             text=True).stdout.strip() or "?"
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "bot"], cwd=REPO, capture_output=True,
                            text=True).stdout.strip()
-    return (f"{cpu}, {os.cpu_count()} cores, {total} MB RAM; Python {platform.python_version()}; "
+    return (f"{cpu}, {os.cpu_count()} cores, {total} MB RAM, {load_average()}; Python {platform.python_version()}; "
             f"commit {commit}{' + uncommitted bot/ changes' if dirty else ''}")
+
+
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine skews every timing."""
+    try:
+        return f"load {os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "load ?"
 
 
 def fmt_mb(memory: dict[str, float]) -> str:
@@ -522,6 +555,9 @@ def print_scale(ours: dict, reference: dict | None) -> None:
         return
     o = reference["okapi_get_scores"]
     ratio = o["p50"] / c["p50"] if c["p50"] else float("nan")
+    origin = ("re-tokenized from the text" if reference["independent_tokens"]
+              else "the index's own term lists, retriever.token_lists()")
+    print(f"  reference tokens: {origin} ({reference['tokens_s']:.1f} s)")
     print(f"  rank-bm25 BM25Okapi: build {reference['okapi_build_s']:.2f} s, {fmt_mb(reference['memory_okapi'])} "
           f"with it; get_scores p50 {o['p50']:.3f} ms p99 {o['p99']:.3f} ms "
           f"(n={o['n']}; {ratio:.0f}× our score_all p50)")
@@ -594,7 +630,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print_floors(figures)
-    print(f"\nwhole run: {time.perf_counter() - began:.0f} s")
+    print(f"\nwhole run: {time.perf_counter() - began:.0f} s; {load_average()} at the end")
     return 0
 
 
