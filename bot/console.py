@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -112,8 +113,7 @@ async def _interactive(engine: Engine, chat_id: int, as_json: bool, stdout: Text
     try:
         while True:
             try:
-                # Blocking here is fine: nothing else runs on this loop while the user types.
-                message = input(PROMPT)
+                message = _prompt()
             except KeyboardInterrupt:
                 print(file=stdout)
                 continue
@@ -123,6 +123,22 @@ async def _interactive(engine: Engine, chat_id: int, as_json: bool, stdout: Text
             await _answer(engine, chat_id, message, as_json, stdout)
     finally:
         _save_readline(history_file)
+
+
+def _prompt() -> str:
+    """Read one line; Ctrl-C raises KeyboardInterrupt here instead of cancelling the session.
+
+    asyncio.run's own SIGINT handler only cancels the main task, which a blocking input() never
+    notices; at the prompt Python's default handler is put back so Ctrl-C clears the line. While an
+    answer is computed, asyncio's handler is in force: Ctrl-C then ends the session cleanly.
+    """
+    session_handler = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        # Blocking here is fine: nothing else runs on this loop while the user types.
+        return input(PROMPT)
+    finally:
+        signal.signal(signal.SIGINT, session_handler)
 
 
 def console_history_file() -> Path:

@@ -178,7 +178,7 @@ async def test_unknown_command_lists_the_commands(engine: Engine) -> None:
 
 
 async def test_quote_with_a_question_answers_it(engine: Engine) -> None:
-    reply = await engine.handle(1, 1, "/quote@QuoteBot 咖啡的收购价格")
+    reply = await engine.handle(1, 1, "/quote@QuoteBot 咖啡价格")
     assert reply.kind is ReplyKind.ANSWER and ids(reply)[0] == "coffee#1"
 
 

@@ -1,0 +1,167 @@
+"""`quotebot console` end to end: the real CLI in a subprocess on the bundled articles."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+QUESTION = "DeepSeek 为什么选择开源？"
+FOLLOW_UP = "那他们怎么赚钱呢？"
+
+
+def console(run_cli, db: Path, *messages: str, as_json: bool = True):
+    """Run one scripted console session; returns (process, parsed JSON lines or None)."""
+    args = ["console", "--db", str(db)] + (["--json"] if as_json else [])
+    proc = run_cli(*args, stdin="".join(m + "\n" for m in messages))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if not as_json:
+        return proc, None
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["input"] for line in lines] == list(messages)
+    return proc, lines
+
+
+def result_ids(line: dict) -> list[str]:
+    return [r["id"] for r in line["results"]]
+
+
+def test_scripted_session_with_follow_up_paging_history_and_forget(run_cli, tmp_path: Path) -> None:
+    _, (asked, follow_up, more_zh, more_cmd, history, forgot, empty) = console(
+        run_cli, tmp_path / "h.sqlite3",
+        QUESTION, FOLLOW_UP, "更多", "/more", "/history", "/forget", "/history")
+    assert asked["results"] and asked["text"].startswith("1. 「")
+    assert "—— 《" in asked["text"] and "更多: /more" in asked["text"]
+    for result in asked["results"]:
+        assert set(result) == {"id", "source", "section", "text", "score"}
+
+    # The follow-up says what it leans on, and its pages continue without repeats.
+    assert follow_up["results"] and f"接着上一个问题：{QUESTION}" in follow_up["text"]
+    assert more_zh["results"] and more_zh["text"].startswith("4. 「")
+    assert more_cmd["text"].startswith("7. 「") or "没有更多" in more_cmd["text"]
+    pages = result_ids(follow_up) + result_ids(more_zh) + result_ids(more_cmd)
+    assert len(pages) == len(set(pages))
+
+    assert QUESTION in history["text"] and FOLLOW_UP in history["text"] and history["results"] == []
+    assert "已删除本对话的 8 条记录" in forgot["text"]
+    assert "还没有记录" in empty["text"]
+
+
+def test_history_and_paging_survive_a_second_run(run_cli, tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    _, (first,) = console(run_cli, db, QUESTION)
+    _, (history, more) = console(run_cli, db, "/history", "更多")
+    assert QUESTION in history["text"]
+    assert more["text"].startswith("4. 「")
+    assert not set(result_ids(first)) & set(result_ids(more))
+
+
+def test_chats_are_separate(run_cli, tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    console(run_cli, db, QUESTION)
+    proc = run_cli("console", "--json", "--db", str(db), "--chat", "42", stdin="/history\n/more\n")
+    history, more = (json.loads(line) for line in proc.stdout.splitlines())
+    assert "还没有记录" in history["text"] and "先问一个" in more["text"]
+
+
+def test_off_topic_question_says_so_and_names_the_articles(run_cli, tmp_path: Path) -> None:
+    _, (line,) = console(run_cli, tmp_path / "h.sqlite3", "红烧肉怎么做？")
+    assert line["results"] == []
+    assert "文章里没有找到" in line["text"] and "这些文章讲的是：《" in line["text"]
+
+
+def test_english_question_gets_english_text(run_cli, tmp_path: Path) -> None:
+    _, (answer, off) = console(run_cli, tmp_path / "h.sqlite3",
+                               "Why did DeepSeek choose open source?", "how do I bake bread at home?")
+    assert answer["results"] and "更多" not in answer["text"]
+    assert off["results"] == [] and "nothing relevant" in off["text"]
+
+
+def test_bad_inputs_each_get_a_clear_reply_and_no_traceback(run_cli, tmp_path: Path) -> None:
+    bad = ["", "   \t  ", "开源" * 5000, "😀🎉👍", "<b>&</b>", "\x01\x02\x03\x07\x1b", "/nonsense"]
+    proc, lines = console(run_cli, tmp_path / "h.sqlite3", *bad)
+    assert proc.stderr == ""
+    empty, spaces, huge, emoji, html, control, unknown = lines
+    for line in (empty, spaces):
+        assert line["results"] == [] and "请发一个问题" in line["text"]
+    for line in (emoji, html, control):
+        assert line["results"] == [] and "没有可以检索的文字" in line["text"]
+    assert "只用了前 500 个字" in huge["text"]
+    assert "不认识 /nonsense" in unknown["text"] and "/quote" in unknown["text"]
+
+
+def test_binary_junk_on_stdin_is_survived(run_cli, isolated_env, tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "bot", "console", "--json", "--db",
+                           str(tmp_path / "h.sqlite3")],
+                          input=b"\xff\xfe\x00\x81garbage\xc3\x28\n" + "开源\n".encode(),
+                          capture_output=True, env=isolated_env, timeout=120)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr
+    assert len(proc.stdout.decode().splitlines()) == 2
+
+
+def test_plain_text_mode_prints_quotes_sources_and_the_more_hint(run_cli, tmp_path: Path) -> None:
+    proc, _ = console(run_cli, tmp_path / "h.sqlite3", QUESTION, "/sources", as_json=False)
+    assert "1. 「" in proc.stdout and "   —— 《" in proc.stdout and "更多: /more" in proc.stdout
+    assert "收录了 4 篇文章" in proc.stdout and "关键词" in proc.stdout
+
+
+def test_interactive_prompt_ctrl_c_clears_ctrl_d_quits(isolated_env, tmp_path: Path) -> None:
+    """On a terminal: a prompt, an answer, Ctrl-C abandons the line, Ctrl-D ends with exit 0."""
+    import pty
+    main, secondary = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "h.sqlite3")],
+                            stdin=secondary, stdout=secondary, stderr=subprocess.PIPE,
+                            env={**isolated_env, "TERM": "dumb"}, start_new_session=True,
+                            preexec_fn=_take_terminal)
+    os.close(secondary)
+    try:
+        assert "Ctrl-D" in _read_until(main, "> ")
+        os.write(main, f"{QUESTION}\r".encode())
+        assert "—— 《" in _read_until(main, "更多: /more")
+        _read_until(main, "> ")
+        os.write(main, "half a line".encode())
+        time.sleep(0.2)
+        os.write(main, b"\x03")          # Ctrl-C: the line is dropped, a new prompt appears
+        _read_until(main, "> ")
+        os.write(main, b"\x04")          # Ctrl-D on an empty line: quit
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
+    assert b"Traceback" not in proc.stderr.read()
+    history_file = Path(isolated_env["XDG_DATA_HOME"]) / "quotebot" / "console_history"
+    assert QUESTION in history_file.read_text(encoding="utf-8")
+    assert "half a line" not in history_file.read_text(encoding="utf-8")
+
+
+def _take_terminal() -> None:
+    """In the child: make the pty its controlling terminal, so Ctrl-C there sends SIGINT."""
+    import fcntl
+    import termios
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _read_until(fd: int, marker: str, timeout: float = 60) -> str:
+    """Read the terminal's output until marker appears (or fail after timeout)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker.encode() not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no {marker!r} in {seen.decode(errors='replace')!r}"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen.decode(errors="replace")
