@@ -188,3 +188,20 @@ def test_quotebot_db_environment_variable_sets_the_database(run_cli, isolated_en
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT text FROM turns WHERE role = 'user'").fetchall() == [
             ("DeepSeek 为什么选择开源？",)]
+
+
+# --- the scoring behind `eval` ---------------------------------------------------------------
+
+def test_score_counts_ranks_abstentions_and_misses() -> None:
+    from bot.evaluation import Case, score
+    answers = {"a": ["x", "the GOLD one"], "b": [], "c": ["Gold, here"], "off": [], "off2": ["y"]}
+    cases = [Case("a", ("gold one",)), Case("b", ("gold",)), Case("c", ("gold here",)),
+             Case("off", ()), Case("off2", ())]
+    report = score(cases, lambda q: answers[q])
+    assert (report.on_topic, report.hit1, report.hit3, report.false_abstain) == (3, 1, 2, 1)
+    assert report.reciprocal_ranks == pytest.approx(1.5)
+    assert report.off_topic_abstained == 1 and report.off_topic == 2
+    assert report.misses == [("rank 2", "a"), ("rank None", "b"), ("answered off-topic", "off2")]
+    assert report.lines()[:2] == [
+        "on-topic 3: hit@1 0.333  hit@3 0.667  mrr 0.500  false abstain 0.333",
+        "off-topic 2: abstained 1/2"]
