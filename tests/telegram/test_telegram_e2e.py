@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from bot.telegram.rules import problems, visible_text
+from bot_harness import BotProcess, assert_token_not_logged, make_token, write_config
 from emulator_harness import free_port
-from conftest import BotProcess, assert_token_not_logged, make_token, write_config
 
 COST_QUESTION = "DeepSeek-V3 的训练成本是多少？"
 COST_TITLE = "DeepSeek 开源 LLM 对闭源 LLM 的影响"
