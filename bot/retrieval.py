@@ -32,6 +32,7 @@ import functools
 import itertools
 import logging
 import re
+import typing
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -65,6 +66,13 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”」』\"�
 _MIN_DUPLICATE_WORDS = 10
 
 log = logging.getLogger(__name__)
+
+
+class _Group(typing.NamedTuple):
+    """One word of a question, as the abstention rule sees it."""
+    weight: float                     # informative weight: best idf x weight of its forms
+    forms: list[tuple[int, float]]    # (term column, idf x weight) of its forms in the index
+    specific: bool                    # names something particular to the corpus
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,7 @@ class Retriever:
             index = build_index(self.passages, self.analyzer, config.k1, config.b)
             save_index(config.cache_dir, key, index)
         self._install(index)
-        # Passages' token spans and bigrams are needed only for the few passages shown or compared.
+        # Passages' token spans and words are needed only for the few passages shown or compared.
         self._spans = functools.lru_cache(maxsize=4096)(self._passage_tokens)
         self._words = functools.lru_cache(maxsize=4096)(self._passage_words)
 
@@ -250,7 +258,7 @@ class Retriever:
             scores += best + TIE_SHARE * (total - best)
         return scores
 
-    def _groups(self, terms: list[QueryTerm]) -> list[tuple[float, list[tuple[int, float]]]]:
+    def _groups(self, terms: list[QueryTerm]) -> list["_Group"]:
         """Per question word: its informative weight and its in-vocabulary forms (column, value)."""
         by_group: dict[int, list[QueryTerm]] = {}
         for term in terms:
@@ -272,36 +280,49 @@ class Retriever:
                 elif t.kind == "word" and not resolved:
                     weight = max(weight, t.weight * self.unseen_idf)
             if weight > 0:
-                out.append((weight, forms))
+                specific = any(t.kind in ("word", "translation") and t.token in self.vocab
+                               and self.analyzer.is_specific(t.token) for t in members)
+                out.append(_Group(weight, forms, specific))
         return out
 
-    def _coverage(self, rows: np.ndarray, groups: list[tuple[float, list[tuple[int, float]]]]) -> np.ndarray:
-        """For each passage row, the share of informative weight its terms cover."""
-        total = sum(w for w, _ in groups)
-        covered = np.zeros(len(rows))
-        if total <= 0:
-            return covered
-        m = self.matrix
-        for weight, forms in groups:
-            best = np.zeros(len(rows))
+    def _covered(self, rows: np.ndarray, groups: list["_Group"]) -> np.ndarray:
+        """rows x groups: the share of each question word's weight a passage covers."""
+        out = np.zeros((len(rows), len(groups)))
+        for g, (weight, forms, _) in enumerate(groups):
             for j, value in forms:
-                column = m.indices[m.indptr[j]:m.indptr[j + 1]]
-                at = np.searchsorted(column, rows)
-                present = (at < len(column)) & (column[np.minimum(at, len(column) - 1)] == rows)
-                best = np.maximum(best, np.where(present, min(value, weight), 0.0))
-            covered += best
-        return covered / total
+                share = min(value, weight) / weight
+                out[:, g] = np.maximum(out[:, g], np.where(self._present(j, rows), share, 0.0))
+        return out
+
+    def _present(self, j: int, rows: np.ndarray) -> np.ndarray:
+        """Whether term column j holds each of rows (the column's row indices are sorted)."""
+        m = self.matrix
+        column = m.indices[m.indptr[j]:m.indptr[j + 1]]
+        if len(column) == 0:
+            return np.zeros(len(rows), dtype=bool)
+        at = np.minimum(np.searchsorted(column, rows), len(column) - 1)
+        return column[at] == rows
+
+    def _coverage(self, rows: np.ndarray, groups: list["_Group"]) -> np.ndarray:
+        """For each passage row, the share of the question's informative weight it covers."""
+        weights = np.array([g.weight for g in groups])
+        if not len(rows) or weights.sum() <= 0:
+            return np.zeros(len(rows))
+        return self._covered(rows, groups) @ weights / weights.sum()
 
     def _rank(self, scores: np.ndarray, groups: list, needed: int) -> list[int]:
         """Passage indices by score, near-duplicates and weak matches dropped; [] to abstain."""
         positive = int(np.count_nonzero(scores > 0))
-        if positive == 0:
+        if positive == 0 or not groups:
             return []
         pool = min(positive, max(4 * needed, 20))
         while True:
             order = _top(scores, pool)
-            coverage = self._coverage(order, groups)
-            if not self._relevant(order[:_ABSTAIN_POOL], coverage[:_ABSTAIN_POOL], groups):
+            covered = self._covered(order, groups)
+            weights = np.array([g.weight for g in groups])
+            coverage = covered @ weights / weights.sum()
+            specific = np.array([g.specific for g in groups])
+            if not _relevant(coverage[:_ABSTAIN_POOL], covered[:_ABSTAIN_POOL], specific):
                 return []
             kept: list[int] = []
             for i, cov in zip(order.tolist(), coverage.tolist()):
@@ -315,18 +336,6 @@ class Retriever:
             if pool >= positive:
                 return kept
             pool = min(positive, pool * 4)
-
-    def _relevant(self, rows: np.ndarray, coverage: np.ndarray, groups: list) -> bool:
-        """Whether some passage covers the question: two of its words and enough weight, or most of it."""
-        if coverage.max(initial=0.0) >= MIN_COVERAGE_ALONE:
-            return True
-        if coverage.max(initial=0.0) < MIN_COVERAGE:
-            return False
-        # One matched word is often chance (手机 in "苹果手机多少钱"); two agreeing words rarely are.
-        matched = np.zeros(len(rows), dtype=np.int64)
-        for group in groups:
-            matched += self._coverage(rows, [group]) >= 0.5
-        return bool(((matched >= 2) & (coverage >= MIN_COVERAGE)).any())
 
     def _duplicate(self, i: int, j: int) -> bool:
         """Whether most words of the smaller passage are in the other (a summary and its source)."""
@@ -358,6 +367,20 @@ class Retriever:
     def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int, bool], ...]:
         """A passage's terms with their spans in its original text (and whether a whole word)."""
         return tuple((t.text, t.start, t.end, t.whole) for t in self.analyzer.tokens(self.passages[i].text))
+
+
+def _relevant(coverage: np.ndarray, covered: np.ndarray, specific: np.ndarray) -> bool:
+    """Whether some passage covers enough of the question with evidence that is not chance.
+
+    One matched general word is often chance (手机 in "苹果手机多少钱"); two agreeing words, or
+    one of the corpus's own names and terms (太极图, 梁文锋), rarely are; a passage covering most
+    of the question needs neither.
+    """
+    if coverage.max(initial=0.0) >= MIN_COVERAGE_ALONE:
+        return True
+    found = covered >= 0.5
+    evidence = (found.sum(axis=1) >= 2) | (found & specific).any(axis=1)
+    return bool((evidence & (coverage >= MIN_COVERAGE)).any())
 
 
 def _top(scores: np.ndarray, count: int) -> np.ndarray:

@@ -31,6 +31,7 @@ SUBWORD_WEIGHT = 0.5
 # A lone Chinese character in a question (用, 说, 花) is weaker evidence than a word: the same
 # character sits inside many words that jieba keeps whole, so its idf as a token overstates it.
 SINGLE_CHAR_WEIGHT = 0.5
+CHAR_WEIGHT = 0.25
 
 # A run of Latin letters and digits, with inner - _ . + kept: "deepseek-v3", "01.ai", "1.5b".
 _LATIN_RUN = re.compile(r"[a-z0-9]+(?:[-_.+][a-z0-9]+)*")
@@ -191,6 +192,16 @@ class Analyzer:
             return False
         return not (len(word) == 1 and "a" <= word <= "z")
 
+    def is_specific(self, token: str) -> bool:
+        """Whether a term names something particular to the corpus rather than general language.
+
+        True for the user dictionary's and aliases' names and terms, and for Chinese words jieba's
+        general dictionary does not know (闭源, 算力); a question naming one is about the corpus.
+        """
+        if token in self.user_words:
+            return True
+        return bool(_CJK.match(token)) and len(token) > 1 and not self._jieba.FREQ.get(token)
+
     def _canonical(self, word: str) -> str:
         """The one spelling under which all spellings of a name are indexed."""
         return self.aliases.spellings.get(word, word)
@@ -208,6 +219,10 @@ class Analyzer:
             if token.whole:
                 weight = SINGLE_CHAR_WEIGHT if len(token.text) == 1 and _CJK.match(token.text) else 1.0
                 terms.append(QueryTerm(token.text, weight, group, "word"))
+                if len(token.text) == 2 and _CJK.match(token.text) and token.text not in self.aliases.spellings:
+                    for ch in token.text:
+                        if self._keep(ch):
+                            terms.append(QueryTerm(ch, CHAR_WEIGHT, group, "subword"))
             else:
                 terms.append(QueryTerm(token.text, SUBWORD_WEIGHT, group, "subword"))
         terms.extend(self._glossary_terms(norm, groups))
@@ -274,6 +289,7 @@ class Analyzer:
             tag = parts[2] if len(parts) > 2 else (parts[1] if len(parts) > 1 and not parts[1].isdigit() else None)
             words.append((word, freq, tag))
         words.extend((w, None, None) for w in self.aliases.spellings)
+        self.user_words = frozenset(self._canonical(w) for w, _, _ in words)
         for word, freq, tag in words:
             if _CJK.search(word) and not _LATIN_RUN.fullmatch(word):
                 self._jieba.add_word(word, freq, tag)
