@@ -202,6 +202,9 @@ _PROMO = re.compile(
 # The comment box's placeholder ("还没有评论,来说两句吧...") is an empty comment section.
 _COMMENT_PROMPT = re.compile(r"(还没有|暂无|尚无)(任何)?评论|来说两句|抢沙发|发表(你的)?评论|写下你的评论")
 _MAX_COMMENT_PROMPT_CHARS = 30
+# Navigation, tag, share and comment lines are short; longer lines skip those checks (speed on
+# large corpora).
+_MAX_DEBRIS_LINE_CHARS = 80
 # "_原链接:https://..._" names where the text came from: it becomes the source's url.
 _ORIGIN_LINK = re.compile(
     r"^[_*\s]*(原链接|原文链接|原文地址|原文|来源链接|来源|出处|source|original)\s*[:：]\s*<?(https?://[^\s>_*]+)>?[_*\s]*$",
@@ -239,11 +242,10 @@ class CleanArticle:
     title: str | None
     date: str | None
     url: str | None
+    text: str = field(init=False)  # the kept lines joined by newlines; passages index into it
 
-    @property
-    def text(self) -> str:
-        """The cleaned article text: kept lines joined by newlines."""
-        return "\n".join(line.text for line in self.lines)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", "\n".join(line.text for line in self.lines))
 
 
 def clean_article(raw: str) -> CleanArticle:
@@ -289,6 +291,8 @@ def _is_byline(line: str) -> bool:
 
 def _is_debris(line: str) -> bool:
     """Navigation words, tag lines, share buttons, promotions and comment prompts."""
+    if len(line) > _MAX_DEBRIS_LINE_CHARS:
+        return bool(_PROMO.search(line))  # only a promotion is a whole paragraph long
     return bool(
         _NAV_LINE.match(line)
         or _TAG_LINE.match(line)
@@ -487,26 +491,35 @@ def _rebalance_tail(spans: list[list[int]], units: list[tuple[int, int]], max_ch
 
 def _merge_short(text: str, spans: list[tuple[int, int, bool]], max_chars: int,
                  min_chars: int) -> list[tuple[int, int]]:
-    """Join each span shorter than min_chars to a neighbour in the same section."""
-    merged = [[s, e] for s, e, _ in spans]
-    i = 0
-    while i < len(merged):
-        s, e = merged[i]
-        if e - s >= min_chars or len(merged) == 1:
-            i += 1
+    """Join each span shorter than min_chars to a neighbour in the same section, in one pass."""
+    out: list[list[int]] = []
+    carry: int | None = None  # start of a short span waiting to join the next one
+    for k, (s, e, _) in enumerate(spans):
+        if carry is not None:
+            s, carry = carry, None
+        has_next = k + 1 < len(spans)
+        if e - s >= min_chars or not (out or has_next):
+            out.append([s, e])
             continue
-        j = _partner(text, merged, i, max_chars)
-        lo, hi = min(i, j), max(i, j)
-        merged[lo:hi + 1] = [[merged[lo][0], merged[hi][1]]]
-        i = lo
-    return [(s, e) for s, e in merged]
+        choice = _partner(text[s:e], out[-1][0] if out else None, s, e,
+                          spans[k + 1][1] if has_next else None, max_chars)
+        if choice == "previous":
+            out[-1][1] = e
+        else:
+            carry = s
+    return [(s, e) for s, e in out]
 
 
-def _partner(text: str, spans: list[list[int]], i: int, max_chars: int) -> int:
-    """The neighbour a short span joins: the next one after a lead-in (：or ？), else the previous."""
-    s, e = spans[i]
-    leads_in = bool(re.search(r"[：:？?][”’\"'」』）)】\]]*$", text[s:e]))
-    order = [i + 1, i - 1] if leads_in else [i - 1, i + 1]
-    candidates = [j for j in order if 0 <= j < len(spans)]
-    fitting = [j for j in candidates if max(spans[j][1], e) - min(spans[j][0], s) <= max_chars]
-    return (fitting or candidates)[0]
+def _partner(piece: str, previous_start: int | None, start: int, end: int, next_end: int | None,
+             max_chars: int) -> str:
+    """Which neighbour a short span joins: the next after a lead-in (：or ？), else the previous.
+
+    A neighbour that keeps the result within max_chars is preferred; a short span always joins
+    one, because a stray fragment makes a poor answer on its own.
+    """
+    leads_in = bool(re.search(r"[：:？?][”’\"'」』）)】\]]*$", piece))
+    order = ["next", "previous"] if leads_in else ["previous", "next"]
+    ends = {"previous": (previous_start, end), "next": (start, next_end)}
+    available = [side for side in order if None not in ends[side]]
+    fitting = [side for side in available if ends[side][1] - ends[side][0] <= max_chars]
+    return (fitting or available)[0]
