@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -148,9 +149,10 @@ def _print_hits(query: str, hits: list, out: TextIO) -> None:
     print(file=out, flush=True)
 
 
-def _stdin_lines() -> list[str]:
-    """Every line of stdin (empty lines too, so output lines match input lines)."""
-    return [line.rstrip("\r\n") for line in sys.stdin]
+def _stdin_lines() -> Iterator[str]:
+    """Each line of stdin as it comes (empty lines too, so output lines match input lines)."""
+    for line in sys.stdin:
+        yield line.rstrip("\r\n")
 
 
 # --- wiring ---------------------------------------------------------------------------------

@@ -41,9 +41,9 @@ _SPACES = re.compile(r"\s+")
 # A follow-up starts or ends with a pronoun or 呢 ("那他怎么看", "DeepSeek 呢"); 其他/其它 are not.
 _LEAD_PRONOUN = re.compile(r"^(?:他们|她们|它们|这个|那个|这些|那些|他|她|它|这|那)")
 _TAIL_PRONOUN = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些|(?<!其)他|她|(?<!其)它|这|那|呢)$")
+# English: "and ...?", "what about ...?", or a pronoun at the end ("what did he say about it").
 _EN_FOLLOW_UP = re.compile(
-    r"^(?:and|what about|how about|why|so)\b|\b(?:he|she|it|they|him|her|them|his|their|that|this)$",
-    re.I)
+    r"^(?:and|what about|how about)\b|\b(?:he|she|it|they|him|her|them|his|their|that|this)$", re.I)
 _TRAILING_PUNCT = re.compile(r"[\s\W_]+$")
 _LEADING_PUNCT = re.compile(r"^[\s\W_]+")
 

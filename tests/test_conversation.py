@@ -145,7 +145,7 @@ def test_follow_up_detection_catches_leaning_questions(engine: Engine, question:
 
 
 @pytest.mark.parametrize("question", ["李华认为种植技术培训重要吗", "咖啡豆烘焙决定什么", "其他产区的咖啡",
-                                      "明天北京会下雨吗"])
+                                      "明天北京会下雨吗", "Why do coffee prices rise?"])
 def test_standalone_questions_are_not_follow_ups(engine: Engine, question: str) -> None:
     assert not engine.is_follow_up(question)
 
