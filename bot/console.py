@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config
-from bot.conversation import Engine, Reply, ReplyKind
+from bot.conversation import Engine, Reply, ReplyKind, strip_controls
 from bot.corpus import load_corpus
 from bot.history import HistoryStore
 from bot.messages import say
@@ -62,7 +62,7 @@ def render_json(message: str, reply: Reply) -> str:
 
 def _one_line(text: str) -> str:
     """text on one line, cut to HISTORY_TEXT_CHARS."""
-    text = " ".join(text.split())
+    text = " ".join(strip_controls(text).split())
     return text if len(text) <= HISTORY_TEXT_CHARS else text[:HISTORY_TEXT_CHARS - 1] + "…"
 
 

@@ -101,17 +101,23 @@ def prepare_question(raw: str) -> Question:
     """Clean a message for search: drop control characters and tags, cap its length."""
     if not raw or not raw.strip():
         return Question("", "empty", False)
-    text = _TAG.sub(" ", raw)
-    text = html.unescape(text)
-    # Control and format characters (NUL, zero-width, direction overrides) carry no words.
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text)
-    text = _SPACES.sub(" ", text).strip()
+    text = html.unescape(_TAG.sub(" ", raw))
+    text = _SPACES.sub(" ", strip_controls(text)).strip()
     if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
         return Question("", "unusable", False)
     if _looks_binary(raw):
         return Question("", "unusable", False)
     truncated = len(text) > MAX_QUESTION_CHARS
     return Question(text[:MAX_QUESTION_CHARS].strip(), None, truncated)
+
+
+def strip_controls(text: str) -> str:
+    """text with control and format characters (NUL, ESC, zero-width, direction overrides) as spaces.
+
+    They carry no words, and echoed back (/history in a terminal) an ESC could restyle the screen.
+    """
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\n" else ch
+                   for ch in text)
 
 
 def _looks_binary(raw: str) -> bool:
@@ -229,7 +235,8 @@ class Engine:
         previous = await self._history.last_answer(chat_id)
         context = self._follow_up_context(prepared.text, previous)
         hits, has_more = self._page(prepared.text, 0, top_k, context)
-        await self._history.append_turn(chat_id, user_id, "user", question[:MAX_TURN_CHARS])
+        await self._history.append_turn(chat_id, user_id, "user",
+                                        strip_controls(question[:MAX_TURN_CHARS]).strip())
         await self._record_answer(chat_id, hits, prepared.text, 0, context, lang)
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
         if context:

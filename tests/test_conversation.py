@@ -296,3 +296,8 @@ async def test_english_question_gets_english_sentences(engine: Engine) -> None:
     assert reply.lang == "en" and reply.kind is ReplyKind.NO_MATCH
     assert "nothing relevant" in reply.lines[0]
     assert (await engine.handle(1, 1, "/help", lang="en")).lines[0].startswith("Just send")
+
+
+async def test_control_characters_never_reach_the_history(engine: Engine, store: HistoryStore) -> None:
+    await engine.handle(8, 8, "咖啡\x1b[2J豆的\u202e烘焙")
+    assert (await store.recent_turns(8))[0].text == "咖啡 [2J豆的 烘焙"
