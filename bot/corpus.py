@@ -292,7 +292,7 @@ def _is_byline(line: str) -> bool:
 def _is_debris(line: str) -> bool:
     """Navigation words, tag lines, share buttons, promotions and comment prompts."""
     if len(line) > _MAX_DEBRIS_LINE_CHARS:
-        return bool(_PROMO.search(line))  # only a promotion is a whole paragraph long
+        return bool(_PROMO.search(line) or _TAG_LINE.match(line))  # a promotion or a long tag line
     return bool(
         _NAV_LINE.match(line)
         or _TAG_LINE.match(line)
