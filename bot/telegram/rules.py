@@ -28,6 +28,7 @@ _TAG = re.compile(
     r"<(/?)([A-Za-z][A-Za-z0-9-]*)"
     r"((?:\s+[A-Za-z][A-Za-z0-9-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>\"']+))?)*)\s*(/?)>")
 _ATTR = re.compile(r"([A-Za-z][A-Za-z0-9-]*)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>\"']+))?")
+_SPECIAL = re.compile(r"[<&]")
 _ENTITY = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,7})|#[xX]([0-9A-Fa-f]{1,6}));")
 
 
@@ -45,19 +46,21 @@ def visible_text(html: str) -> str:
     out: list[str] = []
     stack: list[str] = []
     i = 0
-    while i < len(html):
-        ch = html[i]
-        if ch == "<":
+    while True:
+        special = _SPECIAL.search(html, i)
+        if special is None:
+            out.append(html[i:])
+            break
+        out.append(html[i:special.start()])
+        i = special.start()
+        if html[i] == "<":
             i = _take_tag(html, i, stack)
-        elif ch == "&":
+        else:
             match = _ENTITY.match(html, i)
             if match is None:
                 raise RuleViolation(_cant_parse(html, i, "Character '&' is reserved and must be escaped"))
             out.append(_decode_entity(match))
             i = match.end()
-        else:
-            out.append(ch)
-            i += 1
     if stack:
         raise RuleViolation(_cant_parse(html, len(html),
                                         f'Can\'t find end tag corresponding to start tag "{stack[-1]}"'))

@@ -89,7 +89,7 @@ class BotProcess:
     def user(self, chat_type: str = "private", **kwargs: object) -> User:
         """A new user in a new chat of this bot (a group chat id is negative, as in Telegram)."""
         chat_id = next(_chat_ids) if chat_type == "private" else next(_group_ids)
-        return User(self.proxy.upstream, self.token, chat_id=chat_id, chat_type=chat_type, **kwargs)
+        return User(self.proxy.client_url, self.token, chat_id=chat_id, chat_type=chat_type, **kwargs)
 
 
 def bot_env(home: Path) -> dict[str, str]:

@@ -88,6 +88,11 @@ class RepairingProxy:
 
     # --- life cycle (called from the test thread) ---------------------------------------------
     @property
+    def client_url(self) -> str:
+        """Where users reach the emulator's client API through this proxy (so polling wakes at once)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def base_url(self) -> str:
         """What the bot takes as --api-base-url (its token is appended after it)."""
         return f"http://127.0.0.1:{self.port}/bot"
@@ -117,8 +122,12 @@ class RepairingProxy:
     async def _serve(self, ready: threading.Event) -> None:
         """Listen on a free port until asked to stop."""
         self._stopping = asyncio.Event()
-        self._client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200))
-        app = tornado.web.Application([(r"/bot([^/]+)/([A-Za-z]+)", _BotApiHandler, {"proxy": self})],
+        # Few kept-alive connections: httpcore scans every pooled connection on each request.
+        self._client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100, max_keepalive_connections=8))
+        self._arrivals = asyncio.Event()
+        app = tornado.web.Application([(r"/bot([^/]+)/([A-Za-z]+)", _BotApiHandler, {"proxy": self}),
+                                       (r"/(sendMessage|sendCommand|sendCallback|getUpdates|getUpdatesHistory)",
+                                        _ClientApiHandler, {"proxy": self})],
                                       log_function=lambda handler: None)  # its access log shows tokens
         server = tornado.httpserver.HTTPServer(app)
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
@@ -146,7 +155,11 @@ class RepairingProxy:
     def inject(self, update: dict) -> int:
         """Queue an update (e.g. an inline query) for the bot's next getUpdates; returns its id."""
         update_id = next(self._update_ids)
-        self._call_soon(lambda: self.state.injected.append({**update, "update_id": update_id}))
+
+        def add() -> None:
+            self.state.injected.append({**update, "update_id": update_id})
+            self._arrivals.set()
+        self._call_soon(add)
         return update_id
 
     def set_admins(self, chat_id: int, user_ids: set[int]) -> None:
@@ -221,16 +234,33 @@ class RepairingProxy:
             return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
 
     async def _get_updates(self, token: str, params: dict) -> list[dict]:
-        """Long polling: wait up to `timeout` seconds for updates, like Telegram (the emulator won't)."""
+        """Long polling: wait up to `timeout` seconds for updates, like Telegram (the emulator won't).
+
+        Users' messages pass through this proxy (see client_url), which wakes the wait at once;
+        a slow poll of the emulator still catches anything posted to it directly.
+        """
         timeout = min(float(params.get("timeout") or 0), 5.0)
         deadline = time.monotonic() + timeout
         while True:
+            self._arrivals.clear()
             status, body = await self._forward(token, "getUpdates", {})
             updates = body.get("result") or [] if status == 200 else []
             updates = [self._mend_update(u) for u in updates] + self._take_injected()
-            if updates or time.monotonic() >= deadline or self.state.webhook:
+            remaining = deadline - time.monotonic()
+            if updates or remaining <= 0 or self.state.webhook:
                 return updates
-            await asyncio.sleep(0.005)
+            try:
+                await asyncio.wait_for(self._arrivals.wait(), timeout=min(remaining, 0.25))
+            except asyncio.TimeoutError:
+                pass
+
+    async def relay_client(self, route: str, body: bytes) -> tuple[int, bytes]:
+        """Pass a user's action on to the emulator's client API, then wake a waiting getUpdates."""
+        assert self._client is not None
+        response = await self._client.post(f"{self.upstream}/{route}", content=body,
+                                           headers={"Content-Type": "application/json"})
+        self._arrivals.set()
+        return response.status_code, response.content
 
     def _take_injected(self) -> list[dict]:
         taken, self.state.injected = self.state.injected, []
@@ -495,3 +525,16 @@ class _BotApiHandler(tornado.web.RequestHandler):
         # tornado's own report starts with the request URI, which carries the token.
         logging.getLogger("repair_proxy").error("%s failed: %s", self.request.method, typ.__name__,
                                                 exc_info=(typ, value, tb))
+
+
+class _ClientApiHandler(tornado.web.RequestHandler):
+    """The emulator's client API (users' side), relayed unchanged."""
+
+    def initialize(self, proxy: RepairingProxy) -> None:
+        self.proxy = proxy
+
+    async def post(self, route: str) -> None:
+        status, body = await self.proxy.relay_client(route, self.request.body)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(body)
