@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -66,6 +67,15 @@ class Run:
         self.proxy.stop()
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def replies_by_chat(proxy: RepairingProxy, chat_ids: set[int]) -> dict[int, list[float]]:
     """When each reply reached the proxy, per chat, in order."""
     found: dict[int, list[float]] = defaultdict(list)
@@ -94,6 +104,7 @@ def burst(run: Run, chats: int, per_chat: int, timeout: float) -> None:
     users = [run.bot.user() for _ in range(chats)]
     chat_ids = {u.chat_id for u in users}
     total = chats * per_chat
+    cpu_before = cpu_seconds(run.bot.process.pid)
     started = time.monotonic()
     sent = asyncio.run(send_burst(users, per_chat))
     deadline = time.monotonic() + timeout
@@ -114,6 +125,11 @@ def burst(run: Run, chats: int, per_chat: int, timeout: float) -> None:
     if latencies:
         print(f"  send->reply latency:   p50 {percentile(latencies, 50):.0f} ms   "
               f"p99 {percentile(latencies, 99):.0f} ms   max {max(latencies):.0f} ms")
+    cpu_after = cpu_seconds(run.bot.process.pid)
+    if cpu_before is not None and cpu_after is not None and answered:
+        print(f"  bot CPU:               {cpu_after - cpu_before:.2f} s "
+              f"({(cpu_after - cpu_before) / answered * 1000:.1f} ms per reply)")
+    # Counted per calendar second: a 30/s leaky bucket may show up to ~2x30 across one boundary.
     per_second = Counter(int(t) for c in chat_ids for t in replies[c])
     per_chat_second = Counter((c, int(t)) for c in chat_ids for t in replies[c])
     print(f"  busiest second:        {max(per_second.values(), default=0)} messages overall, "

@@ -422,3 +422,14 @@ def test_webhook_mode_checks_the_secret_token(start_bot, new_proxy, tmp_path, in
     wrong = httpx.post(f"http://127.0.0.1:{port}/hook", json=update, timeout=5,
                        headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
     assert forged.status_code == 403 and wrong.status_code == 403
+
+
+def test_rejected_token_exits_with_one_sentence(isolated_env, new_proxy, tmp_path, index_cache) -> None:
+    proxy = new_proxy(make_token())
+    wrong = make_token()
+    config = write_config(tmp_path, index_cache)
+    done = _run_cli({**isolated_env, "TELEGRAM_BOT_TOKEN": wrong}, "--config", str(config),
+                    "--api-base-url", proxy.base_url, "--db", str(tmp_path / "h.sqlite3"), timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == "quotebot: Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN."
+    assert wrong not in done.stderr and wrong.split(":")[1] not in done.stderr
