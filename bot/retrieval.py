@@ -16,13 +16,17 @@ How a question is answered
    idf), which can exceed the idf of a real topic word just under the half-way mark; with ours idf
    falls strictly as a word gets commoner, so a word in most passages always weighs less than any
    rarer word such as 开源 or DeepSeek. Function words never get there: they are stop words.
-4. Abstention: each word of the question is a group (a word with its sub-words, synonyms and
-   translations); a group's informative weight is its best in-vocabulary idf x weight, or the idf
-   of an unseen word when the corpus has none of its forms. The best passage must cover at least
-   `MIN_COVERAGE` of the question's informative weight; a question of unknown words covers nothing.
-5. Near-duplicates (a summary bullet repeating a body paragraph) are dropped from the ranking when
-   their character bigrams overlap a better-ranked passage's by `DUPLICATE_OVERLAP` or more.
-6. Snippet: a passage up to `SNIPPET_CHARS` long is shown whole; a longer one shows its best run of
+4. Each word of the question counts once, through its best-matching form (itself, a sub-word,
+   a synonym, a translation); its other forms add `TIE_SHARE` of their score.  `score_all` is the
+   plain formula (a bag of tokens), for benchmarks and the reference check.
+5. Abstention: a word's informative weight is its best in-vocabulary idf x weight, or the idf of
+   an unseen word when the corpus has none of its forms (a question of unknown words covers
+   nothing). Among the best few passages, one must cover `MIN_COVERAGE` of the question's weight
+   with two of its words or one of the corpus's own terms (Analyzer.is_specific), or cover
+   `MIN_COVERAGE_ALONE` of it outright. One general word matching by chance is not enough.
+6. Near-duplicates: a passage holding the same terms as a better-ranked one, or (both having at
+   least ten terms) `DUPLICATE_OVERLAP` of the smaller one's terms, is not shown again.
+7. Snippet: a passage up to `SNIPPET_CHARS` long is shown whole; a longer one shows its best run of
    1-3 consecutive sentences, verbatim, with … where it was cut.
 """
 
@@ -56,7 +60,7 @@ MIN_COVERAGE_ALONE = 0.6
 # A passage below this coverage is not offered on later pages either.
 MIN_PAGE_COVERAGE = 0.2
 # Passages sharing this share of the smaller one's distinct words count as one (near-duplicates).
-DUPLICATE_OVERLAP = 0.6
+DUPLICATE_OVERLAP = 0.7
 # Longest passage shown whole; a longer one is cut to its best sentences.
 SNIPPET_CHARS = 160
 # Passages considered for abstention (the question must be covered by one of them).
@@ -88,28 +92,35 @@ def bm25_idf(df: np.ndarray | float, n: int) -> np.ndarray | float:
     return np.log1p((n - np.asarray(df, dtype=np.float64) + 0.5) / (np.asarray(df, dtype=np.float64) + 0.5))
 
 
-def build_index(passages: Sequence[Passage], analyzer: Analyzer, k1: float, b: float) -> TermIndex:
-    """Tokenize every passage and let rank-bm25's BM25Okapi fit the term counts and lengths."""
-    vocab: dict[str, int] = {}
+def build_index(passages: Sequence[Passage], analyzer: Analyzer, k1: float, b: float,
+                chunk: int = 20_000) -> TermIndex:
+    """Tokenize every passage and let rank-bm25's BM25Okapi fit the term counts and lengths.
 
-    def documents() -> Iterable[list[int]]:
-        # Term ids instead of strings: 200,000 passages of token strings would not fit in memory.
-        for passage in passages:
-            yield [vocab.setdefault(t, len(vocab)) for t in analyzer.tokenize(passage.text)]
-
+    BM25Okapi is fitted chunk by chunk (its per-passage dicts of 200,000 passages would take some
+    400 MB at once); counts and lengths simply concatenate, and idf is ours, from the whole corpus.
+    """
     if not passages:
         return TermIndex((), sp.csc_matrix((0, 0), dtype=np.int32), np.zeros(0, dtype=np.int64))
-    bm25 = BM25Okapi(documents(), k1=k1, b=b)
-    counts = np.fromiter((len(d) for d in bm25.doc_freqs), dtype=np.int64, count=len(passages))
-    total = int(counts.sum())
-    rows = np.repeat(np.arange(len(passages), dtype=np.int64), counts)
-    cols = np.fromiter(itertools.chain.from_iterable(bm25.doc_freqs), dtype=np.int64, count=total)
-    data = np.fromiter(itertools.chain.from_iterable(d.values() for d in bm25.doc_freqs),
-                       dtype=np.int32, count=total)
-    tf = sp.csc_matrix((data, (rows, cols)), shape=(len(passages), len(vocab)), dtype=np.int32)
+    vocab: dict[str, int] = {}
+    rows, cols, data, lengths = [], [], [], []
+    for begin in range(0, len(passages), chunk):
+        part = passages[begin:begin + chunk]
+        # Term ids instead of strings: 200,000 passages of token strings would not fit in memory.
+        documents = ([vocab.setdefault(t, len(vocab)) for t in analyzer.tokenize(p.text)] for p in part)
+        bm25 = BM25Okapi(documents, k1=k1, b=b)
+        counts = np.fromiter((len(d) for d in bm25.doc_freqs), dtype=np.int64, count=len(part))
+        total = int(counts.sum())
+        rows.append(np.repeat(np.arange(begin, begin + len(part), dtype=np.int32), counts))
+        cols.append(np.fromiter(itertools.chain.from_iterable(bm25.doc_freqs), dtype=np.int32, count=total))
+        data.append(np.fromiter(itertools.chain.from_iterable(d.values() for d in bm25.doc_freqs),
+                                dtype=np.int32, count=total))
+        lengths.append(np.asarray(bm25.doc_len, dtype=np.int64))
+        del bm25
+    tf = sp.csc_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                       shape=(len(passages), len(vocab)), dtype=np.int32)
     tf.sort_indices()
     terms = tuple(sorted(vocab, key=vocab.__getitem__))
-    return TermIndex(vocab=terms, tf=tf, doc_len=np.asarray(bm25.doc_len, dtype=np.int64))
+    return TermIndex(vocab=terms, tf=tf, doc_len=np.concatenate(lengths))
 
 
 class Retriever:
@@ -151,11 +162,20 @@ class Retriever:
         self.unseen_idf = float(bm25_idf(0, max(n, 1)))
         k1, b = self.config.k1, self.config.b
         norm = k1 * (1 - b + b * self.doc_len / (self.avgdl or 1.0))
-        cols = np.repeat(np.arange(tf.shape[1]), df)
-        counts = tf.data.astype(np.float64)
-        weights = self._idf[cols] * counts * (k1 + 1) / (counts + norm[tf.indices])
+        # In place, one corpus-sized temporary at a time: at 200,000 passages each is ~50 MB.
+        weights = tf.data.astype(np.float64)
+        denominator = norm[tf.indices]
+        denominator += weights
+        weights *= k1 + 1
+        weights /= denominator
+        del denominator
+        weights *= np.repeat(self._idf, df)
         self.matrix = sp.csc_matrix((weights, tf.indices, tf.indptr), shape=tf.shape)
-        self._tf = tf
+        # Each passage's terms with counts, row by row: near-duplicate checks and token_lists().
+        rows = tf.tocsr()
+        self._rows = rows
+        self._row_terms, self._row_starts = rows.indices, rows.indptr
+        self._signature = _signatures(rows.indices, rows.indptr)
 
     # --- public --------------------------------------------------------------------------
 
@@ -166,7 +186,7 @@ class Retriever:
 
     def token_lists(self) -> list[list[str]]:
         """Every passage's terms with their counts (order not kept), as BM25Okapi would be fed."""
-        csr = self._tf.tocsr()
+        csr = self._rows
         terms = list(self.vocab)
         out = []
         for i in range(csr.shape[0]):
@@ -300,7 +320,8 @@ class Retriever:
         column = m.indices[m.indptr[j]:m.indptr[j + 1]]
         if len(column) == 0:
             return np.zeros(len(rows), dtype=bool)
-        at = np.minimum(np.searchsorted(column, rows), len(column) - 1)
+        # Same dtype as the column, or numpy would copy the whole column to compare.
+        at = np.minimum(np.searchsorted(column, rows.astype(column.dtype)), len(column) - 1)
         return column[at] == rows
 
     def _coverage(self, rows: np.ndarray, groups: list["_Group"]) -> np.ndarray:
@@ -315,18 +336,23 @@ class Retriever:
         positive = int(np.count_nonzero(scores > 0))
         if positive == 0 or not groups:
             return []
-        pool = min(positive, max(4 * needed, 20))
+        weights = np.array([g.weight for g in groups])
+        specific = np.array([g.specific for g in groups])
+        pool = min(positive, max(8 * needed, 32))
         while True:
             order = _top(scores, pool)
             covered = self._covered(order, groups)
-            weights = np.array([g.weight for g in groups])
             coverage = covered @ weights / weights.sum()
-            specific = np.array([g.specific for g in groups])
             if not _relevant(coverage[:_ABSTAIN_POOL], covered[:_ABSTAIN_POOL], specific):
                 return []
+            # Exact repeats (same terms) go first, in one vectorized step; a big corpus may hold
+            # thousands of copies of one paragraph.
+            _, first = np.unique(self._signature[order], return_index=True)
+            fresh = np.zeros(len(order), dtype=bool)
+            fresh[first] = True
             kept: list[int] = []
-            for i, cov in zip(order.tolist(), coverage.tolist()):
-                if cov < MIN_PAGE_COVERAGE:
+            for i, cov, new in zip(order.tolist(), coverage.tolist(), fresh.tolist()):
+                if not new or cov < MIN_PAGE_COVERAGE:
                     continue
                 if any(self._duplicate(i, j) for j in kept):
                     continue
@@ -335,20 +361,23 @@ class Retriever:
                     return kept
             if pool >= positive:
                 return kept
-            pool = min(positive, pool * 4)
+            pool = min(positive, pool * 8)
 
     def _duplicate(self, i: int, j: int) -> bool:
-        """Whether most words of the smaller passage are in the other (a summary and its source)."""
+        """Whether two passages repeat each other: the same terms, or most of the smaller's in the other."""
         a, b = self._words(i), self._words(j)
         if not a or not b:
             return False
+        if a == b:
+            return True
+        # A short line shares most of its few terms with many passages without repeating any.
+        if min(len(a), len(b)) < _MIN_DUPLICATE_WORDS:
+            return False
         return len(a & b) / min(len(a), len(b)) >= DUPLICATE_OVERLAP
 
-    def _passage_words(self, i: int) -> frozenset[str]:
-        """A passage's distinct words; empty when too few to judge it a copy of anything."""
-        words = frozenset(tok for tok, _, _, whole in self._spans(i) if whole)
-        # A short line shares most of its few words with many passages without repeating any.
-        return words if len(words) >= _MIN_DUPLICATE_WORDS else frozenset()
+    def _passage_words(self, i: int) -> frozenset[int]:
+        """A passage's distinct terms (index columns), read from the index: no tokenizing."""
+        return frozenset(self._row_terms[self._row_starts[i]:self._row_starts[i + 1]].tolist())
 
     # --- hits ------------------------------------------------------------------------------
 
@@ -367,6 +396,21 @@ class Retriever:
     def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int, bool], ...]:
         """A passage's terms with their spans in its original text (and whether a whole word)."""
         return tuple((t.text, t.start, t.end, t.whole) for t in self.analyzer.tokens(self.passages[i].text))
+
+
+def _signatures(terms: np.ndarray, starts: np.ndarray, block: int = 1 << 20) -> np.ndarray:
+    """A 64-bit fingerprint of each passage's set of terms: equal sets, equal fingerprints."""
+    rows = len(starts) - 1
+    sums = np.zeros(rows, dtype=np.uint64)
+    row_of = np.repeat(np.arange(rows), np.diff(starts))
+    with np.errstate(over="ignore"):
+        # Two multiplicative hashes of each term id, summed per row (wrapping); in blocks so the
+        # 64-bit temporaries stay small however big the corpus.
+        for begin in range(0, len(terms), block):
+            ids = terms[begin:begin + block].astype(np.uint64) + np.uint64(1)
+            mixed = ids * np.uint64(0x9E3779B97F4A7C15) ^ (ids * ids) * np.uint64(0xC2B2AE3D27D4EB4F)
+            np.add.at(sums, row_of[begin:begin + block], mixed)
+        return sums + np.diff(starts).astype(np.uint64) * np.uint64(0x165667B19E3779F9)
 
 
 def _relevant(coverage: np.ndarray, covered: np.ndarray, specific: np.ndarray) -> bool:
