@@ -65,6 +65,9 @@ DUPLICATE_OVERLAP = 0.7
 SNIPPET_CHARS = 160
 # Passages considered for abstention (the question must be covered by one of them).
 _ABSTAIN_POOL = 5
+# The ranking looks no deeper than this many best-scoring passages (pages end there): on a big
+# corpus of repeated paragraphs, thousands of near-copies must not make one question slow.
+_MAX_POOL = 4096
 
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”」』\"’）)]*|\n+|$)")
 _MIN_DUPLICATE_WORDS = 10
@@ -359,9 +362,9 @@ class Retriever:
                 kept.append(i)
                 if len(kept) >= needed:
                     return kept
-            if pool >= positive:
+            if pool >= min(positive, _MAX_POOL):
                 return kept
-            pool = min(positive, pool * 8)
+            pool = min(positive, _MAX_POOL, pool * 8)
 
     def _duplicate(self, i: int, j: int) -> bool:
         """Whether two passages repeat each other: the same terms, or most of the smaller's in the other."""
