@@ -119,17 +119,21 @@ def test_interactive_prompt_ctrl_c_clears_ctrl_d_quits(isolated_env, tmp_path: P
                             env={**isolated_env, "TERM": "dumb"}, start_new_session=True,
                             preexec_fn=_take_terminal)
     os.close(secondary)
+    screen = _Terminal(main)
     try:
-        assert "Ctrl-D" in _read_until(main, "> ")
+        assert "Ctrl-D" in screen.expect("> ")
         os.write(main, f"{QUESTION}\r".encode())
-        assert "—— 《" in _read_until(main, "更多: /more")
-        _read_until(main, "> ")
+        assert "—— 《" in screen.expect("更多: /more")
+        screen.expect("> ")
         os.write(main, "half a line".encode())
-        time.sleep(0.2)
+        screen.expect("half a line")     # echoed: readline has the line
+        # CPython's readline notices a signal only while it waits in select(); one landing just
+        # as it finishes echoing goes unseen until the next key. A person never types that fast.
+        time.sleep(0.5)
         os.write(main, b"\x03")          # Ctrl-C: the line is dropped, a new prompt appears
-        _read_until(main, "> ")
+        screen.expect("> ")
         os.write(main, b"\x04")          # Ctrl-D on an empty line: quit
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -148,20 +152,28 @@ def _take_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def _read_until(fd: int, marker: str, timeout: float = 60) -> str:
-    """Read the terminal's output until marker appears (or fail after timeout)."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while marker.encode() not in seen:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"no {marker!r} in {seen.decode(errors='replace')!r}"
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen.decode(errors="replace")
+class _Terminal:
+    """What a pty shows, read as it comes; expect() waits for text after the previous match."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.seen = b""
+        self.matched = 0
+
+    def expect(self, marker: str, timeout: float = 120) -> str:
+        """Wait until marker appears past the last match; returns the text up to and with it."""
+        needle = marker.encode()
+        deadline = time.monotonic() + timeout
+        while (found := self.seen.find(needle, self.matched)) < 0:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no {marker!r} in {self.seen[self.matched:].decode(errors='replace')!r}"
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, f"terminal closed before {marker!r}"
+                self.seen += chunk
+        start, self.matched = self.matched, found + len(needle)
+        return self.seen[start:self.matched].decode(errors="replace")
