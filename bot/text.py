@@ -457,9 +457,11 @@ def _traditional_chars() -> frozenset[str] | None:
 
 
 def _fingerprint(config: RetrievalConfig) -> str:
-    """A hash of everything that shapes tokens: code version, jieba version, the three files."""
+    """A hash of everything that shapes tokens: this code, jieba's version, the three files."""
     digest = hashlib.sha256()
     digest.update(f"text {TEXT_VERSION} jieba {jieba.__version__}\n".encode())
+    # This module's own source too: a change to tokenization can never meet a stale index.
+    digest.update(Path(__file__).read_bytes())
     for path in (config.userdict_file, config.stopwords_file, config.aliases_file):
         digest.update(path.read_bytes())
         digest.update(b"\0")
