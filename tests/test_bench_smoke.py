@@ -66,6 +66,7 @@ def test_synthetic_corpus_recombines_real_sentences_at_scale(synthetic, base):
     assert len(corpus.passages) == 3 * len(base.passages)
     assert len(corpus.sources) == 3 * len(base.sources)
     assert len({p.id for p in corpus.passages}) == len(corpus.passages)
+    assert len({p.text for p in corpus.passages}) == len(corpus.passages)
     for passage in corpus.passages:
         assert _is_concatenation(passage.text, pool), passage
         assert corpus.passage(passage.id) == passage
