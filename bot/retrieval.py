@@ -36,9 +36,10 @@ import functools
 import itertools
 import logging
 import re
+import time
 import typing
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -143,11 +144,14 @@ class Retriever:
         self.passages: tuple[Passage, ...] = tuple(corpus.passages)
         self.analyzer = Analyzer(config)
         key = cache_key(((p.id, p.text) for p in self.passages), self.analyzer.fingerprint)
+        started = time.perf_counter()
         index = load_index(config.cache_dir, key, len(self.passages))
         self.cache_hit = index is not None
         if index is None:
             index = build_index(self.passages, self.analyzer, config.k1, config.b)
             save_index(config.cache_dir, key, index)
+        log.info("index of %d passages %s in %.2f s", len(self.passages),
+                 "loaded from cache" if self.cache_hit else "built", time.perf_counter() - started)
         self._install(index)
         # Passages' token spans and words are needed only for the few passages shown or compared.
         self._spans = functools.lru_cache(maxsize=4096)(self._passage_tokens)
