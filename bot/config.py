@@ -34,7 +34,7 @@ class RetrievalConfig:
     userdict_file: Path
     stopwords_file: Path
     k1: float = 1.5
-    b: float = 0.75
+    b: float = 0.5
     top_k: int = 3
     cache_dir: Path | None = None  # always set after load_config: None means the user's cache folder
 
