@@ -44,6 +44,7 @@ _TAIL_PRONOUN = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些
 # English: "and ...?", "what about ...?", or a pronoun at the end ("what did he say about it").
 _EN_FOLLOW_UP = re.compile(
     r"^(?:and|what about|how about)\b|\b(?:he|she|it|they|him|her|them|his|their|that|this)$", re.I)
+_LONE_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TRAILING_PUNCT = re.compile(r"[\s\W_]+$")
 _LEADING_PUNCT = re.compile(r"^[\s\W_]+")
 
@@ -232,9 +233,11 @@ class Engine:
         if prepared.problem:
             example = EXAMPLES[lang][0]
             return Reply(ReplyKind.EMPTY, lang, lines=(say(prepared.problem, lang, example=example),))
-        previous = await self._history.last_answer(chat_id)
+        previous = await self._history.last_answer(chat_id, with_passages=True)
         context = self._follow_up_context(prepared.text, previous)
         hits, has_more = self._page(prepared.text, 0, top_k, context)
+        if context and hits and not self._stands_on_own_words(prepared.text):
+            hits, has_more = [], False
         await self._history.append_turn(chat_id, user_id, "user",
                                         strip_controls(question[:MAX_TURN_CHARS]).strip())
         await self._record_answer(chat_id, hits, prepared.text, 0, context, lang)
@@ -291,18 +294,34 @@ class Engine:
 
     def _follow_up_context(self, question: str, previous: Turn | None) -> str | None:
         """The earlier question(s) to lean on when this one is a follow-up, else None."""
-        if previous is None or not previous.query or not self.is_follow_up(question):
+        # previous is the last question that found passages: one that found nothing ("今天天气怎么样")
+        # is no topic to lean on.
+        if previous is None or not self.is_follow_up(question):
             return None
         chain = previous.query if not previous.context else f"{previous.query} {previous.context}"
         return chain[:MAX_CONTEXT_CHARS]
+
+    def _stands_on_own_words(self, question: str) -> bool:
+        """Whether a follow-up's own content words, if it has any, find something by themselves.
+
+        The previous question's words must not make an off-topic follow-up look relevant
+        ("那他喜欢吃什么？" after a question on 梁文锋); "那他呢" has no words of its own and leans fully.
+        """
+        if not self._content_words(question):
+            return True
+        return bool(self._retriever.search(question, top_k=1))
+
+    def _content_words(self, question: str) -> set[str]:
+        """The whole words of a question that carry meaning: no stop words, no lone 看 or 说."""
+        return {t.text for t in self._analyzer.tokens(question)
+                if t.whole and not _LONE_HAN.fullmatch(t.text)}
 
     def is_follow_up(self, question: str) -> bool:
         """A short question leaning on the previous one: a pronoun or 呢 at an end, or few content words."""
         core = _LEADING_PUNCT.sub("", _TRAILING_PUNCT.sub("", question))
         if _LEAD_PRONOUN.search(core) or _TAIL_PRONOUN.search(core) or _EN_FOLLOW_UP.search(core):
             return True
-        whole_words = {t.text for t in self._analyzer.tokens(question) if t.whole}
-        return len(whole_words) < MIN_CONTENT_WORDS
+        return len(self._content_words(question)) < MIN_CONTENT_WORDS
 
     # --- chat state ------------------------------------------------------------------------
 
@@ -367,8 +386,11 @@ def source_infos(corpus: Corpus, analyzer) -> tuple[SourceInfo, ...]:
     n = len(per_source)
     infos = []
     for source, counts in zip(corpus.sources, per_source):
-        # Smoothed idf: a word in every article still counts a little, one in a single article most.
-        weight = {t: c * math.log((1 + n) / document_frequency[t]) for t, c in counts.items()}
+        # Smoothed idf across the articles, times rarity in general Chinese (jieba's dictionary), so
+        # a source's own terms (闭源, 星际之门) beat words it merely uses often (导致, 从而).
+        # Sublinear tf: a word repeated in every paragraph of one article is not its topic by itself.
+        weight = {t: (1 + math.log(c)) * math.log((1 + n) / document_frequency[t]) * analyzer.rarity(t)
+                  for t, c in counts.items()}
         ranked = sorted(weight, key=lambda t: (-weight[t], t))
         keywords = tuple(surfaces[t].most_common(1)[0][0] for t in ranked[:KEYWORDS_PER_SOURCE])
         infos.append(SourceInfo(source.id, source.title, len(source.passages), keywords,

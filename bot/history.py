@@ -171,11 +171,12 @@ class HistoryStore:
             rows = await cursor.fetchall()
         return [_turn(row) for row in reversed(rows)]
 
-    async def last_answer(self, chat_id: int) -> Turn | None:
-        """The chat's latest bot turn that answered a question (has a query), for /more."""
+    async def last_answer(self, chat_id: int, with_passages: bool = False) -> Turn | None:
+        """The chat's latest bot turn for a question (has a query); with_passages: one that quoted."""
         async with self._db.execute(
                 f"SELECT {_COLUMNS} FROM turns WHERE chat_id = ? AND role = 'bot'"
-                " AND query IS NOT NULL ORDER BY id DESC LIMIT 1", (chat_id,)) as cursor:
+                " AND query IS NOT NULL AND (? = 0 OR passage_ids != '[]')"
+                " ORDER BY id DESC LIMIT 1", (chat_id, int(with_passages))) as cursor:
             row = await cursor.fetchone()
         return _turn(row) if row else None
 

@@ -76,11 +76,15 @@ _MIN_DUPLICATE_WORDS = 10
 log = logging.getLogger(__name__)
 
 
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
 class _Group(typing.NamedTuple):
     """One word of a question, as the abstention rule sees it."""
     weight: float                     # informative weight: best idf x weight of its forms
     forms: list[tuple[int, float]]    # (term column, idf x weight) of its forms in the index
     specific: bool                    # names something particular to the corpus
+    weak: bool = False                # a lone general character (多, 高): matches almost anywhere
 
 
 @dataclass(frozen=True)
@@ -309,13 +313,16 @@ class Retriever:
             if weight > 0:
                 specific = any(t.kind in ("word", "translation") and t.token in self.vocab
                                and self.analyzer.is_specific(t.token) for t in members)
-                out.append(_Group(weight, forms, specific))
+                asked = [t.token for t in members if t.kind in ("word", "context")]
+                weak = not specific and bool(asked) and all(
+                    len(token) == 1 and _CJK_CHAR.match(token) for token in asked)
+                out.append(_Group(weight, forms, specific, weak))
         return out
 
     def _covered(self, rows: np.ndarray, groups: list["_Group"]) -> np.ndarray:
         """rows x groups: the share of each question word's weight a passage covers."""
         out = np.zeros((len(rows), len(groups)))
-        for g, (weight, forms, _) in enumerate(groups):
+        for g, (weight, forms, *_) in enumerate(groups):
             for j, value in forms:
                 share = min(value, weight) / weight
                 out[:, g] = np.maximum(out[:, g], np.where(self._present(j, rows), share, 0.0))
@@ -333,7 +340,7 @@ class Retriever:
 
     def _coverage(self, rows: np.ndarray, groups: list["_Group"]) -> np.ndarray:
         """For each passage row, the share of the question's informative weight it covers."""
-        weights = np.array([g.weight for g in groups])
+        weights = _informative(groups)
         if not len(rows) or weights.sum() <= 0:
             return np.zeros(len(rows))
         return self._covered(rows, groups) @ weights / weights.sum()
@@ -343,14 +350,17 @@ class Retriever:
         positive = int(np.count_nonzero(scores > 0))
         if positive == 0 or not groups:
             return []
-        weights = np.array([g.weight for g in groups])
+        weights = _informative(groups)
+        if weights.sum() <= 0:
+            return []
         specific = np.array([g.specific for g in groups])
+        weak = np.array([g.weak for g in groups])
         pool = min(positive, max(8 * needed, 32))
         while True:
             order = _top(scores, pool)
             covered = self._covered(order, groups)
             coverage = covered @ weights / weights.sum()
-            if not _relevant(coverage[:_ABSTAIN_POOL], covered[:_ABSTAIN_POOL], specific):
+            if not _relevant(coverage[:_ABSTAIN_POOL], covered[:_ABSTAIN_POOL], specific, weak):
                 return []
             # Exact repeats (same terms) go first, in one vectorized step; a big corpus may hold
             # thousands of copies of one paragraph.
@@ -420,17 +430,29 @@ def _signatures(terms: np.ndarray, starts: np.ndarray, block: int = 1 << 20) -> 
         return sums + np.diff(starts).astype(np.uint64) * np.uint64(0x165667B19E3779F9)
 
 
-def _relevant(coverage: np.ndarray, covered: np.ndarray, specific: np.ndarray) -> bool:
+def _informative(groups: list[_Group]) -> np.ndarray:
+    """Each question word's weight in coverage; a lone general character the corpus lacks, none.
+
+    An unseen word normally counts as evidence of another topic, but a lone character (好 in
+    "开源好吗") is grammar more often than topic: "开源好吗" must be judged on 开源.
+    """
+    return np.array([0.0 if g.weak and not g.forms else g.weight for g in groups])
+
+
+def _relevant(coverage: np.ndarray, covered: np.ndarray, specific: np.ndarray,
+              weak: np.ndarray) -> bool:
     """Whether some passage covers enough of the question with evidence that is not chance.
 
     One matched general word is often chance (手机 in "苹果手机多少钱"); two agreeing words, or
     one of the corpus's own names and terms (太极图, 梁文锋), rarely are; a passage covering most
-    of the question needs neither.
+    of the question needs neither. Lone general characters (多, 高 in "他多高") are in nearly every
+    passage, so they are never evidence on their own: a passage must match a real word.
     """
-    if coverage.max(initial=0.0) >= MIN_COVERAGE_ALONE:
-        return True
     found = covered >= 0.5
-    evidence = (found.sum(axis=1) >= 2) | (found & specific).any(axis=1)
+    has_word = (found & ~weak).any(axis=1)
+    if (has_word & (coverage >= MIN_COVERAGE_ALONE)).any():
+        return True
+    evidence = ((found & ~weak).sum(axis=1) >= 2) | (found & specific).any(axis=1)
     return bool((evidence & (coverage >= MIN_COVERAGE)).any())
 
 

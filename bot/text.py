@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -201,6 +202,10 @@ class Analyzer:
         if token in self.user_words:
             return True
         return bool(_CJK.match(token)) and len(token) > 1 and not self._jieba.FREQ.get(token)
+
+    def rarity(self, token: str) -> float:
+        """How unusual a word is in general Chinese: log of jieba's dictionary total over its count."""
+        return math.log(self._jieba.total / (self._jieba.FREQ.get(token, 0) + 1))
 
     def _canonical(self, word: str) -> str:
         """The one spelling under which all spellings of a name are indexed."""

@@ -139,6 +139,21 @@ async def test_more_after_a_follow_up_keeps_its_context(engine: Engine, store: H
     assert last.query == "它们吃什么呢" and last.context == "大熊猫的数量"
 
 
+async def test_off_topic_follow_up_is_not_rescued_by_the_previous_question(engine: Engine) -> None:
+    await engine.handle(6, 6, "王明怎么看栖息地走廊？")
+    reply = await engine.handle(6, 6, "那他怎么看下雨天气？")
+    assert reply.kind is ReplyKind.NO_MATCH and not reply.hits
+
+
+async def test_follow_up_skips_a_question_that_found_nothing(engine: Engine) -> None:
+    await engine.handle(7, 7, "王明怎么看栖息地走廊？")
+    off_topic = await engine.handle(7, 7, "明天北京会下雨吗")
+    assert off_topic.kind is ReplyKind.NO_MATCH
+    reply = await engine.handle(7, 7, "那他呢？")
+    assert reply.kind is ReplyKind.ANSWER and reply.context == "王明怎么看栖息地走廊？"
+    assert not any("下雨" in line for line in reply.lines)
+
+
 @pytest.mark.parametrize("question", ["那他怎么看？", "他们呢", "这个呢？", "为什么？", "And what about him?"])
 def test_follow_up_detection_catches_leaning_questions(engine: Engine, question: str) -> None:
     assert engine.is_follow_up(question)

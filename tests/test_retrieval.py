@@ -57,7 +57,7 @@ def ids(hits: list[Hit]) -> list[str]:
 def test_tiny_corpus_ranks_by_the_bm25_formula(fruit: Retriever) -> None:
     docs = [["苹果", "香蕉", "水果"], ["香蕉", "很甜", "香蕉", "黄色", "水果"], ["汽车", "公路", "上", "行驶"]]
     assert [sorted(d) for d in fruit.token_lists()] == [sorted(d) for d in docs]  # a bag: order is free
-    k1, b, avgdl = 1.5, 0.75, 4.0
+    k1, b, avgdl = fruit.config.k1, fruit.config.b, 4.0
     idf = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))  # 香蕉 is in 2 of 3 passages
     expected = [idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(d) / avgdl)) for tf, d in
                 ((1, docs[0]), (2, docs[1]), (0, docs[2]))]
@@ -124,7 +124,7 @@ def test_traditional_question_finds_the_simplified_passage(retriever: Retriever)
 @pytest.mark.parametrize("question", [
     "今天上海天气怎么样？", "红烧肉怎么做才好吃", "苹果手机多少钱", "股票怎么开户", "你好", "谢谢！",
     "hello", "What's the best pizza in New York?", "量子纠缠与超导体", "1+1等于几", "明天東京會下雨嗎",
-    "", "   ", "的了吗？", "😀😀", "<b>hi</b>",
+    "", "   ", "的了吗？", "😀😀", "<b>hi</b>", "他有多高", "钱",
 ])
 def test_off_topic_questions_get_no_passage(retriever: Retriever, question: str) -> None:
     assert retriever.search(question) == []
@@ -132,7 +132,7 @@ def test_off_topic_questions_get_no_passage(retriever: Retriever, question: str)
 
 @pytest.mark.parametrize("question", [
     "开源情怀", "DeepSeek 有外部投资者吗", "什么是指令集架构", "星际之门", "Janus Pro",
-    "李彦宏", "Who is Sarah Guo?", "蒸馏",
+    "李彦宏", "Who is Sarah Guo?", "蒸馏", "开源好吗", "闭源好不好",
 ])
 def test_short_on_topic_questions_are_answered(retriever: Retriever, question: str) -> None:
     assert retriever.search(question)
