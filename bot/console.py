@@ -32,6 +32,8 @@ def render_hit(number: int, hit: Hit) -> list[str]:
     where = f"《{hit.passage.source_title}》"
     if hit.passage.section:
         where += f" · {hit.passage.section}"
+    if hit.speaker:
+        where = f"{hit.speaker}，{where}"
     return [f"{number}. 「{hit.snippet}」", f"   —— {where}"]
 
 

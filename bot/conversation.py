@@ -354,7 +354,8 @@ class Engine:
     def notable_quotes(self, limit: int = 10) -> list[Hit]:
         """Quotations by named people in the articles, for bare /quote and empty inline queries."""
         if self._quotes is None:
-            self._quotes = [Hit(passage=q.passage, score=0.0, snippet=q.text, matched_terms=())
+            self._quotes = [Hit(passage=q.passage, score=0.0, snippet=q.text, matched_terms=(),
+                                speaker=q.speaker)
                             for q in find_notable_quotes(self._corpus, NOTABLE_QUOTES_POOL)]
         return self._quotes[:limit]
 

@@ -97,6 +97,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "这个按钮属于之前的问题；“更多”只接着最近一个问题。",
         "en": "That button belongs to an earlier question: \"More\" continues only the latest one.",
     },
+    "quote_speaker": {"zh": "—— {speaker}，{source}", "en": "— {speaker}, {source}"},
     "tg_source": {"zh": "—— 《{title}》", "en": "— “{title}”"},
     "tg_source_section": {"zh": "—— 《{title}》 · {section}", "en": "— “{title}”, {section}"},
     "tg_context_header": {"zh": "《{title}》中的上下文：", "en": "In context, from “{title}”:"},

@@ -93,6 +93,7 @@ class Hit:
     score: float
     snippet: str                      # the passage text, or its best sentences with … marks
     matched_terms: tuple[str, ...]    # substrings of snippet to highlight, longest first
+    speaker: str | None = None        # who said it, for a notable quotation
 
 
 def bm25_idf(df: np.ndarray | float, n: int) -> np.ndarray | float:

@@ -177,3 +177,9 @@ class _Terminal:
                 self.seen += chunk
         start, self.matched = self.matched, found + len(needle)
         return self.seen[start:self.matched].decode(errors="replace")
+
+
+def test_bare_quote_names_who_said_it(run_cli, tmp_path: Path) -> None:
+    result = run_cli("console", "--db", str(tmp_path / "h.sqlite3"), stdin="/quote\n")
+    assert result.returncode == 0, result.stderr
+    assert "—— 李彦宏，《" in result.stdout

@@ -129,18 +129,20 @@ def _merge_adjacent(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def source_line(passage: Passage, lang: str) -> str:
-    """The italic line under a quote: the article's title and, when there is one, the section."""
+def source_line(passage: Passage, lang: str, speaker: str | None = None) -> str:
+    """The italic line under a quote: who said it (for a quotation), the title and the section."""
     if passage.section:
         line = say("tg_source_section", lang, title=passage.source_title, section=passage.section)
     else:
         line = say("tg_source", lang, title=passage.source_title)
+    if speaker:
+        line = say("quote_speaker", lang, speaker=speaker, source=line.lstrip("—– "))
     return f"<i>{escape(line)}</i>"
 
 
 def quote_block(hit: Hit, lang: str, limit: int = MAX_MESSAGE_UTF16 - SAFETY_MARGIN) -> str:
     """One passage as a blockquote with the matched terms in bold, and its source under it."""
-    source = source_line(hit.passage, lang)
+    source = source_line(hit.passage, lang, hit.speaker)
     room = limit - utf16_len(visible_text(source)) - 1
     snippet = cut(clean(hit.snippet or hit.passage.text), max(room, 1))
     return f"<blockquote>{highlight(snippet, hit.matched_terms)}</blockquote>\n{source}"

@@ -188,3 +188,11 @@ def test_pack_keeps_every_block_within_the_limit() -> None:
 def test_query_key_is_stable_and_short() -> None:
     assert query_key("成本是多少") == query_key("成本是多少") != query_key("成本")
     assert len(query_key("x" * 1000)) == 10
+
+
+def test_a_notable_quotation_names_its_speaker_and_source() -> None:
+    quotation = Hit(passage=passage(), score=0.0, snippet="开源其实是一种智商税。", matched_terms=(),
+                    speaker="李彦宏")
+    text = render_reply(Reply(ReplyKind.QUOTES, "zh", hits=(quotation,)), KEYS)[0].text
+    assert "—— 李彦宏，《DeepSeek 开源 LLM 对闭源 LLM 的影响》" in visible_text(text)
+    assert problems(text, "HTML", None) == []
