@@ -107,6 +107,14 @@ def load_config(path: Path | str | None = None, env: typing.Mapping[str, str] | 
     """Read, check and freeze a config file; environment overrides apply to the database path."""
     env = os.environ if env is None else env
     path = Path(path) if path is not None else default_config_path()
+    config = _read_config(path)
+    if env.get(ENV_DB):
+        config = config.with_overrides(history={"db_path": Path(env[ENV_DB]).expanduser()})
+    return _fill_default_dirs(config, env)
+
+
+def _read_config(path: Path) -> Config:
+    """The config file as written: checked, paths resolved, nothing taken from the environment."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -121,11 +129,20 @@ def load_config(path: Path | str | None = None, env: typing.Mapping[str, str] | 
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    values = _build(Config, raw, path, prefix="", skip={"source"})
-    config = Config(source=path, **values)
-    if env.get(ENV_DB):
-        config = config.with_overrides(history={"db_path": Path(env[ENV_DB]).expanduser()})
-    return _fill_default_dirs(config, env)
+    values = _build(Config, raw, path, prefix="", skip={"source"}, optional=_bundled_sections(path))
+    return Config(source=path, **values)
+
+
+def _bundled_sections(path: Path) -> dict[str, object]:
+    """The bundled config's sections, which stand in for sections a user's own file leaves out.
+
+    So a file holding only `telegram: {token_file: ...}` still finds the bundled articles.
+    """
+    bundled = default_config_path()
+    if path.resolve() == bundled.resolve():
+        return {}
+    base = _read_config(bundled)
+    return {f.name: getattr(base, f.name) for f in dataclasses.fields(Config) if f.name != "source"}
 
 
 def _fill_default_dirs(config: Config, env: typing.Mapping[str, str]) -> Config:
@@ -140,8 +157,13 @@ def _fill_default_dirs(config: Config, env: typing.Mapping[str, str]) -> Config:
     return config
 
 
-def _build(cls: type, raw: dict, path: Path, prefix: str, skip: set[str] = frozenset()) -> dict:
-    """Turn one YAML mapping into keyword arguments for the dataclass cls, checking each key."""
+def _build(cls: type, raw: dict, path: Path, prefix: str, skip: set[str] = frozenset(),
+           optional: dict[str, object] | None = None) -> dict:
+    """Turn one YAML mapping into keyword arguments for the dataclass cls, checking each key.
+
+    optional: values for fields that have no default but may be left out.
+    """
+    optional = optional or {}
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
     for key in raw:
@@ -152,7 +174,9 @@ def _build(cls: type, raw: dict, path: Path, prefix: str, skip: set[str] = froze
     for name, fld in fields.items():
         key = f"{prefix}{name}"
         if name not in raw:
-            if fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
+            if name in optional:
+                values[name] = optional[name]
+            elif fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
                 raise ConfigError(f"{path}: missing key '{key}'")
             continue
         values[name] = _coerce(hints[name], raw[name], path, key)

@@ -99,6 +99,14 @@ def test_a_top_level_list_is_refused(tmp_path: Path) -> None:
         load_config(write(tmp_path, "- a\n- b\n"), env={})
 
 
-def test_an_empty_file_means_all_defaults_but_required_paths_are_missing(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"missing key 'corpus'"):
-        load_config(write(tmp_path, ""), env={})
+def test_sections_left_out_come_from_the_bundled_config(tmp_path: Path) -> None:
+    bundled = load_config(env={})
+    config = load_config(write(tmp_path, "telegram:\n  questions_per_minute: 5\n"), env={})
+    assert config.telegram.questions_per_minute == 5
+    assert config.corpus == bundled.corpus and config.retrieval.aliases_file == bundled.retrieval.aliases_file
+    assert load_config(write(tmp_path, ""), env={}).corpus == bundled.corpus
+
+
+def test_a_section_given_must_hold_its_required_paths(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"missing key 'corpus.seeds_dir'"):
+        load_config(write(tmp_path, "corpus:\n  max_passage_chars: 100\n"), env={})
