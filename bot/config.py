@@ -9,7 +9,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from bot.yamlfile import read_yaml
 
 ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
 ENV_DB = "QUOTEBOT_DB"
@@ -115,16 +115,7 @@ def load_config(path: Path | str | None = None, env: typing.Mapping[str, str] | 
 
 def _read_config(path: Path) -> Config:
     """The config file as written: checked, paths resolved, nothing taken from the environment."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.__class__.__name__})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    raw = read_yaml(path, "config file", ConfigError)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from bot.yamlfile import read_yaml
 
 from bot.config import CorpusConfig
 
@@ -104,16 +104,7 @@ def seed_files(seeds_dir: Path) -> list[Path]:
 
 def read_sources_file(path: Path) -> dict[str, dict[str, str]]:
     """The sources YAML as {file name: {title, date, url, origin}}, checked key by key."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CorpusError(f"{path}: sources file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"{path}: cannot read sources file ({exc.__class__.__name__})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise CorpusError(f"{path}: not valid YAML{where}") from None
+    raw = read_yaml(path, "sources file", CorpusError)
     if raw is None:
         return {}
     if not isinstance(raw, dict):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from bot.yamlfile import read_yaml
 
 _DROP = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -51,12 +51,7 @@ def normalize_for_match(text: str) -> str:
 
 def load_cases(path: Path) -> list[Case]:
     """Read the `cases:` list of an evaluation file."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvaluationError(f"{path}: evaluation file not found") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise EvaluationError(f"{path}: cannot read evaluation file ({exc.__class__.__name__})") from None
+    raw = read_yaml(path, "evaluation file", EvaluationError)
     cases = raw.get("cases") if isinstance(raw, dict) else None
     if not isinstance(cases, list) or not cases:
         raise EvaluationError(f"{path}: expected a non-empty list under 'cases'")

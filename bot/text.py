@@ -18,9 +18,9 @@ from pathlib import Path
 
 import jieba
 import opencc
-import yaml
 
 from bot.config import RetrievalConfig
+from bot.yamlfile import read_yaml
 
 # Bump when tokenization changes in a way that changes the index: it is part of the cache key.
 TEXT_VERSION = "1"
@@ -388,13 +388,7 @@ def _read_stopwords(path: Path) -> frozenset[str]:
 
 def _read_aliases(path: Path) -> Aliases:
     """Parse and check the aliases YAML (format documented at the top of config/aliases.yaml)."""
-    try:
-        # The C loader when PyYAML has it: the glossary is long and start-up time counts.
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-    except OSError as exc:
-        raise AnalyzerError(f"{path}: cannot read aliases ({exc.__class__.__name__})") from None
-    except yaml.YAMLError:
-        raise AnalyzerError(f"{path}: not valid YAML") from None
+    raw = read_yaml(path, "aliases file", AnalyzerError) or {}
     if not isinstance(raw, dict):
         raise AnalyzerError(f"{path}: expected a mapping at the top level")
     known = {"spellings", "synonyms", "synonym_weight", "glossary", "glossary_weight"}
