@@ -359,13 +359,13 @@ class Engine:
                             for q in find_notable_quotes(self._corpus, NOTABLE_QUOTES_POOL)]
         return self._quotes[:limit]
 
-    def quotes(self, chat_id: int, lang: str) -> Reply:
-        """Bare /quote: the next few notable quotations, a different set each time in a chat."""
+    def quotes(self, chat_id: int, lang: str, count: int | None = None) -> Reply:
+        """Bare /quote: the next count (default top_k) notable quotations, new ones each time in a chat."""
         pool = self.notable_quotes(NOTABLE_QUOTES_POOL)
         if not pool:
             return Reply(ReplyKind.QUOTES, lang, lines=(say("no_quotes", lang),))
         start = self._quote_turn.get(chat_id, 0) % len(pool)
-        count = min(self._top_k, len(pool))
+        count = min(count or self._top_k, len(pool))
         self._quote_turn[chat_id] = start + count
         hits = tuple(pool[(start + i) % len(pool)] for i in range(count))
         return Reply(ReplyKind.QUOTES, lang, hits=hits, lines=(say("quotes_intro", lang),))

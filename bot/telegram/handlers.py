@@ -141,7 +141,8 @@ async def ask_engine(route: Route, update: Update, context: ContextTypes.DEFAULT
     if route.action is Action.QUOTE or route.action is Action.ASK:
         return await engine.ask(chat_id, user_id, route.text, hint, top_k=GROUP_TOP_K), None
     if route.action is Action.NOTABLE:
-        return await engine.handle(chat_id, user_id, "/quote", hint), 1
+        # A group sees one quotation at a time, so the rotation must move on by one.
+        return engine.quotes(chat_id, user_lang(update), count=1), 1
     if route.action is Action.FORGET:
         return await engine.forget(chat_id, user_lang(update)), None
     return await engine.handle(chat_id, user_id, route.text, hint), None

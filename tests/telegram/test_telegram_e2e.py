@@ -251,6 +251,10 @@ def test_bare_group_quote_gives_a_notable_quotation(shared_bot: BotProcess) -> N
     [reply] = user.wait_replies(1)
     assert reply["text"].count("<blockquote>") == 1
     assert_sendable(reply)
+    # The first two notable quotations are both 李彦宏's: the rotation moves on by one, not by a page.
+    user.send("/quote")
+    [second] = user.wait_replies(1)
+    assert "李彦宏" in shown(reply) and "李彦宏" in shown(second) and shown(second) != shown(reply)
 
 
 def test_group_ignores_stickers_and_chatter(shared_bot: BotProcess) -> None:
