@@ -125,9 +125,10 @@ def _read_config(path: Path) -> Config:
 
 
 def _bundled_sections(path: Path) -> dict[str, object]:
-    """The bundled config's sections, which stand in for sections a user's own file leaves out.
+    """The bundled config's sections, which stand in for what a user's own file leaves out.
 
-    So a file holding only `telegram: {token_file: ...}` still finds the bundled articles.
+    So a file holding only `telegram: {token_file: ...}` or `retrieval: {top_k: 5}` still finds
+    the bundled articles and dictionaries.
     """
     bundled = default_config_path()
     if path.resolve() == bundled.resolve():
@@ -170,11 +171,11 @@ def _build(cls: type, raw: dict, path: Path, prefix: str, skip: set[str] = froze
             elif fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
                 raise ConfigError(f"{path}: missing key '{key}'")
             continue
-        values[name] = _coerce(hints[name], raw[name], path, key)
+        values[name] = _coerce(hints[name], raw[name], path, key, optional.get(name))
     return values
 
 
-def _coerce(hint: object, value: object, path: Path, key: str) -> object:
+def _coerce(hint: object, value: object, path: Path, key: str, fallback: object = None) -> object:
     """Check one value against its annotated type, resolving paths against the config's folder."""
     optional = False
     if isinstance(hint, types.UnionType):
@@ -188,7 +189,9 @@ def _coerce(hint: object, value: object, path: Path, key: str) -> object:
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: key '{key}' must be a mapping")
-        return hint(**_build(hint, value, path, prefix=f"{key}."))
+        # Keys a section leaves out come from the bundled config's same section (fallback).
+        inherited = vars(fallback) if dataclasses.is_dataclass(fallback) else None
+        return hint(**_build(hint, value, path, prefix=f"{key}.", optional=inherited))
     if hint is Path:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{path}: key '{key}' must be a path (a string), got {value!r}")

@@ -107,6 +107,9 @@ def test_sections_left_out_come_from_the_bundled_config(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, ""), env={}).corpus == bundled.corpus
 
 
-def test_a_section_given_must_hold_its_required_paths(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"missing key 'corpus.seeds_dir'"):
-        load_config(write(tmp_path, "corpus:\n  max_passage_chars: 100\n"), env={})
+def test_keys_left_out_of_a_section_come_from_the_bundled_config(tmp_path: Path) -> None:
+    bundled = load_config(env={})
+    config = load_config(write(tmp_path, "corpus:\n  max_passage_chars: 100\n"), env={})
+    assert config.corpus.max_passage_chars == 100
+    assert config.corpus.seeds_dir == bundled.corpus.seeds_dir
+    assert config.corpus.min_passage_chars == bundled.corpus.min_passage_chars
