@@ -45,7 +45,7 @@ QUERIES: tuple[str, ...] = (
     "幻方量化和DeepSeek是什么关系",
     "美国为什么要限制对华出口芯片",
     "出口管制能不能挡住中国AI的发展",
-    "星际之门项目会受到什么冲击",
+    "星际之门计划的经济可行性会受影响吗",
     "OpenAI 的服务条款不允许用户做什么",
     "蒸馏指控是怎么回事",
     "Eric Schmidt 对开源生态有什么建议",
@@ -106,7 +106,7 @@ QUERIES: tuple[str, ...] = (
     "Can DeepSeek R1 run offline on an iPhone?",
     # Off-topic: should abstain
     "明天北京会下雨吗",
-    "红烧肉怎么做才好吃",
+    "糖醋排骨的家常做法",
     "比特币现在多少钱一个",
     "你好，你是谁",
     "推荐一部好看的电影",
