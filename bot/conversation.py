@@ -30,6 +30,7 @@ MAX_CONTEXT_CHARS = 300
 MIN_CONTENT_WORDS = 1
 HISTORY_TURNS_SHOWN = 10
 KEYWORDS_PER_SOURCE = 5
+KEYWORD_PASSAGES = 2000
 NOTABLE_QUOTES_POOL = 30
 
 COMMANDS = ("/start", "/help", "/quote", "/more", "/sources", "/history", "/forget")
@@ -372,12 +373,22 @@ class Engine:
 
 
 def source_infos(corpus: Corpus, analyzer) -> tuple[SourceInfo, ...]:
-    """Each source's title, passage count and top tf-idf terms (whole words, idf across sources)."""
+    """Each source's title, passage count and top tf-idf terms (whole words, idf across sources).
+
+    Keywords are read from at most KEYWORD_PASSAGES passages in all, spread over the sources:
+    the bundled articles are read whole, while a library of 200,000 passages does not spend a
+    minute of start-up re-tokenizing everything for a list of five words a source (beyond the
+    budget, a source simply shows no keywords).
+    """
     per_source: list[Counter[str]] = []
     surfaces: dict[str, Counter[str]] = {}  # normalized term -> how the articles spell it
+    per_source_cap = max(1, KEYWORD_PASSAGES // max(1, len(corpus.sources)))
+    budget = KEYWORD_PASSAGES
     for source in corpus.sources:
         counts: Counter[str] = Counter()
-        for passage in source.passages:
+        sample = source.passages[:min(per_source_cap, budget)]
+        budget -= len(sample)
+        for passage in sample:
             for token in analyzer.tokens(passage.text):
                 if token.whole and _keyword_like(token.text):
                     counts[token.text] += 1

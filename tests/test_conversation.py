@@ -316,3 +316,14 @@ async def test_english_question_gets_english_sentences(engine: Engine) -> None:
 async def test_control_characters_never_reach_the_history(engine: Engine, store: HistoryStore) -> None:
     await engine.handle(8, 8, "咖啡\x1b[2J豆的\u202e烘焙")
     assert (await store.recent_turns(8))[0].text == "咖啡 [2J豆的 烘焙"
+
+
+def test_source_keywords_read_a_bounded_number_of_passages(retriever: Retriever, monkeypatch) -> None:
+    import bot.conversation as conversation
+    full = conversation.source_infos(tiny_corpus(), retriever.analyzer)
+    assert all(info.keywords for info in full)
+    # A budget of one passage: the first source gets keywords from it, the second none.
+    monkeypatch.setattr(conversation, "KEYWORD_PASSAGES", 1)
+    bounded = conversation.source_infos(tiny_corpus(), retriever.analyzer)
+    assert bounded[0].keywords and bounded[1].keywords == ()
+    assert [i.passage_count for i in bounded] == [i.passage_count for i in full]
