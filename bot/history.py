@@ -58,8 +58,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_COLUMNS = ("id, chat_id, user_id, role, text, passage_ids, query, result_offset, created_at,"
-            " context")
+# Every read starts from this constant; values are always bound parameters.
+_SELECT_TURNS = ("SELECT id, chat_id, user_id, role, text, passage_ids, query, result_offset,"
+                 " created_at, context FROM turns")
 
 
 async def migrate(db: aiosqlite.Connection, path: Path,
@@ -166,7 +167,7 @@ class HistoryStore:
     async def recent_turns(self, chat_id: int, limit: int = 10) -> list[Turn]:
         """The chat's last `limit` turns, oldest first."""
         async with self._db.execute(
-                f"SELECT {_COLUMNS} FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT ?",
+                _SELECT_TURNS + " WHERE chat_id = ? ORDER BY id DESC LIMIT ?",
                 (chat_id, limit)) as cursor:
             rows = await cursor.fetchall()
         return [_turn(row) for row in reversed(rows)]
@@ -174,7 +175,7 @@ class HistoryStore:
     async def last_answer(self, chat_id: int, with_passages: bool = False) -> Turn | None:
         """The chat's latest bot turn for a question (has a query); with_passages: one that quoted."""
         async with self._db.execute(
-                f"SELECT {_COLUMNS} FROM turns WHERE chat_id = ? AND role = 'bot'"
+                _SELECT_TURNS + " WHERE chat_id = ? AND role = 'bot'"
                 " AND query IS NOT NULL AND (? = 0 OR passage_ids != '[]')"
                 " ORDER BY id DESC LIMIT 1", (chat_id, int(with_passages))) as cursor:
             row = await cursor.fetchone()
@@ -211,7 +212,7 @@ async def _configure(db: aiosqlite.Connection) -> None:
 
 
 def _turn(row: Sequence) -> Turn:
-    """A Turn from one SELECT row in _COLUMNS order."""
+    """A Turn from one row of _SELECT_TURNS."""
     turn_id, chat_id, user_id, role, text, ids_json, query, offset, created_at, context = row
     return Turn(turn_id, chat_id, user_id, role, text, tuple(json.loads(ids_json)), query, offset,
                 created_at, context)
