@@ -52,11 +52,12 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
       printf 'DeepSeek 为什么开源？\\n今天天气怎么样\\n' | quotebot search --json -
     """
     from bot.console import build_engine_parts
+    from bot.conversation import search_question
     _, retriever = build_engine_parts(config)
     top_k = args.top or config.retrieval.top_k
     queries = _stdin_lines() if args.query == "-" else [args.query]
     for query in queries:
-        hits = _search(retriever, query, top_k)
+        hits = search_question(retriever, query, top_k)
         if args.json:
             line = {"query": query, "results": [_result(h) for h in hits]}
             print(json.dumps(line, ensure_ascii=False), flush=True)
@@ -91,10 +92,11 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
       quotebot eval tests/eval_questions.yaml --top 3
     """
     from bot.console import build_engine_parts
+    from bot.conversation import search_question
     from bot.evaluation import load_cases, score
     cases = load_cases(Path(args.file))
     _, retriever = build_engine_parts(config)
-    report = score(cases, lambda q: [h.passage.text for h in _search(retriever, q, args.top)])
+    report = score(cases, lambda q: [h.passage.text for h in search_question(retriever, q, args.top)])
     print("\n".join(report.lines()))
     return 0
 
@@ -120,15 +122,6 @@ def cmd_telegram(args: argparse.Namespace, config: Config) -> int:
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-def _search(retriever, query: str, top_k: int) -> list:
-    """The retriever's hits for query after the engine's cleaning (so both agree on bad input)."""
-    from bot.conversation import prepare_question
-    prepared = prepare_question(query)
-    if prepared.problem:
-        return []
-    return retriever.search(prepared.text, top_k=top_k)
-
 
 def _result(hit) -> dict:
     from bot.console import hit_result

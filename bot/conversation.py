@@ -347,10 +347,14 @@ class Engine:
 
     def search(self, query: str, top_k: int = 10) -> list[Hit]:
         """Stateless search (inline mode): no history is read or written."""
-        prepared = prepare_question(query)
-        if prepared.problem:
-            return []
-        return self._retriever.search(prepared.text, top_k=top_k)
+        return search_question(self._retriever, query, top_k)
+
+    async def next_page(self, chat_id: int) -> tuple[str, int] | None:
+        """What /more would continue: the chat's last question and the rank its next page starts at."""
+        previous = await self._history.last_answer(chat_id)
+        if previous is None or previous.query is None:
+            return None
+        return previous.query, previous.offset + len(previous.passage_ids)
 
     def notable_quotes(self, limit: int = 10) -> list[Hit]:
         """Quotations by named people in the articles, for bare /quote and empty inline queries."""
@@ -370,6 +374,14 @@ class Engine:
         self._quote_turn[chat_id] = start + count
         hits = tuple(pool[(start + i) % len(pool)] for i in range(count))
         return Reply(ReplyKind.QUOTES, lang, hits=hits, lines=(say("quotes_intro", lang),))
+
+
+def search_question(retriever: Retriever, query: str, top_k: int) -> list[Hit]:
+    """The retriever's hits for a user's text after the engine's cleaning; [] for unusable input."""
+    prepared = prepare_question(query)
+    if prepared.problem:
+        return []
+    return retriever.search(prepared.text, top_k=top_k)
 
 
 def source_infos(corpus: Corpus, analyzer) -> tuple[SourceInfo, ...]:

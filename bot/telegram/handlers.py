@@ -188,8 +188,8 @@ async def show_next_page(update: Update, context: ContextTypes.DEFAULT_TYPE, rep
 
 async def current_more_button(update: Update, context: ContextTypes.DEFAULT_TYPE, press: MorePress) -> bool:
     """Whether a 更多 button belongs to the chat's last answer (/more pages only that question)."""
-    last = await services(context).history.last_answer(update.effective_chat.id)
-    return last is not None and press.continues(last.query, last.offset + len(last.passage_ids))
+    page = await services(context).engine.next_page(update.effective_chat.id)
+    return page is not None and press.continues(*page)
 
 
 async def refuse_stale_button(update: Update, lang: str) -> None:
