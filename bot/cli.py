@@ -1,9 +1,10 @@
-"""The `quotebot` command (also `python -m bot`): console, search, sources, eval and telegram."""
+"""The `quotebot` command (also `python -m bot`): console, search, sources, eval, telegram, check and history."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import os
 import sys
@@ -121,7 +122,88 @@ def cmd_telegram(args: argparse.Namespace, config: Config) -> int:
     return run_telegram(config, api_base_url=config.telegram.api_base_url, log_level=args.log_level)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check a set-up before starting the bot: config, articles, index, database, token.
+
+    One line per item ("ok", "warn" or "FAIL"); exit status 1 when anything failed. --online also
+    calls Telegram's getMe: the bot's username, inline mode and group privacy.
+    Example:
+      quotebot check --config /etc/quotebot/bot.yaml
+      TELEGRAM_BOT_TOKEN=123:abc quotebot check --online
+    """
+    from bot.check import CheckOptions, exit_code, run_checks
+    options = CheckOptions(config_path=args.config, seeds_dir=_path(args.seeds), db_path=_path(args.db),
+                           api_base_url=args.api_base_url, online=args.online)
+    items = []
+    for item in run_checks(options):
+        items.append(item)
+        print(item.line(), flush=True)
+    return exit_code(items)
+
+
+def cmd_history_backup(args: argparse.Namespace, config: Config) -> int:
+    """Copy the history database to PATH with SQLite's online backup, safe while the bot runs.
+
+    The copy is checked (PRAGMA integrity_check) before it replaces PATH.
+    Example:
+      quotebot history backup /var/backups/quotebot-$(date +%F).sqlite3
+    """
+    from bot.history import HistoryError, HistoryStore
+    source = config.history.db_path
+    if not source.is_file():
+        raise HistoryError(f"{source}: no history database here (see --db or QUOTEBOT_DB)")
+    target = Path(args.path).expanduser().resolve()
+    if target == source.resolve():
+        raise HistoryError(f"{target}: that is the database itself; back up to another file")
+
+    async def backup() -> str:
+        async with await HistoryStore.open(source, config.history.max_turns_per_chat) as store:
+            return await store.backup(target)
+    verdict = asyncio.run(backup())
+    print(f"backed up {source} to {target} ({target.stat().st_size} bytes, integrity_check {verdict})")
+    return 0
+
+
+def cmd_history_export(args: argparse.Namespace, config: Config) -> int:
+    """Print the stored turns as JSON lines (one turn a line, oldest first), all chats or one.
+
+    Fields: id, chat_id, user_id, role, text, passage_ids, query, offset, context, created_at (UTC).
+    Example:
+      quotebot history export --jsonl > history.jsonl
+      quotebot history export --chat 12345 --jsonl
+    """
+    from bot.history import HistoryError, HistoryStore
+    source = config.history.db_path
+    if not source.is_file():
+        raise HistoryError(f"{source}: no history database here (see --db or QUOTEBOT_DB)")
+
+    async def export() -> int:
+        count = 0
+        async with await HistoryStore.open(source, config.history.max_turns_per_chat) as store:
+            async for turn in store.turns(args.chat):
+                print(json.dumps(_turn_record(turn), ensure_ascii=False))
+                count += 1
+        return count
+    asyncio.run(export())
+    sys.stdout.flush()
+    return 0
+
+
 # --- helpers --------------------------------------------------------------------------------
+
+def _turn_record(turn) -> dict:
+    """One exported turn: the stored fields, the time as ISO 8601 in UTC."""
+    created = datetime.datetime.fromtimestamp(turn.created_at, datetime.timezone.utc)
+    return {"id": turn.id, "chat_id": turn.chat_id, "user_id": turn.user_id, "role": turn.role,
+            "text": turn.text, "passage_ids": list(turn.passage_ids), "query": turn.query,
+            "offset": turn.offset, "context": turn.context,
+            "created_at": created.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+
+
+def _path(value: str | None) -> Path | None:
+    """A command-line path made absolute, or None."""
+    return Path(value).expanduser().resolve() if value else None
+
 
 def _result(hit) -> dict:
     from bot.console import hit_result
@@ -198,7 +280,44 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="default INFO")
     p.add_argument("--api-base-url", metavar="URL",
                    help="Bot API base URL, the token appended after it (default from config)")
+
+    p = add("check", cmd_check)
+    p.set_defaults(loads_config=True)   # a broken config is one of the lines it prints, exit 1
+    p.add_argument("--db", metavar="PATH", help="history database (env QUOTEBOT_DB)")
+    p.add_argument("--online", action="store_true", help="also call Telegram's getMe")
+    p.add_argument("--api-base-url", metavar="URL", help="Bot API base URL for --online (default from config)")
+
+    history = sub.add_parser("history", help="back up or export the history database",
+                             description=_HISTORY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    history.set_defaults(func=lambda args: _usage(history), loads_config=True)
+    actions = history.add_subparsers(dest="action", metavar="ACTION")
+    for name, func in (("backup", cmd_history_backup), ("export", cmd_history_export)):
+        short, full = _doc(func)
+        p = actions.add_parser(name, help=short, description=full,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(func=func, loads_config=False)
+        p.add_argument("--config", metavar="PATH", help="a bot.yaml (default: the bundled one)")
+        p.add_argument("--db", metavar="PATH", help="history database (env QUOTEBOT_DB)")
+        if name == "backup":
+            p.add_argument("path", metavar="PATH", help="the backup file to write (replaced if present)")
+        else:
+            p.add_argument("--chat", metavar="ID", type=int, help="only this chat")
+            p.add_argument("--jsonl", action="store_true", help="JSON lines (the only format, and the default)")
     return parser
+
+
+_HISTORY_HELP = """Back up or export the history database.
+
+Example:
+  quotebot history backup /var/backups/quotebot.sqlite3
+  quotebot history export --chat 12345 --jsonl
+"""
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    """A group command given without its action: print its help, a usage error."""
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
 
 
 def _positive(value: str) -> int:
@@ -234,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdin.reconfigure(errors="replace")
     errors = _library_errors()
     try:
+        if getattr(args, "loads_config", False):
+            return args.func(args)
         return args.func(args, _configure(args))
     except errors as exc:
         print(f"quotebot: {exc}", file=sys.stderr)

@@ -43,6 +43,7 @@ class RetrievalConfig:
 class HistoryConfig:
     db_path: Path | None = None  # always set after load_config: None means the user's data folder
     max_turns_per_chat: int = 200
+    max_age_days: int | None = None  # None: turns are dropped by count only
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,13 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = 9464
+
+
+@dataclass(frozen=True)
 class TelegramConfig:
     token_file: Path | None = None
     api_base_url: str = "https://api.telegram.org/bot"
@@ -62,6 +70,9 @@ class TelegramConfig:
     questions_per_minute: int = 20
     rate_limiter: bool = True
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    admins: tuple[int, ...] = ()     # Telegram user ids allowed /stats, /reload and uploads
+    max_upload_bytes: int = 1_048_576
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
 @dataclass(frozen=True)
@@ -88,9 +99,13 @@ _RANGES: dict[str, tuple[float, float]] = {
     "retrieval.b": (0.0, 1.0),
     "retrieval.top_k": (1, 10),
     "history.max_turns_per_chat": (2, 1_000_000),
+    "history.max_age_days": (1, 36_500),
     "telegram.poll_interval": (0.0, 60.0),
     "telegram.questions_per_minute": (1, 10_000),
     "telegram.webhook.port": (1, 65535),
+    "telegram.metrics.port": (1, 65535),
+    # Telegram lets a bot download files up to 20 MB (getFile), so a larger bound could never be met.
+    "telegram.max_upload_bytes": (1024, 20_000_000),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {"telegram.mode": ("polling", "webhook")}
 
@@ -186,6 +201,8 @@ def _coerce(hint: object, value: object, path: Path, key: str, fallback: object 
         if optional:
             return None
         raise ConfigError(f"{path}: key '{key}' must have a value")
+    if typing.get_origin(hint) is tuple:
+        return _coerce_tuple(hint, value, path, key)
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: key '{key}' must be a mapping")
@@ -212,6 +229,24 @@ def _coerce(hint: object, value: object, path: Path, key: str, fallback: object 
             raise ConfigError(f"{path}: key '{key}' must be a string, got {value!r}")
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ConfigError(f"{path}: key '{key}' must be one of {', '.join(_CHOICES[key])}, got {value!r}")
+    return _check_range(value, path, key)
+
+
+def _coerce_tuple(hint: object, value: object, path: Path, key: str) -> tuple:
+    """A YAML list as a tuple, each item checked against the tuple's item type (tuple[int, ...])."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: key '{key}' must be a list, got {value!r}")
+    (item_hint, _) = typing.get_args(hint)
+    items = []
+    for item in value:
+        if item_hint is int and (isinstance(item, bool) or not isinstance(item, int) or item <= 0):
+            raise ConfigError(f"{path}: key '{key}' must list positive whole numbers, got {item!r}")
+        items.append(item)
+    return tuple(items)
+
+
+def _check_range(value: object, path: Path, key: str) -> object:
+    """value, or ConfigError when the key has a range and value lies outside it."""
     if key in _RANGES:
         low, high = _RANGES[key]
         if not low <= value <= high:

@@ -12,7 +12,7 @@ from typing import TextIO
 from bot.config import Config
 from bot.conversation import Engine, Reply, ReplyKind, strip_controls
 from bot.corpus import load_corpus
-from bot.history import HistoryStore
+from bot.history import open_history
 from bot.messages import say
 from bot.retrieval import Hit, Retriever
 
@@ -80,7 +80,7 @@ async def run_console(config: Config, chat_id: int, as_json: bool = False,
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     corpus, retriever = build_engine_parts(config)
-    history = await HistoryStore.open(config.history.db_path, config.history.max_turns_per_chat)
+    history = await open_history(config.history)
     try:
         engine = Engine(config, corpus, retriever, history)
         if stdin.isatty() and stdout.isatty():

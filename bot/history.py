@@ -1,18 +1,28 @@
-"""Per-chat conversation history in SQLite (aiosqlite): append, read back, forget."""
+"""Per-chat conversation history in SQLite (aiosqlite): append, read back, forget, expire, back up."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
 
+from bot.config import HistoryConfig
+
 ROLES = ("user", "bot")
+# How a question ended, for /stats and the metrics (see bot.stats).
+OUTCOMES = ("answered", "no_match", "throttled")
+SECONDS_PER_DAY = 86_400
+EXPORT_BATCH = 500   # turns read per query while exporting: memory stays flat on a large file
+
+log = logging.getLogger(__name__)
 
 
 class HistoryError(Exception):
@@ -54,6 +64,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                context     TEXT
            )""",
         "CREATE INDEX turns_chat_id ON turns (chat_id, id)",
+    ),
+    (
+        # One row per question a chat asked, for /stats: how it ended and how long the reply took.
+        # The text is kept only for questions that found nothing (the list of articles to add).
+        """CREATE TABLE questions (
+               id            INTEGER PRIMARY KEY AUTOINCREMENT,
+               chat_id       INTEGER NOT NULL,
+               user_id       INTEGER NOT NULL,
+               outcome       TEXT    NOT NULL CHECK (outcome IN ('answered', 'no_match', 'throttled')),
+               reply_seconds REAL,
+               query         TEXT,
+               asked_at      REAL    NOT NULL
+           )""",
+        "CREATE INDEX questions_asked_at ON questions (asked_at)",
+        "CREATE INDEX questions_chat_id ON questions (chat_id)",
+        "CREATE INDEX turns_created_at ON turns (created_at)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -195,11 +221,114 @@ class HistoryStore:
             try:
                 cursor = await self._db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,))
                 removed = cursor.rowcount
+                await self._db.execute("DELETE FROM questions WHERE chat_id = ?", (chat_id,))
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
         return removed
+
+
+    # --- the question log, retention, reports, backups ------------------------------------------
+
+    async def record_question(self, chat_id: int, user_id: int, outcome: str,
+                              reply_seconds: float | None = None, query: str | None = None) -> None:
+        """Log one question's outcome for /stats; the text is kept only when nothing was found."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+        kept = query if outcome == "no_match" else None
+        async with self._write_lock:
+            await self._db.execute(
+                "INSERT INTO questions (chat_id, user_id, outcome, reply_seconds, query, asked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)", (chat_id, user_id, outcome, reply_seconds, kept, time.time()))
+
+    async def expire(self, max_age_days: int, now: float | None = None) -> int:
+        """Drop turns and question records older than max_age_days; returns how many turns went."""
+        cutoff = (time.time() if now is None else now) - max_age_days * SECONDS_PER_DAY
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await self._db.execute("DELETE FROM turns WHERE created_at < ?", (cutoff,))
+                removed = cursor.rowcount
+                await self._db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,))
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+        return removed
+
+    async def read(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple]:
+        """Rows of one read-only query with bound parameters (for reports such as bot.stats)."""
+        async with self._db.execute(sql, tuple(parameters)) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]
+
+    async def turns(self, chat_id: int | None = None) -> AsyncIterator[Turn]:
+        """Every stored turn (or one chat's), oldest first, read in batches."""
+        last_id = 0
+        while True:
+            async with self._db.execute(
+                    _SELECT_TURNS + " WHERE id > ? AND (? IS NULL OR chat_id = ?) ORDER BY id LIMIT ?",
+                    (last_id, chat_id, chat_id, EXPORT_BATCH)) as cursor:
+                rows = await cursor.fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _turn(row)
+            last_id = rows[-1][0]
+
+    async def backup(self, target: Path) -> str:
+        """Copy the database to target with SQLite's online backup; returns its integrity_check.
+
+        One backup step copies every page under a read transaction: in WAL mode the bot keeps
+        writing meanwhile and the copy is the consistent state at the step's start. The copy is
+        written beside target and renamed over it only once it checks out, so target is never
+        half written.
+        """
+        target = Path(target)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            # check_same_thread=False: aiosqlite runs the backup on its own thread.
+            copy = sqlite3.connect(partial, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{target}: cannot create the backup ({exc})") from None
+        try:
+            await self._db.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            (verdict,) = copy.execute("PRAGMA integrity_check").fetchone()
+            copy.close()
+            if verdict != "ok":
+                raise HistoryError(f"{target}: the backup failed its integrity check ({verdict})")
+            with open(partial, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(partial, target)
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryError(f"{target}: cannot write the backup ({exc})") from None
+        finally:
+            copy.close()
+            partial.unlink(missing_ok=True)
+        return verdict
+
+
+async def open_history(config: HistoryConfig) -> HistoryStore:
+    """Open the configured history database and apply its age limit (retention at start)."""
+    store = await HistoryStore.open(config.db_path, config.max_turns_per_chat)
+    if config.max_age_days is not None:
+        try:
+            removed = await store.expire(config.max_age_days)
+        except BaseException:
+            await store.close()
+            raise
+        log.info("history retention: dropped %d turns older than %d days", removed, config.max_age_days)
+    return store
+
+
+async def keep_expiring(store: HistoryStore, max_age_days: int,
+                        interval: float = SECONDS_PER_DAY) -> None:
+    """Apply the age limit every interval seconds until cancelled (the daily part of retention)."""
+    while True:
+        await asyncio.sleep(interval)
+        removed = await store.expire(max_age_days)
+        log.info("history retention: dropped %d turns older than %d days", removed, max_age_days)
 
 
 async def _configure(db: aiosqlite.Connection) -> None:

@@ -13,7 +13,7 @@ from bot import __version__
 from bot.config import load_config
 from bot.corpus import load_corpus
 
-SUBCOMMANDS = ("console", "search", "sources", "eval", "telegram")
+SUBCOMMANDS = ("console", "search", "sources", "eval", "telegram", "check", "history")
 RESULT_FIELDS = {"id", "source", "section", "text", "score"}
 
 

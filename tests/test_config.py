@@ -71,6 +71,11 @@ def test_with_overrides_replaces_one_field_and_keeps_the_rest(tmp_path: Path) ->
     ("telegram:\n  webhook:\n    port: 70000\n", "telegram.webhook.port", "between 1 and 65535"),
     ("telegram:\n  mode: carrier-pigeon\n", "telegram.mode", "polling, webhook"),
     ("retrieval:\n  top_k: true\n", "retrieval.top_k", "whole number"),
+    ("telegram:\n  admins: 12345\n", "telegram.admins", "must be a list"),
+    ("telegram:\n  admins: [12345, alice]\n", "telegram.admins", "positive whole numbers"),
+    ("history:\n  max_age_days: 0\n", "history.max_age_days", "between 1 and 36500"),
+    ("telegram:\n  metrics:\n    enabled: sometimes\n", "telegram.metrics.enabled", "true or false"),
+    ("telegram:\n  max_upload_bytes: 50000000\n", "telegram.max_upload_bytes", "between"),
 ])
 def test_a_bad_key_or_value_names_the_file_the_key_and_what_is_expected(
         tmp_path: Path, yaml_text: str, key: str, expected: str) -> None:
@@ -113,3 +118,14 @@ def test_keys_left_out_of_a_section_come_from_the_bundled_config(tmp_path: Path)
     assert config.corpus.max_passage_chars == 100
     assert config.corpus.seeds_dir == bundled.corpus.seeds_dir
     assert config.corpus.min_passage_chars == bundled.corpus.min_passage_chars
+
+
+def test_admins_and_metrics_are_read_into_the_frozen_config(tmp_path: Path) -> None:
+    path = write_valid_plus(tmp_path, "telegram:\n  admins: [123, 456]\n  metrics: {enabled: true, port: 9999}\n")
+    config = load_config(path, env={"HOME": str(tmp_path)})
+    assert config.telegram.admins == (123, 456)
+    assert (config.telegram.metrics.enabled, config.telegram.metrics.listen, config.telegram.metrics.port) == (
+        True, "127.0.0.1", 9999)
+    bundled = load_config(env={"HOME": str(tmp_path)})
+    assert bundled.telegram.admins == () and not bundled.telegram.metrics.enabled
+    assert bundled.history.max_age_days is None
