@@ -135,8 +135,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "tg_cmd_history": {"zh": "本对话最近的记录", "en": "This chat's recent turns"},
     "tg_cmd_forget": {"zh": "删除本对话的记录", "en": "Erase this chat's history"},
     "tg_no_token": {
-        "zh": "没有 Telegram 机器人令牌：请设置环境变量 TELEGRAM_BOT_TOKEN，或在配置里设置 telegram.token_file。",
-        "en": "No Telegram bot token: set TELEGRAM_BOT_TOKEN or telegram.token_file in the config.",
+        "zh": "没有 Telegram 机器人令牌：请设置环境变量 TELEGRAM_BOT_TOKEN，或在配置里设置 telegram.token_file"
+              "（作为 systemd 服务时用凭据 telegram-token）。",
+        "en": "No Telegram bot token: set TELEGRAM_BOT_TOKEN or telegram.token_file in the config "
+              "(as a systemd service: the credential telegram-token).",
     },
     "tg_bad_token": {
         "zh": "Telegram 机器人令牌格式不对：应该像 123456789:AA... 这样（数字、冒号、一串字母数字）。",
@@ -163,6 +165,71 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "机器人启动失败：{reason}",
         "en": "The bot could not start: {reason}",
     },
+    # --- admin (bot.telegram.admin) ------------------------------------------------------------
+    "tg_cmd_stats": {"zh": "统计：问题、回答率、没答上的问题", "en": "Stats: questions, answer rate, unanswered"},
+    "tg_cmd_reload": {"zh": "重新读取文章库（不用重启）", "en": "Reload the articles (no restart)"},
+    "admin_stats_title": {"zh": "统计（最近 7 天）", "en": "Stats (last 7 days)"},
+    "admin_stats_volume": {"zh": "今天 {today} 个问题，最近 7 天 {week} 个。",
+                           "en": "{today} questions today, {week} in the last 7 days."},
+    "admin_stats_outcomes": {
+        "zh": "找到答案 {answered_share:.0%}（{answered}）· 没找到 {no_match_share:.0%}（{no_match}）"
+              "· 被限流 {throttled_share:.0%}（{throttled}）",
+        "en": "answered {answered_share:.0%} ({answered}) · nothing relevant {no_match_share:.0%} ({no_match})"
+              " · throttled {throttled_share:.0%} ({throttled})",
+    },
+    "admin_stats_median": {"zh": "回复时间中位数：{seconds:.2f} 秒", "en": "Median reply time: {seconds:.2f} s"},
+    "admin_stats_unanswered": {
+        "zh": "没找到答案、问得最多的问题（可以据此补充文章）：",
+        "en": "Most asked questions that found nothing (articles to add):",
+    },
+    "admin_stats_chats": {"zh": "最忙的对话（id）：{chats}", "en": "Busiest chats (ids): {chats}"},
+    "admin_reload_started": {
+        "zh": "正在后台重新读取文章库……期间照常用现在的文章库回答。",
+        "en": "Reloading the articles in the background; questions are answered from the current library meanwhile.",
+    },
+    "admin_reload_busy": {"zh": "已经在重新读取了，请等它完成。", "en": "A reload is already running: wait for it to finish."},
+    "admin_reload_done": {
+        "zh": "文章库已更新：{articles} 篇文章，{passages} 段（用时 {seconds:.1f} 秒）。",
+        "en": "Library reloaded: {articles} articles, {passages} passages ({seconds:.1f} s).",
+    },
+    "admin_reload_added": {"zh": "新增：{titles}", "en": "Added: {titles}"},
+    "admin_reload_removed": {"zh": "移除：{titles}", "en": "Removed: {titles}"},
+    "admin_reload_failed": {
+        "zh": "重新读取失败，正在运行的文章库没有变：{reason}",
+        "en": "The reload failed; the running library is unchanged: {reason}",
+    },
+    "article_saved": {
+        "zh": "已保存 {name}：《{title}》，{passages} 段。发 /reload 让它生效。",
+        "en": "Saved {name}: “{title}”, {passages} passages. Send /reload to put it in the library.",
+    },
+    "article_replaced": {
+        "zh": "已用新文件替换 {name}：《{title}》，{passages} 段。发 /reload 让它生效。",
+        "en": "Replaced {name}: “{title}”, {passages} passages. Send /reload to put it in the library.",
+    },
+    "article_needs_title": {
+        "zh": "{name} 没有标题（开头没有“# 标题”这样的行）。请回复它的标题，或发 /cancel 放弃。",
+        "en": "{name} has no title (no '# Title' line at the top). Reply with its title, or /cancel.",
+    },
+    "article_cancelled": {"zh": "已放弃 {name}，没有保存。", "en": "Dropped {name}: nothing was saved."},
+    "article_bad_type": {"zh": "只收 {suffixes} 文件。", "en": "Only {suffixes} files can be added."},
+    "article_bad_name": {"zh": "文件名里没有可用的字符，请改个名字再发。",
+                         "en": "The file name has no usable characters: rename it and send it again."},
+    "article_too_big": {
+        "zh": "文件太大（{size} 字节），上限是 {limit} 字节。",
+        "en": "The file is too big ({size} bytes); the limit is {limit} bytes.",
+    },
+    "article_not_utf8": {
+        "zh": "文件不是 UTF-8 文本（第 {offset} 个字节出错），请另存为 UTF-8 再发。",
+        "en": "The file is not UTF-8 text (bad byte at offset {offset}): save it as UTF-8 and send it again.",
+    },
+    "article_not_text": {"zh": "这个文件不是纯文本。", "en": "That file is not plain text."},
+    "article_unreadable": {"zh": "读不了这个文件。", "en": "I could not read that file."},
+    "article_empty": {"zh": "文件里没有可以引用的正文。", "en": "The file has no text to quote."},
+    "article_bad_title": {
+        "zh": "标题要是一行字，最多 {limit} 个字。请再发一次，或发 /cancel 放弃。",
+        "en": "A title is one line of at most {limit} characters. Send it again, or /cancel.",
+    },
+    "tg_metrics_failed": {"zh": "指标服务启动失败：{reason}", "en": "The metrics endpoint could not start: {reason}"},
 }
 
 # Example questions offered by /start, /help and the empty-input reply (written for the

@@ -20,13 +20,12 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseU
                           CallbackQueryHandler, InlineQueryHandler, MessageHandler, filters)
 
 from bot.config import ENV_TOKEN, ENV_WEBHOOK_SECRET, Config
-from bot.conversation import Engine
-from bot.corpus import load_corpus
-from bot.history import HistoryStore
+from bot.history import open_history
+from bot.library import Library
 from bot.messages import say
-from bot.retrieval import Retriever
-from bot.telegram import handlers
-from bot.telegram.render import CONTEXT_HASH_PREFIX, CONTEXT_PREFIX, EXAMPLE_PREFIX, MORE_PREFIX, CallbackKeys
+from bot.metrics import MetricsError
+from bot.telegram import admin, handlers, monitor
+from bot.telegram.render import CONTEXT_HASH_PREFIX, CONTEXT_PREFIX, EXAMPLE_PREFIX, MORE_PREFIX
 from bot.telegram.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -35,6 +34,10 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 # Telegram tokens are "<bot id>:<35 characters>"; checked before anything is sent with one.
 TOKEN_FORMAT = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,64}$")
+# systemd passes secrets as files in $CREDENTIALS_DIRECTORY (LoadCredential= in deploy/quotebot.service).
+ENV_CREDENTIALS = "CREDENTIALS_DIRECTORY"
+CREDENTIAL_TOKEN = "telegram-token"
+CREDENTIAL_WEBHOOK_SECRET = "webhook-secret"
 MENU_COMMANDS = ("start", "help", "quote", "more", "sources", "history", "forget")
 MAX_CONCURRENT_UPDATES = 64
 # Loggers that print request URLs, which carry the token: quiet unless something goes wrong.
@@ -48,16 +51,32 @@ class TokenError(Exception):
 # --- token and logging --------------------------------------------------------------------------
 
 def read_token(config: Config, env: Mapping[str, str] | None = None) -> str:
-    """The bot token from TELEGRAM_BOT_TOKEN or the config's token_file, checked for its shape."""
+    """The bot token from TELEGRAM_BOT_TOKEN, the config's token_file or a systemd credential."""
+    return locate_token(config, env)[0]
+
+
+def locate_token(config: Config, env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(token, where it came from), checked for its shape; TokenError says what is wrong."""
     env = os.environ if env is None else env
-    token = (env.get(ENV_TOKEN) or "").strip()
+    token, where = (env.get(ENV_TOKEN) or "").strip(), ENV_TOKEN
     if not token and config.telegram.token_file is not None:
-        token = _read_secret_file(config.telegram.token_file)
+        token, where = _read_secret_file(config.telegram.token_file), str(config.telegram.token_file)
+    if not token:
+        token, where = _read_credential(env, CREDENTIAL_TOKEN)
     if not token:
         raise TokenError(say("tg_no_token", "en"))
     if not TOKEN_FORMAT.match(token):
         raise TokenError(say("tg_bad_token", "en"))
-    return token
+    return token, where
+
+
+def _read_credential(env: Mapping[str, str], name: str) -> tuple[str, str]:
+    """A systemd credential (LoadCredential=name:...) from $CREDENTIALS_DIRECTORY, or ("", "")."""
+    folder = env.get(ENV_CREDENTIALS)
+    if not folder or not (Path(folder) / name).is_file():
+        return "", ""
+    path = Path(folder) / name
+    return _read_secret_file(path), str(path)
 
 
 def _read_secret_file(path: Path) -> str:
@@ -155,14 +174,20 @@ def _order_key(update: object) -> object:
 
 def build_application(config: Config, token: str, api_base_url: str | None = None) -> Application:
     """The one place the Telegram application is wired: services, handlers, life cycle."""
+    base_url = api_base_url or config.telegram.api_base_url
+    watched = monitor.new_monitor(config)
+    request, get_updates_request = monitor.observed_requests(watched)
     builder = (ApplicationBuilder().token(token)
-               .base_url(api_base_url or config.telegram.api_base_url)
+               .base_url(base_url).base_file_url(file_url(base_url))
+               .request(request).get_updates_request(get_updates_request)
                .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES))
                .post_init(post_init).post_shutdown(post_shutdown))
     if config.telegram.rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter())
     application = builder.build()
     application.bot_data["config"] = config
+    application.bot_data[monitor.MONITOR] = watched
+    admin.register(application, config)   # first: an admin's /stats must not reach the engine
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     new = filters.UpdateType.MESSAGE  # an edited message is not asked again
     application.add_handler(MessageHandler(private & new & filters.TEXT, handlers.on_private_text))
@@ -183,20 +208,24 @@ def build_application(config: Config, token: str, api_base_url: str | None = Non
 async def post_init(application: Application) -> None:
     """Load the articles, build the index, open the history, then register the command menu."""
     config: Config = application.bot_data["config"]
-    corpus = load_corpus(config.corpus)
-    retriever = Retriever(corpus, config.retrieval)
-    history = await HistoryStore.open(config.history.db_path, config.history.max_turns_per_chat)
-    engine = Engine(config, corpus, retriever, history, bot_username=application.bot.username)
+    history = await open_history(config.history)
+    try:
+        library = await Library.open(config, history, bot_username=application.bot.username)
+    except BaseException:
+        await history.close()
+        raise
     application.bot_data[handlers.SERVICES] = handlers.Services(
-        engine=engine, history=history, keys=CallbackKeys(p.id for p in corpus.passages),
-        throttle=Throttle(config.telegram.questions_per_minute))
+        library=library, history=history, throttle=Throttle(config.telegram.questions_per_minute))
+    await monitor.start_monitoring(application, library, history)
     await set_command_menu(application)
+    corpus = library.edition.corpus
     log.info("ready as @%s with %d passages from %d articles", application.bot.username,
              len(corpus.passages), len(corpus.sources))
 
 
 async def post_shutdown(application: Application) -> None:
     """Close the history database (after in-flight answers have finished)."""
+    await monitor.stop_monitoring(application)
     services = application.bot_data.get(handlers.SERVICES)
     if services is not None:
         await services.history.close()
@@ -212,6 +241,8 @@ async def set_command_menu(application: Application) -> None:
                                                    language_code=None if language == "zh" else language)
         except TelegramError as exc:
             log.warning("could not register the %s command menu: %s", language, exc)
+    await admin.advertise(application, application.bot_data["config"],
+                          [BotCommand(name, say(f"tg_cmd_{name}", "zh")) for name in MENU_COMMANDS])
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -241,7 +272,17 @@ def run_telegram(config: Config, api_base_url: str | None = None, log_level: str
     except NetworkError:
         print(f"quotebot: {say('tg_unreachable', 'en', url=base_url)}", file=sys.stderr)
         return EXIT_USAGE
+    except MetricsError as exc:
+        print(f"quotebot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
+
+
+def file_url(base_url: str) -> str:
+    """The Bot API's file download URL beside its method URL (".../bot" -> ".../file/bot")."""
+    if base_url.rstrip("/").endswith("/bot"):
+        return base_url.rstrip("/")[:-len("/bot")] + "/file/bot"
+    return "https://api.telegram.org/file/bot"
 
 
 def _run_webhook(application: Application, config: Config) -> None:
@@ -252,6 +293,8 @@ def _run_webhook(application: Application, config: Config) -> None:
     secret = os.environ.get(ENV_WEBHOOK_SECRET, "").strip()
     if not secret and hook.secret_token_file is not None:
         secret = _read_secret_file(hook.secret_token_file)
+    if not secret:
+        secret = _read_credential(os.environ, CREDENTIAL_WEBHOOK_SECRET)[0]
     # Telegram sends the secret back on each call; without a configured one, any random one works.
     secret = secret or secrets.token_urlsafe(32)
     application.run_webhook(listen=hook.listen, port=hook.port, url_path=urlsplit(hook.url).path.lstrip("/"),

@@ -7,6 +7,7 @@ routing.py whether a message is for this bot at all.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,11 +18,13 @@ from telegram.ext import ContextTypes
 
 from bot.conversation import Engine, Reply, ReplyKind
 from bot.history import HistoryStore
+from bot.library import Library
 from bot.messages import EXAMPLES, detect_lang, say
 from bot.telegram.render import (NO_PREVIEW, CallbackKeys, MorePress, Outgoing, example_question, parse_more,
                                  render_context, render_inline_results, render_notice, render_reply,
                                  without_more_button)
 from bot.telegram.routing import Action, Route, route_group, route_private
+from bot.telegram import monitor
 from bot.telegram.throttle import Throttle, Verdict
 
 log = logging.getLogger(__name__)
@@ -34,10 +37,23 @@ INLINE_RESULTS = 10
 @dataclass
 class Services:
     """What the handlers use, built once in post_init and kept in bot_data."""
-    engine: Engine
+    library: Library
     history: HistoryStore
-    keys: CallbackKeys
     throttle: Throttle
+    _keys: tuple[object, CallbackKeys] | None = None   # (corpus, its keys), remade after a reload
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of the library in force (read per update: /reload swaps it)."""
+        return self.library.engine
+
+    @property
+    def keys(self) -> CallbackKeys:
+        """Callback keys for the passages of the library in force."""
+        corpus = self.library.edition.corpus
+        if self._keys is None or self._keys[0] is not corpus:
+            self._keys = (corpus, CallbackKeys(p.id for p in corpus.passages))
+        return self._keys[1]
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -94,8 +110,10 @@ async def on_example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     example = example_question(update.callback_query.data)
     await update.callback_query.answer()
     if example is not None and await admit(update, context):
+        started = time.monotonic()
         reply = await services(context).engine.ask(update.effective_chat.id, update.effective_user.id, *example)
         await send(context, update.effective_chat.id, render_reply(reply, services(context).keys))
+        await monitor.observe_reply(context, update, reply, time.monotonic() - started)
 
 
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -121,6 +139,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def follow(route: Route, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Carry out a routing decision for a message: ask the engine and send its reply."""
+    started = time.monotonic()
     if route.action is Action.IGNORE or not await admit(update, context):
         return
     reply_to = update.message.message_id if update.effective_chat.type != "private" else None
@@ -131,6 +150,7 @@ async def follow(route: Route, update: Update, context: ContextTypes.DEFAULT_TYP
     reply, max_hits = await ask_engine(route, update, context)
     rendered = render_reply(reply, services(context).keys, max_hits=max_hits)
     await send(context, update.effective_chat.id, rendered, reply_to=reply_to)
+    await monitor.observe_reply(context, update, reply, time.monotonic() - started)
 
 
 async def ask_engine(route: Route, update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Reply, int | None]:
@@ -163,6 +183,8 @@ async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if verdict is Verdict.NOTIFY:
         limit = services(context).throttle.limit
         await send(context, update.effective_chat.id, [render_notice("tg_throttled", user_lang(update), limit=limit)])
+    if verdict is not Verdict.ALLOW:
+        await monitor.observe_throttled(context, update)
     return verdict is Verdict.ALLOW
 
 

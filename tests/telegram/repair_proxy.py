@@ -6,8 +6,9 @@ getMe lacks is_bot, dates are in milliseconds, callback queries lack chat_instan
 answer HTTP 500. This proxy mends all that, answers the missing methods itself, refuses what
 Telegram would refuse (bad HTML, > 4096 characters, callback data > 64 bytes) with Telegram's
 400 error, records every request, holds getUpdates like Telegram's long polling, can inject
-updates the emulator cannot produce (inline queries, stickers), and can deliver updates to a
-webhook with the secret token header, as Telegram does.
+updates the emulator cannot produce (inline queries, stickers), serves documents users send
+(getFile and the file download URL), and can deliver updates to a webhook with the secret token
+header, as Telegram does.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class ProxyState:
     injected: list[dict] = field(default_factory=list)
     admins: dict[int, set[int]] = field(default_factory=dict)       # chat id -> admin user ids
     failing: dict[str, list[int]] = field(default_factory=dict)     # method -> [HTTP status, times left]
+    files: dict[str, bytes] = field(default_factory=dict)           # file_id -> content (documents sent)
     webhook: dict | None = None
 
 
@@ -126,6 +128,7 @@ class RepairingProxy:
         self._client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100, max_keepalive_connections=8))
         self._arrivals = asyncio.Event()
         app = tornado.web.Application([(r"/bot([^/]+)/([A-Za-z]+)", _BotApiHandler, {"proxy": self}),
+                                       (r"/file/bot([^/]+)/(.+)", _FileHandler, {"proxy": self}),
                                        (r"/(sendMessage|sendCommand|sendCallback|getUpdates|getUpdatesHistory)",
                                         _ClientApiHandler, {"proxy": self})],
                                       log_function=lambda handler: None)  # its access log shows tokens
@@ -161,6 +164,13 @@ class RepairingProxy:
             self._arrivals.set()
         self._call_soon(add)
         return update_id
+
+    def add_file(self, content: bytes, file_name: str, mime_type: str = "text/plain") -> dict:
+        """Store a file as if a user had uploaded it; returns the Document object for a message."""
+        file_id = f"DOC{next(self._update_ids)}"
+        self._call_soon(lambda: self.state.files.__setitem__(file_id, bytes(content)))
+        return {"file_id": file_id, "file_unique_id": f"U{file_id}", "file_name": file_name,
+                "mime_type": mime_type, "file_size": len(content)}
 
     def set_admins(self, chat_id: int, user_ids: set[int]) -> None:
         """Make these users the chat's administrators (everyone else is a plain member)."""
@@ -201,6 +211,9 @@ class RepairingProxy:
         failing = self.state.failing.get(method)
         if failing and failing[1] > 0:
             failing[1] -= 1
+            if failing[0] == 429:   # Telegram's flood control says how long to wait
+                return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                             "parameters": {"retry_after": 1}}
             return failing[0], {"ok": False, "error_code": failing[0], "description": "Internal Server Error"}
         try:
             return await self._dispatch(token, method, params, raw)
@@ -448,6 +461,13 @@ class RepairingProxy:
         return [_administrator({"id": uid, "is_bot": False, "first_name": f"user{uid}"})
                 for uid in sorted(self.state.admins.get(chat_id, set()))]
 
+    def _local_getFile(self, params: dict) -> dict:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.state.files:
+            raise RuleViolation("Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": f"U{file_id}",
+                "file_size": len(self.state.files[file_id]), "file_path": f"documents/{file_id}"}
+
     def _local_setWebhook(self, params: dict) -> bool:
         token = self._current_token
         self.state.webhook = {"url": params["url"], "secret_token": params.get("secret_token"), "token": token}
@@ -525,6 +545,26 @@ class _BotApiHandler(tornado.web.RequestHandler):
         # tornado's own report starts with the request URI, which carries the token.
         logging.getLogger("repair_proxy").error("%s failed: %s", self.request.method, typ.__name__,
                                                 exc_info=(typ, value, tb))
+
+
+class _FileHandler(tornado.web.RequestHandler):
+    """/file/bot<token>/<file_path>: a stored document's bytes, as Telegram's file server gives them."""
+
+    def initialize(self, proxy: RepairingProxy) -> None:
+        self.proxy = proxy
+
+    def get(self, token: str, file_path: str) -> None:
+        started = time.monotonic()
+        content = self.proxy.state.files.get(file_path.rsplit("/", 1)[-1])
+        if self.proxy.token is not None and token != self.proxy.token:
+            self.set_status(401)
+        elif content is None:
+            self.set_status(404)
+        else:
+            self.set_header("Content-Type", "application/octet-stream")
+            self.write(content)
+        self.proxy._record(Call("fileDownload", {"file_path": file_path}, self.get_status(), {"ok": content is not None},
+                                started, time.monotonic()))
 
 
 class _ClientApiHandler(tornado.web.RequestHandler):
