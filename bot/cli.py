@@ -132,7 +132,7 @@ def cmd_check(args: argparse.Namespace) -> int:
       TELEGRAM_BOT_TOKEN=123:abc quotebot check --online
     """
     from bot.check import CheckOptions, exit_code, run_checks
-    options = CheckOptions(config_path=args.config, seeds_dir=_path(args.seeds), db_path=_path(args.db),
+    options = CheckOptions(config_path=_path(args.config), seeds_dir=_path(args.seeds), db_path=_path(args.db),
                            api_base_url=args.api_base_url, online=args.online)
     items = []
     for item in run_checks(options):
