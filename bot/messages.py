@@ -229,7 +229,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "标题要是一行字，最多 {limit} 个字。请再发一次，或发 /cancel 放弃。",
         "en": "A title is one line of at most {limit} characters. Send it again, or /cancel.",
     },
-    "tg_metrics_failed": {"zh": "指标服务启动失败：{reason}", "en": "The metrics endpoint could not start: {reason}"},
 }
 
 # Example questions offered by /start, /help and the empty-input reply (written for the

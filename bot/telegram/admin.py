@@ -174,8 +174,10 @@ def render_stats(stats: Stats, lang: str) -> str:
 
 
 def _shorten(text: str) -> str:
+    """A stored question cut to SHOWN_QUESTION_CHARS."""
     return text if len(text) <= SHOWN_QUESTION_CHARS else text[:SHOWN_QUESTION_CHARS - 1] + "…"
 
 
 def _titles(titles: tuple[str, ...], lang: str) -> str:
+    """Article titles as the UI language lists them."""
     return "、".join(f"《{t}》" for t in titles) if lang == "zh" else "; ".join(f"“{t}”" for t in titles)

@@ -29,6 +29,9 @@ POLL_TIMEOUT = 10.0
 # back-off after a passing network error (it waits up to 30 s between tries).
 HEALTH_GRACE = 30.0
 WEBHOOK_CHECK_INTERVAL = 60.0   # getWebhookInfo this often in webhook mode
+# Calls whose success shows the connection works: each poll, and setting the webhook (after which
+# _watch_webhook keeps looking).
+_HEALTH_SIGNS = ("/getUpdates", "/setWebhook")
 # python-telegram-bot's own pool sizes (ApplicationBuilder): many concurrent sends, one poller.
 POOL_SIZE, POLL_POOL_SIZE = 256, 1
 
@@ -38,6 +41,7 @@ class Monitor:
     """The metrics, the health signs and the background tasks of one running bot."""
     metrics: Metrics
     health: Health
+    history: HistoryStore | None = None   # where question outcomes are logged, once started
     server: MetricsServer | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -69,7 +73,7 @@ class ObservedRequest(HTTPXRequest):
             raise
         if status >= 400:
             self._monitor.metrics.api_error(api_error_kind(status))
-        elif url.endswith("/getUpdates"):
+        elif url.endswith(_HEALTH_SIGNS):
             self._monitor.health.sign()
         return status, payload
 
@@ -84,17 +88,17 @@ def observed_requests(watched: Monitor) -> tuple[ObservedRequest, ObservedReques
 
 async def observe_reply(context: ContextTypes.DEFAULT_TYPE, update: Update, reply: Reply, seconds: float) -> None:
     """After a reply was sent: log its question's outcome (for /stats) and count it (for /metrics)."""
-    history: HistoryStore = context.application.bot_data["services"].history
-    outcome = await record_reply(history, update.effective_chat.id, update.effective_user.id, reply, seconds)
+    watched = monitor(context)
+    outcome = await record_reply(watched.history, update.effective_chat.id, update.effective_user.id, reply, seconds)
     if outcome is not None:
-        monitor(context).metrics.question(outcome, seconds)
+        watched.metrics.question(outcome, seconds)
 
 
 async def observe_throttled(context: ContextTypes.DEFAULT_TYPE, update: Update) -> None:
     """A message refused by the per-user limit."""
-    history: HistoryStore = context.application.bot_data["services"].history
-    await history.record_question(update.effective_chat.id, update.effective_user.id, "throttled")
-    monitor(context).metrics.question("throttled", None)
+    watched = monitor(context)
+    await watched.history.record_question(update.effective_chat.id, update.effective_user.id, "throttled")
+    watched.metrics.question("throttled", None)
 
 
 # --- life cycle ---------------------------------------------------------------------------------
@@ -103,6 +107,7 @@ async def start_monitoring(application: Application, library: Library, history: 
     """Serve metrics if configured, keep the history's age limit daily, watch a webhook's health."""
     config: Config = application.bot_data["config"]
     watched: Monitor = application.bot_data[MONITOR]
+    watched.history = history
     edition = library.edition
     watched.metrics.library(len(edition.corpus.sources), len(edition.corpus.passages))
     settings = config.telegram.metrics
@@ -133,6 +138,7 @@ async def _watch_webhook(application: Application, health: Health) -> None:
     """Webhook mode: healthy while Telegram reports our webhook set and no delivery error since the last look."""
     last_look = time.time()   # delivery errors from before this start are not ours to report
     while True:
+        await asyncio.sleep(WEBHOOK_CHECK_INTERVAL)   # setWebhook, once it succeeds, is the first sign
         try:
             info = await application.bot.get_webhook_info()
         except TelegramError as exc:
@@ -146,4 +152,3 @@ async def _watch_webhook(application: Application, health: Health) -> None:
                 log.warning("webhook unhealthy: url %r, last error %r", info.url, info.last_error_message)
                 health.lost()
             last_look = time.time()
-        await asyncio.sleep(WEBHOOK_CHECK_INTERVAL)

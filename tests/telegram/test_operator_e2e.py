@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +67,16 @@ def metric(text: str, name: str) -> float:
     match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
     assert match, f"{name} not in:\n{text}"
     return float(match.group(1))
+
+
+def wait_healthy(url: str, timeout: float = 20.0) -> int:
+    """/healthz's status once it says 200, or its last status when the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = httpx.get(f"{url}/healthz", timeout=5).status_code
+        if status == 200 or time.monotonic() > deadline:
+            return status
+        time.sleep(0.05)
 
 
 def test_admin_adds_an_article_reloads_and_it_answers(operated) -> None:
@@ -176,8 +187,7 @@ def test_metrics_are_scraped_over_http_while_the_bot_runs(operated) -> None:
     bot.proxy.fail("sendMessage", 429, times=1)
     user.send("出口管制有什么影响？")
     user.wait_replies(1)                      # the apology, once Telegram lets the bot send again
-    health = httpx.get(f"{url}/healthz", timeout=5)
-    assert health.status_code == 200
+    assert wait_healthy(url) == 200
     scraped = httpx.get(f"{url}/metrics", timeout=5)
     assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
     text = scraped.text
@@ -216,3 +226,35 @@ def test_check_online_with_a_rejected_token_fails_in_one_line(isolated_env, tmp_
     assert done.returncode == 1
     assert done.stdout.splitlines()[-1] == "FAIL telegram: getMe: Telegram rejected the token (revoked, or mistyped?)"
     assert "Traceback" not in done.stderr
+
+
+def test_webhook_mode_is_healthy_once_telegram_reports_the_webhook(start_bot, new_proxy, tmp_path, index_cache) -> None:
+    token = make_token()
+    proxy = new_proxy(token)
+    hook_port, metrics_port = free_port(), free_port()
+    config = write_config(tmp_path, index_cache, mode="webhook",
+                          webhook={"listen": "127.0.0.1", "port": hook_port, "url": f"http://127.0.0.1:{hook_port}/hook"},
+                          metrics={"enabled": True, "port": metrics_port})
+    bot = start_bot(proxy=proxy, token=token, config=config, wait_for="setWebhook")
+    assert proxy.wait_for("setWebhook").ok
+    assert wait_healthy(f"http://127.0.0.1:{metrics_port}") == 200
+    assert bot.stop() == 0
+    with pytest.raises(httpx.ConnectError):   # the endpoint goes away with the bot
+        httpx.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=2)
+
+
+def test_a_taken_metrics_port_stops_the_start_with_one_sentence(isolated_env, tmp_path, index_cache, new_proxy) -> None:
+    import socket
+    token = make_token()
+    proxy = new_proxy(token)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, index_cache, metrics={"enabled": True, "port": port})
+        done = subprocess.run([sys.executable, "-m", "bot", "telegram", "--config", str(config),
+                               "--db", str(tmp_path / "h.sqlite3"), "--api-base-url", proxy.base_url],
+                              env={**isolated_env, "TELEGRAM_BOT_TOKEN": token}, capture_output=True, text=True,
+                              timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"quotebot: cannot serve metrics on 127.0.0.1:{port} (")
