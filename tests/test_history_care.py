@@ -70,7 +70,7 @@ WRITER = textwrap.dedent("""
             while True:
                 await store.append_turn(n % 7, 1, "user", "问题 %d " % n + "字" * 200)
                 n += 1
-                if n == 200:
+                if n == 20:
                     print("writing", flush=True)
         finally:
             await store.close()
@@ -99,7 +99,7 @@ def test_backup_while_another_process_writes_passes_integrity_check(run_cli, tmp
             assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
             counts.append(conn.execute("SELECT COUNT(*) FROM turns").fetchone()[0])
         assert not Path(f"{backup}-wal").exists()
-    assert counts[0] >= 200 and counts == sorted(counts)
+    assert counts[0] >= 20 and counts == sorted(counts)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
 
@@ -107,20 +107,23 @@ def test_backup_errors_are_one_sentence(run_cli, tmp_path: Path) -> None:
     proc = run_cli("history", "backup", "--db", str(tmp_path / "none.sqlite3"), str(tmp_path / "b.sqlite3"))
     assert proc.returncode == 2 and "no history database here" in proc.stderr and "Traceback" not in proc.stderr
     db = tmp_path / "h.sqlite3"
-    run_cli("console", "--db", str(db), stdin="你好\n")
+    sqlite3.connect(db).close()
     proc = run_cli("history", "backup", "--db", str(db), str(tmp_path / "missing" / "dir" / "b.sqlite3"))
     assert proc.returncode == 2 and "cannot create the backup" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_export_prints_json_lines_for_all_chats_or_one(run_cli, tmp_path: Path) -> None:
+async def test_export_prints_json_lines_for_all_chats_or_one(run_cli, tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite3"
-    run_cli("console", "--db", str(db), "--chat", "5", stdin="DeepSeek 为什么开源？\n")
-    run_cli("console", "--db", str(db), "--chat", "6", stdin="红烧肉怎么做？\n")
+    async with await HistoryStore.open(db, 200) as store:
+        await store.append_turn(5, 5, "user", "DeepSeek 为什么开源？")
+        await store.append_turn(5, 0, "bot", "引用了 1 段", passage_ids=("a#1",), query="DeepSeek 为什么开源？")
+        await store.append_turn(6, 6, "user", "红烧肉怎么做？")
+        await store.append_turn(6, 0, "bot", "没有找到相关段落", query="红烧肉怎么做？")
     everything = run_cli("history", "export", "--db", str(db), "--jsonl")
     assert everything.returncode == 0, everything.stderr
     turns = [json.loads(line) for line in everything.stdout.splitlines()]
     assert [(t["chat_id"], t["role"]) for t in turns] == [(5, "user"), (5, "bot"), (6, "user"), (6, "bot")]
-    assert turns[0]["text"] == "DeepSeek 为什么开源？" and turns[1]["passage_ids"]
+    assert turns[0]["text"] == "DeepSeek 为什么开源？" and turns[1]["passage_ids"] == ["a#1"]
     assert turns[0]["created_at"].endswith("Z") and time.strftime("%Y") in turns[0]["created_at"]
     one = run_cli("history", "export", "--db", str(db), "--chat", "6")
     assert [json.loads(line)["text"] for line in one.stdout.splitlines()][0] == "红烧肉怎么做？"
