@@ -10,12 +10,13 @@ from __future__ import annotations
 import html
 import logging
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeChat, Document, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.articles import ArticleError, Draft, check_article, save_article
 from bot.config import Config
+from bot.conversation import parse_command
 from bot.library import ReloadBusy, ReloadError
 from bot.messages import say
 from bot.stats import Stats, gather_stats
@@ -65,9 +66,9 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload from an admin: rebuild the library from seeds/ in the background, then report."""
     lang = user_lang(update)
     if services(context).library.reloading:
-        await send(context, update.effective_chat.id, [render_notice("admin_reload_busy", lang)])
+        await notify(update, context, lang, "admin_reload_busy")
         return
-    await send(context, update.effective_chat.id, [render_notice("admin_reload_started", lang)])
+    await notify(update, context, lang, "admin_reload_started")
     # A task of its own: the admin's chat (answered in order) is not held up, and stop() waits for it.
     context.application.create_task(reload_and_report(update.effective_chat.id, lang, context), update=update)
 
@@ -75,47 +76,70 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A document from an admin: a .txt/.md article, saved into seeds/ (or held until it has a title)."""
     lang = user_lang(update, "")
-    document = update.message.document
-    limit = context.application.bot_data["config"].telegram.max_upload_bytes
     try:
-        if document.file_size and document.file_size > limit:
-            raise ArticleError("article_too_big", size=document.file_size, limit=limit)
-        data = await (await document.get_file()).download_as_bytearray()
-        draft = check_article(document.file_name, bytes(data), context.application.bot_data["config"].corpus, limit)
+        draft = await fetch_article(update.message.document, context)
     except ArticleError as exc:
-        await send(context, update.effective_chat.id, [render_notice(exc.key, lang, **exc.values)])
-        return
-    if draft.title is None:
-        context.user_data[PENDING] = draft
-        await send(context, update.effective_chat.id, [render_notice("article_needs_title", lang, name=draft.name)])
-        return
-    await save_and_confirm(update, context, draft, lang)
+        await notify(update, context, lang, exc.key, **exc.values)
+    else:
+        await save_or_ask_title(update, context, draft, lang)
 
 
 async def on_title(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An admin's text while an article waits for its title: the title, or /cancel (else: not ours)."""
     draft: Draft | None = context.user_data.get(PENDING)
-    if draft is None:
-        return
-    lang = user_lang(update)
-    text = update.message.text.strip()
-    if text.startswith("/"):
-        if text.split("@")[0].split()[0].lower() == "/cancel":
-            context.user_data.pop(PENDING, None)
-            await send(context, update.effective_chat.id, [render_notice("article_cancelled", lang, name=draft.name)])
-            raise ApplicationHandlerStop
-        return  # another command: handled as usual, the article still waits
-    try:
-        titled = draft.titled(text)
-    except ArticleError as exc:
-        await send(context, update.effective_chat.id, [render_notice(exc.key, lang, **exc.values)])
-        raise ApplicationHandlerStop from None
-    context.user_data.pop(PENDING, None)
-    await save_and_confirm(update, context, titled, lang)
+    command = parse_command(update.message.text)
+    if draft is None or (command is not None and command.name != "cancel"):
+        return   # nothing waits, or another command: handled as usual (the article still waits)
+    if command is not None:
+        await drop_draft(update, context, draft)
+    else:
+        await give_title(update, context, draft, update.message.text)
     raise ApplicationHandlerStop
 
 
 # --- what the handlers share --------------------------------------------------------------------
+
+async def fetch_article(document: Document, context: ContextTypes.DEFAULT_TYPE) -> Draft:
+    """Download a sent document (refusing an oversized one first) and check it as an article."""
+    config: Config = context.application.bot_data["config"]
+    limit = config.telegram.max_upload_bytes
+    if document.file_size and document.file_size > limit:
+        raise ArticleError("article_too_big", size=document.file_size, limit=limit)
+    data = await (await document.get_file()).download_as_bytearray()
+    return check_article(document.file_name, bytes(data), config.corpus, limit)
+
+
+async def save_or_ask_title(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: Draft, lang: str) -> None:
+    """Save a titled draft; hold an untitled one and ask the admin for its title."""
+    if draft.title is not None:
+        await save_and_confirm(update, context, draft, lang)
+        return
+    context.user_data[PENDING] = draft
+    await notify(update, context, lang, "article_needs_title", name=draft.name)
+
+
+async def give_title(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: Draft, title: str) -> None:
+    """Save the waiting draft under the typed title (a bad title: say so, the draft still waits)."""
+    lang = user_lang(update)
+    try:
+        titled = draft.titled(title)
+    except ArticleError as exc:
+        await notify(update, context, lang, exc.key, **exc.values)
+        return
+    context.user_data.pop(PENDING, None)
+    await save_and_confirm(update, context, titled, lang)
+
+
+async def drop_draft(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: Draft) -> None:
+    """/cancel while a draft waits: forget it."""
+    context.user_data.pop(PENDING, None)
+    await notify(update, context, user_lang(update), "article_cancelled", name=draft.name)
+
+
+async def notify(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str, key: str, **values: object) -> None:
+    """Send the admin one sentence from bot.messages."""
+    await send(context, update.effective_chat.id, [render_notice(key, lang, **values)])
+
 
 async def reload_and_report(chat_id: int, lang: str, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Run the reload and tell the admin how it went; a failure leaves the running library as it was."""

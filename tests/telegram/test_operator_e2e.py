@@ -116,6 +116,11 @@ def test_an_untitled_article_gets_the_title_the_admin_types(operated) -> None:
     admin.send("多肉冬天多久浇一次水？")   # the title was taken; this is a question again
     [reply] = admin.wait_replies(1)
     assert "标题" not in shown(reply)
+    send_document(bot, admin, UNTITLED.encode("utf-8"), "again.txt")
+    admin.wait_replies(1)
+    admin.send("/cancel")
+    [dropped] = admin.wait_replies(1)
+    assert "已放弃 again.txt" in shown(dropped) and not (seeds / "again.txt").exists()
 
 
 def test_a_file_that_is_not_utf8_is_refused(operated) -> None:
