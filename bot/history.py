@@ -1,8 +1,15 @@
-"""Per-chat conversation history in SQLite (aiosqlite): append, read back, forget, expire, back up."""
+"""Per-chat conversation history in SQLite (aiosqlite): append, read back, forget, expire, back up;
+and the inbox.
+
+The inbox records every update a transport received before it is acted on, keyed by the
+transport's update id, and what became of it; a reply's turns are stored in the same transaction
+that marks its update answered, so the history holds only what the user was really sent.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -21,6 +28,11 @@ ROLES = ("user", "bot")
 OUTCOMES = ("answered", "no_match", "throttled")
 SECONDS_PER_DAY = 86_400
 EXPORT_BATCH = 500   # turns read per query while exporting: memory stays flat on a large file
+# What became of an update: answered (its reply was accepted), notice (the user was told why not:
+# throttled, busy group), ignored (nothing was for this bot), dropped (a busy group's excess,
+# after one notice), failed (an error; the user got an apology if one could be sent), expired
+# (too old to answer by the time it could be).
+UPDATE_OUTCOMES = ("answered", "notice", "ignored", "dropped", "failed", "expired")
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +57,35 @@ class Turn:
     offset: int                      # bot turn: rank of its first passage within that query
     created_at: float                # unix time
     context: str | None = None       # bot turn: the earlier question a follow-up leaned on
+
+
+@dataclass(frozen=True)
+class NewTurn:
+    """A turn to store: what append_turn takes, so several can be stored in one transaction."""
+    user_id: int
+    role: str
+    text: str
+    passage_ids: tuple[str, ...] = ()
+    query: str | None = None
+    offset: int = 0
+    context: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One received update and what became of it."""
+    update_id: int
+    kind: str                        # the update's kind: message, callback_query, inline_query...
+    chat_id: int | None
+    message_id: int | None           # the user's message it carries, if any
+    payload: dict                    # the update as received, to act on it again after a crash
+    asked_at: float                  # unix time the user acted (the message's date, else arrival)
+    received_at: float
+    state: str                       # "pending" or "done"
+    outcome: str | None              # one of UPDATE_OUTCOMES once done
+    detail: str | None               # one line: why it failed, expired or was dropped
+    reply_ids: tuple[int, ...]       # the bot's messages Telegram accepted for it, in order
+    done_at: float | None
 
 
 # Schema steps in order: MIGRATIONS[n] brings a version-n database to version n + 1, and
@@ -81,12 +122,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX questions_chat_id ON questions (chat_id)",
         "CREATE INDEX turns_created_at ON turns (created_at)",
     ),
+    (
+        """CREATE TABLE inbox (
+               update_id   INTEGER PRIMARY KEY,
+               kind        TEXT    NOT NULL,
+               chat_id     INTEGER,
+               message_id  INTEGER,
+               payload     TEXT    NOT NULL,
+               asked_at    REAL    NOT NULL,
+               received_at REAL    NOT NULL,
+               state       TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
+               outcome     TEXT    CHECK (outcome IS NULL OR outcome IN
+                                          ('answered', 'notice', 'ignored', 'dropped', 'failed', 'expired')),
+               detail      TEXT,
+               reply_ids   TEXT    NOT NULL DEFAULT '[]',
+               done_at     REAL
+           )""",
+        "CREATE INDEX inbox_pending ON inbox (state, update_id)",
+        "CREATE INDEX inbox_message ON inbox (chat_id, message_id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Every read starts from this constant; values are always bound parameters.
 _SELECT_TURNS = ("SELECT id, chat_id, user_id, role, text, passage_ids, query, result_offset,"
                  " created_at, context FROM turns")
+_SELECT_INBOX = ("SELECT update_id, kind, chat_id, message_id, payload, asked_at, received_at, state,"
+                 " outcome, detail, reply_ids, done_at FROM inbox")
 
 
 async def migrate(db: aiosqlite.Connection, path: Path,
@@ -159,29 +221,49 @@ class HistoryStore:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def append_turn(self, chat_id: int, user_id: int, role: str, text: str,
-                          passage_ids: tuple[str, ...] = (), query: str | None = None,
-                          offset: int = 0, context: str | None = None) -> Turn:
-        """Store one turn durably (committed before returning) and trim the chat to its cap."""
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {ROLES}, got {role!r}")
-        created_at = time.time()
-        ids_json = json.dumps(list(passage_ids), ensure_ascii=False)
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
         async with self._write_lock:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                cursor = await self._db.execute(
-                    "INSERT INTO turns (chat_id, user_id, role, text, passage_ids, query,"
-                    " result_offset, created_at, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (chat_id, user_id, role, text, ids_json, query, offset, created_at, context))
-                turn_id = cursor.lastrowid
-                await self._trim(chat_id)
+                yield
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
-        return Turn(turn_id, chat_id, user_id, role, text, tuple(passage_ids), query, offset,
-                    created_at, context)
+
+    async def append_turn(self, chat_id: int, user_id: int, role: str, text: str,
+                          passage_ids: tuple[str, ...] = (), query: str | None = None,
+                          offset: int = 0, context: str | None = None) -> Turn:
+        """Store one turn durably (committed before returning) and trim the chat to its cap."""
+        [turn] = await self.append_turns(chat_id, [NewTurn(user_id, role, text, tuple(passage_ids), query,
+                                                           offset, context)])
+        return turn
+
+    async def append_turns(self, chat_id: int, turns: Sequence[NewTurn]) -> list[Turn]:
+        """Store turns in order, in one transaction, and trim the chat to its cap."""
+        _check_roles(turns)
+        async with self._transaction():
+            stored = await self._insert_turns(chat_id, turns)
+        return stored
+
+    async def _insert_turns(self, chat_id: int, turns: Sequence[NewTurn]) -> list[Turn]:
+        """Insert turns and trim the chat (inside the caller's transaction)."""
+        created_at = time.time()
+        stored = []
+        for turn in turns:
+            cursor = await self._db.execute(
+                "INSERT INTO turns (chat_id, user_id, role, text, passage_ids, query,"
+                " result_offset, created_at, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, turn.user_id, turn.role, turn.text,
+                 json.dumps(list(turn.passage_ids), ensure_ascii=False), turn.query, turn.offset,
+                 created_at, turn.context))
+            stored.append(Turn(cursor.lastrowid, chat_id, turn.user_id, turn.role, turn.text,
+                               tuple(turn.passage_ids), turn.query, turn.offset, created_at, turn.context))
+        if turns:
+            await self._trim(chat_id)
+        return stored
 
     async def _trim(self, chat_id: int) -> None:
         """Drop the chat's oldest turns beyond the cap (inside the caller's transaction)."""
@@ -216,16 +298,79 @@ class HistoryStore:
 
     async def forget(self, chat_id: int) -> int:
         """Erase the chat's history; returns how many turns were removed."""
-        async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = await self._db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,))
-                removed = cursor.rowcount
-                await self._db.execute("DELETE FROM questions WHERE chat_id = ?", (chat_id,))
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+        async with self._transaction():
+            cursor = await self._db.execute("DELETE FROM turns WHERE chat_id = ?", (chat_id,))
+            removed = cursor.rowcount
+            await self._db.execute("DELETE FROM questions WHERE chat_id = ?", (chat_id,))
+            # What the chat said stays out of the inbox too; the entries stay, so a redelivered
+            # update is still recognised and an edit still finds the reply it replaces.
+            await self._db.execute("UPDATE inbox SET payload = '{}' WHERE chat_id = ? AND state = 'done'",
+                                   (chat_id,))
+        return removed
+
+    # --- the inbox: updates received, and what became of them ------------------------------
+
+    async def receive(self, update_id: int, kind: str, payload: dict, asked_at: float,
+                      chat_id: int | None = None, message_id: int | None = None) -> bool:
+        """Record an update durably before it is acted on; False if it was recorded before."""
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO inbox (update_id, kind, chat_id, message_id, payload, asked_at,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (update_id, kind, chat_id, message_id, json.dumps(payload, ensure_ascii=False),
+                 asked_at, time.time()))
+            added = cursor.rowcount == 1
+        return added
+
+    async def inbox_entry(self, update_id: int) -> InboxEntry | None:
+        """The inbox entry of an update, or None if it was never received."""
+        async with self._db.execute(_SELECT_INBOX + " WHERE update_id = ?", (update_id,)) as cursor:
+            row = await cursor.fetchone()
+        return _inbox_entry(row) if row else None
+
+    async def pending_updates(self) -> list[InboxEntry]:
+        """Updates received but not done with (a crash or a stop came first), oldest first."""
+        async with self._db.execute(_SELECT_INBOX + " WHERE state = 'pending' ORDER BY update_id") as cursor:
+            rows = await cursor.fetchall()
+        return [_inbox_entry(row) for row in rows]
+
+    async def note_sent(self, update_id: int, reply_ids: Sequence[int]) -> None:
+        """Record the messages sent so far for an update whose reply takes several."""
+        async with self._transaction():
+            await self._db.execute("UPDATE inbox SET reply_ids = ? WHERE update_id = ?",
+                                   (json.dumps(list(reply_ids)), update_id))
+
+    async def finish(self, update_id: int, outcome: str, detail: str | None = None,
+                     reply_ids: Sequence[int] = (), chat_id: int | None = None,
+                     turns: Sequence[NewTurn] = ()) -> None:
+        """Mark an update done and store the turns its delivered reply adds, in one transaction."""
+        if outcome not in UPDATE_OUTCOMES:
+            raise ValueError(f"outcome must be one of {UPDATE_OUTCOMES}, got {outcome!r}")
+        if turns and chat_id is None:
+            raise ValueError("turns need the chat_id they belong to")
+        _check_roles(turns)
+        async with self._transaction():
+            if turns:
+                await self._insert_turns(chat_id, turns)
+            await self._db.execute(
+                "UPDATE inbox SET state = 'done', outcome = ?, detail = ?, reply_ids = ?, done_at = ?"
+                " WHERE update_id = ?",
+                (outcome, detail, json.dumps(list(reply_ids)), time.time(), update_id))
+
+    async def answer_to(self, chat_id: int, message_id: int) -> InboxEntry | None:
+        """The latest answered update for a user's message (to edit its reply when the message is edited)."""
+        async with self._db.execute(
+                _SELECT_INBOX + " WHERE chat_id = ? AND message_id = ? AND outcome = 'answered'"
+                " AND reply_ids != '[]' ORDER BY update_id DESC LIMIT 1", (chat_id, message_id)) as cursor:
+            row = await cursor.fetchone()
+        return _inbox_entry(row) if row else None
+
+    async def prune_inbox(self, done_before: float) -> int:
+        """Delete done entries finished before a unix time; returns how many went."""
+        async with self._transaction():
+            cursor = await self._db.execute("DELETE FROM inbox WHERE state = 'done' AND done_at < ?",
+                                            (done_before,))
+            removed = cursor.rowcount
         return removed
 
 
@@ -251,6 +396,7 @@ class HistoryStore:
                 cursor = await self._db.execute("DELETE FROM turns WHERE created_at < ?", (cutoff,))
                 removed = cursor.rowcount
                 await self._db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,))
+                await self._db.execute("DELETE FROM inbox WHERE state = 'done' AND done_at < ?", (cutoff,))
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
@@ -338,6 +484,21 @@ async def _configure(db: aiosqlite.Connection) -> None:
     # fsync per turn, which is cheap at chat rates.
     await db.execute("PRAGMA synchronous=FULL")
     await db.execute("PRAGMA busy_timeout=5000")
+
+
+def _check_roles(turns: Sequence[NewTurn]) -> None:
+    """ValueError for a turn whose role is not one of ROLES (before anything is written)."""
+    for turn in turns:
+        if turn.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {turn.role!r}")
+
+
+def _inbox_entry(row: Sequence) -> InboxEntry:
+    """An InboxEntry from one row of _SELECT_INBOX."""
+    (update_id, kind, chat_id, message_id, payload, asked_at, received_at, state, outcome, detail,
+     reply_ids, done_at) = row
+    return InboxEntry(update_id, kind, chat_id, message_id, json.loads(payload), asked_at, received_at,
+                      state, outcome, detail, tuple(json.loads(reply_ids)), done_at)
 
 
 def _turn(row: Sequence) -> Turn:

@@ -169,3 +169,60 @@ async def test_kill_9_of_a_writer_loses_no_committed_turn(tmp_path: Path) -> Non
         assert set(printed) <= stored
         await store.append_turn(9, 1, "user", "after the crash")
         assert (await store.recent_turns(9, limit=1))[0].text == "after the crash"
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+
+async def test_a_version_1_database_gains_the_inbox_and_keeps_its_turns(tmp_path: Path) -> None:
+    import aiosqlite
+
+    from bot.history import MIGRATIONS
+    path = tmp_path / "v1.sqlite3"
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        await migrate(db, path, MIGRATIONS[:1])
+        await db.execute("INSERT INTO turns (chat_id, user_id, role, text, created_at) VALUES (1, 1, 'user', 'old', 0)")
+    async with await HistoryStore.open(path, 10) as store:
+        assert [t.text for t in await store.recent_turns(1)] == ["old"]
+        assert await store.receive(5, "message", {"update_id": 5}, 100.0, chat_id=1, message_id=9)
+
+
+async def test_an_update_is_received_once_and_finished_with_its_turns(tmp_path: Path) -> None:
+    from bot.history import NewTurn
+    path = tmp_path / "h.sqlite3"
+    async with await HistoryStore.open(path, 10) as store:
+        assert await store.receive(5, "message", {"update_id": 5, "message": {"text": "问"}}, 100.0,
+                                   chat_id=7, message_id=9)
+        assert not await store.receive(5, "message", {"update_id": 5}, 100.0, chat_id=7, message_id=9)
+        assert [e.update_id for e in await store.pending_updates()] == [5]
+        await store.note_sent(5, [41])
+        assert (await store.inbox_entry(5)).reply_ids == (41,)
+        await store.finish(5, "answered", reply_ids=[41, 42], chat_id=7,
+                           turns=[NewTurn(3, "user", "问"), NewTurn(0, "bot", "引用了 1 段", ("a#1",), "问")])
+    async with await HistoryStore.open(path, 10) as store:  # durable across a restart
+        entry = await store.inbox_entry(5)
+        assert (entry.state, entry.outcome, entry.reply_ids) == ("done", "answered", (41, 42))
+        assert entry.payload["message"]["text"] == "问"
+        assert await store.pending_updates() == []
+        assert (await store.answer_to(7, 9)).update_id == 5
+        assert [(t.role, t.text) for t in await store.recent_turns(7)] == [("user", "问"), ("bot", "引用了 1 段")]
+
+
+async def test_a_finish_that_fails_stores_neither_the_turns_nor_the_outcome(tmp_path: Path) -> None:
+    from bot.history import NewTurn
+    async with await HistoryStore.open(tmp_path / "h.sqlite3", 10) as store:
+        await store.receive(5, "message", {}, 100.0, chat_id=7)
+        with pytest.raises(ValueError):
+            await store.finish(5, "answered", chat_id=7, turns=[NewTurn(3, "user", "问"), NewTurn(0, "robot", "x")])
+        with pytest.raises(ValueError):
+            await store.finish(5, "delivered-ish")
+        assert await store.recent_turns(7) == []
+        assert (await store.inbox_entry(5)).state == "pending"
+
+
+async def test_old_done_entries_are_pruned_and_pending_ones_kept(tmp_path: Path) -> None:
+    async with await HistoryStore.open(tmp_path / "h.sqlite3", 10) as store:
+        for update_id in (1, 2):
+            await store.receive(update_id, "message", {}, 100.0)
+        await store.finish(1, "ignored")
+        assert await store.prune_inbox(done_before=1e12) == 1
+        assert await store.inbox_entry(1) is None and (await store.inbox_entry(2)).state == "pending"
