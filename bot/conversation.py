@@ -8,11 +8,11 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import Config
 from bot.corpus import Corpus, Passage
-from bot.history import HistoryStore, Turn
+from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import EXAMPLES, detect_lang, say
 from bot.quotes import find_notable_quotes
 from bot.retrieval import Hit, Retriever
@@ -76,6 +76,23 @@ class SourceInfo:
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """A question and the bot's turn for it: what a reply adds to the chat's history once delivered."""
+    user_id: int
+    question: str                          # the user's message as stored
+    summary: str                           # the bot's turn in one line
+    passage_ids: tuple[str, ...]           # what /more continues after
+    query: str
+    offset: int
+    context: str | None
+
+    def turns(self) -> tuple[NewTurn, NewTurn]:
+        """The user's turn and the bot's, in the order they are stored."""
+        return (NewTurn(self.user_id, "user", self.question),
+                NewTurn(0, "bot", self.summary, self.passage_ids, self.query, self.offset, self.context))
+
+
+@dataclass(frozen=True)
 class Reply:
     """What the engine answers; adapters turn it into plain text, JSON or Telegram HTML."""
     kind: ReplyKind
@@ -89,6 +106,7 @@ class Reply:
     turns: tuple[Turn, ...] = ()           # for HISTORY
     context: str | None = None             # the earlier question a follow-up leaned on
     truncated: bool = False                # the question was cut to MAX_QUESTION_CHARS
+    exchange: Exchange | None = None       # what Engine.record stores (questions and /more only)
 
 
 @dataclass(frozen=True)
@@ -169,34 +187,35 @@ class Engine:
     # --- routing ---------------------------------------------------------------------------
 
     async def handle(self, chat_id: int, user_id: int, text: str,
-                     lang: str | None = None) -> Reply:
+                     lang: str | None = None, *, record: bool = True) -> Reply:
         """Route a message: a /command (with or without @botname), 更多/more, or a question.
 
         lang is a hint from the transport (e.g. Telegram's language_code); None: from the text.
         A command addressed to another bot gives a Reply of kind IGNORED: adapters send nothing.
+        record=False: the question and the bot's turn are not stored yet; see record().
         """
         text = text or ""
         command = parse_command(text)
         if command is None:
             if is_more(text):
-                return await self.more(chat_id, user_id, detect_lang(text, lang))
-            return await self.ask(chat_id, user_id, text, lang)
+                return await self.more(chat_id, user_id, detect_lang(text, lang), record=record)
+            return await self.ask(chat_id, user_id, text, lang, record=record)
         if command.bot and self.bot_username and command.bot.lower() != self.bot_username.lower():
             return Reply(ReplyKind.IGNORED, detect_lang("", lang))
-        return await self._run_command(chat_id, user_id, command, lang)
+        return await self._run_command(chat_id, user_id, command, lang, record)
 
     async def _run_command(self, chat_id: int, user_id: int, command: Command,
-                           lang: str | None) -> Reply:
+                           lang: str | None, record: bool = True) -> Reply:
         """Dispatch one parsed command."""
         ui = detect_lang(command.args, lang)
         if command.name == "quote":
             if command.args:
-                return await self.ask(chat_id, user_id, command.args, lang)
+                return await self.ask(chat_id, user_id, command.args, lang, record=record)
             return self.quotes(chat_id, ui)
         if command.name in ("start", "help"):
             return self.welcome(ui) if command.name == "start" else self.help(ui)
         if command.name == "more":
-            return await self.more(chat_id, user_id, ui)
+            return await self.more(chat_id, user_id, ui, record=record)
         if command.name == "sources":
             return Reply(ReplyKind.SOURCES, ui, sources=self.sources,
                          lines=(say("sources_intro", ui, count=len(self.sources)),))
@@ -226,7 +245,7 @@ class Engine:
     # --- questions -------------------------------------------------------------------------
 
     async def ask(self, chat_id: int, user_id: int, question: str, lang: str | None = None,
-                  top_k: int | None = None) -> Reply:
+                  top_k: int | None = None, *, record: bool = True) -> Reply:
         """Answer a question (follow-ups lean on the chat's previous question) and record it."""
         lang = detect_lang(question, lang)
         top_k = top_k or self._top_k
@@ -239,19 +258,22 @@ class Engine:
         hits, has_more = self._page(prepared.text, 0, top_k, context)
         if context and hits and not self._stands_on_own_words(prepared.text):
             hits, has_more = [], False
-        await self._history.append_turn(chat_id, user_id, "user",
-                                        strip_controls(question[:MAX_TURN_CHARS]).strip())
-        await self._record_answer(chat_id, hits, prepared.text, 0, context, lang)
+        exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
+                                  prepared.text, 0, context, lang)
+        if record:
+            await self._history.append_turns(chat_id, exchange.turns())
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
         if context:
             notices.append(say("followup", lang, previous=_shorten(previous.query, 40)))
         if not hits:
-            return self._no_match(lang, prepared.text, notices, context, prepared.truncated)
+            return replace(self._no_match(lang, prepared.text, notices, context, prepared.truncated),
+                           exchange=exchange)
         return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=prepared.text, offset=0,
                      has_more=has_more, lines=tuple(notices), context=context,
-                     truncated=prepared.truncated)
+                     truncated=prepared.truncated, exchange=exchange)
 
-    async def more(self, chat_id: int, user_id: int, lang: str | None = None) -> Reply:
+    async def more(self, chat_id: int, user_id: int, lang: str | None = None, *,
+                   record: bool = True) -> Reply:
         """The next page of passages for the chat's last question."""
         lang = lang or "zh"
         previous = await self._history.last_answer(chat_id)
@@ -262,27 +284,33 @@ class Engine:
         has_more = False
         if previous.passage_ids:  # an abstained question has no further pages either
             hits, has_more = self._page(previous.query, offset, self._top_k, previous.context)
-        await self._history.append_turn(chat_id, user_id, "user", "/more")
-        await self._record_answer(chat_id, hits, previous.query, offset, previous.context, lang)
+        exchange = self._exchange(user_id, "/more", hits, previous.query, offset, previous.context, lang)
+        if record:
+            await self._history.append_turns(chat_id, exchange.turns())
         if not hits:
             return Reply(ReplyKind.NO_MORE, lang, query=previous.query, offset=offset,
-                         lines=(say("no_more", lang),))
+                         lines=(say("no_more", lang),), exchange=exchange)
         return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=previous.query, offset=offset,
-                     has_more=has_more, context=previous.context)
+                     has_more=has_more, context=previous.context, exchange=exchange)
 
     def _page(self, query: str, offset: int, top_k: int, context: str | None) -> tuple[list[Hit], bool]:
         """top_k hits from offset on, and whether more follow (asks for one extra to know)."""
         hits = self._retriever.search(query, top_k=top_k + 1, offset=offset, context=context)
         return hits[:top_k], len(hits) > top_k
 
-    async def _record_answer(self, chat_id: int, hits: list[Hit], query: str, offset: int,
-                             context: str | None, lang: str) -> None:
-        """Store the bot's turn: a one-line summary and what /more needs to continue."""
+    def _exchange(self, user_id: int, question: str, hits: list[Hit], query: str, offset: int,
+                  context: str | None, lang: str) -> Exchange:
+        """The turns a reply adds: the user's words, and the bot's summary with what /more continues."""
         summary = (say("bot_summary_answer", lang, count=len(hits)) if hits
                    else say("bot_summary_none", lang))
-        await self._history.append_turn(chat_id, 0, "bot", summary,
-                                        passage_ids=tuple(h.passage.id for h in hits),
-                                        query=query, offset=offset, context=context)
+        return Exchange(user_id, question, summary, tuple(h.passage.id for h in hits), query, offset, context)
+
+    # --- two steps, for an adapter that stores a reply only once it was delivered ------------
+
+    async def record(self, chat_id: int, reply: Reply) -> None:
+        """Store what a reply made with record=False adds to the history (call it once delivered)."""
+        if reply.exchange is not None:
+            await self._history.append_turns(chat_id, reply.exchange.turns())
 
     def _no_match(self, lang: str, query: str, notices: list[str], context: str | None,
                   truncated: bool) -> Reply:
@@ -345,9 +373,9 @@ class Engine:
         """A passage with its neighbours from the article, for a "上下文" button."""
         return self._corpus.neighbours(passage_id)
 
-    def search(self, query: str, top_k: int = 10) -> list[Hit]:
-        """Stateless search (inline mode): no history is read or written."""
-        return search_question(self._retriever, query, top_k)
+    def search(self, query: str, top_k: int = 10, offset: int = 0) -> list[Hit]:
+        """Stateless search (inline mode, paged from offset): no history is read or written."""
+        return search_question(self._retriever, query, top_k, offset)
 
     async def next_page(self, chat_id: int) -> tuple[str, int] | None:
         """What /more would continue: the chat's last question and the rank its next page starts at."""
@@ -376,12 +404,12 @@ class Engine:
         return Reply(ReplyKind.QUOTES, lang, hits=hits, lines=(say("quotes_intro", lang),))
 
 
-def search_question(retriever: Retriever, query: str, top_k: int) -> list[Hit]:
+def search_question(retriever: Retriever, query: str, top_k: int, offset: int = 0) -> list[Hit]:
     """The retriever's hits for a user's text after the engine's cleaning; [] for unusable input."""
     prepared = prepare_question(query)
     if prepared.problem:
         return []
-    return retriever.search(prepared.text, top_k=top_k)
+    return retriever.search(prepared.text, top_k=top_k, offset=offset)
 
 
 def source_infos(corpus: Corpus, analyzer) -> tuple[SourceInfo, ...]:
