@@ -62,6 +62,26 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """Telegram's outgoing limits (its Bots FAQ), kept by the bot's own pacer, and the group backlog bound."""
+    overall_per_second: int = 30           # "no more than 30 messages per second" in all
+    group_per_minute: int = 20             # "no more than 20 messages per minute" in one group
+    private_per_second: float = 1.0        # "more than one message per second" in one chat...
+    private_burst: int = 3                 # ... "short bursts that go over this limit" are allowed
+    group_backlog_seconds: float = 30.0    # a group reply that would wait longer is not sent
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How hard the bot tries to get an answer through, and for how long a question stays worth answering."""
+    flood_retries: int = 10                # 429 retry_after honoured by the rate limiter this many times
+    retry_first_seconds: float = 0.5       # first wait after a network error or a 5xx; doubles...
+    retry_max_seconds: float = 10.0        # ... up to this
+    max_age_seconds: float = 3600.0        # older questions are not answered any more (outage, crash)
+    edit_window_seconds: float = 900.0     # an edited question is answered again within this
+
+
+@dataclass(frozen=True)
 class TelegramConfig:
     token_file: Path | None = None
     api_base_url: str = "https://api.telegram.org/bot"
@@ -73,6 +93,8 @@ class TelegramConfig:
     admins: tuple[int, ...] = ()     # Telegram user ids allowed /stats, /reload and uploads
     max_upload_bytes: int = 1_048_576
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
 
 
 @dataclass(frozen=True)
@@ -106,6 +128,16 @@ _RANGES: dict[str, tuple[float, float]] = {
     "telegram.metrics.port": (1, 65535),
     # Telegram lets a bot download files up to 20 MB (getFile), so a larger bound could never be met.
     "telegram.max_upload_bytes": (1024, 20_000_000),
+    "telegram.limits.overall_per_second": (1, 1000),
+    "telegram.limits.group_per_minute": (1, 1000),
+    "telegram.limits.private_per_second": (0.01, 100.0),
+    "telegram.limits.private_burst": (1, 100),
+    "telegram.limits.group_backlog_seconds": (0.0, 3600.0),
+    "telegram.delivery.flood_retries": (0, 1000),
+    "telegram.delivery.retry_first_seconds": (0.01, 600.0),
+    "telegram.delivery.retry_max_seconds": (0.01, 3600.0),
+    "telegram.delivery.max_age_seconds": (1.0, 86_400.0),
+    "telegram.delivery.edit_window_seconds": (0.0, 172_800.0),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {"telegram.mode": ("polling", "webhook")}
 
