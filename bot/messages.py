@@ -161,6 +161,29 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "webhook 模式需要在配置里设置 telegram.webhook.url（Telegram 访问的公网 https 地址）。",
         "en": "Webhook mode needs telegram.webhook.url in the config (the public https URL Telegram posts to).",
     },
+    "tg_button_share": {"zh": "分享", "en": "Share"},
+    "tg_button_ask_bot": {"zh": "去问 quotebot", "en": "Ask quotebot"},
+    "tg_button_unknown": {
+        "zh": "这个按钮已经失效了，请重新提问。",
+        "en": "That button no longer works. Please ask again.",
+    },
+    "tg_group_busy": {
+        "zh": "群里的问题太多了：我在一个群里每分钟最多只能发 {limit} 条消息。为了不让回复拖得太久，"
+              "接下来的问题先不回答了，请过一分钟再问。",
+        "en": "Too many questions at once: I can send at most {limit} messages a minute in a group. "
+              "So that replies don't come minutes late, I'm skipping the next ones: please ask again "
+              "in a minute.",
+    },
+    "tg_description": {
+        "zh": "我会回答关于收录文章的问题，并逐字引用原文段落、注明出处。"
+              "直接发问题即可，例如：DeepSeek 为什么要开源？在群里用 /quote 问题。",
+        "en": "I answer questions about a small library of Chinese articles by quoting their passages "
+              "word for word, each with its source. Just send a question; in a group, use /quote.",
+    },
+    "tg_short_description": {
+        "zh": "用原文引用回答关于文章的问题，注明出处。",
+        "en": "Answers questions about the articles with exact quotes and their sources.",
+    },
     "tg_startup_failed": {
         "zh": "机器人启动失败：{reason}",
         "en": "The bot could not start: {reason}",

@@ -52,7 +52,7 @@ def test_a_broken_config_names_the_file_and_the_key(run_cli, isolated_env, tmp_p
     assert proc.returncode == 1
     assert_clean(proc)
     assert proc.stdout.splitlines() == [f"FAIL config: {config}: unknown key 'telegram.admin' (expected one of: "
-                                        f"admins, api_base_url, max_upload_bytes, metrics, mode, poll_interval, "
+                                        f"admins, api_base_url, delivery, limits, max_upload_bytes, metrics, mode, poll_interval, "
                                         f"questions_per_minute, rate_limiter, token_file, webhook)"]
 
 

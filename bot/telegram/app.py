@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import os
 import re
 import secrets
+import signal
 import sys
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlsplit
 
-from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram import (BotCommand, BotCommandScope, BotCommandScopeAllChatAdministrators,
+                      BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, BotCommandScopeDefault, Update)
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor,
-                          CallbackQueryHandler, InlineQueryHandler, MessageHandler, filters)
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, InlineQueryHandler, MessageHandler, filters
 
 from bot.config import ENV_TOKEN, ENV_WEBHOOK_SECRET, Config
 from bot.history import open_history
@@ -25,6 +24,9 @@ from bot.library import Library
 from bot.messages import say
 from bot.metrics import MetricsError
 from bot.telegram import admin, handlers, monitor
+from bot.telegram.delivery import Connectivity, Delivery, FailureLog, WatchedRequest, describe, is_transient
+from bot.telegram.inbox import Inbox, InboxQueue, UpdateProcessor
+from bot.telegram.pacing import ChatPacer, GroupBacklog
 from bot.telegram.render import CONTEXT_HASH_PREFIX, CONTEXT_PREFIX, EXAMPLE_PREFIX, MORE_PREFIX
 from bot.telegram.throttle import Throttle
 
@@ -38,10 +40,21 @@ TOKEN_FORMAT = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,64}$")
 ENV_CREDENTIALS = "CREDENTIALS_DIRECTORY"
 CREDENTIAL_TOKEN = "telegram-token"
 CREDENTIAL_WEBHOOK_SECRET = "webhook-secret"
-MENU_COMMANDS = ("start", "help", "quote", "more", "sources", "history", "forget")
+# The command menu per scope: groups get what makes sense there, their admins /forget too.
+PRIVATE_MENU = ("start", "help", "quote", "more", "sources", "history", "forget")
+MENUS: tuple[tuple[BotCommandScope, tuple[str, ...]], ...] = (
+    (BotCommandScopeDefault(), PRIVATE_MENU),
+    (BotCommandScopeAllPrivateChats(), PRIVATE_MENU),
+    (BotCommandScopeAllGroupChats(), ("quote", "more", "sources", "help")),
+    (BotCommandScopeAllChatAdministrators(), ("quote", "more", "sources", "history", "forget", "help")),
+)
+# The profile's languages: Chinese for everyone (no language_code), English for English clients.
+PROFILE_LANGUAGES = (("zh", None), ("en", "en"))
 MAX_CONCURRENT_UPDATES = 64
 # Loggers that print request URLs, which carry the token: quiet unless something goes wrong.
 NOISY_LOGGERS = ("httpx", "httpcore")
+# PTB's limiter logs every 429 retry at INFO; Connectivity logs a flood wait's start and end instead.
+QUIET_LOGGERS = ("telegram.ext.AIORateLimiter",)
 
 
 class TokenError(Exception):
@@ -124,89 +137,63 @@ def configure_logging(level: str | int | None, token: str) -> None:
     for handler in root.handlers:
         handler.addFilter(redactor)
     logging.captureWarnings(True)  # PTB's warnings then pass the redactor too
-    for name in NOISY_LOGGERS:
+    for name in NOISY_LOGGERS + QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
 # --- the application ----------------------------------------------------------------------------
 
-class ChatOrderedProcessor(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; those of one chat run in order.
 
-    A follow-up must not overtake the question it follows, but one slow chat must not hold
-    up the others.
-    """
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[object, asyncio.Lock] = {}
-        self._waiting: collections.Counter = collections.Counter()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _order_key(update)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._waiting[key] += 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._waiting[key] -= 1
-            if not self._waiting[key]:
-                del self._waiting[key]
-                self._locks.pop(key, None)
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
-
-
-def _order_key(update: object) -> object:
-    """The chat an update belongs to (inline queries: their user), for ordering."""
-    if isinstance(update, Update):
-        if update.effective_chat is not None:
-            return ("chat", update.effective_chat.id)
-        if update.effective_user is not None:
-            return ("user", update.effective_user.id)
-    return ("other", id(update))
-
+# --- the application ----------------------------------------------------------------------------
 
 def build_application(config: Config, token: str, api_base_url: str | None = None) -> Application:
-    """The one place the Telegram application is wired: services, handlers, life cycle."""
-    base_url = api_base_url or config.telegram.api_base_url
+    """The one place the Telegram application is wired: transport, pacing, inbox, handlers, life cycle."""
+    connectivity = Connectivity()
+    telegram = config.telegram
+    base_url = api_base_url or telegram.api_base_url
     watched = monitor.new_monitor(config)
-    request, get_updates_request = monitor.observed_requests(watched)
+    pacer = ChatPacer(telegram.limits, telegram.delivery.flood_retries) if telegram.rate_limiter else None
     builder = (ApplicationBuilder().token(token)
                .base_url(base_url).base_file_url(file_url(base_url))
-               .request(request).get_updates_request(get_updates_request)
-               .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES))
+               .request(WatchedRequest(connectivity, watched, connection_pool_size=monitor.POOL_SIZE))
+               .get_updates_request(WatchedRequest(connectivity, watched, connection_pool_size=monitor.POLL_POOL_SIZE))
+               .update_queue(InboxQueue())
+               .concurrent_updates(UpdateProcessor(MAX_CONCURRENT_UPDATES))
                .post_init(post_init).post_shutdown(post_shutdown))
-    if config.telegram.rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter())
+    if pacer is not None:
+        builder = builder.rate_limiter(pacer)
     application = builder.build()
-    application.bot_data["config"] = config
+    application.bot_data.update(config=config, connectivity=connectivity, pacer=pacer, stopping=asyncio.Event())
     application.bot_data[monitor.MONITOR] = watched
     admin.register(application, config)   # first: an admin's /stats must not reach the engine
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    """Register every handler, in the order they are tried."""
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
-    new = filters.UpdateType.MESSAGE  # an edited message is not asked again
-    application.add_handler(MessageHandler(private & new & filters.TEXT, handlers.on_private_text))
-    application.add_handler(MessageHandler(private & new & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+    new, edited = filters.UpdateType.MESSAGE, filters.UpdateType.EDITED_MESSAGE
+    words = filters.TEXT | filters.CAPTION  # a photo's caption is read as a question too
+    group_command = filters.COMMAND | filters.CaptionRegex(r"^/")
+    group_mention = filters.Entity("mention") | filters.CaptionEntity("mention")
+    application.add_handler(MessageHandler(private & new & words, handlers.on_private_text))
+    application.add_handler(MessageHandler(private & new & ~words & ~filters.StatusUpdate.ALL,
                                            handlers.on_private_non_text))
-    application.add_handler(MessageHandler(groups & new & filters.COMMAND, handlers.on_group_command))
-    application.add_handler(MessageHandler(groups & new & filters.TEXT & filters.Entity("mention"),
-                                           handlers.on_group_mention))
+    application.add_handler(MessageHandler(groups & new & group_command, handlers.on_group_command))
+    application.add_handler(MessageHandler(groups & new & words & group_mention, handlers.on_group_mention))
+    application.add_handler(MessageHandler(edited & words & (private | groups), handlers.on_edited_message))
     application.add_handler(CallbackQueryHandler(handlers.on_more_button, pattern=f"^{MORE_PREFIX}"))
     application.add_handler(CallbackQueryHandler(handlers.on_context_button,
                                                  pattern=f"^({CONTEXT_PREFIX}|{CONTEXT_HASH_PREFIX})"))
     application.add_handler(CallbackQueryHandler(handlers.on_example_button, pattern=f"^{EXAMPLE_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(handlers.on_unknown_button))  # every other press
     application.add_handler(InlineQueryHandler(handlers.on_inline_query))
     application.add_error_handler(handlers.on_error)
-    return application
 
 
 async def post_init(application: Application) -> None:
-    """Load the articles, build the index, open the history, then register the command menu."""
+    """Load the articles, build the index, open the history and the inbox, set the profile, queue leftovers."""
     config: Config = application.bot_data["config"]
     history = await open_history(config.history)
     try:
@@ -214,10 +201,22 @@ async def post_init(application: Application) -> None:
     except BaseException:
         await history.close()
         raise
+    delivery_config = config.telegram.delivery
+    watched = application.bot_data[monitor.MONITOR]
+    inbox = Inbox(history, delivery_config.max_age_seconds, on_backlog=watched.metrics.inbox_backlog.set)
+    pacer = application.bot_data["pacer"]
     application.bot_data[handlers.SERVICES] = handlers.Services(
-        library=library, history=history, throttle=Throttle(config.telegram.questions_per_minute))
+        library=library, history=history, throttle=Throttle(config.telegram.questions_per_minute), inbox=inbox,
+        delivery=Delivery(delivery_config, application.bot_data["connectivity"], application.bot_data["stopping"]),
+        backlog=GroupBacklog(pacer, config.telegram.limits), failures=FailureLog(logging.getLogger(handlers.__name__)),
+        edit_window=delivery_config.edit_window_seconds, rate_limited=pacer is not None)
+    application.update_queue.inbox = inbox
+    application.update_processor.inbox = inbox
+    application.update_processor.stopping = application.bot_data["stopping"]
     await monitor.start_monitoring(application, library, history)
-    await set_command_menu(application)
+    await set_profile(application)
+    for update in await inbox.pending(application.bot):
+        await application.update_queue.put(update)
     corpus = library.edition.corpus
     log.info("ready as @%s with %d passages from %d articles", application.bot.username,
              len(corpus.passages), len(corpus.sources))
@@ -232,17 +231,23 @@ async def post_shutdown(application: Application) -> None:
         log.info("history database closed")
 
 
-async def set_command_menu(application: Application) -> None:
-    """Register the command menu in Chinese (default) and English; a failure is logged, not fatal."""
-    for language in ("zh", "en"):
-        commands = [BotCommand(name, say(f"tg_cmd_{name}", language)) for name in MENU_COMMANDS]
-        try:
-            await application.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
-                                                   language_code=None if language == "zh" else language)
-        except TelegramError as exc:
-            log.warning("could not register the %s command menu: %s", language, exc)
+async def set_profile(application: Application) -> None:
+    """Descriptions and command menus per scope, in Chinese (default) and English; failures are logged."""
+    bot = application.bot
+    for lang, code in PROFILE_LANGUAGES:
+        calls = [("description", bot.set_my_description(say("tg_description", lang), language_code=code)),
+                 ("short description", bot.set_my_short_description(say("tg_short_description", lang),
+                                                                    language_code=code))]
+        for scope, names in MENUS:
+            commands = [BotCommand(name, say(f"tg_cmd_{name}", lang)) for name in names]
+            calls.append((f"{scope.type} command menu", bot.set_my_commands(commands, scope=scope, language_code=code)))
+        for what, call in calls:
+            try:
+                await call
+            except TelegramError as exc:
+                log.warning("could not register the %s %s: %s", lang, what, describe(exc))
     await admin.advertise(application, application.bot_data["config"],
-                          [BotCommand(name, say(f"tg_cmd_{name}", "zh")) for name in MENU_COMMANDS])
+                          [BotCommand(name, say(f"tg_cmd_{name}", "zh")) for name in PRIVATE_MENU])
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -258,11 +263,7 @@ def run_telegram(config: Config, api_base_url: str | None = None, log_level: str
     base_url = api_base_url or config.telegram.api_base_url
     application = build_application(config, token, base_url)
     try:
-        if config.telegram.mode == "webhook":
-            _run_webhook(application, config)
-        else:
-            application.run_polling(poll_interval=config.telegram.poll_interval,
-                                    allowed_updates=Update.ALL_TYPES, close_loop=False)
+        asyncio.run(serve(application, config))
     except TokenError as exc:
         print(f"quotebot: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -285,7 +286,43 @@ def file_url(base_url: str) -> str:
     return "https://api.telegram.org/file/bot"
 
 
-def _run_webhook(application: Application, config: Config) -> None:
+async def serve(application: Application, config: Config) -> None:
+    """Start, receive updates until SIGINT/SIGTERM, then stop: in-flight replies finish, the rest wait.
+
+    On a stop signal, updates not started yet stay pending in the inbox (answered after the
+    restart) and retries give up at once; what is being sent when it comes is sent.
+    """
+    stopping: asyncio.Event = application.bot_data["stopping"]
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await application.initialize()  # getMe: an unusable token or an unreachable API stops here
+    try:
+        await application.post_init(application)
+        if config.telegram.mode == "webhook":
+            await _start_webhook(application, config)
+        else:
+            await application.updater.start_polling(poll_interval=config.telegram.poll_interval,
+                                                    allowed_updates=Update.ALL_TYPES, error_callback=_poll_failed)
+        await application.start()
+        await stopping.wait()
+        log.info("stopping: replies in progress finish, the others are answered after the restart")
+    finally:
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        await application.post_shutdown(application)
+
+
+def _poll_failed(exc: TelegramError) -> None:
+    """A failed getUpdates: network trouble is Connectivity's to log; anything else is logged here."""
+    if not is_transient(exc):
+        log.error("polling for updates failed: %s", describe(exc))
+
+
+async def _start_webhook(application: Application, config: Config) -> None:
     """Serve Telegram's webhook calls; the secret token is checked on every request."""
     hook = config.telegram.webhook
     if not hook.url:
@@ -297,6 +334,6 @@ def _run_webhook(application: Application, config: Config) -> None:
         secret = _read_credential(os.environ, CREDENTIAL_WEBHOOK_SECRET)[0]
     # Telegram sends the secret back on each call; without a configured one, any random one works.
     secret = secret or secrets.token_urlsafe(32)
-    application.run_webhook(listen=hook.listen, port=hook.port, url_path=urlsplit(hook.url).path.lstrip("/"),
-                            webhook_url=hook.url, secret_token=secret, allowed_updates=Update.ALL_TYPES,
-                            close_loop=False)
+    await application.updater.start_webhook(listen=hook.listen, port=hook.port,
+                                            url_path=urlsplit(hook.url).path.lstrip("/"), webhook_url=hook.url,
+                                            secret_token=secret, allowed_updates=Update.ALL_TYPES)

@@ -1,8 +1,10 @@
 """Turn the engine's Reply into Telegram messages: escaped HTML, within Telegram's limits, with buttons.
 
-Every text the user or an article wrote is escaped; the only tags are <blockquote>, <b> and <i>.
-A message never exceeds 4096 UTF-16 code units: a long reply is split between passages and a
-single passage too long for one message is cut with "…". Callback data stays within 64 bytes.
+Every text the user or an article wrote is escaped; the only tags are <blockquote> (expandable
+for a long passage), <b> and <i>. Each quote ends with its source line. A message never exceeds
+4096 UTF-16 code units: a long reply is split between passages and a single passage too long for
+one message is cut with "…". Callback data stays within 64 bytes; a 分享 button opens inline mode
+in a chat the user picks, on a query that names the passage (#tag), so it comes first there.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from telegram import (InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle,
-                      InputTextMessageContent, LinkPreviewOptions)
+                      InputTextMessageContent, LinkPreviewOptions, SwitchInlineQueryChosenChat)
 
 from bot.conversation import Reply, ReplyKind
 from bot.corpus import Passage
@@ -31,6 +33,14 @@ MORE_PREFIX = "more:"
 CONTEXT_PREFIX = "ctx:"
 CONTEXT_HASH_PREFIX = "ctx#"
 EXAMPLE_PREFIX = "ex:"
+# A quote longer than this is sent as <blockquote expandable>, which Telegram shows folded to three
+# lines: about seven lines on a phone (some 20 Chinese characters a line) is where a quote stops
+# reading at a glance; one in ten bundled passages is longer.
+EXPANDABLE_CHARS = 150
+# The question's words in a 分享 query are cut to this: with the tag, the query stays far below
+# the 256 characters an inline query may hold (Bot API, InlineQuery.query).
+SHARE_WORDS_CHARS = 60
+_SHARE_TAG = re.compile(r"(?:^|\s)#([0-9a-f]{24})\s*$")
 
 # Control and format characters (NUL, escape, bidi overrides) are stripped from what is sent.
 _UNSENDABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -67,6 +77,14 @@ class CallbackKeys:
         if data.startswith(CONTEXT_PREFIX):
             return data[len(CONTEXT_PREFIX):]
         return None
+
+    def share_tag(self, passage_id: str) -> str:
+        """The tag that names a passage in a 分享 button's inline query."""
+        return _short_hash(passage_id)
+
+    def shared_passage(self, tag: str) -> str | None:
+        """The passage id a 分享 tag names (None: unknown, e.g. the articles changed)."""
+        return self._by_hash.get(tag)
 
 
 def _short_hash(text: str) -> str:
@@ -141,11 +159,16 @@ def source_line(passage: Passage, lang: str, speaker: str | None = None) -> str:
 
 
 def quote_block(hit: Hit, lang: str, limit: int = MAX_MESSAGE_UTF16 - SAFETY_MARGIN) -> str:
-    """One passage as a blockquote with the matched terms in bold, and its source under it."""
+    """One passage as a blockquote (expandable when long) with the matched terms in bold; its source last."""
     source = source_line(hit.passage, lang, hit.speaker)
     room = limit - utf16_len(visible_text(source)) - 1
     snippet = cut(clean(hit.snippet or hit.passage.text), max(room, 1))
-    return f"<blockquote>{highlight(snippet, hit.matched_terms)}</blockquote>\n{source}"
+    return f"{blockquote_tag(snippet)}{highlight(snippet, hit.matched_terms)}</blockquote>\n{source}"
+
+
+def blockquote_tag(text: str) -> str:
+    """<blockquote>, or <blockquote expandable> for a quote longer than EXPANDABLE_CHARS."""
+    return "<blockquote expandable>" if utf16_len(text) > EXPANDABLE_CHARS else "<blockquote>"
 
 
 # --- packing into messages --------------------------------------------------------------------
@@ -222,10 +245,35 @@ def _keyboard(reply: Reply, hits: Sequence[Hit], keys: CallbackKeys) -> InlineKe
     rows = [[InlineKeyboardButton(say("tg_button_context", reply.lang, n=reply.offset + i + 1),
                                   callback_data=keys.context_data(hit.passage.id))
              for i, hit in enumerate(hits)]]
+    last = [share_button(reply, hits[0], keys)]
     if reply.kind is ReplyKind.ANSWER and reply.has_more:
-        rows.append([InlineKeyboardButton(say("tg_button_more", reply.lang),
-                                          callback_data=more_data(reply.lang, reply.offset + len(hits), reply.query))])
+        last.insert(0, InlineKeyboardButton(say("tg_button_more", reply.lang),
+                                            callback_data=more_data(reply.lang, reply.offset + len(hits), reply.query)))
+    rows.append(last)
     return InlineKeyboardMarkup(rows)
+
+
+def share_button(reply: Reply, hit: Hit, keys: CallbackKeys) -> InlineKeyboardButton:
+    """分享: inline mode in a chat the user picks, on a query whose first result is this passage."""
+    return InlineKeyboardButton(
+        say("tg_button_share", reply.lang),
+        switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
+            query=share_query(reply.query, keys.share_tag(hit.passage.id)),
+            allow_user_chats=True, allow_group_chats=True, allow_channel_chats=True))
+
+
+def share_query(question: str, tag: str) -> str:
+    """The inline query a 分享 button types: the question's words (cut), then the passage's #tag."""
+    words = " ".join(clean(question or "").split())
+    return f"{cut(words, SHARE_WORDS_CHARS)} #{tag}".strip()
+
+
+def split_share_tag(query: str) -> tuple[str, str | None]:
+    """An inline query's words and the #tag of a shared passage at its end (None: no tag)."""
+    match = _SHARE_TAG.search(query or "")
+    if match is None:
+        return (query or "").strip(), None
+    return query[:match.start()].strip(), match.group(1)
 
 
 @dataclass(frozen=True)
@@ -290,11 +338,11 @@ def render_context(passages: Sequence[Passage], focus_id: str, lang: str) -> lis
         return [Outgoing(escape(say("tg_context_missing", lang)))]
     blocks = [f"<i>{escape(say('tg_context_header', lang, title=passages[0].source_title))}</i>"]
     for passage in passages:
+        body = cut(clean(passage.text), MAX_MESSAGE_UTF16 - SAFETY_MARGIN)
         if passage.id == focus_id:
-            body = cut(clean(passage.text), MAX_MESSAGE_UTF16 - SAFETY_MARGIN)
             blocks.append(f"<blockquote>{html.escape(body, quote=False)}</blockquote>")
-        else:
-            blocks.append(escape(passage.text))
+        else:  # the neighbours are there to be opened if wanted: folded
+            blocks.append(f"<blockquote expandable>{html.escape(body, quote=False)}</blockquote>")
     return [Outgoing(t) for t in pack(blocks)]
 
 
@@ -305,13 +353,20 @@ def render_notice(key: str, lang: str, **values: object) -> Outgoing:
 
 # --- inline mode ------------------------------------------------------------------------------
 
-def render_inline_results(hits: Sequence[Hit], lang: str) -> list[InlineQueryResultArticle]:
-    """Inline results: the title, a snippet as description, and the full quote as the message."""
+def render_inline_results(hits: Sequence[Hit], lang: str, ask_link: str | None = None,
+                          limit: int = 10) -> list[InlineQueryResultArticle]:
+    """Inline results: the title, a snippet as description, and the quote with its source as the message.
+
+    ask_link: a t.me deep link asking the same question, shown as a button under the sent quote.
+    limit: a page holds 10 results, and the first page of a 分享 query one more (the shared quote).
+    """
+    keyboard = (InlineKeyboardMarkup([[InlineKeyboardButton(say("tg_button_ask_bot", lang), url=ask_link)]])
+                if ask_link else None)
     results = []
     seen = set()
     for hit in hits:
         passage = hit.passage
-        if passage.id in seen or len(results) == 10:
+        if passage.id in seen or len(results) == limit:
             continue
         seen.add(passage.id)
         title = passage.source_title + (f" · {passage.section}" if passage.section else "")
@@ -320,6 +375,7 @@ def render_inline_results(hits: Sequence[Hit], lang: str) -> list[InlineQueryRes
             title=cut(clean(title), INLINE_TITLE_CHARS),
             description=cut(" ".join(clean(hit.snippet).split()), INLINE_DESCRIPTION_CHARS),
             input_message_content=InputTextMessageContent(
-                quote_block(hit, lang), parse_mode="HTML", link_preview_options=NO_PREVIEW)))
+                quote_block(hit, lang), parse_mode="HTML", link_preview_options=NO_PREVIEW),
+            reply_markup=keyboard))
     return results
 

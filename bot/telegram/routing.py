@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.conversation import parse_command
+from bot.telegram.links import question_from_payload
 
 
 class Action(enum.Enum):
@@ -20,6 +21,7 @@ class Action(enum.Enum):
     QUOTE = "quote"      # group /quote with a question: the single best passage
     NOTABLE = "notable"  # bare /quote: a notable quotation
     ASK = "ask"          # a group message mentioning the bot: answered as a question
+    QUESTION = "question"  # a private question to ask as it is (a /start link's payload)
     FORGET = "forget"    # group /forget: only for administrators
 
 
@@ -50,12 +52,20 @@ def addressed_elsewhere(bot: str | None, bot_username: str) -> bool:
 
 
 def route_private(text: str, bot_username: str) -> Route:
-    """A private message: everything goes to the engine except commands for another bot."""
+    """A private message: everything goes to the engine except commands for another bot.
+
+    "/start <payload>" from a deep link (links.py) asks the payload's question.
+    """
     command = parse_command(text)
     if command is None:
         return Route(Action.ENGINE, text)
     if addressed_elsewhere(command.bot, bot_username):
         return Route(Action.IGNORE)
+    if command.name == "start" and command.args:
+        question = question_from_payload(command.args)
+        if question:
+            return Route(Action.QUESTION, question)
+        return Route(Action.ENGINE, "/start")  # a payload of another kind: the plain welcome
     return Route(Action.ENGINE, _plain_command(command.name, command.args))
 
 

@@ -13,6 +13,7 @@ MAX_MESSAGE_UTF16 = 4096         # text after entity parsing, counted in UTF-16 
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_CHARS = 200
 MAX_INLINE_RESULTS = 50
+MAX_INLINE_QUERY_CHARS = 256     # InlineQuery.query: "up to 256 characters"
 
 # Tag -> attributes Telegram accepts on it; a tag missing here is "Unsupported start tag".
 ALLOWED_TAGS: dict[str, frozenset[str]] = {
@@ -148,6 +149,17 @@ def _check_button(button: Mapping) -> None:
     data = button.get("callback_data")
     if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
         raise RuleViolation("Bad Request: BUTTON_DATA_INVALID")
+    url = button.get("url")
+    if url is not None and not str(url).startswith(("https://", "http://", "tg://")):
+        raise RuleViolation("Bad Request: BUTTON_URL_INVALID")
+    chosen = button.get("switch_inline_query_chosen_chat")
+    if chosen is not None:
+        # PTB's docs: Telegram raises an error unless at least one kind of chat may be chosen.
+        if not any(chosen.get(k) for k in ("allow_user_chats", "allow_bot_chats", "allow_group_chats",
+                                          "allow_channel_chats")):
+            raise RuleViolation("Bad Request: BUTTON_TYPE_INVALID")
+        if len(str(chosen.get("query", ""))) > MAX_INLINE_QUERY_CHARS:
+            raise RuleViolation("Bad Request: BUTTON_TYPE_INVALID")
 
 
 def check_message(text: str, parse_mode: str | None = "HTML", reply_markup: Mapping | None = None) -> str:

@@ -52,7 +52,7 @@ class BotProcess:
         self.returncode: int | None = None
 
     def start(self, timeout: float = 60.0, ready_method: str = "getUpdates") -> "BotProcess":
-        """Start the bot and wait until it polls, or sets its webhook (its command menu is set by then)."""
+        """Start the bot and wait until it polls, or sets its webhook (its profile is set by then)."""
         started = time.monotonic()
         with self.log_path.open("a", encoding="utf-8") as log:
             self.process = subprocess.Popen(
@@ -63,7 +63,7 @@ class BotProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"the bot exited with {self.process.returncode}:\n{self.log()[-3000:]}")
-            if any(c.started >= started for c in self.proxy.calls(ready_method)):
+            if self.proxy.arrived(ready_method, since=started):
                 return self
             time.sleep(0.05)
         raise AssertionError(f"the bot did not start polling within {timeout:g} s:\n{self.log()[-3000:]}")

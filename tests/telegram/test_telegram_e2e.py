@@ -34,9 +34,9 @@ def assert_sendable(message: dict) -> None:
 
 
 def buttons(message: dict) -> dict[str, str]:
-    """The message's inline buttons: label -> callback data."""
+    """The message's callback buttons: label -> callback data."""
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return {b["text"]: b.get("callback_data", "") for row in rows for b in row}
+    return {b["text"]: b["callback_data"] for row in rows for b in row if "callback_data" in b}
 
 
 def passage_buttons(message: dict) -> set[str]:
@@ -48,6 +48,7 @@ def assert_all_calls_accepted(bot: BotProcess) -> None:
     """Every message, edit and answer the bot sent was accepted (none broke Telegram's rules)."""
     refused = [(c.method, c.response) for c in bot.proxy.calls() if c.method in SENDING and not c.ok]
     assert refused == []
+    assert bot.proxy.violations == []
 
 
 # --- private chat ---------------------------------------------------------------------------------
@@ -343,7 +344,7 @@ def test_handler_error_is_logged_and_answered_with_an_apology(start_bot, new_pro
     token = make_token()
     proxy = new_proxy(token)
     bot = start_bot(proxy=proxy, token=token)
-    proxy.fail("sendMessage", 500, times=1)
+    proxy.fail("sendMessage", 400, times=1, description="Bad Request: chat not found")
     user = bot.user()
     user.send(COST_QUESTION)
     [apology] = user.wait_replies(1)

@@ -106,7 +106,7 @@ def test_buttons_context_per_passage_and_more_with_small_callback_data() -> None
 
 def test_no_more_button_when_nothing_follows() -> None:
     [out] = render_reply(answer(hit(1), has_more=False), KEYS)
-    assert [b.text for row in out.keyboard.inline_keyboard for b in row] == ["上下文 1"]
+    assert [b.text for row in out.keyboard.inline_keyboard for b in row] == ["上下文 1", "分享"]
     assert without_more_button(out.keyboard) == out.keyboard
 
 
@@ -123,7 +123,7 @@ def test_long_passage_ids_become_short_keys_that_resolve_back() -> None:
 def test_english_reply_has_english_buttons_and_source_line() -> None:
     [out] = render_reply(answer(hit(1), lang="en"), KEYS)
     labels = [b.text for row in out.keyboard.inline_keyboard for b in row]
-    assert labels == ["Context 1", "More"]
+    assert labels == ["Context 1", "More", "Share"]
     assert "— “DeepSeek 开源 LLM 对闭源 LLM 的影响”, 成本效益" in visible_text(out.text)
     assert "557 万美元" in visible_text(out.text)
 
