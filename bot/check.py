@@ -206,6 +206,7 @@ async def _online_items(config: Config, token: str) -> list[Item]:
     try:
         async with Bot(token, base_url=config.telegram.api_base_url) as bot:
             me = await bot.get_me()
+            hook = await bot.get_webhook_info() if config.telegram.mode == "webhook" else None
     except InvalidToken:
         return [Item(FAIL, "telegram", "getMe: Telegram rejected the token (revoked, or mistyped?)")]
     except NetworkError as exc:
@@ -223,4 +224,18 @@ async def _online_items(config: Config, token: str) -> list[Item]:
                                             "send /setprivacy to @BotFather and enable it"))
     else:
         items.append(Item(OK, "telegram", "group privacy on (groups send it commands and mentions only)"))
+    if hook is not None:
+        items.append(_webhook_status(hook, config.telegram.webhook.url))
     return items
+
+
+def _webhook_status(hook, url: str | None) -> Item:
+    """What Telegram says of the webhook: where it points, what waits, the last delivery error."""
+    if not hook.url:
+        return Item(OK, "telegram", f"no webhook set yet: the bot sets {url} when it starts")
+    waiting = f"{hook.pending_update_count} updates waiting"
+    if hook.last_error_message:
+        return Item(WARN, "telegram", f"webhook {hook.url}, {waiting}, last delivery error: {hook.last_error_message}")
+    if hook.url != url:
+        return Item(WARN, "telegram", f"webhook set to {hook.url}, not {url}: the bot's start will change it")
+    return Item(OK, "telegram", f"webhook {hook.url}, {waiting}, no delivery error")

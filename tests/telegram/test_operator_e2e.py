@@ -221,6 +221,23 @@ def test_check_online_names_the_bot_and_its_settings(isolated_env, tmp_path, ind
     assert token not in done.stdout + done.stderr and "Traceback" not in done.stderr
 
 
+def test_check_online_in_webhook_mode_reports_the_webhook(isolated_env, tmp_path, index_cache, new_proxy) -> None:
+    token = make_token()
+    proxy = new_proxy(token)
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret")
+    config = write_config(tmp_path, index_cache, mode="webhook",
+                          webhook={"url": "https://bot.example.org/hook", "secret_token_file": str(secret)})
+    done = subprocess.run([sys.executable, "-m", "bot", "check", "--online", "--config", str(config),
+                           "--db", str(tmp_path / "h.sqlite3"), "--api-base-url", proxy.base_url],
+                          env={**isolated_env, "TELEGRAM_BOT_TOKEN": token}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert "ok   webhook: https://bot.example.org/hook, listening on 127.0.0.1:8443, secret token set" in lines
+    assert lines[-1] == "ok   telegram: no webhook set yet: the bot sets https://bot.example.org/hook when it starts"
+
+
 def test_check_online_with_a_rejected_token_fails_in_one_line(isolated_env, tmp_path, index_cache, new_proxy) -> None:
     proxy = new_proxy(make_token())
     config = write_config(tmp_path, index_cache)
