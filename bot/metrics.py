@@ -34,7 +34,7 @@ class Metrics:
         # prometheus-client's default buckets (5 ms to 10 s) hold our replies: about 12 ms against
         # the local emulator (bench/bench_telegram.py), a few hundred ms over the Internet.
         self.reply_seconds = Histogram("quotebot_reply_seconds",
-                                       "Seconds from a question's arrival to its reply being sent.", registry=r)
+                                       "Seconds from the bot taking up a question to Telegram accepting its reply.", registry=r)
         self.api_errors = Counter("quotebot_telegram_api_errors",
                                   "Failed Bot API calls, by kind (HTTP status, or network).", ["kind"], registry=r)
         self.rate_limited = Counter("quotebot_telegram_rate_limited",
