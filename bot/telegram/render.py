@@ -1,7 +1,8 @@
 """Turn the engine's Reply into Telegram messages: escaped HTML, within Telegram's limits, with buttons.
 
-Every text the user or an article wrote is escaped; the only tags are <blockquote> (expandable
-for a long passage), <b> and <i>. Each quote ends with its source line. A message never exceeds
+Every text the user or an article wrote is escaped; the only tags are <blockquote>, <b> and <i>.
+The best quote of a reply is shown open; the others, and the neighbours in the context view, are
+<blockquote expandable> when long. Each quote ends with its source line. A message never exceeds
 4096 UTF-16 code units: a long reply is split between passages and a single passage too long for
 one message is cut with "…". Callback data stays within 64 bytes; a 分享 button opens inline mode
 in a chat the user picks, on a query that names the passage (#tag), so it comes first there.
@@ -33,10 +34,10 @@ MORE_PREFIX = "more:"
 CONTEXT_PREFIX = "ctx:"
 CONTEXT_HASH_PREFIX = "ctx#"
 EXAMPLE_PREFIX = "ex:"
-# A quote longer than this is sent as <blockquote expandable>, which Telegram shows folded to three
-# lines: about seven lines on a phone (some 20 Chinese characters a line) is where a quote stops
-# reading at a glance; one in ten bundled passages is longer.
-EXPANDABLE_CHARS = 150
+# Telegram shows a <blockquote expandable> folded to three lines. A quote after a reply's first is
+# folded when longer than this: six lines on a phone (some 20 Chinese characters a line), so the
+# fold hides at least half of it. Retrieval's snippets stop near 160 characters.
+EXPANDABLE_CHARS = 120
 # The question's words in a 分享 query are cut to this: with the tag, the query stays far below
 # the 256 characters an inline query may hold (Bot API, InlineQuery.query).
 SHARE_WORDS_CHARS = 60
@@ -158,17 +159,20 @@ def source_line(passage: Passage, lang: str, speaker: str | None = None) -> str:
     return f"<i>{escape(line)}</i>"
 
 
-def quote_block(hit: Hit, lang: str, limit: int = MAX_MESSAGE_UTF16 - SAFETY_MARGIN) -> str:
-    """One passage as a blockquote (expandable when long) with the matched terms in bold; its source last."""
+def quote_block(hit: Hit, lang: str, limit: int = MAX_MESSAGE_UTF16 - SAFETY_MARGIN, fold: bool = False) -> str:
+    """One passage as a blockquote with the matched terms in bold, its source as the last line.
+
+    fold: a quote that is not the reply's first is expandable when long.
+    """
     source = source_line(hit.passage, lang, hit.speaker)
     room = limit - utf16_len(visible_text(source)) - 1
     snippet = cut(clean(hit.snippet or hit.passage.text), max(room, 1))
-    return f"{blockquote_tag(snippet)}{highlight(snippet, hit.matched_terms)}</blockquote>\n{source}"
+    return f"{blockquote_tag(snippet, fold)}{highlight(snippet, hit.matched_terms)}</blockquote>\n{source}"
 
 
-def blockquote_tag(text: str) -> str:
-    """<blockquote>, or <blockquote expandable> for a quote longer than EXPANDABLE_CHARS."""
-    return "<blockquote expandable>" if utf16_len(text) > EXPANDABLE_CHARS else "<blockquote>"
+def blockquote_tag(text: str, fold: bool = True) -> str:
+    """<blockquote expandable> for a quote that may fold and is longer than EXPANDABLE_CHARS, else <blockquote>."""
+    return "<blockquote expandable>" if fold and utf16_len(text) > EXPANDABLE_CHARS else "<blockquote>"
 
 
 # --- packing into messages --------------------------------------------------------------------
@@ -213,7 +217,7 @@ def render_reply(reply: Reply, keys: CallbackKeys, max_hits: int | None = None) 
         return []
     hits = reply.hits[:max_hits] if max_hits is not None else reply.hits
     blocks = [text_block(reply.lines)] if reply.lines else []
-    blocks += [quote_block(hit, reply.lang) for hit in hits]
+    blocks += [quote_block(hit, reply.lang, fold=i > 0) for i, hit in enumerate(hits)]
     blocks += _extra_blocks(reply)
     texts = pack([b for b in blocks if b]) or [escape(say("no_match", reply.lang))]
     keyboard = _keyboard(reply, hits, keys)
@@ -341,8 +345,8 @@ def render_context(passages: Sequence[Passage], focus_id: str, lang: str) -> lis
         body = cut(clean(passage.text), MAX_MESSAGE_UTF16 - SAFETY_MARGIN)
         if passage.id == focus_id:
             blocks.append(f"<blockquote>{html.escape(body, quote=False)}</blockquote>")
-        else:  # the neighbours are there to be opened if wanted: folded
-            blocks.append(f"<blockquote expandable>{html.escape(body, quote=False)}</blockquote>")
+        else:  # the neighbours are there to be opened if wanted
+            blocks.append(f"{blockquote_tag(body)}{html.escape(body, quote=False)}</blockquote>")
     return [Outgoing(t) for t in pack(blocks)]
 
 

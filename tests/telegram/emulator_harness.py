@@ -165,6 +165,7 @@ class User:
     first_name: str = "Tester"
     language_code: str | None = "zh-hans"
     chat_title: str = "测试群"
+    is_forum: bool = False            # a supergroup with topics
 
     def sender(self) -> dict:
         """This user as Telegram's `from` object."""
@@ -178,7 +179,8 @@ class User:
         """The chat as Telegram's `chat` object."""
         if self.chat_type == "private":
             return {"id": self.chat_id, "type": "private", "first_name": self.first_name}
-        return {"id": self.chat_id, "type": self.chat_type, "title": self.chat_title}
+        chat = {"id": self.chat_id, "type": self.chat_type, "title": self.chat_title}
+        return {**chat, "is_forum": True} if self.is_forum else chat
 
     def message(self, text: str, reply_to: dict | None = None, entities: list[dict] | None = None) -> dict:
         """A message from this user as Telegram would deliver it (dates in seconds, entities set)."""
@@ -239,4 +241,4 @@ class User:
         """Every bot message in this chat with its current (possibly edited) content."""
         items = self.post("getUpdatesHistory", {"token": self.token})["result"]
         return [dict(item["message"], message_id=item["messageId"]) for item in items
-                if "chat_id" in item["message"] and str(item["message"]["chat_id"]) == str(self.chat_id)]
+                if "chat_id" in item.get("message", {}) and str(item["message"]["chat_id"]) == str(self.chat_id)]

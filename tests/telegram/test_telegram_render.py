@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.conversation import Reply, ReplyKind, SourceInfo
 from bot.corpus import Passage
 from bot.retrieval import Hit
+from bot.telegram.links import question_from_payload, start_link, start_payload
 from bot.telegram.render import (CallbackKeys, clean, cut, example_question, highlight, pack, parse_more,
-                                 query_key, render_context, render_inline_results, render_reply,
-                                 without_more_button)
+                                 query_key, render_context, render_inline_results, render_reply, share_query,
+                                 split_share_tag, without_more_button)
 from bot.telegram.rules import MAX_MESSAGE_UTF16, problems, utf16_len, visible_text
 
 
@@ -196,3 +199,48 @@ def test_a_notable_quotation_names_its_speaker_and_source() -> None:
     text = render_reply(Reply(ReplyKind.QUOTES, "zh", hits=(quotation,)), KEYS)[0].text
     assert "—— 李彦宏，《DeepSeek 开源 LLM 对闭源 LLM 的影响》" in visible_text(text)
     assert problems(text, "HTML", None) == []
+
+
+# --- folding, sharing, deep links ---------------------------------------------------------------
+
+LONG = "开源" + "让更多的人用上大模型，" * 14   # about 150 characters
+
+
+def test_the_first_quote_stays_open_and_later_long_ones_fold() -> None:
+    [out] = render_reply(answer(hit(1, text=LONG), hit(2, text=LONG), hit(3, text="开源让成本下降。")), KEYS)
+    tags = [t for t in ("<blockquote>", "<blockquote expandable>") for _ in range(out.text.count(t))]
+    assert out.text.index("<blockquote>") < out.text.index("<blockquote expandable>")
+    assert sorted(tags) == sorted(["<blockquote>", "<blockquote expandable>", "<blockquote>"])
+    assert visible_text(out.text).rstrip().endswith("《DeepSeek 开源 LLM 对闭源 LLM 的影响》 · 成本效益")
+    assert_valid([out])
+
+
+def test_the_share_button_names_the_first_passage_and_its_tag_resolves_back() -> None:
+    keys = CallbackKeys(["001_e2f9413533b5e171#1", "001_e2f9413533b5e171#2"])
+    [out] = render_reply(answer(hit(1), hit(2)), keys)
+    [share] = [b for row in out.keyboard.inline_keyboard for b in row if b.text == "分享"]
+    query = share.switch_inline_query_chosen_chat.query
+    words, tag = split_share_tag(query)
+    assert words == "成本是多少" and keys.shared_passage(tag) == "001_e2f9413533b5e171#1"
+    assert split_share_tag("开源 #nothex") == ("开源 #nothex", None)
+    assert len(share_query("问" * 300, "0" * 24)) < 256   # an inline query holds 256 characters
+
+
+def test_inline_results_carry_a_link_that_asks_the_question_in_the_bot() -> None:
+    results = render_inline_results([hit(1)], "zh", ask_link="https://t.me/QuoteBot?start=qabc")
+    [[button]] = results[0].reply_markup.inline_keyboard
+    assert button.url == "https://t.me/QuoteBot?start=qabc"
+    assert problems(results[0].input_message_content.message_text, "HTML",
+                    results[0].reply_markup.to_dict()) == []
+
+
+def test_start_payloads_carry_a_question_and_refuse_what_they_cannot() -> None:
+    for question in ("DeepSeek 为什么开源？", "出口管制对中国的 AI 有什么影响？", "What do export controls change?"):
+        payload = start_payload(question)
+        assert payload is not None and len(payload) <= 64 and re.fullmatch(r"[A-Za-z0-9_-]+", payload)
+        assert question_from_payload(payload) == question
+    assert start_payload("问" * 30) is None                      # too long for 64 characters
+    assert question_from_payload("q" + "L2ZvcmdldA") == "forget"  # "/forget": a link only asks
+    assert question_from_payload("ref_123") is None and question_from_payload("q!!") is None
+    assert start_link("QuoteBot", "开源") == f"https://t.me/QuoteBot?start={start_payload('开源')}"
+    assert start_link(None, "开源") is None

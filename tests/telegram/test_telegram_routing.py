@@ -27,6 +27,8 @@ TOKEN = "123456789:AAH4f1gT0kenT0kenT0kenT0kenT0kenXy"
     ("/start@testnamebot", Route(Action.ENGINE, "/start")),
     ("/quote@OtherBot 开源", Route(Action.IGNORE)),
     ("更多", Route(Action.ENGINE, "更多")),
+    ("/start q5byA5rqQ", Route(Action.QUESTION, "开源")),           # a t.me/<bot>?start= link
+    ("/start somebody-elses-payload", Route(Action.ENGINE, "/start")),
 ])
 def test_private_messages_go_to_the_engine_unless_for_another_bot(text: str, route: Route) -> None:
     assert route_private(text, BOT) == route
