@@ -21,20 +21,59 @@ HISTORY_TEXT_CHARS = 80
 READLINE_HISTORY_LINES = 1000
 
 
-def hit_result(hit: Hit) -> dict:
-    """One result as `search --json` and `console --json` print it: the passage as in the article."""
-    return {"id": hit.passage.id, "source": hit.passage.source_title, "section": hit.passage.section,
-            "text": hit.passage.text, "score": round(float(hit.score), 6)}
+def hit_result(hit: Hit, label: str | None = None) -> dict:
+    """One result as `search --json` and `console --json` print it: the passage as in the article.
+
+    Discussion replies add the label of the result's group (the article, speaker, side or
+    section) and the speaker when one is named.
+    """
+    result = {"id": hit.passage.id, "source": hit.passage.source_title, "section": hit.passage.section,
+              "text": hit.passage.text, "score": round(float(hit.score), 6)}
+    if label is not None:
+        result["label"] = label
+    if hit.speaker:
+        result["speaker"] = hit.speaker
+    return result
 
 
-def render_hit(number: int, hit: Hit) -> list[str]:
-    """A numbered quote and, under it, its source title and section."""
+def source_of(hit: Hit) -> str:
+    """Where a quote comes from: who said it (for a quotation), the title and the section."""
     where = f"《{hit.passage.source_title}》"
     if hit.passage.section:
         where += f" · {hit.passage.section}"
     if hit.speaker:
         where = f"{hit.speaker}，{where}"
-    return [f"{number}. 「{hit.snippet}」", f"   —— {where}"]
+    return where
+
+
+def render_hit(number: int, hit: Hit) -> list[str]:
+    """A numbered quote and, under it, its source title and section."""
+    return [f"{number}. 「{hit.snippet}」", f"   —— {source_of(hit)}"]
+
+
+def render_groups(reply: Reply) -> list[str]:
+    """A discussion reply's groups: a side's name over its quotes, or a numbered label and its quote."""
+    lines = []
+    number = reply.offset
+    for group in reply.groups:
+        label = f"《{group.label}》" if reply.kind is ReplyKind.OVERVIEW else group.label
+        if group.heading:
+            lines.append(f"【{label}】")
+            if group.note:
+                lines.append(f"   {group.note}")
+            for hit in group.hits:
+                number += 1
+                lines += render_hit(number, hit) if group.show_source else [f"{number}. 「{hit.snippet}」"]
+            continue
+        for hit in group.hits:
+            number += 1
+            if reply.kind is ReplyKind.OVERVIEW:
+                lines += [f"{number}. {label}", f"   「{hit.snippet}」"]
+            else:
+                lines.append(f"{number}. {label}：「{hit.snippet}」" if label else f"{number}. 「{hit.snippet}」")
+            if group.show_source:
+                lines.append(f"   —— {source_of(hit)}")
+    return lines
 
 
 def render_text(reply: Reply) -> str:
@@ -42,8 +81,11 @@ def render_text(reply: Reply) -> str:
     if reply.kind is ReplyKind.IGNORED:
         return ""
     lines = list(reply.lines)
-    for i, hit in enumerate(reply.hits):
-        lines += render_hit(reply.offset + i + 1, hit)
+    if reply.groups:
+        lines += render_groups(reply)
+    else:
+        for i, hit in enumerate(reply.hits):
+            lines += render_hit(reply.offset + i + 1, hit)
     if reply.kind is ReplyKind.SOURCES:
         lines += ["- " + say("console_source_line", reply.lang, title=s.title, count=s.passage_count,
                              keywords="、".join(s.keywords) if reply.lang == "zh" else ", ".join(s.keywords))
@@ -58,8 +100,11 @@ def render_text(reply: Reply) -> str:
 
 def render_json(message: str, reply: Reply) -> str:
     """One JSON line: the input, the console's text and the results with search's fields."""
-    return json.dumps({"input": message, "text": render_text(reply),
-                       "results": [hit_result(h) for h in reply.hits]}, ensure_ascii=False)
+    if reply.groups:
+        results = [hit_result(h, g.label) for g in reply.groups for h in g.hits]
+    else:
+        results = [hit_result(h) for h in reply.hits]
+    return json.dumps({"input": message, "text": render_text(reply), "results": results}, ensure_ascii=False)
 
 
 def _one_line(text: str) -> str:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 
 from bot.config import Config
 from bot.corpus import Corpus, Passage
+from bot.discussion import PAGED, Discussion, Group, Intent, Kind, Page
 from bot.history import HistoryStore, NewTurn, Turn
-from bot.messages import EXAMPLES, detect_lang, say
+from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
 from bot.quotes import find_notable_quotes
 from bot.retrieval import Hit, Retriever
 
@@ -63,6 +64,17 @@ class ReplyKind(enum.Enum):
     UNKNOWN_COMMAND = "unknown_command"
     QUOTES = "quotes"              # bare /quote: notable quotations (hits whose snippet is the quote)
     IGNORED = "ignored"            # a command addressed to another bot (/quote@OtherBot): send nothing
+    # Discussing the material (bot.discussion): hits arranged in labelled groups.
+    OVERVIEW = "overview"          # one passage standing for each article, with its title
+    SPEAKERS = "speakers"          # who is quoted, each with their most notable statement
+    COMPARISON = "comparison"      # passages for each side, labelled with the side's name
+    WHO_SAID = "who_said"          # a statement's passage, its speaker named
+    DIGEST = "digest"              # one article's sections (or paragraphs) with their key sentences
+
+
+_DISCUSSION_KINDS = {Kind.OVERVIEW: ReplyKind.OVERVIEW, Kind.SPEAKERS: ReplyKind.SPEAKERS,
+                     Kind.COMPARISON: ReplyKind.COMPARISON, Kind.WHO_SAID: ReplyKind.WHO_SAID,
+                     Kind.DIGEST: ReplyKind.DIGEST}
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,7 @@ class Reply:
     context: str | None = None             # the earlier question a follow-up leaned on
     truncated: bool = False                # the question was cut to MAX_QUESTION_CHARS
     exchange: Exchange | None = None       # what Engine.record stores (questions and /more only)
+    groups: tuple[Group, ...] = ()         # discussion kinds: `hits` arranged under labels
 
 
 @dataclass(frozen=True)
@@ -181,6 +194,7 @@ class Engine:
         self.bot_username = (bot_username or "").lstrip("@") or None
         self._analyzer = retriever.analyzer
         self.sources = source_infos(corpus, self._analyzer)
+        self._discussion = Discussion(corpus, retriever)
         self._quotes: list[Hit] | None = None        # found on first use, then kept
         self._quote_turn: dict[int, int] = {}         # chat id -> next notable quote to show
 
@@ -240,6 +254,10 @@ class Engine:
                 "help_history", "help_forget", "help_followup")
         lines = [say("help_intro", lang)]
         lines += [say(key, lang, example=EXAMPLES[lang][0]) for key in keys]
+        lines.append(say("help_discuss", lang))
+        title = self.sources[0].title if self.sources else ""
+        for kind, example in DISCUSSION_EXAMPLES[lang].items():
+            lines.append(say(f"help_{kind}", lang, example=example.format(title=title)))
         return Reply(ReplyKind.HELP, lang, lines=tuple(lines))
 
     # --- questions -------------------------------------------------------------------------
@@ -253,6 +271,10 @@ class Engine:
         if prepared.problem:
             example = EXAMPLES[lang][0]
             return Reply(ReplyKind.EMPTY, lang, lines=(say(prepared.problem, lang, example=example),))
+        intent = self._discussion.recognize(prepared.text)
+        if intent is not None:
+            return await self._discuss(chat_id, user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(),
+                                       prepared.text, intent, lang, record=record)
         previous = await self._history.last_answer(chat_id, with_passages=True)
         context = self._follow_up_context(prepared.text, previous)
         hits, has_more = self._page(prepared.text, 0, top_k, context)
@@ -280,9 +302,12 @@ class Engine:
         if previous is None:
             return Reply(ReplyKind.NO_MORE, lang, lines=(say("no_previous", lang),))
         offset = previous.offset + len(previous.passage_ids)
+        intent = self._discussion.recognize(previous.query or "")
+        if intent is not None and intent.kind in PAGED and previous.passage_ids:
+            return await self._discuss(chat_id, user_id, "/more", previous.query, intent, lang, offset, record=record)
         hits: list[Hit] = []
         has_more = False
-        if previous.passage_ids:  # an abstained question has no further pages either
+        if previous.passage_ids and intent is None:  # nor has an abstained question or a comparison
             hits, has_more = self._page(previous.query, offset, self._top_k, previous.context)
         exchange = self._exchange(user_id, "/more", hits, previous.query, offset, previous.context, lang)
         if record:
@@ -292,6 +317,35 @@ class Engine:
                          lines=(say("no_more", lang),), exchange=exchange)
         return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=previous.query, offset=offset,
                      has_more=has_more, context=previous.context, exchange=exchange)
+
+    async def digest(self, chat_id: int, user_id: int, source_id: str, lang: str | None = None, *,
+                     record: bool = True) -> Reply:
+        """One article's digest (a button under /sources); 更多 continues it."""
+        lang = lang or "zh"
+        source = self._corpus.source(source_id)
+        if source is None or not source.passages:
+            return Reply(ReplyKind.NO_MORE, lang, lines=(say("digest_missing", lang),))
+        query = self._discussion.digest_query(source)
+        return await self._discuss(chat_id, user_id, query, query, Intent(Kind.DIGEST, source_id=source.id), lang,
+                                   record=record)
+
+    async def _discuss(self, chat_id: int, user_id: int, user_text: str, query: str, intent: Intent,
+                       lang: str, offset: int = 0, *, record: bool = True) -> Reply:
+        """A discussion reply (bot.discussion), recorded so that 更多 continues it from `query`."""
+        last = await self._history.last_answer(chat_id, with_passages=True)
+        anchor = self._corpus.passage(last.passage_ids[0]) if last and last.passage_ids else None
+        page: Page = self._discussion.page(intent, lang, offset, anchor)
+        hits = list(page.hits)
+        exchange = self._exchange(user_id, user_text, hits, query, offset, None, lang)
+        if record:
+            await self._history.append_turns(chat_id, exchange.turns())
+        if not hits:
+            if offset:
+                return Reply(ReplyKind.NO_MORE, lang, query=query, offset=offset, lines=(say("no_more", lang),),
+                             exchange=exchange)
+            return replace(self._no_match(lang, query, list(page.lines), None, False), exchange=exchange)
+        return Reply(_DISCUSSION_KINDS[page.kind], lang, hits=tuple(hits), query=query, offset=offset,
+                     has_more=page.has_more, lines=page.lines, groups=page.groups, exchange=exchange)
 
     def _page(self, query: str, offset: int, top_k: int, context: str | None) -> tuple[list[Hit], bool]:
         """top_k hits from offset on, and whether more follow (asks for one extra to know)."""

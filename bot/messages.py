@@ -32,6 +32,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "help_sources": {"zh": "/sources — 收录了哪些文章", "en": "/sources — which articles I know"},
     "help_history": {"zh": "/history — 本对话最近的记录", "en": "/history — this chat's recent turns"},
     "help_forget": {"zh": "/forget — 删除本对话的记录", "en": "/forget — erase this chat's history"},
+    "help_discuss": {
+        "zh": "也可以问整批文章：",
+        "en": "You can also ask about the articles as a whole:",
+    },
+    "help_overview": {"zh": "  概览 — 例如“{example}”", "en": "  overview — e.g. \"{example}\""},
+    "help_speakers": {"zh": "  引用了谁 — 例如“{example}”", "en": "  who is quoted — e.g. \"{example}\""},
+    "help_comparison": {"zh": "  对比 — 例如“{example}”", "en": "  comparison — e.g. \"{example}\""},
+    "help_who_said": {"zh": "  谁说的 — 例如“{example}”", "en": "  who said it — e.g. \"{example}\""},
+    "help_digest": {"zh": "  一篇文章的要点 — 例如“{example}”（Telegram 里 /sources 下每篇有按钮）",
+                    "en": "  one article's gist — e.g. \"{example}\" (in Telegram, a button per article under /sources)"},
     "help_followup": {
         "zh": "追问可以很短，比如“那他怎么看？”，我会接着上一个问题找。",
         "en": "Follow-ups can be short, like \"and what did he say?\": I'll build on your last question.",
@@ -75,6 +85,44 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "不认识 {command} 这个命令。可用的命令：{commands}",
         "en": "I don't know the command {command}. Commands: {commands}",
     },
+    # --- discussing the material (bot.discussion) ---------------------------------------------
+    "overview_intro": {
+        "zh": "共 {total} 篇文章，每篇一段最能代表它的原文（第 {first}–{last} 篇）：",
+        "en": "{total} articles, each with the passage that best stands for it (articles {first}–{last}):",
+    },
+    "speakers_intro": {
+        "zh": "文章引用了 {total} 位人物或机构的话，每位一句最有代表性的（第 {first}–{last} 位）：",
+        "en": "The articles quote {total} people or organisations; the most notable words of each "
+              "({first}–{last}):",
+    },
+    "comparison_intro": {"zh": "{a} 与 {b}{on}，各自在文章里的原话：",
+                         "en": "{a} and {b}{on}, each in the articles' own words:"},
+    "comparison_on": {"zh": "（关于“{topic}”）", "en": " on “{topic}”"},
+    "comparison_side_empty": {"zh": "文章里没有找到{side}{on}的内容。",
+                              "en": "The articles say nothing about {side}{on}."},
+    "who_said": {"zh": "这句话是 {speaker} 说的：", "en": "{speaker} said it:"},
+    "who_said_closest": {
+        "zh": "文章里没有一字不差的这句话；最接近的是 {speaker} 的话：",
+        "en": "The articles do not have those exact words; the closest are {speaker}'s:",
+    },
+    "who_said_unnamed": {"zh": "文章没有写明这句话是谁说的，原文如下：",
+                         "en": "The article does not say who said it; here is the passage:"},
+    "who_said_closest_unnamed": {
+        "zh": "文章里没有一字不差的这句话，也没写明是谁说的；最接近的原文：",
+        "en": "The articles do not have those exact words or name who said them; the closest passage:",
+    },
+    "who_said_nothing": {"zh": "先问一个问题，我再告诉你那段话是谁说的。",
+                         "en": "Ask a question first; then I can tell you who said the passage."},
+    "digest_intro": {
+        "zh": "《{title}》共 {total} {unit}，每{unit}的关键句（第 {first}–{last} {unit}）：",
+        "en": "“{title}”: {total} {unit}, the key sentence of each ({first}–{last}):",
+    },
+    "digest_sections": {"zh": "部分", "en": "sections"},
+    "digest_paragraphs": {"zh": "段", "en": "paragraphs"},
+    "digest_paragraph": {"zh": "第 {n} 段", "en": "Paragraph {n}"},
+    "digest_opening": {"zh": "开头", "en": "Opening"},
+    "digest_missing": {"zh": "找不到这篇文章了，文章可能已经更新。请发 /sources 再看看。",
+                       "en": "That article is no longer there (the articles may have changed). Try /sources."},
     "bot_summary_answer": {"zh": "引用了 {count} 段", "en": "quoted {count} passages"},
     "bot_summary_none": {"zh": "没有找到相关段落", "en": "no relevant passage"},
     # --- console --------------------------------------------------------------------------
@@ -93,6 +141,9 @@ TEXTS: dict[str, dict[str, str]] = {
     # --- telegram -------------------------------------------------------------------------
     "tg_button_more": {"zh": "更多", "en": "More"},
     "tg_button_context": {"zh": "上下文 {n}", "en": "Context {n}"},
+    "tg_button_digest": {"zh": "要点 {n}", "en": "Gist {n}"},
+    "tg_button_next_sources": {"zh": "下一页", "en": "Next page"},
+    "tg_sources_page": {"zh": "（第 {first}–{last} 篇，按编号看要点）", "en": "(articles {first}–{last}; tap a number for its gist)"},
     "tg_more_stale": {
         "zh": "这个按钮属于之前的问题；“更多”只接着最近一个问题。",
         "en": "That button belongs to an earlier question: \"More\" continues only the latest one.",
@@ -252,6 +303,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "标题要是一行字，最多 {limit} 个字。请再发一次，或发 /cancel 放弃。",
         "en": "A title is one line of at most {limit} characters. Send it again, or /cancel.",
     },
+}
+
+# Example questions for each way of discussing the material, shown by /help (the comparison and
+# "who said it" examples are written for the bundled articles, like EXAMPLES; the digest example
+# is made from the library's first title).
+DISCUSSION_EXAMPLES: dict[str, dict[str, str]] = {
+    "zh": {"overview": "这几篇文章主要讲什么？", "speakers": "文章里都有谁发言？",
+           "comparison": "李彦宏和梁文锋对开源有什么不同看法？", "who_said": "“开源其实是一种智商税”是谁说的？",
+           "digest": "《{title}》讲了什么？"},
+    "en": {"overview": "Give me an overview of the articles", "speakers": "Which people are quoted?",
+           "comparison": "Compare OpenAI and DeepSeek on open source", "who_said": "Who said open source is an IQ tax?",
+           "digest": "What is the article “{title}” about?"},
 }
 
 # Example questions offered by /start, /help and the empty-input reply (written for the

@@ -1,11 +1,17 @@
-"""Find notable quotations in the corpus: statements in quotation marks said by a named person."""
+"""Find who says what in the corpus: quotations, reported speech and interview turns, with speakers.
+
+Notable quotations (bare /quote) are statements in quotation marks said by a named person or
+organisation. `find_statements` adds the sentences that report someone's words without quotation
+marks ("Sarah Guo 指出，……") and the turns of an interview transcript ("Sarah Guo: ……"), for the
+"who is quoted" and "who said it" replies.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from bot.corpus import Corpus, Passage
+from bot.corpus import Corpus, Passage, sentence_spans
 
 # A statement worth showing on its own is a sentence, not a scare-quoted word or a whole speech.
 _MIN_CHARS = 8
@@ -16,6 +22,11 @@ _VERB_TO_QUOTE = 20
 _AFTER_WINDOW = 50
 # A speaker's third and later quotations go after everyone else's, so the list is varied.
 _PER_SPEAKER = 2
+# Reported speech names its speaker near the start of the sentence ("在 2023 年的一次采访中，CEO
+# 梁文锋表示…" puts 20 characters before the name); a name deeper in is part of the statement.
+_REPORT_LEAD = 24
+# An interview turn starts with the speaker's name and a colon; a longer lead is a sentence.
+_TURN_NAME_CHARS = 24
 
 # Common Chinese surnames, without the ones that are also everyday function words (曾, 向, 于,
 # 余, 任): a Chinese name is a surname plus one or two characters right before a speech verb.
@@ -29,6 +40,17 @@ _SURNAMES = (
 )
 # The third character is part of the name unless it is a word that follows names ("王明也表示").
 _CN_NAME = rf"[{_SURNAMES}][\u4e00-\u9fff](?:(?![就也曾则还更又都在向的是和与对说称表指认强警透直呼回解坦写提补宣声])[\u4e00-\u9fff])?"
+# An organisation speaking as such: a Chinese name with its kind of organisation ("幻方量化公司强调"),
+# its name short (a longer run is a phrase, not a name).
+_CN_ORG = r"[\u4e00-\u9fff]{2,6}?(?:公司|集团)"
+# Words an organisation's name follows in apposition ("量化对冲基金幻方量化公司"): the name is proper.
+_ORG_DESCRIPTORS = ("基金", "公司", "集团", "机构", "巨头", "企业", "厂商", "平台", "媒体", "银行", "实验室")
+# A name of three characters or more, standing alone, is taken as proper; two ("量化公司") are
+# too often a kind of company.
+_MIN_ALONE_ORG_CHARS = 3
+# Characters that make a run a phrase or a reference rather than a name ("王明在公司", "该公司").
+_NOT_IN_ORG = re.compile(r"[的之和与及等在对向从给被把让是也都就还又曾将]")
+_ORG_DETERMINERS = tuple("该这那此本其一多某各两几每他她它我你贵")
 # Capitalised words with a lower-case letter ("Eric Schmidt", "OpenAI"; not "CEO" or "AI"). One
 # word may be a person or an organisation, so it ranks a little lower.
 _LATIN_WORD = r"[A-Z](?=[A-Za-z.'-]*[a-z])[A-Za-z.'-]+"
@@ -46,17 +68,55 @@ _SPEECH_VERB = (
 _AFTER_VERB = r"(?:表示|说道|说|称(?!为)|指出|强调|写道|补充道)"
 
 
-def _name_then(verb: str) -> re.Pattern[str]:
+def _name_then(verb: str, latin_gap: str = _LATIN_GAP) -> re.Pattern[str]:
     """A name, a short gap in the same clause, then a verb of speech."""
     return re.compile(
-        rf"(?P<latin>{_LATIN_NAME})\s*(?P<lgap>{_LATIN_GAP})\s*{verb}|(?P<cn>{_CN_NAME})\s*(?P<cgap>{_CN_GAP})\s*{verb}"
+        rf"(?P<latin>{_LATIN_NAME})\s*(?P<lgap>{latin_gap})\s*{verb}|(?P<cn>{_CN_NAME})\s*(?P<cgap>{_CN_GAP})\s*{verb}"
     )
 
 
+def _org_then(verb: str) -> re.Pattern[str]:
+    """An organisation's name with its kind, a short gap in the same clause, then a verb of speech."""
+    return re.compile(rf"(?P<org>{_CN_ORG})\s*(?P<cgap>{_CN_GAP})\s*{verb}")
+
+
+# Reported speech: the verbs that introduce someone's words without quotation marks ("被认为" is
+# what others think of the one named).
+# 说 and 称 only before a comma or colon: elsewhere they are mostly parts of other words (来说, 称帝,
+# 著称, 简称).
+_REPORT_VERB = (
+    r"(?<!被)(?:表示|说道|(?<!来)说(?=\s*[,，:：])|称(?=\s*[,，:：])|指出|认为|强调|警告称|警告|透露|直言|"
+    r"呼吁|坦言|写道|提到|补充道|宣称|声称|解释说|解释|分享了?)"
+)
+# Between a reported speaker and the verb only an adverbial phrase fits: when, where, to whom
+# ("近期在 Bloomberg Technology 节目中", "就曾直言不讳地", "向北京商报记者"). Anything else ("古代史|料|提到")
+# means the "name" was the start of some other word.
+_REPORT_GAP_STARTS = ("在", "于", "近期", "近日", "最近", "此前", "日前", "早前", "随后", "同时", "曾", "就",
+                      "也", "还", "又", "更", "都", "则", "特别", "直接", "公开", "明确", "再次", "一再", "多次",
+                      "进一步", "发文", "撰文", "接受", "向", "对", "跟")
+_PLACE_PHRASE_END = re.compile(r"(?:中|上|里|时|期间)$")
+# A reported statement may name where it was said between the name and the verb ("Sarah Guo 近期在
+# Bloomberg Technology 节目中分享了"), longer than the gap before a quotation.
+_LATIN_REPORT_GAP = r"[^，,。！？!?“”「」『』:：\n]{0,30}?"
+# A name right after these is the object of a preposition ("在 Bloomberg Technology 节目中提到"), not
+# the one speaking.
+_PREPOSITIONS = ("在", "于", "据", "从", "对", "向", "和", "与", "跟", "同")
 _NAMED_SPEECH = _name_then(_SPEECH_VERB)
 _NAMED_AFTER = _name_then(_AFTER_VERB)
+_ORG_SPEECH = _org_then(_SPEECH_VERB)
+_ORG_AFTER = _org_then(_AFTER_VERB)
 _PRONOUN_SPEECH = re.compile(rf"(?P<cn>他|她)\s*(?P<cgap>{_CN_GAP})\s*{_SPEECH_VERB}")
 _PRONOUN_AFTER = re.compile(rf"(?P<cn>他|她)(?P<cgap>)\s*{_AFTER_VERB}")
+_NAMED_REPORT = _name_then(_REPORT_VERB, _LATIN_REPORT_GAP)
+_ORG_REPORT = _org_then(_REPORT_VERB)
+_PRONOUN_REPORT = re.compile(rf"(?P<cn>他|她)\s*(?P<cgap>{_CN_GAP})\s*{_REPORT_VERB}")
+# "在她看来，……": the view of the one named inside.
+_IN_VIEW = re.compile(rf"在(?P<latin>{_LATIN_NAME})?(?P<cn>{_CN_NAME}|他|她)?(?P<cgap>)看来")
+# Pattern tiers, strongest first: a name (person or organisation), then a pronoun.
+_BEFORE_TIERS = ((_NAMED_SPEECH, _ORG_SPEECH), (_PRONOUN_SPEECH,))
+_AFTER_TIERS = ((_NAMED_AFTER, _ORG_AFTER), (_PRONOUN_AFTER,))
+_REPORT_TIERS = ((_NAMED_REPORT, _ORG_REPORT, _IN_VIEW), (_PRONOUN_REPORT,))
+_TURN = re.compile(rf"^(?P<name>{_LATIN_NAME}|{_CN_NAME})\s*[:：]\s*(?=\S)")
 # A Chinese name starts after punctuation, a space, Latin text or a title ("创始人李彦宏",
 # "CEO 梁文锋"); in the middle of running Chinese ("从单纯回答", "他解释说") it is not a name.
 _TITLES = ("创始人", "总裁", "总监", "董事长", "首席执行官", "执行官", "秘书", "教授", "主席", "部长",
@@ -72,7 +132,10 @@ _NOT_A_NAME_END = ("公司", "集团", "基金", "政府", "部门", "官员", "
 class Quote:
     passage: Passage
     text: str               # the words inside the quotation marks, as in the passage
-    speaker: str | None     # the named person who said it, when found
+    speaker: str | None     # the named person (or organisation) who said it, when found
+    # False: the speaker's own words (in quotation marks, or an interview turn "Name: ..."); True: a
+    # sentence reporting them ("Sarah Guo 指出，……"). Either way `text` is verbatim from the passage.
+    reported: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +147,35 @@ class _Candidate:
 
 def find_notable_quotes(corpus: Corpus, limit: int = 10) -> list[Quote]:
     """The corpus's best quotations said by named people, best first, at most `limit`."""
+    candidates = [c for c in _direct_candidates(corpus, _known_names(corpus))
+                  if c.quote.speaker and len(c.quote.text) >= _MIN_CHARS]
+    ranked = sorted(candidates, key=lambda c: (-c.score, c.order))
+    return [c.quote for c in _vary_speakers(ranked)][:limit]
+
+
+def find_statements(corpus: Corpus) -> list[Quote]:
+    """Every quotation, reported statement and interview turn, in corpus order, with its speaker.
+
+    Quotations are all of them (speaker None when none is named); reported statements and turns
+    always have a speaker. A sentence holding a real quotation is not reported a second time.
+    """
     names = _known_names(corpus)
+    candidates = _direct_candidates(corpus, names) + _reported_candidates(corpus, names)
+    return [c.quote for c in sorted(candidates, key=lambda c: c.order)]
+
+
+def statement_score(quote: Quote) -> int:
+    """How good a statement is to show as what its speaker says (higher is better)."""
+    score = _score(quote)
+    if quote.reported:
+        score -= 1  # the speaker's own words say it best; a report of them comes second
+    if re.search(r"[？?]", quote.text):
+        score -= 2  # words that ask (an interviewer's turn) take no position
+    return score
+
+
+def _direct_candidates(corpus: Corpus, names: tuple[str, ...]) -> list[_Candidate]:
+    """Every quotation in quotation marks, with its speaker when found."""
     candidates = []
     previous: Quote | None = None
     for index, passage in enumerate(corpus.passages):
@@ -94,9 +185,72 @@ def find_notable_quotes(corpus: Corpus, limit: int = 10) -> list[Quote]:
             previous = quote
         if not passage.text.startswith(("“", "「", "『")):
             previous = None  # a speaker carries over only to a quotation that continues the speech
-    ranked = sorted((c for c in candidates if c.quote.speaker and len(c.quote.text) >= _MIN_CHARS),
-                    key=lambda c: (-c.score, c.order))
-    return [c.quote for c in _vary_speakers(ranked)][:limit]
+    return candidates
+
+
+def _reported_candidates(corpus: Corpus, names: tuple[str, ...]) -> list[_Candidate]:
+    """Sentences reporting a named speaker's words, and interview turns ("Name: ..."), in order.
+
+    A paragraph after a turn, in the same section, without a name of its own, goes on with that
+    speaker's turn.
+    """
+    candidates = []
+    turn_speaker: str | None = None   # the interview turn a paragraph without a name continues
+    for index, passage in enumerate(corpus.passages):
+        before = corpus.passages[index - 1] if index and corpus.passages[index - 1].source_id == passage.source_id else None
+        if before is None or before.section != passage.section:
+            turn_speaker = None
+        turn = _TURN.match(passage.text)
+        if turn and _is_turn_name(turn.group("name")):
+            turn_speaker = _resolve(turn.group("name"), "", names)
+            quote = Quote(passage, passage.text[turn.end():], turn_speaker)
+            candidates.append(_Candidate(quote, statement_score(quote), (index, 0)))
+            continue
+        if turn_speaker and not _QUOTATION.match(passage.text):
+            quote = Quote(passage, passage.text, turn_speaker)
+            candidates.append(_Candidate(quote, statement_score(quote), (index, 0)))
+            continue
+        context = before.text + "\n" if before else ""
+        for start, end in sentence_spans(passage.text):
+            quote = _reported_sentence(passage, start, end, context, names)
+            if quote is not None:
+                candidates.append(_Candidate(quote, statement_score(quote), (index, start)))
+    return candidates
+
+
+def _adverbial_gap(gap: str) -> bool:
+    """Whether the words between a reported speaker and the verb are an adverbial phrase."""
+    gap = gap.strip()
+    if not gap:
+        return True
+    if "的" in gap or not gap.startswith(_REPORT_GAP_STARTS):
+        return False  # "DeepSe的模型被认为": the model, not DeepSeek, is the subject
+    # "在收到警告…": 在 opens a place or time phrase ("在文章中") or it is not an adverbial at all.
+    return "在" not in gap or bool(_PLACE_PHRASE_END.search(gap))
+
+
+def _is_turn_name(name: str) -> bool:
+    """Whether the words before a paragraph's colon name a speaker, not a label or a lead-in."""
+    return len(name) <= _TURN_NAME_CHARS and name not in ("他", "她")
+
+
+def _reported_sentence(passage: Passage, start: int, end: int, context: str,
+                       names: tuple[str, ...]) -> Quote | None:
+    """The sentence as a Quote when it reports a named speaker's words, else None."""
+    text = passage.text
+    sentence = text[start:end]
+    if re.search(r"[？?]$", sentence) or any(len(next(g for g in m.groups() if g)) >= _MIN_CHARS
+                                              for m in _QUOTATION.finditer(sentence)):
+        return None  # a question asked, or a real quotation (found with its speaker already)
+    for tier in _REPORT_TIERS:
+        hits = [m for pattern in tier for m in _named(pattern, sentence)
+                if m.start() <= _REPORT_LEAD and len(sentence) - m.end() >= _MIN_CHARS and _name(m)
+                and _adverbial_gap(m.groupdict().get("lgap") or m.group("cgap") or "")]
+        if hits:
+            first = min(hits, key=lambda m: m.start())
+            speaker = _resolve(_name(first), context + text[:start + first.start()], names)
+            return Quote(passage, sentence, speaker, reported=True) if speaker else None
+    return None
 
 
 def _known_names(corpus: Corpus) -> tuple[str, ...]:
@@ -119,8 +273,11 @@ def _named(pattern: re.Pattern[str], text: str, start: int = 0) -> list[re.Match
 
 
 def _name(m: re.Match[str]) -> str:
-    """The speaker's name in a name-and-verb match."""
-    return m.groupdict().get("latin") or m.group("cn")
+    """The speaker's name in a name-and-verb match (an organisation without its 公司/集团)."""
+    groups = m.groupdict()
+    if groups.get("org"):
+        return groups["org"][:-2]
+    return groups.get("latin") or groups.get("cn") or ""
 
 
 def _is_name(m: re.Match[str], before: str) -> bool:
@@ -128,11 +285,29 @@ def _is_name(m: re.Match[str], before: str) -> bool:
     gap = (m.groupdict().get("lgap") or m.group("cgap") or "").strip()
     # A gap opening with 向/对/跟 names the one spoken to ("向北京商报记者透露"), not the speaker.
     gap = re.sub(r"^[就也曾还又都]*[向对跟].*$", "", gap)
+    if m.groupdict().get("latin") and re.search(rf"(?<![A-Za-z.'-]){_LATIN_WORD}[ \u00b7·]?$", before):
+        return False  # the tail of a longer name ("Technology" in "Bloomberg Technology")
+    if before.rstrip().endswith(_PREPOSITIONS):
+        return False  # "在 Bloomberg Technology 节目中提到": where it was said, not who said it
+    if m.groupdict().get("org"):
+        return _is_org(_name(m), gap, before)
     if _name(m).endswith(_NOT_A_NAME_END) or gap.endswith(_NOT_A_NAME_END) or any(t in gap for t in _TITLES):
         return False  # "华为…总裁曾警告称", "为 DeepSeek 提供资金的…公司强调": someone else speaks
     if m.groupdict().get("latin") or _name(m) in ("他", "她"):
         return True  # Latin names are told apart by their capitals; pronouns are resolved later
     return not before or not re.search(r"[\u4e00-\u9fff]$", before) or before.endswith(_TITLES)
+
+
+def _is_org(name: str, gap: str, before: str) -> bool:
+    """Whether an organisation match names one: a proper name, speaking itself (no title between)."""
+    if _NOT_IN_ORG.search(name) or name.startswith(_ORG_DETERMINERS) or name.endswith(_ORG_DESCRIPTORS):
+        return False
+    if gap.endswith(_NOT_A_NAME_END) or any(t in gap for t in _TITLES):
+        return False  # "某公司的专家表示": the expert speaks
+    if before.endswith(_ORG_DESCRIPTORS):
+        return True   # in apposition: "对冲基金幻方量化公司"
+    at_start = not before or not re.search(r"[\u4e00-\u9fff]$", before)
+    return at_start and len(name) >= _MIN_ALONE_ORG_CHARS
 
 
 def _passage_quotes(passage: Passage, before: Passage | None, previous: Quote | None,
@@ -160,11 +335,11 @@ def _sentence_start(text: str, pos: int) -> int:
 def _speaker_before(text: str, quote_start: int, names: tuple[str, ...]) -> str | None:
     """A name with a speech verb in the same sentence, just before the quotation."""
     window = text[_sentence_start(text, quote_start):quote_start]
-    for pattern in (_NAMED_SPEECH, _PRONOUN_SPEECH):
-        hits = [m for m in _named(pattern, window) if len(window) - m.end() <= _VERB_TO_QUOTE
-                and not re.search(r"[“”「」]", window[m.end():])]
+    for tier in _BEFORE_TIERS:
+        hits = [m for pattern in tier for m in _named(pattern, window)
+                if len(window) - m.end() <= _VERB_TO_QUOTE and not re.search(r"[“”「」]", window[m.end():])]
         if hits:
-            return _resolve(_name(hits[-1]), text[:quote_start], names)
+            return _resolve(_name(max(hits, key=lambda m: m.end())), text[:quote_start], names)
     return None
 
 
@@ -173,10 +348,10 @@ def _speaker_after(text: str, quote_end: int, names: tuple[str, ...]) -> str | N
     rest = text[quote_end:quote_end + _AFTER_WINDOW]
     stop = re.search(r"[。！？!?“「『]", rest)
     rest = rest[:stop.start()] if stop else rest
-    for pattern in (_NAMED_AFTER, _PRONOUN_AFTER):
-        hits = _named(pattern, rest)
+    for tier in _AFTER_TIERS:
+        hits = [m for pattern in tier for m in _named(pattern, rest)]
         if hits:
-            return _resolve(_name(hits[0]), text[:quote_end], names)
+            return _resolve(_name(min(hits, key=lambda m: m.start())), text[:quote_end], names)
     return None
 
 
@@ -190,22 +365,24 @@ def _speaker_of_lead_in(text: str, quote_start: int, before: Passage | None, pre
     context = text[:quote_start] if quote_start else (before.text if before else "")
     lead = context[_sentence_start(context, max(0, len(context.rstrip()) - 1)):]
     lead = lead or context
-    for pattern in (_NAMED_SPEECH, _PRONOUN_SPEECH):
-        hits = _named(pattern, lead)
+    for tier in _BEFORE_TIERS:
+        hits = [m for pattern in tier for m in _named(pattern, lead)]
         if hits:
-            return _resolve(_name(hits[-1]), context, names)
+            return _resolve(_name(max(hits, key=lambda m: m.end())), context, names)
     return None
 
 
 def _resolve(name: str, context: str, names: tuple[str, ...]) -> str | None:
     """A name as found, or for 他/她 the last known name mentioned before it."""
-    if name not in ("他", "她"):
-        # "Schmidt" after "Eric Schmidt" is the same person: use the full name.
-        full = [n for n in names if n.endswith(" " + name)]
-        return full[0] if len(full) == 1 else name
-    # The name ending last before the pronoun; of "Schmidt" and "Eric Schmidt", the longer.
-    positions = [(context.rfind(n) + len(n), len(n), n) for n in names if n in context]
-    return max(positions)[2] if positions else None
+    if name in ("他", "她"):
+        # The name ending last before the pronoun; of "Schmidt" and "Eric Schmidt", the longer.
+        positions = [(context.rfind(n) + len(n), len(n), n) for n in names if n in context]
+        if not positions:
+            return None
+        name = max(positions)[2]
+    # "Schmidt" after "Eric Schmidt" is the same person: use the full name.
+    full = [n for n in names if n.endswith(" " + name)]
+    return full[0] if len(full) == 1 else name
 
 
 def _score(quote: Quote) -> int:

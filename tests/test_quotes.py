@@ -24,7 +24,7 @@ def load_text(tmp_path: Path, text: str):
 
 
 def test_seed_quotes_include_li_yanhong_and_liang_wenfeng(corpus):
-    quotes = find_notable_quotes(corpus)
+    quotes = find_notable_quotes(corpus, limit=20)
     def said(speaker, start):
         return any(q.speaker == speaker and q.text.startswith(start) for q in quotes)
     assert said("李彦宏", "开源模型打不过闭源模型。")
