@@ -75,6 +75,8 @@ class ReplyKind(enum.Enum):
 _DISCUSSION_KINDS = {Kind.OVERVIEW: ReplyKind.OVERVIEW, Kind.SPEAKERS: ReplyKind.SPEAKERS,
                      Kind.COMPARISON: ReplyKind.COMPARISON, Kind.WHO_SAID: ReplyKind.WHO_SAID,
                      Kind.DIGEST: ReplyKind.DIGEST}
+# Replies that answer a question with passages (the question log counts them as answered).
+ANSWERED_KINDS = frozenset({ReplyKind.ANSWER, *_DISCUSSION_KINDS.values()})
 
 
 @dataclass(frozen=True)

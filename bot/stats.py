@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from bot.conversation import Reply, ReplyKind
+from bot.conversation import ANSWERED_KINDS, Reply, ReplyKind
 from bot.history import OUTCOMES, SECONDS_PER_DAY, HistoryStore
 
 WEEK_DAYS = 7
@@ -36,7 +36,7 @@ def question_outcome(reply: Reply) -> str | None:
     """How a reply ended a question: "answered", "no_match", or None when it was no question."""
     if reply.kind is ReplyKind.NO_MATCH:
         return "no_match"
-    if reply.kind is ReplyKind.ANSWER and reply.offset == 0:   # offset > 0: a /more page
+    if reply.kind in ANSWERED_KINDS and reply.offset == 0:   # offset > 0: a /more page
         return "answered"
     return None
 

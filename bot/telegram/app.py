@@ -27,7 +27,8 @@ from bot.telegram import admin, handlers, monitor
 from bot.telegram.delivery import Connectivity, Delivery, FailureLog, WatchedRequest, describe, is_transient
 from bot.telegram.inbox import Inbox, InboxQueue, UpdateProcessor
 from bot.telegram.pacing import ChatPacer, GroupBacklog
-from bot.telegram.render import CONTEXT_HASH_PREFIX, CONTEXT_PREFIX, EXAMPLE_PREFIX, MORE_PREFIX
+from bot.telegram.render import (CONTEXT_HASH_PREFIX, CONTEXT_PREFIX, DIGEST_HASH_PREFIX, DIGEST_PREFIX,
+                                 EXAMPLE_PREFIX, MORE_PREFIX, SOURCES_PREFIX)
 from bot.telegram.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,9 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(handlers.on_context_button,
                                                  pattern=f"^({CONTEXT_PREFIX}|{CONTEXT_HASH_PREFIX})"))
     application.add_handler(CallbackQueryHandler(handlers.on_example_button, pattern=f"^{EXAMPLE_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(handlers.on_digest_button,
+                                                 pattern=f"^({DIGEST_PREFIX}|{DIGEST_HASH_PREFIX})"))
+    application.add_handler(CallbackQueryHandler(handlers.on_sources_page_button, pattern=f"^{SOURCES_PREFIX}"))
     application.add_handler(CallbackQueryHandler(handlers.on_unknown_button))  # every other press
     application.add_handler(InlineQueryHandler(handlers.on_inline_query))
     application.add_error_handler(handlers.on_error)

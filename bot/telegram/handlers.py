@@ -30,8 +30,8 @@ from bot.telegram.inbox import Inbox, Ticket
 from bot.telegram.links import start_link
 from bot.telegram.pacing import RESERVE_ONE, GroupBacklog
 from bot.telegram.render import (NO_PREVIEW, CallbackKeys, MorePress, Outgoing, example_question, parse_more,
-                                 render_context, render_inline_results, render_notice, render_reply,
-                                 split_share_tag, without_more_button)
+                                 parse_sources_page, render_context, render_inline_results, render_notice,
+                                 render_reply, render_sources, split_share_tag, without_more_button)
 from bot.telegram.routing import Action, Route, route_group, route_private
 from bot.telegram.throttle import Throttle, Verdict
 
@@ -70,7 +70,7 @@ class Services:
         """Callback keys for the passages of the library in force."""
         corpus = self.library.edition.corpus
         if self._keys is None or self._keys[0] is not corpus:
-            self._keys = (corpus, CallbackKeys(p.id for p in corpus.passages))
+            self._keys = (corpus, CallbackKeys((p.id for p in corpus.passages), (s.id for s in corpus.sources)))
         return self._keys[1]
 
 
@@ -147,6 +147,26 @@ async def on_example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button whose data no other handler knows (old or forged): a short notice stops its spinner."""
     await answer_press(update, context, say("tg_button_unknown", user_lang(update, "")))
+
+
+async def on_digest_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An article's 要点 button (under /sources or an overview): its digest; 更多 pages it."""
+    source_id = services(context).keys.source_id(update.callback_query.data)
+    await answer_press(update, context)
+    if source_id is not None and await admit(update, context):
+        answer = await services(context).engine.digest(update.effective_chat.id, update.effective_user.id,
+                                                       source_id, user_lang(update, ""), record=False)
+        await reply(update, context, render_reply(answer, services(context).keys), exchange=answer.exchange)
+
+
+async def on_sources_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """下一页 under /sources: the next articles, each with its 要点 button."""
+    page = parse_sources_page(update.callback_query.data)
+    await answer_press(update, context)
+    if page is not None:
+        lang, offset = page
+        await reply(update, context, render_sources(services(context).engine.sources, lang, services(context).keys,
+                                                    offset))
 
 
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -444,7 +464,7 @@ def mark(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: str, detai
 
 async def show_next_page(update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Reply) -> None:
     """After 更多: send the next page, or say there is none; the used 更多 button goes away."""
-    if answer.kind is ReplyKind.ANSWER:
+    if answer.hits:  # an answer's page, or a discussion's (overview, who is quoted, digest)
         await answer_press(update, context)
         await reply(update, context, render_reply(answer, services(context).keys), exchange=answer.exchange)
     else:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from telegram import (InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle,
                       InputTextMessageContent, LinkPreviewOptions, SwitchInlineQueryChosenChat)
 
-from bot.conversation import Reply, ReplyKind
+from bot.conversation import Reply, ReplyKind, SourceInfo
 from bot.corpus import Passage
 from bot.messages import EXAMPLES, say
 from bot.retrieval import Hit
@@ -42,6 +42,16 @@ EXPANDABLE_CHARS = 120
 # the 256 characters an inline query may hold (Bot API, InlineQuery.query).
 SHARE_WORDS_CHARS = 60
 _SHARE_TAG = re.compile(r"(?:^|\s)#([0-9a-f]{24})\s*$")
+DIGEST_PREFIX = "dig:"          # an article's digest: "dig:<source id>" or "dig#<hash>"
+DIGEST_HASH_PREFIX = "dig#"
+SOURCES_PREFIX = "src:"         # a further page of /sources: "src:<lang>:<offset>"
+# /sources lists this many articles a message, each with a digest button: ten buttons in two rows
+# fit a phone's width, where a library of hundreds would exceed Telegram's 100 buttons a keyboard.
+SOURCES_PAGE = 10
+# Buttons in one keyboard row: five short labels ("上下文 10") still fit a phone's width.
+BUTTONS_PER_ROW = 5
+_DISCUSSION_KINDS = frozenset({ReplyKind.OVERVIEW, ReplyKind.SPEAKERS, ReplyKind.COMPARISON,
+                               ReplyKind.WHO_SAID, ReplyKind.DIGEST})
 
 # Control and format characters (NUL, escape, bidi overrides) are stripped from what is sent.
 _UNSENDABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -61,8 +71,24 @@ class CallbackKeys:
     (long or non-Latin file names) becomes a hash, resolved through the corpus's passage ids.
     """
 
-    def __init__(self, passage_ids: Iterable[str]) -> None:
+    def __init__(self, passage_ids: Iterable[str], source_ids: Iterable[str] = ()) -> None:
         self._by_hash = {_short_hash(pid): pid for pid in passage_ids}
+        self._source_by_hash = {_short_hash(sid): sid for sid in source_ids}
+
+    def digest_data(self, source_id: str) -> str:
+        """The callback data of an article's digest button (under /sources and overviews)."""
+        data = DIGEST_PREFIX + source_id
+        if len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
+            return data
+        return DIGEST_HASH_PREFIX + _short_hash(source_id)
+
+    def source_id(self, data: str) -> str | None:
+        """The article a digest button's callback data stands for (None: unknown)."""
+        if data.startswith(DIGEST_HASH_PREFIX):
+            return self._source_by_hash.get(data[len(DIGEST_HASH_PREFIX):])
+        if data.startswith(DIGEST_PREFIX):
+            return data[len(DIGEST_PREFIX):]
+        return None
 
     def context_data(self, passage_id: str) -> str:
         """The callback data of the "上下文" button for a passage."""
@@ -159,15 +185,18 @@ def source_line(passage: Passage, lang: str, speaker: str | None = None) -> str:
     return f"<i>{escape(line)}</i>"
 
 
-def quote_block(hit: Hit, lang: str, limit: int = MAX_MESSAGE_UTF16 - SAFETY_MARGIN, fold: bool = False) -> str:
+def quote_block(hit: Hit, lang: str, limit: int = MAX_MESSAGE_UTF16 - SAFETY_MARGIN, fold: bool = False,
+                with_source: bool = True) -> str:
     """One passage as a blockquote with the matched terms in bold, its source as the last line.
 
-    fold: a quote that is not the reply's first is expandable when long.
+    fold: a quote that is not the reply's first is expandable when long. with_source=False when a
+    label above already names the source (an overview's title, a digest's section).
     """
-    source = source_line(hit.passage, lang, hit.speaker)
+    source = source_line(hit.passage, lang, hit.speaker) if with_source else ""
     room = limit - utf16_len(visible_text(source)) - 1
     snippet = cut(clean(hit.snippet or hit.passage.text), max(room, 1))
-    return f"{blockquote_tag(snippet, fold)}{highlight(snippet, hit.matched_terms)}</blockquote>\n{source}"
+    quote = f"{blockquote_tag(snippet, fold)}{highlight(snippet, hit.matched_terms)}</blockquote>"
+    return f"{quote}\n{source}" if source else quote
 
 
 def blockquote_tag(text: str, fold: bool = True) -> str:
@@ -215,24 +244,91 @@ def render_reply(reply: Reply, keys: CallbackKeys, max_hits: int | None = None) 
     """The engine's reply as Telegram messages; [] when nothing is to be sent (IGNORED)."""
     if reply.kind is ReplyKind.IGNORED:
         return []
-    hits = reply.hits[:max_hits] if max_hits is not None else reply.hits
+    if reply.kind is ReplyKind.SOURCES:
+        return render_sources(reply.sources, reply.lang, keys)
+    hits = reply.hits[:max_hits] if max_hits is not None and not reply.groups else reply.hits
     blocks = [text_block(reply.lines)] if reply.lines else []
-    blocks += [quote_block(hit, reply.lang, fold=i > 0) for i, hit in enumerate(hits)]
+    if reply.groups:
+        blocks += group_blocks(reply)
+    else:
+        blocks += [quote_block(hit, reply.lang, fold=i > 0) for i, hit in enumerate(hits)]
     blocks += _extra_blocks(reply)
     texts = pack([b for b in blocks if b]) or [escape(say("no_match", reply.lang))]
     keyboard = _keyboard(reply, hits, keys)
     return [Outgoing(t) for t in texts[:-1]] + [Outgoing(texts[-1], keyboard)]
 
 
+def group_blocks(reply: Reply) -> list[str]:
+    """A discussion reply's groups: a side's name over its quotes, or a numbered label and its quote."""
+    blocks = []
+    number = reply.offset
+    limit = MAX_MESSAGE_UTF16 - SAFETY_MARGIN
+    for group in reply.groups:
+        if group.heading:
+            head = f"<b>{escape(group.label)}</b>"
+            if not group.hits:
+                blocks.append(f"{head}\n<i>{escape(group.note)}</i>")
+            for i, hit in enumerate(group.hits):
+                number += 1
+                room = limit - (utf16_len(group.label) + 1 if i == 0 else 0)
+                block = quote_block(hit, reply.lang, room, fold=number > reply.offset + 1,
+                                    with_source=group.show_source)
+                blocks.append(f"{head}\n{block}" if i == 0 else block)
+            continue
+        for hit in group.hits:
+            number += 1
+            label = _title(group.label, reply.lang) if reply.kind is ReplyKind.OVERVIEW else group.label
+            head = f"{number}. {label}" if label else ""
+            block = quote_block(hit, reply.lang, limit - utf16_len(head) - 1, fold=number > reply.offset + 1,
+                                with_source=group.show_source)
+            blocks.append(f"<b>{escape(head)}</b>\n{block}" if head else block)
+    return blocks
+
+
+def _title(title: str, lang: str) -> str:
+    """An article's title as the UI quotes it: 《…》 in Chinese, “…” in English."""
+    return f"《{title}》" if lang == "zh" else f"“{title}”"
+
+
+def render_sources(sources: Sequence[SourceInfo], lang: str, keys: CallbackKeys, offset: int = 0) -> list[Outgoing]:
+    """One page of /sources: numbered articles with their keywords, a digest button each, 下一页."""
+    shown = sources[offset:offset + SOURCES_PAGE]
+    sep = "、" if lang == "zh" else ", "
+    lines = [say("sources_intro", lang, count=len(sources))]
+    if len(sources) > SOURCES_PAGE:
+        lines.append(say("tg_sources_page", lang, first=offset + 1, last=offset + len(shown)))
+    lines += [f"{offset + i + 1}. " + say("tg_source_item", lang, title=s.title, count=s.passage_count,
+                                          keywords=sep.join(s.keywords))
+              for i, s in enumerate(shown)]
+    texts = pack([escape(line) for line in lines], joiner="\n")
+    buttons = [InlineKeyboardButton(say("tg_button_digest", lang, n=offset + i + 1), callback_data=keys.digest_data(s.id))
+               for i, s in enumerate(shown)]
+    rows = _rows(buttons)
+    if offset + len(shown) < len(sources):
+        rows.append([InlineKeyboardButton(say("tg_button_next_sources", lang),
+                                          callback_data=f"{SOURCES_PREFIX}{lang}:{offset + len(shown)}")])
+    keyboard = InlineKeyboardMarkup(rows) if rows else None
+    return [Outgoing(t) for t in texts[:-1]] + [Outgoing(texts[-1], keyboard)]
+
+
+def parse_sources_page(data: str) -> tuple[str, int] | None:
+    """(lang, offset) of a /sources 下一页 button, or None for data of another shape."""
+    try:
+        lang, offset = data[len(SOURCES_PREFIX):].split(":")
+        return (lang if lang in EXAMPLES else "zh"), max(0, int(offset))
+    except ValueError:
+        return None
+
+
+def _rows(buttons: Sequence[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    """Buttons in rows of BUTTONS_PER_ROW."""
+    return [list(buttons[i:i + BUTTONS_PER_ROW]) for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+
+
 def _extra_blocks(reply: Reply) -> list[str]:
-    """The lists a few kinds of reply carry (sources, the chat's turns), in chunks that fit a message."""
+    """The lists a few kinds of reply carry (the chat's turns), in chunks that fit a message."""
     lines = []
-    if reply.kind is ReplyKind.SOURCES:
-        sep = "、" if reply.lang == "zh" else ", "
-        lines = ["• " + say("tg_source_item", reply.lang, title=s.title, count=s.passage_count,
-                            keywords=sep.join(s.keywords))
-                 for s in reply.sources]
-    elif reply.kind is ReplyKind.HISTORY:
+    if reply.kind is ReplyKind.HISTORY:
         for turn in reply.turns:
             role = say("tg_role_user" if turn.role == "user" else "tg_role_bot", reply.lang)
             lines.append(f"{role}: {cut(' '.join(turn.text.split()), 200)}")
@@ -244,6 +340,8 @@ def _keyboard(reply: Reply, hits: Sequence[Hit], keys: CallbackKeys) -> InlineKe
     """Buttons under a reply: 上下文 per passage and 更多 for answers; examples under /start."""
     if reply.kind is ReplyKind.START:
         return example_keyboard(reply.lang)
+    if reply.kind in _DISCUSSION_KINDS and hits:
+        return _discussion_keyboard(reply, hits, keys)
     if reply.kind not in (ReplyKind.ANSWER, ReplyKind.QUOTES) or not hits:
         return None
     rows = [[InlineKeyboardButton(say("tg_button_context", reply.lang, n=reply.offset + i + 1),
@@ -278,6 +376,24 @@ def split_share_tag(query: str) -> tuple[str, str | None]:
     if match is None:
         return (query or "").strip(), None
     return query[:match.start()].strip(), match.group(1)
+
+
+def _discussion_keyboard(reply: Reply, hits: Sequence[Hit], keys: CallbackKeys) -> InlineKeyboardMarkup:
+    """Under an overview a digest button per article; under the other kinds 上下文 per passage; 更多."""
+    first = reply.offset + 1
+    if reply.kind is ReplyKind.OVERVIEW:
+        buttons = [InlineKeyboardButton(say("tg_button_digest", reply.lang, n=first + i),
+                                        callback_data=keys.digest_data(hit.passage.source_id))
+                   for i, hit in enumerate(hits)]
+    else:
+        buttons = [InlineKeyboardButton(say("tg_button_context", reply.lang, n=first + i),
+                                        callback_data=keys.context_data(hit.passage.id))
+                   for i, hit in enumerate(hits)]
+    rows = _rows(buttons)
+    if reply.has_more:
+        rows.append([InlineKeyboardButton(say("tg_button_more", reply.lang),
+                                          callback_data=more_data(reply.lang, reply.offset + len(hits), reply.query))])
+    return InlineKeyboardMarkup(rows)
 
 
 @dataclass(frozen=True)

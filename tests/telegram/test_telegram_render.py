@@ -9,8 +9,8 @@ from bot.corpus import Passage
 from bot.retrieval import Hit
 from bot.telegram.links import question_from_payload, start_link, start_payload
 from bot.telegram.render import (CallbackKeys, clean, cut, example_question, highlight, pack, parse_more,
-                                 query_key, render_context, render_inline_results, render_reply, share_query,
-                                 split_share_tag, without_more_button)
+                                 parse_sources_page, query_key, render_context, render_inline_results,
+                                 render_reply, render_sources, share_query, split_share_tag, without_more_button)
 from bot.telegram.rules import MAX_MESSAGE_UTF16, problems, utf16_len, visible_text
 
 
@@ -144,12 +144,18 @@ def test_start_offers_example_buttons_in_the_users_language() -> None:
     assert example_question("ex:xx:9") is None
 
 
-def test_sources_and_history_lists_fit_and_escape() -> None:
+def test_sources_page_ten_articles_with_a_digest_button_each_and_escape() -> None:
     sources = tuple(SourceInfo(f"s{i}", f"<标题 {i}>", 10, ("开源", "成本"), None, None) for i in range(300))
-    messages = render_reply(Reply(ReplyKind.SOURCES, "zh", lines=("收录了 300 篇文章：",), sources=sources), KEYS)
-    assert len(messages) >= 2
-    assert "<标题 0>" in visible_text(messages[0].text)
-    assert_valid(messages)
+    [first] = render_reply(Reply(ReplyKind.SOURCES, "zh", lines=("收录了 300 篇文章：",), sources=sources), KEYS)
+    shown = visible_text(first.text)
+    assert "300" in shown and "1. <标题 0>" in shown and "10. <标题 9>" in shown and "<标题 10>" not in shown
+    data = [b.callback_data for row in first.keyboard.inline_keyboard for b in row]
+    assert data[:10] == [f"dig:s{i}" for i in range(10)] and data[-1] == "src:zh:10"
+    assert parse_sources_page(data[-1]) == ("zh", 10) and parse_sources_page("src:x") is None
+    [last] = render_sources(sources, "en", KEYS, 290)
+    assert "300. <标题 299>" in visible_text(last.text)
+    assert not any(b.callback_data.startswith("src:") for row in last.keyboard.inline_keyboard for b in row)
+    assert_valid([first, last])
 
 
 def test_a_reply_with_nothing_to_show_still_says_something() -> None:
