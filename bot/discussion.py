@@ -266,6 +266,8 @@ _SUMMARY_SECTION = re.compile(r"^(?:摘要|导读|导语|亮点|要点|概要|�
 # Passages opening with these answer the passage before them: the article's own comparison.
 _CONTRAST_OPENING = re.compile(r"^(?:相比之下|相较之下|对比之下|与此相对|与之相对|与此相反|与之相反|与此不同|不同的是|"
                                r"相反|反观|然而|而|但是|但|不过|另一方面)")
+# An encyclopedia title's disambiguation: "杨昊 (足球运动员)".
+_DISAMBIGUATION = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
 _ASKS_OR_LEADS = re.compile(r"[？?][”」』]?\s*$|[：:]\s*$")
 _CN_NUMERALS = {ch: i for i, ch in enumerate("零一二三四五六七八九", 0)}
 
@@ -662,10 +664,14 @@ class Discussion:
         self.statements()
         for quote in self._statements:
             if quote.speaker and wanted and wanted in _squash(self._analyzer.normalize(quote.text)):
-                return self._who_said_page(quote.passage, quote, True, lang)
+                start = quote.passage.text.find(quote.text)
+                return self._who_said_page(quote.passage, quote, True, lang,
+                                           _around(quote.passage, start, start + len(quote.text)))
         for passage in self._corpus.passages:
             if wanted and wanted in _squash(self._analyzer.normalize(passage.text)):
-                return self._who_said_page(passage, self._speaker_in(passage, statement), True, lang)
+                found = re.search(re.escape(statement), passage.text, re.I)
+                shown = _around(passage, *found.span()) if found else None
+                return self._who_said_page(passage, self._speaker_in(passage, statement), True, lang, shown)
         hits = self._retriever.search(statement, top_k=WHO_SAID_POOL)
         for hit in hits:
             quote = self._speaker_in(hit.passage, statement)
@@ -733,11 +739,25 @@ class Discussion:
         each, in the retriever's order for the side and the topic."""
         query = " ".join([side, *sorted(topic_words)]) if topic_words else side
         pool = [h for h in self._retriever.search(query, top_k=SIDE_POOL) if self._mentions(h.passage.text, side)]
+        own = self._article_named(side)
+        if own is not None and not topic_words:
+            # The side has an article of its own (a library of encyclopedia entries): its lead first.
+            lead = self._representative(own.id)
+            pool = [lead] + [h for h in pool if h.passage.id != lead.passage.id]
 
         def key(hit: Hit) -> tuple[bool, bool, bool]:
             on_topic = not topic_words or bool(topic_words & set(self._analyzer.tokenize(hit.passage.text)))
-            return not on_topic, not self._speaks(hit.passage, side), self._mentions(hit.passage.text, other)
+            speaks = self._speaks(hit.passage, side) or (own is not None and hit.passage.source_id == own.id)
+            return not on_topic, not speaks, self._mentions(hit.passage.text, other)
         return sorted(pool, key=key)
+
+    def _article_named(self, side: str) -> Source | None:
+        """The article whose title is the side's name ("马飚", or "杨昊 (足球运动员)" for 杨昊)."""
+        wanted = _squash(self._analyzer.normalize(side))
+        for source, title in self._titles:
+            if title == wanted or _squash(self._analyzer.normalize(_DISAMBIGUATION.sub("", source.title))) == wanted:
+                return source
+        return None
 
     def _speaks(self, passage: Passage, side: str) -> bool:
         """Whether the side is the speaker of a statement in the passage (its own words, reported)."""
@@ -877,16 +897,22 @@ def _passage_hit(passage: Passage, limit: int) -> Hit:
     text = passage.text
     if len(text) <= limit:
         return Hit(passage, 0.0, text, ())
-    end = 0
-    for s, e in sentence_spans(text):
-        if e > limit and end:
-            break
-        end = e
-        if e > limit:
-            break
-    if end > limit:
-        end = limit  # one sentence longer than the limit: cut inside it
+    ends = [e for _, e in sentence_spans(text) if e <= limit]
+    end = ends[-1] if ends else limit
+    if end < limit // 2:
+        end = limit  # a short first sentence ("罗保铭，天津人。") says too little: go on into the next
     return Hit(passage, 0.0, text[:end].rstrip() + "…", ())
+
+
+def _around(passage: Passage, start: int, end: int) -> Hit:
+    """The sentences of a passage holding text[start:end], as a quote with … where it was cut."""
+    text = passage.text
+    spans = [(s, e) for s, e in sentence_spans(text) if s < end and e > start] or [(start, end)]
+    first, last = spans[0][0], spans[-1][1]
+    if last - first > SNIPPET_CHARS and end - start <= SNIPPET_CHARS:
+        first, last = start, end  # the sentences are long: just the words asked about
+    snippet = ("…" if first > 0 else "") + text[first:last] + ("…" if last < len(text) else "")
+    return Hit(passage, 0.0, snippet, ())
 
 
 def _sentence_hit(passage: Passage, start: int, end: int) -> Hit:

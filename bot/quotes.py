@@ -255,7 +255,10 @@ def _reported_sentence(passage: Passage, start: int, end: int, context: str,
 
 def _known_names(corpus: Corpus) -> tuple[str, ...]:
     """Names seen anywhere in the corpus right before a speech verb, to resolve 他/她 later."""
-    found = {_name(m) for p in corpus.passages for m in _named(_NAMED_SPEECH, p.text)}
+    # Only names whose verb follows an adverbial phrase at most ("苏佩维埃尔始终与…称霸" is no one
+    # speaking), so a pronoun is never resolved to a fragment of a word.
+    found = {_name(m) for p in corpus.passages for m in _named(_NAMED_SPEECH, p.text)
+             if _adverbial_gap(m.groupdict().get("lgap") or m.group("cgap") or "")}
     return tuple(sorted(found))
 
 
