@@ -118,7 +118,7 @@ _TELL_ZH = ("讲|说|写|谈|聊|涉及|介绍|包括|包含|覆盖|关于|概�
             "知道|了解|懂|告诉")
 _ASK_ZH = ("什么|啥|哪些|哪几|哪|是|有|都|各|主要|大概|大致|大体|简单|简要|一下|下|请|请问|麻烦|帮我|给我|我|你|您|"
            "你们|想|想知道|能|能否|可以|会|吗|呢|吧|啊|呀|了|的|地|得|些|一些|里|里面|里头|中|当中|之中|过|分别|"
-           "总共|一共|如何|怎么样|怎样|个|几")
+           "总共|一共|如何|怎么样|怎样|个|几|在|正在")
 _OVERVIEW_ANCHOR_ZH = re.compile(_words(_LIBRARY_ZH, _CONTENT_ZH, _TELL_ZH))
 _OVERVIEW_FRAME_ZH = re.compile(_words(_LIBRARY_ZH, _CONTENT_ZH, _TELL_ZH, _ASK_ZH))
 _LIBRARY_EN = ("articles?|documents?|texts?|papers?|pieces?|posts?|library|collection|corpus|materials?|"
@@ -574,9 +574,11 @@ class Discussion:
                 return passage
         first = passages[0]
         # The article starts with its title, and the first paragraph comes before any heading: its
-        # opening is there, and an opening paragraph introduces (a Wikipedia lead, a blog's intro).
-        # Without a title line the file may start anywhere (a repost cut mid-article).
-        if not first.section and source.text and not source.text.startswith(first.text):
+        # opening is there, and an opening paragraph introduces (a Wikipedia lead, a blog's intro)
+        # unless it asks a question (an interview's first). Without a title line the file may start
+        # anywhere (a repost cut mid-article).
+        if (not first.section and source.text and not source.text.startswith(first.text)
+                and not _ASKS_OR_LEADS.search(first.text)):
             return first
         for passage in passages:
             if _SUMMARY_SECTION.match(passage.section.rsplit(" / ", 1)[-1]):

@@ -116,6 +116,8 @@ _IN_VIEW = re.compile(rf"在(?P<latin>{_LATIN_NAME})?(?P<cn>{_CN_NAME}|他|她)?
 _BEFORE_TIERS = ((_NAMED_SPEECH, _ORG_SPEECH), (_PRONOUN_SPEECH,))
 _AFTER_TIERS = ((_NAMED_AFTER, _ORG_AFTER), (_PRONOUN_AFTER,))
 _REPORT_TIERS = ((_NAMED_REPORT, _ORG_REPORT, _IN_VIEW), (_PRONOUN_REPORT,))
+# A paragraph opening with a short label and a colon ("记者：", "问：") is someone else's turn.
+_LABEL = re.compile(r"^[^，,。！？!?:：\n]{1,12}[:：]")
 _TURN = re.compile(rf"^(?P<name>{_LATIN_NAME}|{_CN_NAME})\s*[:：]\s*(?=\S)")
 # A Chinese name starts after punctuation, a space, Latin text or a title ("创始人李彦宏",
 # "CEO 梁文锋"); in the middle of running Chinese ("从单纯回答", "他解释说") it is not a name.
@@ -206,7 +208,7 @@ def _reported_candidates(corpus: Corpus, names: tuple[str, ...]) -> list[_Candid
             quote = Quote(passage, passage.text[turn.end():], turn_speaker)
             candidates.append(_Candidate(quote, statement_score(quote), (index, 0)))
             continue
-        if turn_speaker and not _QUOTATION.match(passage.text):
+        if turn_speaker and not _QUOTATION.match(passage.text) and not _LABEL.match(passage.text):
             quote = Quote(passage, passage.text, turn_speaker)
             candidates.append(_Candidate(quote, statement_score(quote), (index, 0)))
             continue

@@ -183,3 +183,42 @@ def test_bare_quote_names_who_said_it(run_cli, tmp_path: Path) -> None:
     result = run_cli("console", "--db", str(tmp_path / "h.sqlite3"), stdin="/quote\n")
     assert result.returncode == 0, result.stderr
     assert "—— 李彦宏，《" in result.stdout
+
+
+def test_discussing_the_material_in_a_scripted_session(run_cli, tmp_path: Path) -> None:
+    """Overview, who is quoted and 更多, a comparison, who said it and a digest, as JSON lines."""
+    _, (overview, speakers, more, compared, said, digest, digest_more) = console(
+        run_cli, tmp_path / "h.sqlite3",
+        "这几篇文章大致讲了什么？", "文章里有哪些人的观点被引用？", "更多",
+        "李彦宏和梁文锋对开源有什么不同看法？", "“我不知道我们将来如何产生收入”是谁说的？",
+        "《开源AI模型的崛起》讲了什么", "更多")
+    assert len({r["source"] for r in overview["results"]}) == 4
+    assert overview["text"].startswith("共 4 篇文章") and "1. 《" in overview["text"]
+    for line in (overview, speakers, more, compared, said, digest, digest_more):
+        assert line["results"], line["input"]
+        for result in line["results"]:
+            assert result["source"] and result["text"]      # the passage as the article has it
+    assert {r["speaker"] for r in speakers["results"]} == {r["label"] for r in speakers["results"]}
+    assert more["text"].startswith("文章引用了") and "\n6. " in more["text"]
+    assert {r["label"] for r in compared["results"]} == {"李彦宏", "梁文锋"}
+    assert "【李彦宏】" in compared["text"] and "【梁文锋】" in compared["text"]
+    assert said["text"].startswith("这句话是 Sam Altman 说的") and said["results"][0]["speaker"] == "Sam Altman"
+    assert "亮点" in digest["text"] and "更多: /more" in digest["text"]
+    assert digest_more["text"].split("\n")[1].startswith("6. ")
+
+
+def test_discussion_kinds_in_plain_text_on_another_library(run_cli, tmp_path: Path) -> None:
+    """A library dropped in with --seeds: the overview pages, and a comparison finds both sides."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for i, (name, field) in enumerate([("张海", "物理学家"), ("李湖", "化学家"), ("王山", "生物学家"),
+                                       ("赵河", "地理学家"), ("钱林", "天文学家"), ("孙原", "数学家")]):
+        (seeds / f"{i}.txt").write_text(f"# {name}\n\n{name}是一位{field}，出生于江南的一个小镇，"
+                                        f"一生致力于{field[:-1]}研究。\n", encoding="utf-8")
+    args = ["console", "--db", str(tmp_path / "h.sqlite3"), "--seeds", str(seeds)]
+    proc = run_cli(*args, stdin="有哪些文章？\n更多\n张海和钱林有什么区别？\n")
+    assert proc.returncode == 0, proc.stderr
+    first, second, compared = proc.stdout.strip().split("\n\n")
+    assert first.startswith("共 6 篇文章") and "5. 《钱林》" in first and "更多: /more" in first
+    assert second.splitlines()[1] == "6. 《孙原》"
+    assert "【张海】" in compared and "物理学家" in compared and "【钱林】" in compared and "天文学家" in compared

@@ -1,0 +1,343 @@
+"""Discussing the material: recognizing the kinds of question, and each kind's reply.
+
+On a tiny hand-made library (three articles, every answer checkable by hand) and on the bundled
+articles, with the real corpus loader, retriever and a real SQLite history.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from bot.console import render_text
+from bot.conversation import Engine, ReplyKind
+from bot.corpus import load_corpus
+from bot.discussion import PAGE_ITEMS, Discussion, Kind
+from bot.history import HistoryStore
+from bot.retrieval import Retriever
+
+FIXTURES = Path(__file__).parent / "fixtures" / "corpus"
+
+GARDEN = """\
+# 城市菜园调查
+
+本文介绍了城市屋顶菜园的兴起、种植方法和居民对屋顶菜园的看法。
+
+## 兴起
+
+近五年来，城市屋顶菜园的数量增长了三倍，许多小区把闲置的屋顶改成了菜园。
+
+屋顶菜园大多种植番茄、黄瓜和生菜，这些蔬菜生长快、产量高、容易照料。
+
+## 种植方法
+
+屋顶菜园需要轻质土壤和滴灌设备，否则楼板难以承受浇透水以后的重量。
+
+研究员王明表示，滴灌可以节省一半的用水，是屋顶菜园里最重要的设备。
+
+## 居民看法
+
+住在三楼的居民中，李华说：“自己种的菜吃起来更放心，孩子也喜欢来帮忙。”
+
+物业公司则认为，屋顶菜园增加了楼顶防水层的维护成本，需要定期检查。
+"""
+
+COFFEE = """\
+张强认为，精品咖啡的收购价格比普通咖啡高出一倍，所以他把家里的咖啡园都改种了精品咖啡。
+云南普洱的咖啡产区海拔适中，气候温和，很适合种植阿拉比卡品种的咖啡树。
+精品咖啡的收购价格每公斤四十元左右，农户需要精心挑选成熟的红色咖啡果。
+相比之下，普通咖啡的收购价格只有每公斤二十元，但农户不需要逐颗挑选咖啡果。
+咖啡豆的烘焙程度决定了咖啡的风味，浅烘焙的咖啡豆保留了更多果酸和花香。
+每年十一月到次年二月是普洱咖啡的采摘季，采摘工人大多来自附近的村寨。
+"""
+
+INTERVIEW = """\
+# 咖啡师访谈
+
+记者：你当初为什么会选择做一名咖啡师，而不是去做别的工作？
+
+Anna Berg: 因为咖啡能让人慢下来，每一杯咖啡都是和客人的一次认真交流。
+
+这份工作最难的是保持稳定，每天的咖啡豆都不一样，要不停地调整研磨和水温。
+
+记者：你对想入行的年轻人有什么建议，需要先去学校学习吗？
+"""
+
+
+def write_library(folder: Path, articles: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in articles.items():
+        (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory):
+    """(config, corpus, retriever) over the three hand-made articles."""
+    base = tmp_path_factory.mktemp("tiny-library")
+    seeds = write_library(base / "seeds", {"a_garden.md": GARDEN, "b_coffee.txt": COFFEE,
+                                           "c_interview.txt": INTERVIEW})
+    config = load_config(env={"HOME": str(base)}).with_overrides(
+        corpus={"seeds_dir": seeds, "sources_file": FIXTURES / "sources.yaml"},
+        retrieval={"cache_dir": base / "cache"}, history={"db_path": base / "unused.sqlite3"})
+    corpus = load_corpus(config.corpus)
+    return config, corpus, Retriever(corpus, config.retrieval)
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory):
+    """(config, corpus, retriever) over the bundled articles."""
+    home = tmp_path_factory.mktemp("home")
+    config = load_config(env={"HOME": str(home)}).with_overrides(retrieval={"cache_dir": home / "cache"})
+    corpus = load_corpus(config.corpus)
+    return config, corpus, Retriever(corpus, config.retrieval)
+
+
+@pytest.fixture
+async def engine(tiny, tmp_path: Path):
+    config, corpus, retriever = tiny
+    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
+        yield Engine(config, corpus, retriever, history)
+
+
+def discussion(parts) -> Discussion:
+    _, corpus, retriever = parts
+    return Discussion(corpus, retriever)
+
+
+def texts(reply) -> list[str]:
+    return [h.passage.text for h in reply.hits]
+
+
+# --- recognizing the kinds ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, kind", [
+    ("这些文章讲的都是什么？", Kind.OVERVIEW),
+    ("文章主要有哪些观点", Kind.OVERVIEW),
+    ("能简单介绍一下这些材料吗", Kind.OVERVIEW),
+    ("這幾篇文章在講什麼", Kind.OVERVIEW),
+    ("What do the articles cover?", Kind.OVERVIEW),
+    ("summarize the library please", Kind.OVERVIEW),
+    ("都有谁说了什么？", Kind.SPEAKERS),
+    ("文章引用了哪些专家的话", Kind.SPEAKERS),
+    ("Who is quoted?", Kind.SPEAKERS),
+    ("whose words do these articles cite", Kind.SPEAKERS),
+    ("王明和张强有什么不同？", Kind.COMPARISON),
+    ("精品咖啡与普通咖啡的区别", Kind.COMPARISON),
+    ("比较一下王明和李华", Kind.COMPARISON),
+    ("精品咖啡 vs 普通咖啡", Kind.COMPARISON),
+    ("DeepSeek 和 OpenAI 谁的模型便宜", Kind.COMPARISON),
+    ("What is the difference between specialty and ordinary coffee?", Kind.COMPARISON),
+    ("谁说过“自己种的菜吃起来更放心”？", Kind.WHO_SAID),
+    ("「滴灌可以节省一半的用水」是谁说的", Kind.WHO_SAID),
+    ("谁说的？", Kind.WHO_SAID),
+    ("who said that drip irrigation saves water?", Kind.WHO_SAID),
+    ("《城市菜园》讲了什么", Kind.DIGEST),
+    ("《咖啡师访谈》", Kind.DIGEST),
+    ("城市菜园调查这篇文章的要点", Kind.DIGEST),
+    ("第二篇文章的主要内容", Kind.DIGEST),
+    ("summarize the article 'city gardens'", None),   # no such title in the library
+])
+def test_questions_are_recognized_by_their_shape(tiny, question: str, kind: Kind | None) -> None:
+    intent = discussion(tiny).recognize(question)
+    assert (intent.kind if intent else None) is kind
+
+
+@pytest.mark.parametrize("question", [
+    "DeepSeek 开源的原因", "屋顶菜园需要什么设备？", "王明说了什么？", "谁支持屋顶菜园？",
+    "文章里关于滴灌讲了什么", "开源和闭源是什么关系", "你好", "他呢？", "更多的菜园在哪里",
+    "What are the risks of open-source AI?", "who supports rooftop gardens?",
+    "《城市菜园调查》里王明怎么看滴灌",          # a question about one article, not its digest
+    "男子和女子的平均收入分别是多少",              # a fact about each, not a comparison
+    "埃及的菜园和温室",                            # 及 inside a word separates nothing
+])
+def test_ordinary_questions_are_not_captured(tiny, question: str) -> None:
+    assert discussion(tiny).recognize(question) is None
+
+
+def test_comparison_sides_and_topic_are_read_from_the_question(tiny) -> None:
+    d = discussion(tiny)
+    assert d.recognize("王明和张强对滴灌的看法有什么不同？").sides == ("王明", "张强")
+    assert d.recognize("王明和张强对滴灌的看法有什么不同？").topic == "滴灌"
+    assert d.recognize("阿里巴巴和 DeepSeek 开源的目的有什么不一样").topic == "开源的目的"
+    assert d.recognize("精品咖啡和普通咖啡之间的区别是什么").sides == ("精品咖啡", "普通咖啡")
+    english = d.recognize("How do Anna Berg and Wang Ming differ on coffee?")
+    assert english.sides == ("anna berg", "wang ming") and english.topic == "coffee"
+
+
+def test_none_of_the_projects_retrieval_questions_is_captured(bundled) -> None:
+    import yaml
+    cases = yaml.safe_load((Path(__file__).parent / "eval" / "questions.yaml").read_text(encoding="utf-8"))["cases"]
+    d = discussion(bundled)
+    assert [c["q"] for c in cases if d.recognize(c["q"])] == []
+
+
+# --- overview ---------------------------------------------------------------------------------------
+
+async def test_overview_quotes_each_articles_summary_lead_or_central_passage(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "这些文章都讲了什么？")
+    assert reply.kind is ReplyKind.OVERVIEW and not reply.has_more
+    assert [g.label for g in reply.groups] == ["城市菜园调查", "b_coffee", "咖啡师访谈"]
+    garden, coffee, interview = texts(reply)
+    assert garden.startswith("本文介绍了")                 # announced as the summary
+    assert not interview.startswith("记者")               # an opening question is no lead
+    # without a title the file may start anywhere: its most central statement stands for it
+    assert "咖啡" in coffee and not coffee.startswith("相比之下")
+    shown = render_text(reply)
+    assert "1. 《城市菜园调查》" in shown and "「本文介绍了" in shown
+
+
+async def test_overview_of_a_bigger_library_pages(tmp_path: Path, tiny) -> None:
+    config, _, _ = tiny
+    seeds = write_library(tmp_path / "many", {f"{i:02d}.txt": f"# 第{i}号文章\n\n第{i}号文章讲的是编号为{i}的一种植物，它喜欢阳光和温暖湿润的土壤。\n"
+                                               for i in range(PAGE_ITEMS + 2)})
+    many = config.with_overrides(corpus={"seeds_dir": seeds})
+    corpus = load_corpus(many.corpus)
+    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
+        engine = Engine(many, corpus, Retriever(corpus, many.retrieval), history)
+        first = await engine.handle(1, 1, "这些文章讲了什么")
+        second = await engine.handle(1, 1, "更多")
+        third = await engine.handle(1, 1, "更多")
+    assert first.kind is ReplyKind.OVERVIEW and first.has_more and len(first.hits) == PAGE_ITEMS
+    assert second.kind is ReplyKind.OVERVIEW and second.offset == PAGE_ITEMS and not second.has_more
+    assert {h.passage.source_id for h in first.hits}.isdisjoint(h.passage.source_id for h in second.hits)
+    assert render_text(second).splitlines()[1].startswith(f"{PAGE_ITEMS + 1}. 《")
+    assert third.kind is ReplyKind.NO_MORE
+
+
+# --- who is quoted ----------------------------------------------------------------------------------
+
+async def test_who_is_quoted_names_each_speaker_with_their_words_and_source(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "文章里引用了哪些人的话？")
+    assert reply.kind is ReplyKind.SPEAKERS
+    said = {g.label: g.hits[0] for g in reply.groups}
+    assert set(said) == {"李华", "王明", "张强", "Anna Berg"}       # 物业公司 is no one's name
+    assert said["李华"].snippet == "自己种的菜吃起来更放心，孩子也喜欢来帮忙。"
+    assert said["Anna Berg"].snippet.startswith("因为咖啡能让人慢下来")
+    assert said["王明"].passage.source_title == "城市菜园调查"
+    for hit in reply.hits:
+        assert hit.snippet.rstrip("…") in hit.passage.text and hit.speaker
+    assert "—— 李华，《城市菜园调查》 · 居民看法" in render_text(reply)
+
+
+# --- comparison -------------------------------------------------------------------------------------
+
+async def test_comparison_quotes_each_side_under_its_name(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "王明和张强有什么不同？")
+    assert reply.kind is ReplyKind.COMPARISON
+    wang, zhang = reply.groups
+    assert (wang.label, zhang.label) == ("王明", "张强")
+    assert all("王明" in h.passage.text for h in wang.hits) and wang.hits
+    assert all("张强" in h.passage.text for h in zhang.hits) and zhang.hits
+    shown = render_text(reply)
+    assert shown.index("【王明】") < shown.index("滴灌") < shown.index("【张强】") < shown.index("精品咖啡")
+
+
+async def test_comparison_starts_from_the_articles_own_contrast(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "精品咖啡和普通咖啡的收购价格有什么区别？")
+    special, ordinary = reply.groups
+    assert ordinary.hits[0].passage.text.startswith("相比之下，普通咖啡")
+    assert "每公斤四十元" in " ".join(texts(reply)[:len(special.hits)])
+    assert not any("普通咖啡" in h.passage.text and "精品咖啡" not in h.passage.text for h in special.hits)
+
+
+async def test_comparison_says_so_for_a_side_the_articles_lack(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "王明和马斯克有什么不同")
+    wang, musk = reply.groups
+    assert wang.hits and not musk.hits and "没有找到马斯克" in musk.note
+    assert reply.hits == wang.hits   # nothing of the other side fills the empty one
+    assert "【马斯克】\n   文章里没有找到马斯克" in render_text(reply)
+
+
+# --- who said it ------------------------------------------------------------------------------------
+
+async def test_who_said_names_the_speaker_of_the_words(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "谁说过“自己种的菜吃起来更放心”？")
+    assert reply.kind is ReplyKind.WHO_SAID and reply.hits[0].speaker == "李华"
+    assert reply.lines == ("这句话是 李华 说的：",)
+    unnamed = await engine.handle(2, 2, "“楼板难以承受浇透水以后的重量”是谁说的")
+    assert unnamed.hits and unnamed.hits[0].speaker is None and "没有写明" in unnamed.lines[0]
+    assert unnamed.hits[0].snippet.strip("…") in unnamed.hits[0].passage.text
+
+
+async def test_who_said_it_after_an_answer_is_about_that_answer(engine: Engine) -> None:
+    await engine.handle(1, 1, "滴灌能节省多少用水？")
+    reply = await engine.handle(1, 1, "这是谁说的？")
+    assert reply.kind is ReplyKind.WHO_SAID and reply.hits[0].speaker == "王明"
+
+
+# --- one article ------------------------------------------------------------------------------------
+
+async def test_digest_gives_each_section_with_its_key_sentence(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "《城市菜园》讲了什么？")   # part of the title is enough
+    assert reply.kind is ReplyKind.DIGEST
+    assert [g.label for g in reply.groups] == ["开头", "兴起", "种植方法", "居民看法"]
+    for hit in reply.hits:
+        assert hit.snippet.strip("…") in hit.passage.text
+    assert reply.lines[0].startswith("《城市菜园调查》共 4 部分")
+
+
+async def test_digest_of_an_article_without_sections_gives_its_paragraphs_in_order_and_pages(engine: Engine) -> None:
+    first = await engine.handle(1, 1, "第二篇文章的要点")
+    more = await engine.handle(1, 1, "更多")
+    assert first.kind is more.kind is ReplyKind.DIGEST
+    assert [g.label for g in first.groups] == [f"第 {n} 段" for n in range(1, PAGE_ITEMS + 1)]
+    positions = [h.passage.position for h in first.hits + more.hits]
+    assert positions == sorted(positions) and more.offset == PAGE_ITEMS
+    assert first.has_more and not more.has_more
+
+
+async def test_digest_button_records_a_question_that_more_continues(engine: Engine, tiny) -> None:
+    _, corpus, _ = tiny
+    reply = await engine.digest(1, 1, corpus.sources[1].id, "en")
+    assert reply.kind is ReplyKind.DIGEST and reply.lang == "en" and reply.has_more
+    more = await engine.handle(1, 1, "more")
+    assert more.kind is ReplyKind.DIGEST and more.offset == PAGE_ITEMS
+    assert (await engine.digest(1, 1, "no-such-article", "zh")).kind is ReplyKind.NO_MORE
+
+
+# --- the bundled articles ---------------------------------------------------------------------------
+
+@pytest.fixture
+async def bundled_engine(bundled, tmp_path: Path):
+    config, corpus, retriever = bundled
+    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
+        yield Engine(config, corpus, retriever, history)
+
+
+async def test_bundled_overview_uses_the_articles_own_leads(bundled_engine: Engine) -> None:
+    reply = await bundled_engine.handle(1, 1, "这些文章讲了什么")
+    assert len({h.passage.source_id for h in reply.hits}) == 4
+    leads = {h.passage.source_id[:3]: h.passage for h in reply.hits}
+    assert leads["001"].text.startswith("本文介绍了")
+    assert leads["003"].position == 0   # the blockquote before 亮点
+
+
+async def test_bundled_speakers_merge_spellings_and_include_organisations(bundled_engine: Engine) -> None:
+    first = await bundled_engine.handle(1, 1, "Who is quoted in the articles?")
+    names = [g.label for g in first.groups]
+    while first.has_more:
+        first = await bundled_engine.handle(1, 1, "more")
+        names += [g.label for g in first.groups]
+    assert {"李彦宏", "Sarah Guo", "Eric Schmidt", "幻方量化", "OpenAI", "Sam Altman"} <= set(names)
+    assert len([n for n in names if n in ("梁文锋", "梁文峰", "梁云峰")]) == 1   # one person, three spellings
+    assert len(names) == len(set(names))
+
+
+async def test_bundled_comparison_and_who_said(bundled_engine: Engine) -> None:
+    reply = await bundled_engine.handle(1, 1, "Eric Schmidt 与 Sarah Guo 在开源问题上的区别")
+    schmidt, guo = reply.groups
+    assert (schmidt.label, guo.label) == ("Eric Schmidt", "Sarah Guo")
+    assert all("Schmidt" in h.passage.text for h in schmidt.hits) and all("Guo" in h.passage.text for h in guo.hits)
+    said = await bundled_engine.handle(2, 2, "谁说开源其实是一种智商税")
+    assert said.hits[0].speaker == "李彦宏" and "智商税" in said.hits[0].snippet
+
+
+async def test_bundled_digest_by_partial_title(bundled_engine: Engine) -> None:
+    reply = await bundled_engine.handle(1, 1, "《OpenAI走向闭源》的要点")
+    assert reply.kind is ReplyKind.DIGEST
+    assert {h.passage.source_id[:3] for h in reply.hits} == {"002"}
+    assert [g.label for g in reply.groups] == ["开头", "闭源和开源的互补", "开放,才是未来"]
