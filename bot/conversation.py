@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import html
 import math
@@ -336,7 +337,9 @@ class Engine:
         """A discussion reply (bot.discussion), recorded so that 更多 continues it from `query`."""
         last = await self._history.last_answer(chat_id, with_passages=True)
         anchor = self._corpus.passage(last.passage_ids[0]) if last and last.passage_ids else None
-        page: Page = self._discussion.page(intent, lang, offset, anchor)
+        # In a worker thread: the first who-is-quoted question reads every passage for statements,
+        # seconds on a big library, and the other chats must not wait for it.
+        page: Page = await asyncio.to_thread(self._discussion.page, intent, lang, offset, anchor)
         hits = list(page.hits)
         exchange = self._exchange(user_id, user_text, hits, query, offset, None, lang)
         if record:

@@ -18,6 +18,7 @@ import enum
 import functools
 import math
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -286,7 +287,9 @@ class Discussion:
         # Articles with passages, in the library's order: what an overview lists and pages through.
         self._sources = tuple(s for s in corpus.sources if s.passages)
         self._titles = tuple((s, _squash(self._analyzer.normalize(s.title))) for s in self._sources)
+        self._lock = threading.RLock()
         self._statements: list[Quote] | None = None
+        self._squashed: list[str] = []            # each statement's text, normalized, for who-said
         self._by_passage: dict[str, list[Quote]] = {}
         self._speakers: list[tuple[str, Quote]] | None = None
         self._representative = functools.lru_cache(maxsize=4096)(self._representative_of)
@@ -622,11 +625,19 @@ class Discussion:
     # --- who is quoted ----------------------------------------------------------------------
 
     def statements(self) -> list[Quote]:
-        """Every quotation and reported statement of the corpus (found on first use, then kept)."""
-        if self._statements is None:
-            self._statements = find_statements(self._corpus)
-            for quote in self._statements:
-                self._by_passage.setdefault(quote.passage.id, []).append(quote)
+        """Every quotation and reported statement of the corpus (found on first use, then kept).
+
+        Finding them reads every passage (about 0.1 ms each: seconds on a library of 100,000), so
+        the engine builds pages in a worker thread; the lock makes that work happen once.
+        """
+        with self._lock:
+            if self._statements is None:
+                statements = find_statements(self._corpus)
+                by_passage: dict[str, list[Quote]] = {}
+                for quote in statements:
+                    by_passage.setdefault(quote.passage.id, []).append(quote)
+                self._squashed = [_squash(self._analyzer.normalize(q.text)) for q in statements]
+                self._by_passage, self._statements = by_passage, statements
         return self._statements
 
     def speakers(self) -> list[tuple[str, Quote]]:
@@ -635,18 +646,23 @@ class Discussion:
         Spellings of one name (梁文锋, 梁文峰) count as one speaker, named as the statement shown
         spells it. Speakers whose best statement is best come first, then those quoted most often.
         """
-        if self._speakers is None:
-            by_key: dict[str, list[Quote]] = {}
-            for quote in self.statements():
-                if quote.speaker and len(quote.text) >= MIN_STATEMENT_CHARS:
-                    by_key.setdefault(self._speaker_key(quote.speaker), []).append(quote)
-            ranked = []
-            for order, quotes in enumerate(by_key.values()):
-                best = max(quotes, key=statement_score)  # max keeps the first of equals: corpus order
-                # Named as the passage shown names them (梁文锋 there, though 梁文峰 elsewhere).
-                ranked.append(((-statement_score(best), -len(quotes), order), best.speaker, best))
-            self._speakers = [(name, best) for _, name, best in sorted(ranked, key=lambda r: r[0])]
+        with self._lock:
+            if self._speakers is None:
+                self._speakers = self._rank_speakers()
         return self._speakers
+
+    def _rank_speakers(self) -> list[tuple[str, Quote]]:
+        """speakers(), worked out: statements grouped by speaker, each group's best, ranked."""
+        by_key: dict[str, list[Quote]] = {}
+        for quote in self.statements():
+            if quote.speaker and len(quote.text) >= MIN_STATEMENT_CHARS:
+                by_key.setdefault(self._speaker_key(quote.speaker), []).append(quote)
+        ranked = []
+        for order, quotes in enumerate(by_key.values()):
+            best = max(quotes, key=statement_score)  # max keeps the first of equals: corpus order
+            # Named as the passage shown names them (梁文锋 there, though 梁文峰 elsewhere).
+            ranked.append(((-statement_score(best), -len(quotes), order), best.speaker, best))
+        return [(name, best) for _, name, best in sorted(ranked, key=lambda r: r[0])]
 
     def _speaker_key(self, name: str) -> str:
         """One key for every spelling of a name (the aliases file's spellings)."""
@@ -663,18 +679,18 @@ class Discussion:
             quote = self._speaker_in(previous, "")
             return self._who_said_page(previous, quote, True, lang)
         wanted = _squash(self._analyzer.normalize(statement))
-        self.statements()
-        for quote in self._statements:
-            if quote.speaker and wanted and wanted in _squash(self._analyzer.normalize(quote.text)):
+        statements = self.statements()
+        for quote, text in zip(statements, self._squashed):
+            if quote.speaker and wanted and wanted in text:
                 start = quote.passage.text.find(quote.text)
                 return self._who_said_page(quote.passage, quote, True, lang,
                                            _around(quote.passage, start, start + len(quote.text)))
-        for passage in self._corpus.passages:
-            if wanted and wanted in _squash(self._analyzer.normalize(passage.text)):
-                found = re.search(re.escape(statement), passage.text, re.I)
-                shown = _around(passage, *found.span()) if found else None
-                return self._who_said_page(passage, self._speaker_in(passage, statement), True, lang, shown)
         hits = self._retriever.search(statement, top_k=WHO_SAID_POOL)
+        for hit in hits:  # the words as written, in a passage that does not say who said them
+            if wanted and wanted in _squash(self._analyzer.normalize(hit.passage.text)):
+                found = re.search(re.escape(statement), hit.passage.text, re.I)
+                shown = _around(hit.passage, *found.span()) if found else hit
+                return self._who_said_page(hit.passage, self._speaker_in(hit.passage, statement), True, lang, shown)
         for hit in hits:
             quote = self._speaker_in(hit.passage, statement)
             if quote is not None:
