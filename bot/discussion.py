@@ -14,11 +14,14 @@ turns it into a Reply; the adapters render it.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
+import itertools
 import math
 import re
 import threading
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -112,11 +115,12 @@ def _words(*groups: str) -> str:
 
 
 # The library and its parts, as a question names them.
-_LIBRARY_ZH = "文章|文档|材料|资料|文本|文库|资料库|库|篇|全文|这些|那些|这几|那几|所有|全部|各篇|每篇|你这|你这里|这里|收录"
+_LIBRARY_ZH = ("文章|文档|材料|资料|文本|文库|资料库|库|篇|全文|文中|文内|文里|这些|那些|这几|那几|这个|那个|所有|全部|"
+               "各篇|每篇|你这|你这里|这里|收录")
 _CONTENT_ZH = ("内容|主题|话题|观点|要点|重点|主旨|大意|梗概|摘要|简介|概况|核心|思想|论点|信息|知识|东西|方面|领域|"
                "范围|方向|事情|事")
 _TELL_ZH = ("讲|说|写|谈|聊|涉及|介绍|包括|包含|覆盖|关于|概括|总结|概述|概览|总览|综述|讲讲|说说|谈谈|聊聊|看看|"
-            "知道|了解|懂|告诉")
+            "知道|了解|懂|告诉|讨论|探讨|论述|阐述|描述|报道|记录|讲述|叙述|谈论|说明|反映")
 _ASK_ZH = ("什么|啥|哪些|哪几|哪|是|有|都|各|主要|大概|大致|大体|简单|简要|一下|下|请|请问|麻烦|帮我|给我|我|你|您|"
            "你们|想|想知道|能|能否|可以|会|吗|呢|吧|啊|呀|了|的|地|得|些|一些|里|里面|里头|中|当中|之中|过|分别|"
            "总共|一共|如何|怎么样|怎样|个|几|在|正在")
@@ -136,8 +140,10 @@ _OVERVIEW_FRAME_EN = re.compile(rf"\b(?:{_LIBRARY_EN}|{_CONTENT_EN}|{_ASK_EN})\b
 
 # Who is quoted: a word for people (or organisations) and a word for what they said.
 _PEOPLE_ZH = "人|人物|谁|哪位|哪几位|几位|专家|名人|大佬|嘉宾|人士|受访者|发言人|机构|组织|公司"
-_SAYING_ZH = ("引用|引述|援引|引语|引言|说|讲|话|的话|言论|观点|看法|表态|发言|名言|原话|说法|采访|受访|提到|提及|"
-              "谈到|发表|表示|声音|出现|出场|登场")
+_SAYING_ZH = ("引用|引述|援引|引语|引言|说|讲|话|的话|言论|观点|看法|意见|见解|评论|主张|立场|表态|发言|名言|金句|"
+              "语录|原话|说法|采访|受访|提到|提及|谈到|发表|表示|声音|出现|出场|登场")
+# Words for quotations themselves: "文章里有哪些名言" asks who is quoted without naming people.
+_QUOTE_NOUN_ZH = re.compile("名言|金句|引语|语录|原话")
 _PEOPLE_EN = ("who|whom|whose|people|persons?|names?|speakers?|experts?|figures|voices|individuals|"
               "companies|organi[sz]ations")
 _SAYING_EN = ("quoted|quote|quotes|quotation|quotations|cited|cite|cites|said|say|says|speak|speaks|spoke|"
@@ -158,11 +164,11 @@ _THIS_SAYING = r"(?:这句话|这话|此话|这句|这一说法|这个说法|这
 _WHO_SAID_ZH = (
     # "谁说的？", "这句话是谁说的" about the last answer
     re.compile(rf"^(?P<s>{_THIS_SAYING}|这|那)?\s*(?:是)?\s*{_WHO}{_SAY}(?:的|过)?$"),
-    # "谁说过“这与金融无关”", "是谁说开源是智商税"
-    re.compile(rf"^(?:请问)?(?:是)?{_WHO}(?:曾经?)?{_SAY}(?:了|的|过)?[:,]?\s*(?P<s>.+)$"),
-    # "“……”这句话是谁说的", "……出自谁之口", "……是谁的话"
-    re.compile(rf"^(?P<s>.+?)[,]?\s*{_THIS_SAYING}?\s*(?:是|出自|来自)?\s*{_WHO}"
-               rf"(?:{_SAY}(?:出来)?(?:的|过的)?(?:话)?|的话|之口)$"),
+    # "谁说过“这与金融无关”", "是谁说开源是智商税的" (是…的 frames the statement)
+    re.compile(rf"^(?:请问)?(?P<shi>是)?{_WHO}(?:曾经?)?{_SAY}(?:了|的|过)?[:,]?\s*(?P<s>.+?)(?(shi)的?)$"),
+    # "“……”这句话是谁说的", "……是谁的话", "……出自谁（之口）"
+    re.compile(rf"^(?P<s>.+?)[,]?\s*{_THIS_SAYING}?\s*(?:(?:是)?\s*{_WHO}(?:{_SAY}(?:出来)?(?:的|过的)?(?:话)?|的话)|"
+               rf"(?:是)?(?:出自|来自)(?:于)?\s*{_WHO}(?:之口)?)$"),
 )
 _WHO_SAID_EN = (
     re.compile(r"^who\s+(?:said|says|say|wrote|writes|claimed|claims|stated|argued|argues|is quoted as saying|"
@@ -177,7 +183,7 @@ _THIS = re.compile(rf"^(?:{_THIS_SAYING}|这|那|这个|那个|它|this|that|it|
 # (和 in 和平 or 共和国, 及 in 埃及 separate nothing).
 _SEPARATORS_ZH = ("和", "与", "跟", "还是", "以及", "及", "同", "相比于", "相比", "相较于", "相较", "比起", "对比")
 # (A "的" before the difference word stays with side B and is dropped there unless it ends a word: 目的.)
-_DIFF_ZH = (r"\s*(?:有(?:什么|啥|哪些|何|什么样的)?(?:不同|区别|差别|差异|分别|分歧|不一样)(?:的地方)?|"
+_DIFF_ZH = (r"\s*(?:有(?:什么|啥|哪些|何|什么样的)?(?:不同|区别|差别|差异|异同|分别|分歧|不一样)(?:的地方)?|"
             r"(?:不同|区别|差别|差异|异同|分歧|(?<=的)分别)(?:是什么|是啥|在哪里|在哪儿|在哪|在于什么|在什么地方|有哪些|何在|"
             r"有多大|大吗)?|(?:什么|啥|哪些|何)?不一样(?:的地方)?(?:在哪里|在哪)?|(?:是)?一样(?:的)?吗|相同吗|"
             r"相似吗|像吗|(?:有)?什么共同点|孰优孰劣|谁好谁坏|哪个好)"
@@ -216,9 +222,10 @@ _LEADING_TOPIC_EN = re.compile(rf"^{_ON_EN}\s+(?P<x>.+?),\s*(?P<rest>.+)$")
 # Within side B: where the topic starts ("Eric Schmidt 对开源的看法", "DeepSeek 在成本上").
 _TOPIC_MARK_ZH = re.compile(r"^(?P<side>.+?)\s*(?:在|对于|对|关于|针对|就)\s*(?P<x>.+?)$")
 # Words for a view or a difference, which say how to compare, not on what.
-_ASPECT = re.compile(r"(?:的)?(?:看法|观点|态度|立场|想法|主张|说法|意见|评价|认识|理解|见解|角度|方面|问题上|上)$")
+_ASPECT = re.compile(r"(?:的)?(?:看法|观点|态度|立场|想法|主张|说法|意见|评价|认识|理解|见解|角度|方面|"
+                     r"(?:这件事|这个问题|这一点|问题)?上|这件事|这个问题|这一点|问题)$")
 _ASPECT_EN = re.compile(r"(?:'s|’s|s')?\s*(?:views?|opinions?|positions?|stances?|thoughts|takes?|approach(?:es)?)?$")
-_SIDE_TAIL = re.compile(r"\s*(?:之间|两者之间|相比之下|相比较|相比|比较起来|比起来|对比)?\s*,?\s*$")
+_SIDE_TAIL = re.compile(r"\s*(?:之间|两者之间|相比之下|相比较|相比|比较起来|比起来|对比|比)?\s*,?\s*$")
 _SIDE_LEAD = re.compile(r"^(?:文章|这些文章|文中|文章中|文章里|在文章里|在文章中)(?:里|中)?\s*")
 # A side must name something by itself: "他的著作" leans on an earlier sentence.
 _PRONOUN_SIDE = re.compile(r"^(?:他|她|它|其|这|那|两者|二者|前者|后者)|^(?:it|they|them|this|that|he|she|his|her|their)$")
@@ -228,7 +235,7 @@ _BOOK_TITLE = re.compile(r"《(?P<t>.+)》")
 _TITLE_BEFORE_ARTICLE = re.compile(r"^(?P<t>.+?)\s*(?:这篇文章|那篇文章|这篇|那篇|这一篇|该篇|一文)")
 _TITLE_EN = re.compile(r"(?:article|piece|post|essay|paper|story)\s+(?:called\s+|titled\s+|named\s+)?[“\"‘'](?P<t>.+?)[”\"’']")
 # "关于出口管制的", "讲 Sarah Guo 访谈的": a topic describing which article is meant.
-_ABOUT = re.compile(r"^(?:关于|讲|写|谈|介绍|分析|有关)\s*(?P<x>.+?)\s*的?$")
+_ABOUT = re.compile(r"^(?:关于|讲|写|谈|介绍|分析|有关)?\s*(?P<x>.+?)\s*的?$")
 _ORDINAL_ZH = re.compile(r"第\s*(?P<n>[一二三四五六七八九十百\d]+)\s*篇")
 _ORDINAL_EN = re.compile(r"\b(?:the\s+)?(?P<w>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|"
                          r"\d+(?:st|nd|rd|th))\s+(?:article|piece|post|text|document)\b|\barticle\s+(?:no\.?\s*)?(?P<d>\d+)\b")
@@ -247,7 +254,7 @@ _DIGEST_FRAME_EN = re.compile(r"\b(?:what|what's|whats|is|are|was|the|this|that|
                               r"fifth|sixth|seventh|eighth|ninth|tenth|last|no|\d+(?:st|nd|rd|th)?)\b")
 # An explicit request for an article's gist: a digest word, so a bare 《title》 inside another
 # question stays that question.
-_DIGEST_WORD = re.compile(r"讲了|讲的|讲什么|说了什么|写了什么|要点|重点|内容|大意|概要|摘要|总结|概括|梗概|主旨|"
+_DIGEST_WORD = re.compile(r"讲了|讲的|讲什么|讲讲|说说|谈谈|聊聊|介绍|说了什么|写了什么|要点|重点|内容|大意|概要|摘要|总结|概括|梗概|主旨|"
                           r"核心|观点|概述|精华|提纲|大纲|about|summary|summari[sz]e|key points|main points|"
                           r"gist|takeaways|highlights|outline|digest|overview")
 
@@ -265,6 +272,9 @@ _SUMMARY_MARK = re.compile(
 _SUMMARY_SECTION = re.compile(r"^(?:摘要|导读|导语|亮点|要点|概要|概述|简介|核心观点|内容提要|highlights|summary|"
                               r"key points|key takeaways|takeaways|tl;?dr|abstract|overview)$", re.I)
 # Passages opening with these answer the passage before them: the article's own comparison.
+# Words by which a passage compares what it names ("白葡萄酒比红葡萄酒含有更多…", "与非洲野驴有些分别").
+_COMPARING = re.compile(r"不同|区别|差别|差异|异同|分别|相比|相较|对比|比起|不如|优于|胜过|类似|相似|相同|一样|同样|"
+                        r"比\S{1,12}?(?:更|还|要)")
 _CONTRAST_OPENING = re.compile(r"^(?:相比之下|相较之下|对比之下|与此相对|与之相对|与此相反|与之相反|与此不同|不同的是|"
                                r"相反|反观|然而|而|但是|但|不过|另一方面)")
 # An encyclopedia title's disambiguation: "杨昊 (足球运动员)".
@@ -306,6 +316,9 @@ class Discussion:
                            self._comparison_intent, self._overview_intent):
             intent = recognizer(text)
             if intent is not None:
+                if intent.sides:  # recognized in lower case: name the sides as the question wrote them
+                    written = unicodedata.normalize("NFKC", question)
+                    intent = dataclasses.replace(intent, sides=tuple(_as_written(side, written) for side in intent.sides))
                 return intent
         return None
 
@@ -321,7 +334,8 @@ class Discussion:
     def _speakers_intent(self, text: str) -> Intent | None:
         """"文章里引用了哪些人的话" / "who is quoted": people, saying and the library, nothing else."""
         if _CJK.search(text):
-            if (_PEOPLE_ANCHOR_ZH.search(text) and (_SAYING_ANCHOR_ZH.search(text) or _OVERVIEW_ANCHOR_ZH.search(text))
+            people = _PEOPLE_ANCHOR_ZH.search(text) or _QUOTE_NOUN_ZH.search(text)
+            if (people and (_SAYING_ANCHOR_ZH.search(text) or _OVERVIEW_ANCHOR_ZH.search(text))
                     and _only_frame(text, _SPEAKERS_FRAME_ZH, _SPEAKERS_FRAME_EN)):
                 return Intent(Kind.SPEAKERS)
         elif (_PEOPLE_ANCHOR_EN.search(text) and _SAYING_ANCHOR_EN.search(text)
@@ -420,9 +434,11 @@ class Discussion:
         return self._split_by_words(a, b)
 
     def _split_by_words(self, a: str, b: str) -> tuple[str, str]:
-        """A Chinese side B as many words long as side A, the rest its topic ("百度开源的目的" after
-        "阿里巴巴": 百度 / 开源的目的); the two sides name things of a kind, so they segment alike."""
+        """In "B…的…", side B as many words long as side A and the rest its topic ("百度开源的目的"
+        after "阿里巴巴": 百度 / 开源的目的); the two sides name things of a kind, so they segment alike."""
         aspect_free = _ASPECT.sub("", b)
+        if "的" not in aspect_free:
+            return aspect_free, ""  # "普通咖啡": no "X 的 Y" phrase, so no topic after the side
         words = [t for t in self._analyzer.tokens(aspect_free) if t.whole]
         size = max(1, len([t for t in self._analyzer.tokens(a) if t.whole]))
         if len(words) <= size:
@@ -723,50 +739,91 @@ class Discussion:
     # --- comparison -------------------------------------------------------------------------
 
     def _comparison(self, sides: tuple[str, ...], topic: str, lang: str) -> Page:
-        """Passages for each side, labelled with its name; a side with nothing says so."""
-        topic_words = self._bag(topic)
-        pools = [self._side_hits(side, sides[1 - i], topic_words) for i, side in enumerate(sides)]
+        """Passages for each side, labelled with its name; a side with nothing says so.
+
+        Passages naming both sides come first, under both names: there the articles compare them
+        themselves. Each side's own passages name that side only, on the topic when one is given.
+        """
+        forms = self._topic_forms(topic)
+        pools = [self._side_hits(side, topic, forms) for side in sides]
+        shared: dict[str, Hit] = {}
+        for hit in (h for pair in itertools.zip_longest(*pools) for h in pair if h):  # best of either first
+            if hit.passage.id not in shared and all(self._names(hit.passage, side) for side in sides):
+                shared[hit.passage.id] = hit
+        # Passages naming both that compare them ("白葡萄酒比红葡萄酒含有更多…") are the articles' own
+        # comparison; one that merely lists both is shown only for a side that has nothing else.
+        comparing = [h for h in shared.values() if _COMPARING.search(h.passage.text)]
+        listing = [h for h in shared.values() if not _COMPARING.search(h.passage.text)]
+        both = comparing[:PER_SIDE]
+        own = [[h for h in pool if h.passage.id not in shared] for pool in pools]
         chosen: list[list[Hit]] = [[], []]
-        used: set[str] = set()
-        # The articles' own comparisons first: a passage on one side answered by the next one
-        # ("相比之下，DeepSeek…") puts both sides in the article's words.
-        pair = self._contrast_pair(sides, pools)
+        # A passage on one side answered by the next one ("相比之下，DeepSeek…") puts both sides in
+        # the article's words: it leads the two sides.
+        pair = self._contrast_pair(sides, own)
         if pair is not None:
             for side, hit in enumerate(pair):
                 chosen[side].append(hit)
-                used.add(hit.passage.id)
-        for side, pool in enumerate(pools):
+        used = {h.passage.id for hits in chosen for h in hits}
+        for side, pool in enumerate(own):
             for hit in pool:
-                if len(chosen[side]) >= PER_SIDE:
-                    break
-                if hit.passage.id not in used:
+                if len(chosen[side]) < PER_SIDE and hit.passage.id not in used:
                     chosen[side].append(hit)
                     used.add(hit.passage.id)
+        if listing and not all(chosen) and len(both) < PER_SIDE:
+            both.append(listing[0])
+        both = [self._where_both(hit, sides) for hit in both]
+        labels = [self._surface(side, [*both, *hits, *pool]) for side, hits, pool in zip(sides, chosen, pools)]
         on = say("comparison_on", lang, topic=topic) if topic else ""
         groups = []
-        for side, hits in zip(sides, chosen):
-            label = self._surface(side, hits)
-            note = "" if hits else say("comparison_side_empty", lang, side=label, on=on)
-            groups.append(Group(label, tuple(hits), heading=True, note=note))
-        line = say("comparison_intro", lang, a=groups[0].label, b=groups[1].label, on=on)
+        if both:
+            groups.append(Group(say("comparison_both", lang, a=labels[0], b=labels[1]), tuple(both), heading=True))
+        for side, hits in enumerate(chosen):
+            note = ""
+            if not hits:
+                other = labels[1 - side]
+                key = "comparison_side_only_both" if both else "comparison_side_empty"
+                note = say(key, lang, side=labels[side], other=other, on=on)
+            groups.append(Group(labels[side], tuple(hits), heading=True, note=note))
+        line = say("comparison_intro", lang, a=labels[0], b=labels[1], on=on)
         return Page(Kind.COMPARISON, (line,), tuple(groups))
 
-    def _side_hits(self, side: str, other: str, topic_words: frozenset[str]) -> list[Hit]:
-        """Passages naming the side, best first: on the topic, then with the side speaking, then
-        naming only this side (a passage on both sides speaks for it only when needed); within
-        each, in the retriever's order for the side and the topic."""
-        query = " ".join([side, *sorted(topic_words)]) if topic_words else side
-        pool = [h for h in self._retriever.search(query, top_k=SIDE_POOL) if self._mentions(h.passage.text, side)]
+    def _where_both(self, hit: Hit, sides: tuple[str, ...]) -> Hit:
+        """A passage naming both sides, shown from the sentence that names both (one comparing them
+        first): "乌尔巴克齿龙与拜伦龙的差异在于……"."""
+        text = hit.passage.text
+        spans = [(s, e) for s, e in sentence_spans(text) if all(self._mentions(text[s:e], side) for side in sides)]
+        if not spans:
+            return hit
+        start, end = min(spans, key=lambda se: not _COMPARING.search(text[se[0]:se[1]]))
+        shown = _around(hit.passage, start, end)
+        return Hit(hit.passage, hit.score, shown.snippet, hit.matched_terms, hit.speaker)
+
+    def _topic_forms(self, topic: str) -> frozenset[str]:
+        """The words a passage on the topic holds: the topic's own words, their synonyms and, for an
+        English topic, the glossary's Chinese for them."""
+        if not topic:
+            return frozenset()
+        forms = {t.token for t in self._analyzer.query_terms(topic)
+                 if t.kind in ("word", "synonym", "translation") and len(t.token) >= 2}
+        return frozenset(forms)
+
+    def _side_hits(self, side: str, topic: str, forms: frozenset[str]) -> list[Hit]:
+        """Passages the retriever finds for the side and the topic that name the side (or quote
+        it), best first: those holding the topic's words, then those where the side speaks (or
+        its own article), then in the retriever's order."""
+        query = f"{side} {topic}".strip()
+        pool = [h for h in self._retriever.search(query, top_k=SIDE_POOL)
+                if self._mentions(h.passage.text, side) or self._speaks(h.passage, side)]
         own = self._article_named(side)
-        if own is not None and not topic_words:
+        if own is not None and not topic:
             # The side has an article of its own (a library of encyclopedia entries): its lead first.
             lead = self._representative(own.id)
             pool = [lead] + [h for h in pool if h.passage.id != lead.passage.id]
 
-        def key(hit: Hit) -> tuple[bool, bool, bool]:
-            on_topic = not topic_words or bool(topic_words & set(self._analyzer.tokenize(hit.passage.text)))
+        def key(hit: Hit) -> tuple[bool, bool]:
+            on_topic = not forms or bool(forms & set(self._analyzer.tokenize(hit.passage.text)))
             speaks = self._speaks(hit.passage, side) or (own is not None and hit.passage.source_id == own.id)
-            return not on_topic, not speaks, self._mentions(hit.passage.text, other)
+            return not on_topic, not speaks
         return sorted(pool, key=key)
 
     def _article_named(self, side: str) -> Source | None:
@@ -777,6 +834,10 @@ class Discussion:
                 return source
         return None
 
+    def _names(self, passage: Passage, side: str) -> bool:
+        """Whether a passage names the side or quotes it."""
+        return self._mentions(passage.text, side) or self._speaks(passage, side)
+
     def _speaks(self, passage: Passage, side: str) -> bool:
         """Whether the side is the speaker of a statement in the passage (its own words, reported)."""
         self.statements()
@@ -786,7 +847,7 @@ class Discussion:
         """A passage for one side followed by one opening with a contrast for the other, if any."""
         for first in (0, 1):
             # Only a passage among the side's best: a contrast far off the topic answers nothing.
-            for hit in pools[first][:2 * PER_SIDE]:
+            for hit in pools[first][:2 * PER_SIDE]:  # two pages' worth of the side's own passages
                 for after in self._corpus.neighbours(hit.passage.id):
                     if after.position != hit.passage.position + 1 or not _CONTRAST_OPENING.match(after.text):
                         continue
@@ -855,10 +916,16 @@ class Discussion:
 
 def _only_frame(text: str, *frames: re.Pattern[str]) -> bool:
     """Whether the text is nothing but frame words (and punctuation) once they are taken out."""
-    rest = text
+    rest = re.sub(r"['’]", "", text)   # "what's" is the frame word whats
     for frame in frames:
         rest = frame.sub(" ", rest)
     return not re.search(r"[^\W_]", rest)
+
+
+def _as_written(side: str, question: str) -> str:
+    """A side's name with the capitals the question gave it ("sarah guo" -> "Sarah Guo")."""
+    found = re.search(re.escape(side).replace(r"\ ", r"\s*"), question, re.I)
+    return found.group() if found else side
 
 
 def _squash(text: str) -> str:

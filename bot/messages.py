@@ -100,6 +100,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "comparison_on": {"zh": "（关于“{topic}”）", "en": " on “{topic}”"},
     "comparison_side_empty": {"zh": "文章里没有找到{side}{on}的内容。",
                               "en": "The articles say nothing about {side}{on}."},
+    "comparison_both": {"zh": "{a} 和 {b} 一并提到", "en": "{a} and {b} together"},
+    "comparison_side_only_both": {"zh": "文章只在上面和{other}一并提到{side}{on}。",
+                                  "en": "The articles mention {side}{on} only together with {other}, above."},
     "who_said": {"zh": "这句话是 {speaker} 说的：", "en": "{speaker} said it:"},
     "who_said_closest": {
         "zh": "文章里没有一字不差的这句话；最接近的是 {speaker} 的话：",

@@ -165,7 +165,7 @@ def test_comparison_sides_and_topic_are_read_from_the_question(tiny) -> None:
     assert d.recognize("阿里巴巴和 DeepSeek 开源的目的有什么不一样").topic == "开源的目的"
     assert d.recognize("精品咖啡和普通咖啡之间的区别是什么").sides == ("精品咖啡", "普通咖啡")
     english = d.recognize("How do Anna Berg and Wang Ming differ on coffee?")
-    assert english.sides == ("anna berg", "wang ming") and english.topic == "coffee"
+    assert english.sides == ("Anna Berg", "Wang Ming") and english.topic == "coffee"   # as written
 
 
 def test_none_of_the_projects_retrieval_questions_is_captured(bundled) -> None:
@@ -341,3 +341,11 @@ async def test_bundled_digest_by_partial_title(bundled_engine: Engine) -> None:
     assert reply.kind is ReplyKind.DIGEST
     assert {h.passage.source_id[:3] for h in reply.hits} == {"002"}
     assert [g.label for g in reply.groups] == ["开头", "闭源和开源的互补", "开放,才是未来"]
+
+
+async def test_passages_naming_both_sides_come_first_under_both_names(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "张强和普通咖啡有什么不同")   # one passage compares them
+    both, zhang, ordinary = reply.groups
+    assert both.label == "张强 和 普通咖啡 一并提到" and "高出一倍" in both.hits[0].snippet
+    assert zhang.hits == () and "只在上面" in zhang.note            # named nowhere else: said so,
+    assert ordinary.hits and all("张强" not in h.passage.text for h in ordinary.hits)  # not "nothing"
