@@ -129,7 +129,7 @@ _OVERVIEW_FRAME_ZH = re.compile(_words(_LIBRARY_ZH, _CONTENT_ZH, _TELL_ZH, _ASK_
 _LIBRARY_EN = ("articles?|documents?|texts?|papers?|pieces?|posts?|library|collection|corpus|materials?|"
                "sources?|stories|essays?")
 _CONTENT_EN = "topics?|themes?|subjects?|points?|ideas?|overview|summary|summari[sz]e|gist|outline|contents?"
-_ASK_EN = ("what|what's|whats|which|are|is|were|was|do|does|did|the|these|those|all|your|you|about|cover|"
+_ASK_EN = ("what|whats|whos|which|are|is|were|was|do|does|did|the|this|these|those|all|your|you|about|cover|"
            "covers|covered|discuss|discussed|discusses|say|says|said|talk|talks|main|key|give|me|an?|of|in|"
            "on|here|can|could|would|tell|brief|briefly|quick|quickly|please|each|every|one|there|have|has|"
            "know|contain|contains|include|included|includes|kind|kinds|sort|general|generally|mostly|"
@@ -234,6 +234,8 @@ _PRONOUN_SIDE = re.compile(r"^(?:他|她|它|其|这|那|两者|二者|前者|�
 _BOOK_TITLE = re.compile(r"《(?P<t>.+)》")
 _TITLE_BEFORE_ARTICLE = re.compile(r"^(?P<t>.+?)\s*(?:这篇文章|那篇文章|这篇|那篇|这一篇|该篇|一文)")
 _TITLE_EN = re.compile(r"(?:article|piece|post|essay|paper|story)\s+(?:called\s+|titled\s+|named\s+)?[“\"‘'](?P<t>.+?)[”\"’']")
+# In an English question, any quoted words may be a title ("the key points of 'DeepSeek 开源 LLM'").
+_QUOTED_EN = re.compile(r"[“\"‘'](?P<t>[^“”\"‘’']{2,})[”\"’']")
 # "关于出口管制的", "讲 Sarah Guo 访谈的": a topic describing which article is meant.
 _ABOUT = re.compile(r"^(?:关于|讲|写|谈|介绍|分析|有关)?\s*(?P<x>.+?)\s*的?$")
 _ORDINAL_ZH = re.compile(r"第\s*(?P<n>[一二三四五六七八九十百\d]+)\s*篇")
@@ -392,8 +394,9 @@ class Discussion:
                     match = pattern.match(rest)
                     if match:
                         yield body[:start], match.group("b"), (match.groupdict().get("x") or "").strip()
-                if verb:
-                    yield body[:start], _AFTER_SEP_VERB_ZH.match(rest).group("b"), ""
+                whole = _AFTER_SEP_VERB_ZH.match(rest)
+                if verb and whole:
+                    yield body[:start], whole.group("b"), ""
         versus = _VERSUS.match(text)
         if versus:
             yield versus.group("a"), versus.group("b"), ""
@@ -449,6 +452,9 @@ class Discussion:
     def _digest_intent(self, text: str) -> Intent | None:
         """One article named by its title (in full or in part), its number, or "this article"."""
         titled = _BOOK_TITLE.search(text) or _TITLE_EN.search(text)
+        quoted = _QUOTED_EN.search(text)
+        if titled is None and quoted and (text[:quoted.start()] + text[quoted.end():]).isascii():
+            titled = quoted
         rest = text
         source = None
         if titled:
@@ -535,8 +541,8 @@ class Discussion:
             source = self._corpus.source(previous.source_id)
         if source is None and len(self._sources) == 1:
             source = self._sources[0]
-        if source is None:
-            return self._overview(lang, offset)  # "这篇文章" with no article in view: all of them
+        if source is None:  # "这篇文章" with no article in view: ask which one
+            return Page(Kind.DIGEST, (say("digest_which", lang, example=f"《{self._sources[0].title}》"),), ())
         return self.digest(source, lang, offset)
 
     def _overview(self, lang: str, offset: int) -> Page:
@@ -750,11 +756,10 @@ class Discussion:
         for hit in (h for pair in itertools.zip_longest(*pools) for h in pair if h):  # best of either first
             if hit.passage.id not in shared and all(self._names(hit.passage, side) for side in sides):
                 shared[hit.passage.id] = hit
-        # Passages naming both that compare them ("白葡萄酒比红葡萄酒含有更多…") are the articles' own
-        # comparison; one that merely lists both is shown only for a side that has nothing else.
-        comparing = [h for h in shared.values() if _COMPARING.search(h.passage.text)]
-        listing = [h for h in shared.values() if not _COMPARING.search(h.passage.text)]
-        both = comparing[:PER_SIDE]
+        # Passages naming both sides are where the articles discuss them together; those that compare
+        # them in so many words ("白葡萄酒比红葡萄酒含有更多…") first.
+        ranked = sorted(shared.values(), key=lambda h: not _COMPARING.search(h.passage.text))  # stable
+        both = ranked[:PER_SIDE]
         own = [[h for h in pool if h.passage.id not in shared] for pool in pools]
         chosen: list[list[Hit]] = [[], []]
         # A passage on one side answered by the next one ("相比之下，DeepSeek…") puts both sides in
@@ -769,8 +774,6 @@ class Discussion:
                 if len(chosen[side]) < PER_SIDE and hit.passage.id not in used:
                     chosen[side].append(hit)
                     used.add(hit.passage.id)
-        if listing and not all(chosen) and len(both) < PER_SIDE:
-            both.append(listing[0])
         both = [self._where_both(hit, sides) for hit in both]
         labels = [self._surface(side, [*both, *hits, *pool]) for side, hits, pool in zip(sides, chosen, pools)]
         on = say("comparison_on", lang, topic=topic) if topic else ""
@@ -942,8 +945,8 @@ def _clean_side(side: str) -> str:
 
 def _clean_topic(topic: str) -> str:
     """A topic without view words ("开源的看法" -> 开源) and stray punctuation."""
-    topic = re.sub(r"^[\s,，:：]*的", "", topic.strip(" ,，:："))
-    topic = re.sub(r"^的", "", _ASPECT.sub("", topic).strip(" ,，:："))
+    topic = _ASPECT.sub("", topic.strip(" ,，:：")).strip(" ,，:：")
+    topic = re.sub(r"^的", "", topic)   # "B 的开源" after the side is cut off
     if topic.isascii():
         topic = re.sub(r"^(?:the|a|an)\s+", "", _ASPECT_EN.sub("", topic).strip())
     return topic.strip()

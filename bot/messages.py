@@ -124,6 +124,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "digest_paragraphs": {"zh": "段", "en": "paragraphs"},
     "digest_paragraph": {"zh": "第 {n} 段", "en": "Paragraph {n}"},
     "digest_opening": {"zh": "开头", "en": "Opening"},
+    "digest_which": {"zh": "是哪篇文章？请写出标题（写一部分也可以），例如：{example}讲了什么",
+                     "en": "Which article? Name its title (part of it will do), e.g. {example}"},
     "digest_missing": {"zh": "找不到这篇文章了，文章可能已经更新。请发 /sources 再看看。",
                        "en": "That article is no longer there (the articles may have changed). Try /sources."},
     "bot_summary_answer": {"zh": "引用了 {count} 段", "en": "quoted {count} passages"},

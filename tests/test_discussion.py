@@ -140,6 +140,12 @@ def texts(reply) -> list[str]:
     ("城市菜园调查这篇文章的要点", Kind.DIGEST),
     ("第二篇文章的主要内容", Kind.DIGEST),
     ("summarize the article 'city gardens'", None),   # no such title in the library
+    ("What is this library about?", Kind.OVERVIEW),
+    ("Who's quoted?", Kind.SPEAKERS),
+    ("文章里有哪些名言", Kind.SPEAKERS),
+    ("“楼板难以承受浇透水以后的重量”出自谁", Kind.WHO_SAID),
+    ("give me the key points of '城市菜园'", Kind.DIGEST),
+    ("给我讲讲《咖啡师访谈》", Kind.DIGEST),
 ])
 def test_questions_are_recognized_by_their_shape(tiny, question: str, kind: Kind | None) -> None:
     intent = discussion(tiny).recognize(question)
@@ -238,10 +244,11 @@ async def test_comparison_quotes_each_side_under_its_name(engine: Engine) -> Non
 
 async def test_comparison_starts_from_the_articles_own_contrast(engine: Engine) -> None:
     reply = await engine.handle(1, 1, "精品咖啡和普通咖啡的收购价格有什么区别？")
-    special, ordinary = reply.groups
-    assert ordinary.hits[0].passage.text.startswith("相比之下，普通咖啡")
-    assert "每公斤四十元" in " ".join(texts(reply)[:len(special.hits)])
-    assert not any("普通咖啡" in h.passage.text and "精品咖啡" not in h.passage.text for h in special.hits)
+    both, special, ordinary = reply.groups
+    assert "高出一倍" in both.hits[0].snippet                    # the passage that compares them
+    assert ordinary.hits[0].passage.text.startswith("相比之下，普通咖啡")   # answers the one before it
+    assert "每公斤四十元" in special.hits[0].passage.text
+    assert not any("普通咖啡" in h.passage.text for h in special.hits)
 
 
 async def test_comparison_says_so_for_a_side_the_articles_lack(engine: Engine) -> None:

@@ -89,3 +89,24 @@ def test_speech_continued_over_paragraphs_keeps_its_speaker(tmp_path):
 def test_no_quotes_in_a_corpus_without_quotation_marks(tmp_path):
     corpus = load_text(tmp_path, "这是一篇没有任何引语的短文，只讲了一件平常的小事。")
     assert find_notable_quotes(corpus) == []
+
+
+def test_statements_add_reported_speech_interview_turns_and_organisations(tmp_path):
+    from bot.quotes import find_statements
+    corpus = load_text(tmp_path, "\n".join([
+        "为这家公司提供资金的对冲基金远山资本公司强调，它的研究不会用于股票交易。",
+        "Anna Berg 近期在 Morning Show 节目中提到，开源让小公司也能用上最好的模型。",
+        "这种模型被认为是目前最先进的，ModelCo 的模型被认为很难追赶。",
+        "一家量化公司表示，它们不会公开自己的交易策略和全部代码。",
+        "记者：你为什么愿意把自己的模型免费公开给所有人使用？",
+        "Anna Berg: 因为开放能让更多人参与进来，一起把模型做得更好、更安全。",
+        "这也是我们团队每个人都相信的事情，我们会一直坚持下去的。",
+        "记者：那你们怎么赚钱，投资人会不会担心这件事情呢？",
+    ]))
+    said = [(q.speaker, q.text[:8], q.reported) for q in find_statements(corpus) if q.speaker]
+    assert ("远山资本", "为这家公司提供资", True) in said                 # an organisation in apposition
+    assert ("Anna Berg", "Anna Ber", True) in said                       # not "Morning Show": where, not who
+    assert ("Anna Berg", "因为开放能让更多", False) in said              # an interview turn, her own words
+    assert ("Anna Berg", "这也是我们团队每", False) in said              # ... going on in the next paragraph
+    speakers = {s for s, _, _ in said}
+    assert not speakers & {"ModelCo", "量化", "记者", "Morning Show"}   # passive, a kind of company, the interviewer's label
