@@ -19,7 +19,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.conversation import Engine, Exchange, Reply, ReplyKind
+from bot.conversation import Engine, Exchange, Reply
 from bot.history import HistoryStore
 from bot.library import Library
 from bot.messages import EXAMPLES, detect_lang, say
