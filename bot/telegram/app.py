@@ -150,6 +150,7 @@ def configure_logging(level: str | int | None, token: str) -> None:
 def build_application(config: Config, token: str, api_base_url: str | None = None) -> Application:
     """The one place the Telegram application is wired: transport, pacing, inbox, handlers, life cycle."""
     connectivity = Connectivity()
+    stopping = asyncio.Event()
     telegram = config.telegram
     base_url = api_base_url or telegram.api_base_url
     watched = monitor.new_monitor(config)
@@ -157,14 +158,15 @@ def build_application(config: Config, token: str, api_base_url: str | None = Non
     builder = (ApplicationBuilder().token(token)
                .base_url(base_url).base_file_url(file_url(base_url))
                .request(WatchedRequest(connectivity, watched, connection_pool_size=monitor.POOL_SIZE))
-               .get_updates_request(WatchedRequest(connectivity, watched, connection_pool_size=monitor.POLL_POOL_SIZE))
+               .get_updates_request(WatchedRequest(connectivity, watched, patient=stopping,
+                                                   connection_pool_size=monitor.POLL_POOL_SIZE))
                .update_queue(InboxQueue())
                .concurrent_updates(UpdateProcessor(MAX_CONCURRENT_UPDATES))
                .post_init(post_init).post_shutdown(post_shutdown))
     if pacer is not None:
         builder = builder.rate_limiter(pacer)
     application = builder.build()
-    application.bot_data.update(config=config, connectivity=connectivity, pacer=pacer, stopping=asyncio.Event())
+    application.bot_data.update(config=config, connectivity=connectivity, pacer=pacer, stopping=stopping)
     application.bot_data[monitor.MONITOR] = watched
     admin.register(application, config)   # first: an admin's /stats must not reach the engine
     add_handlers(application)

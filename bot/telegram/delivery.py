@@ -28,6 +28,8 @@ from bot.telegram.monitor import Monitor, ObservedRequest
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# How often the poller tries again while the Bot API is unreachable (sooner if a send gets through).
+POLL_RETRY_SECONDS = 1.0
 # A flood wait is over once no 429 came for this long (Telegram's retry_after values are seconds
 # to minutes; a shorter quiet spell is the same episode).
 FLOOD_QUIET_SECONDS = 5.0
@@ -132,28 +134,45 @@ class Connectivity:
 
 
 class WatchedRequest(ObservedRequest):
-    """The monitor's transport (metrics, health), also reporting each exchange's fate to Connectivity."""
+    """The monitor's transport (metrics, health), also reporting each exchange's fate to Connectivity.
 
-    def __init__(self, connectivity: Connectivity, watched: Monitor, **kwargs: Any) -> None:
+    patient (the poller's transport), an event: until it is set (the bot is stopping), a network
+    error or a 5xx is retried here, every POLL_RETRY_SECONDS or as soon as any request gets
+    through again, instead of raised: PTB's polling loop would back off up to 30 s between
+    tries, so questions asked during a long outage would wait that long after it ended.
+    """
+
+    def __init__(self, connectivity: Connectivity, watched: Monitor, patient: asyncio.Event | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(watched, **kwargs)
         self.connectivity = connectivity
+        self._stopping = patient
+
+    @property
+    def patient(self) -> bool:
+        """Whether a failure is retried here rather than raised."""
+        return self._stopping is not None and not self._stopping.is_set()
 
     async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         endpoint = url.rsplit("/", 1)[-1]   # the method name only: the URL carries the token
-        sent_at = self.connectivity.now()
-        try:
-            code, payload = await super().do_request(url, method, *args, **kwargs)
-        except NetworkError as exc:  # connection refused or reset, timeouts
-            self.connectivity.failed(endpoint, describe(exc))
-            raise
-        if code >= 500:
-            self.connectivity.failed(endpoint, f"HTTP {code}")
-            payload = _as_error_json(code, payload)
-        else:
-            self.connectivity.answered(sent_at)
-            if code == 429:
-                self.connectivity.flooded(endpoint, _retry_after(payload))
-        return code, payload
+        while True:
+            sent_at = self.connectivity.now()
+            try:
+                code, payload = await super().do_request(url, method, *args, **kwargs)
+            except NetworkError as exc:  # connection refused or reset, timeouts
+                self.connectivity.failed(endpoint, describe(exc))
+                if not self.patient:
+                    raise
+            else:
+                if code < 500:
+                    self.connectivity.answered(sent_at)
+                    if code == 429:
+                        self.connectivity.flooded(endpoint, _retry_after(payload))
+                    return code, payload
+                self.connectivity.failed(endpoint, f"HTTP {code}")
+                if not self.patient:
+                    return code, _as_error_json(code, payload)
+            await self.connectivity.wait_up(POLL_RETRY_SECONDS)
 
 
 def _as_error_json(code: int, payload: bytes) -> bytes:

@@ -1,12 +1,15 @@
 """Telegram's per-chat message limits, kept strictly, in front of AIORateLimiter.
 
-PTB's AIORateLimiter keeps the overall rate and honours a 429's retry_after with its own retries,
-but its per-group limit is a leaky bucket (a burst of 20, then one every 3 s: up to 39 messages in
-a rolling minute) and it has no per-chat limit for private chats. ChatPacer adds both, as rolling
-windows measured on when Telegram answered: a group gets at most `group_per_minute` messages in
-any 60 seconds; a private chat at most `private_burst` in any `private_burst / private_per_second`
-seconds (a sustained 1 a second, with short bursts). Each chat sends one message at a time, in
-order, so chats waiting for their window queue for the overall limit in turn: all chats are fair.
+PTB's AIORateLimiter honours a 429's retry_after with its own retries, and ChatPacer keeps that;
+but its limits are leaky buckets (a burst of 20 in a group, then one every 3 s: up to 39 messages
+in a rolling minute; 59 in one second overall), and it has no per-chat limit for private chats.
+ChatPacer keeps all three as rolling windows measured on when Telegram answered: a group gets at
+most `group_per_minute` messages in any 60 seconds, a private chat at most `private_burst` in any
+`private_burst / private_per_second` seconds (a sustained 1 a second, with short bursts), and the
+bot at most `overall_per_second` in any second, spread evenly (a burst of 30 sent in the same
+instant would also leave 30 replies accepted but not yet recorded if the bot died then). Each
+chat sends one message at a time, in order, and chats queue for the overall window first come,
+first served: all chats are fair.
 """
 
 from __future__ import annotations
@@ -32,27 +35,36 @@ GROUP_PERIOD = 60.0  # Telegram's group limit is per minute
 
 
 class Window:
-    """A rolling window: at most `limit` messages in any `period` seconds, one in flight at a time."""
+    """A rolling window: at most `limit` messages in any `period` seconds, measured on acceptance.
+
+    A message in flight holds a place as if Telegram had just accepted it (it will be accepted
+    later, if at all), so the window holds however long Telegram takes to answer.
+    """
 
     def __init__(self, limit: int, period: float, clock: Callable[[], float]) -> None:
         self.limit = limit
         self.period = period
         self._clock = clock
         self._done: deque[float] = deque()   # when Telegram answered the last sends, oldest first
-        self.lock = asyncio.Lock()            # FIFO: the chat's messages go out in order
+        self.in_flight = 0
+        self.lock = asyncio.Lock()            # FIFO: waiters go in the order they came
 
     def wait_time(self, reserve: int = 0) -> float:
-        """Seconds until a message could start, leaving `reserve` places of the window free."""
+        """Seconds until a message could start, leaving `reserve` places of the window free.
+
+        A lower bound while messages are in flight: ask again after waiting.
+        """
         now = self._clock()
         while self._done and self._done[0] <= now - self.period:
             self._done.popleft()
         room = self.limit - reserve
         if room <= 0:
             return self.period
-        if len(self._done) < room:
+        taken = list(self._done) + [now] * self.in_flight
+        if len(taken) < room:
             return 0.0
         # The window frees a place when its (len - room + 1)-th oldest send leaves it.
-        return self._done[len(self._done) - room] + self.period - now
+        return max(taken[len(taken) - room] + self.period - now, 1e-3)
 
     def sent(self) -> None:
         """Count a message Telegram accepted, at the moment its answer arrived."""
@@ -60,7 +72,7 @@ class Window:
 
     def idle(self) -> bool:
         """Nothing in flight and nothing within the window: the window can be forgotten."""
-        return not self.lock.locked() and self.wait_time() == 0.0 and not self._done
+        return not self.lock.locked() and not self.in_flight and self.wait_time() == 0.0 and not self._done
 
 
 class ChatPacer(BaseRateLimiter[int]):
@@ -72,9 +84,12 @@ class ChatPacer(BaseRateLimiter[int]):
         self.limits = limits
         self._clock = clock
         self._sleep = sleep
-        # The overall limit and the retry_after waits stay AIORateLimiter's; groups are ours.
-        self._inner = AIORateLimiter(overall_max_rate=limits.overall_per_second, overall_time_period=1,
+        # AIORateLimiter only honours retry_after (its own limits off): the windows are ours.
+        self._inner = AIORateLimiter(overall_max_rate=0, overall_time_period=0,
                                      group_max_rate=0, group_time_period=0, max_retries=flood_retries)
+        self._overall = Window(limits.overall_per_second, 1.0, clock)
+        self._spacing = 1.0 / limits.overall_per_second
+        self._next_start = 0.0
         self._windows: dict[int, Window] = {}
 
     async def initialize(self) -> None:
@@ -114,11 +129,25 @@ class ChatPacer(BaseRateLimiter[int]):
         reserve = -rate_limit_args if isinstance(rate_limit_args, int) and rate_limit_args < 0 else 0
         window = self.window(chat_id)
         async with window.lock:
-            while (wait := window.wait_time(reserve)) > 0:
-                await self._sleep(wait)
-            result = await self._inner.process_request(callback, args, kwargs, endpoint, data, None)
+            await self._wait(window, reserve)
+            async with self._overall.lock:   # chats ready to send queue here in turn
+                await self._wait(self._overall, 0)
+                if (gap := self._next_start - self._clock()) > 0:
+                    await self._sleep(gap)
+                self._next_start = self._clock() + self._spacing
+                self._overall.in_flight += 1
+            try:
+                result = await self._inner.process_request(callback, args, kwargs, endpoint, data, None)
+            finally:
+                self._overall.in_flight -= 1
+            self._overall.sent()
             window.sent()
             return result
+
+    async def _wait(self, window: Window, reserve: int) -> None:
+        """Until the window has a place (leaving `reserve` free)."""
+        while (wait := window.wait_time(reserve)) > 0:
+            await self._sleep(wait)
 
 
 # rate_limit_args for a group answer: it leaves one place of the group's window free, so the

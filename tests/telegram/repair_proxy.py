@@ -269,6 +269,10 @@ class RepairingProxy:
         else:
             self._call_soon(lambda: setattr(self.state, "outage", (kind, until)))
 
+    def outage_over(self) -> None:
+        """End a 'reset' or '502' outage now."""
+        self._call_soon(lambda: setattr(self.state, "outage", None))
+
     def _refuse_until_later(self, seconds: float) -> Callable[[], None]:
         def refuse() -> None:
             assert self._bot_server is not None and self._loop is not None
