@@ -33,8 +33,9 @@ class RetrievalConfig:
     aliases_file: Path
     userdict_file: Path
     stopwords_file: Path
-    k1: float = 1.5
-    b: float = 0.5
+    model_file: Path                 # the fitted ranking and relevance numbers (bench/fit_ranking.py)
+    function_words_file: Path        # jieba's function words, for term necessity
+    english_file: Path               # general English -> Chinese dictionary (bench/build_english.py)
     top_k: int = 3
     cache_dir: Path | None = None  # always set after load_config: None means the user's cache folder
 
@@ -117,8 +118,6 @@ class Config:
 _RANGES: dict[str, tuple[float, float]] = {
     "corpus.max_passage_chars": (40, 5000),
     "corpus.min_passage_chars": (1, 1000),
-    "retrieval.k1": (0.0, 10.0),
-    "retrieval.b": (0.0, 1.0),
     "retrieval.top_k": (1, 10),
     "history.max_turns_per_chat": (2, 1_000_000),
     "history.max_age_days": (1, 36_500),

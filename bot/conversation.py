@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from bot.config import Config
 from bot.corpus import Corpus, Passage
 from bot.discussion import PAGED, Discussion, Group, Intent, Kind, Page
+from bot.followup import FollowUps
 from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
 from bot.quotes import find_notable_quotes
@@ -26,10 +27,6 @@ MAX_QUESTION_CHARS = 500
 MAX_TURN_CHARS = 2000
 # The earlier questions a follow-up leans on are kept to this length (they chain: 那她呢 after 那他呢).
 MAX_CONTEXT_CHARS = 300
-# A question with fewer content words than this leans on the previous one ("为什么？", "怎么说的").
-# One word is enough to stand alone: "天气怎么样" after a question on DeepSeek is a new (off-topic)
-# question, and lending it the previous question's words would make the bot answer it.
-MIN_CONTENT_WORDS = 1
 HISTORY_TURNS_SHOWN = 10
 KEYWORDS_PER_SOURCE = 5
 KEYWORD_PASSAGES = 2000
@@ -41,15 +38,6 @@ _COMMAND = re.compile(r"^/(?P<name>[^\s@]+)(?:@(?P<bot>\S+))?(?:\s+(?P<args>.*))
 _MORE = re.compile(r"^(?:更多|more|下一页|再来|next)[\s。.!！?？~～…]*$", re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _SPACES = re.compile(r"\s+")
-# A follow-up starts or ends with a pronoun or 呢 ("那他怎么看", "DeepSeek 呢"); 其他/其它 are not.
-_LEAD_PRONOUN = re.compile(r"^(?:他们|她们|它们|这个|那个|这些|那些|他|她|它|这|那)")
-_TAIL_PRONOUN = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些|(?<!其)他|她|(?<!其)它|这|那|呢)$")
-# English: "and ...?", "what about ...?", or a pronoun at the end ("what did he say about it").
-_EN_FOLLOW_UP = re.compile(
-    r"^(?:and|what about|how about)\b|\b(?:he|she|it|they|him|her|them|his|their|that|this)$", re.I)
-_LONE_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_TRAILING_PUNCT = re.compile(r"[\s\W_]+$")
-_LEADING_PUNCT = re.compile(r"^[\s\W_]+")
 
 
 class ReplyKind(enum.Enum):
@@ -196,6 +184,8 @@ class Engine:
         self._top_k = config.retrieval.top_k
         self.bot_username = (bot_username or "").lstrip("@") or None
         self._analyzer = retriever.analyzer
+        self._followups = FollowUps(retriever.analyzer, retriever.necessity,
+                                    lambda word: word in retriever.vocab)
         self.sources = source_infos(corpus, self._analyzer)
         self._discussion = Discussion(corpus, retriever)
         self._quotes: list[Hit] | None = None        # found on first use, then kept
@@ -279,22 +269,24 @@ class Engine:
             return await self._discuss(chat_id, user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(),
                                        prepared.text, intent, lang, record=record)
         previous = await self._history.last_answer(chat_id, with_passages=True)
-        context = self._follow_up_context(prepared.text, previous)
-        hits, has_more = self._page(prepared.text, 0, top_k, context)
-        if context and hits and not self._stands_on_own_words(prepared.text):
+        resolution = self._followups.resolve(prepared.text, self._earlier_question(previous))
+        hits, has_more = self._page(resolution.query, 0, top_k, resolution.context)
+        # The earlier topic must not make an off-topic follow-up look answered ("那他喜欢吃什么？"
+        # after a question on 梁文锋): words a follow-up brings must find something by themselves.
+        if resolution.must_stand and hits and not self._retriever.search(prepared.text, top_k=1):
             hits, has_more = [], False
         exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
-                                  prepared.text, 0, context, lang)
+                                  resolution.query, 0, resolution.context, lang)
         if record:
             await self._history.append_turns(chat_id, exchange.turns())
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
-        if context:
+        if resolution.leaning:
             notices.append(say("followup", lang, previous=_shorten(previous.query, 40)))
         if not hits:
-            return replace(self._no_match(lang, prepared.text, notices, context, prepared.truncated),
+            return replace(self._no_match(lang, prepared.text, notices, resolution.context, prepared.truncated),
                            exchange=exchange)
-        return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=prepared.text, offset=0,
-                     has_more=has_more, lines=tuple(notices), context=context,
+        return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=resolution.query, offset=0,
+                     has_more=has_more, lines=tuple(notices), context=resolution.context,
                      truncated=prepared.truncated, exchange=exchange)
 
     async def more(self, chat_id: int, user_id: int, lang: str | None = None, *,
@@ -380,36 +372,18 @@ class Engine:
         return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=lines, sources=self.sources,
                      context=context, truncated=truncated)
 
-    def _follow_up_context(self, question: str, previous: Turn | None) -> str | None:
-        """The earlier question(s) to lean on when this one is a follow-up, else None."""
+    def _earlier_question(self, previous: Turn | None) -> str | None:
+        """The chat's last answered question, with what it leaned on, for a follow-up to lean on."""
         # previous is the last question that found passages: one that found nothing ("今天天气怎么样")
         # is no topic to lean on.
-        if previous is None or not self.is_follow_up(question):
+        if previous is None or not previous.query:
             return None
         chain = previous.query if not previous.context else f"{previous.query} {previous.context}"
         return chain[:MAX_CONTEXT_CHARS]
 
-    def _stands_on_own_words(self, question: str) -> bool:
-        """Whether a follow-up's own content words, if it has any, find something by themselves.
-
-        The previous question's words must not make an off-topic follow-up look relevant
-        ("那他喜欢吃什么？" after a question on 梁文锋); "那他呢" has no words of its own and leans fully.
-        """
-        if not self._content_words(question):
-            return True
-        return bool(self._retriever.search(question, top_k=1))
-
-    def _content_words(self, question: str) -> set[str]:
-        """The whole words of a question that carry meaning: no stop words, no lone 看 or 说."""
-        return {t.text for t in self._analyzer.tokens(question)
-                if t.whole and not _LONE_HAN.fullmatch(t.text)}
-
     def is_follow_up(self, question: str) -> bool:
-        """A short question leaning on the previous one: a pronoun or 呢 at an end, or few content words."""
-        core = _LEADING_PUNCT.sub("", _TRAILING_PUNCT.sub("", question))
-        if _LEAD_PRONOUN.search(core) or _TAIL_PRONOUN.search(core) or _EN_FOLLOW_UP.search(core):
-            return True
-        return len(self._content_words(question)) < MIN_CONTENT_WORDS
+        """Whether a question leans on an earlier one (a pronoun, 呢, or no words of its own)."""
+        return self._followups.resolve(question, "…").leaning
 
     # --- chat state ------------------------------------------------------------------------
 

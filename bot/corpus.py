@@ -417,17 +417,40 @@ def split_passages(doc: CleanArticle, max_chars: int, min_chars: int) -> list[tu
     passages: list[tuple[str, int, int]] = []
     section, offset = "", 0
     group: list[tuple[int, int, bool]] = []  # spans of the current section; bool: starts a paragraph
+
+    def close_section() -> None:
+        merged = _merge_short(text, group, max_chars, min_chars)
+        passages.extend((section, s, e) for s, e in _join_lead_ins(text, merged, max_chars))
+
     for line in doc.lines:
         if line.kind == "content":
             pieces = _split_paragraph(text, offset, offset + len(line.text), max_chars, min_chars)
             group.extend((s, e, n == 0) for n, (s, e) in enumerate(pieces))
         else:
-            passages.extend((section, s, e) for s, e in _merge_short(text, group, max_chars, min_chars))
+            close_section()
             group = []
             section = line.section if line.kind == "heading" else section
         offset += len(line.text) + 1
-    passages.extend((section, s, e) for s, e in _merge_short(text, group, max_chars, min_chars))
+    close_section()
     return passages
+
+
+# A passage ending in a colon introduces what follows ("他的回答则十分有意思：" before the answer).
+_LEAD_IN_END = re.compile(r"[:：][”’\"'」』）)】\]]*\s*$")
+# A lead-in and what it introduces stay one passage up to this many times max_passage_chars: a
+# quotation without its speaker, or a speaker without the quotation, answers nothing.
+_LEAD_IN_SPAN = 2
+
+
+def _join_lead_ins(text: str, spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    """Each span ending in a colon joined with the span after it (same section), within a bound."""
+    out: list[list[int]] = []
+    for s, e in spans:
+        if out and _LEAD_IN_END.search(text[out[-1][0]:out[-1][1]]) and e - out[-1][0] <= _LEAD_IN_SPAN * max_chars:
+            out[-1][1] = e
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
 
 
 def _split_paragraph(text: str, start: int, end: int, max_chars: int, min_chars: int) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ taken from config/aliases.yaml.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
-import opencc
 
 from bot.config import RetrievalConfig
+from bot.english import EnglishDictionary
+from bot.normalize import Normalizer
 from bot.yamlfile import read_yaml
 
 # Bump when tokenization changes in a way that changes the index: it is part of the cache key.
@@ -39,6 +41,8 @@ _LATIN_RUN = re.compile(r"[a-z0-9]+(?:[-_.+][a-z0-9]+)*")
 _LATIN_PART = re.compile(r"[-_.+]")
 _CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_ENGLISH_WORD = re.compile(r"[a-z]{3,}")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+")
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,8 @@ class QueryTerm:
     token: str
     weight: float   # 1.0 for the question's own words; lower for sub-words, synonyms, context
     group: int      # terms standing for the same word of the question share a group
-    kind: str = "word"  # word | subword | synonym | translation | context
+    kind: str = "word"  # word | subword | synonym | translation
+    from_context: bool = False  # it comes from the earlier question a follow-up leans on
 
 
 @dataclass(frozen=True)
@@ -80,14 +85,20 @@ class Analyzer:
         # jieba's logger prints "Building prefix dict..." to stderr at DEBUG; the CLI's output
         # must stay clean, so only its warnings get through.
         logging.getLogger("jieba").setLevel(logging.WARNING)
-        self._t2s = opencc.OpenCC("t2s")
-        self._traditional = _traditional_chars()
         self.stopwords = _read_stopwords(config.stopwords_file)
         self.aliases = _read_aliases(config.aliases_file)
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
+        self._normalizer = Normalizer(self._jieba.FREQ)
+        # Words this analyzer adds to jieba: not evidence of general Chinese (general_count).
+        self._added: set[str] = set()
+        for word in self._normalizer.phrase_targets:
+            if not self._jieba.FREQ.get(word):
+                self._add_word(word)
         self._load_userdict(config.userdict_file)
         self._synonyms = self._prepare_synonyms()
+        self.english = EnglishDictionary(config.english_file)
+        self.function_words = _read_words(config.function_words_file, "function words")
         self._glossary = self._prepare_glossary()
         self.fingerprint = _fingerprint(config)
 
@@ -99,26 +110,31 @@ class Analyzer:
 
     def _normalize_with_map(self, text: str) -> tuple[str, list[int] | None]:
         """The normalized text and, when its length changed, each normalized char's source index."""
-        norm = unicodedata.normalize("NFKC", text).lower()
-        index: list[int] | None = None
-        if len(norm) != len(text):
-            # Rare (… becomes ...): normalize char by char to keep a map back to the original.
-            pieces = [unicodedata.normalize("NFKC", ch).lower() for ch in text]
-            norm = "".join(pieces)
-            index = [i for i, piece in enumerate(pieces) for _ in piece]
-        if self._traditional is not None and self._traditional.isdisjoint(norm):
-            return norm, index
-        converted = self._t2s.convert(norm)
-        if len(converted) != len(norm):
-            # Keep offsets exact: fall back to a per-character conversion.
-            converted = "".join(self._t2s.convert(ch)[:1] or ch for ch in norm)
-        return converted, index
+        return self._normalizer.normalize_with_map(text)
 
     # --- tokenization ----------------------------------------------------------------------
 
     def tokenize(self, text: str) -> list[str]:
         """The search terms of text: words and their sub-words, without stop words or punctuation."""
         return [t.text for t in self.tokens(text)]
+
+    def bigrams(self, text: str) -> list[str]:
+        """Every pair of adjacent Chinese characters of text (a lone character stands for itself).
+
+        Pairs cross word boundaries on purpose: 国际象棋大赛 yields 棋大, which rewards a passage
+        where the question's words stand together. A pair that is a stop word (什么) is dropped; a
+        pair holding one (的原 in 的原因) is kept: measured, such pairs still tell phrases apart.
+        """
+        out: list[str] = []
+        stop = self.stopwords
+        for run in _CJK_RUN.findall(self.normalize(text)):
+            if len(run) == 1:
+                if run not in stop:
+                    out.append(run)
+                continue
+            out.extend(pair for pair in (run[i:i + 2] for i in range(len(run) - 1))
+                       if pair not in stop)
+        return out
 
     def tokens(self, text: str) -> list[Token]:
         """Like tokenize, with each term's span in the original text (for highlighting)."""
@@ -203,9 +219,40 @@ class Analyzer:
             return True
         return bool(_CJK.match(token)) and len(token) > 1 and not self._jieba.FREQ.get(token)
 
+    def word_tag(self, word: str) -> str:
+        """jieba's part-of-speech tag of a word ("eng" for Latin, "x" when unknown).
+
+        The tags of jieba's dictionary are read on first use: only follow-ups need them.
+        """
+        if _LATIN_RUN.fullmatch(word):
+            return "eng"
+        if word in self._user_tags:
+            return self._user_tags[word]
+        return self._dictionary_tags.get(word, "x")
+
+    @functools.cached_property
+    def _dictionary_tags(self) -> dict[str, str]:
+        path = Path(jieba.__file__).resolve().parent / "dict.txt"
+        tags = {}
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                parts = line.split()
+                if len(parts) == 3:
+                    tags[parts[0]] = parts[2]
+        return tags
+
+    def general_count(self, word: str) -> int:
+        """How often jieba's general dictionary counts the word; 0 for words it lacks or we added."""
+        return 0 if word in self._added else self._jieba.FREQ.get(word, 0)
+
     def rarity(self, token: str) -> float:
         """How unusual a word is in general Chinese: log of jieba's dictionary total over its count."""
-        return math.log(self._jieba.total / (self._jieba.FREQ.get(token, 0) + 1))
+        return math.log(self._jieba.total / (self.general_count(token) + 1))
+
+    @property
+    def max_rarity(self) -> float:
+        """The rarity of a word general Chinese never uses: the top of the scale."""
+        return math.log(self._jieba.total)
 
     def _canonical(self, word: str) -> str:
         """The one spelling under which all spellings of a name are indexed."""
@@ -230,7 +277,12 @@ class Analyzer:
                             terms.append(QueryTerm(ch, CHAR_WEIGHT, group, "subword"))
             else:
                 terms.append(QueryTerm(token.text, SUBWORD_WEIGHT, group, "subword"))
-        terms.extend(self._glossary_terms(norm, groups))
+        glossary, taken = self._glossary_terms(norm, groups)
+        terms.extend(glossary)
+        translated, function_words = self._dictionary_terms(tokens, taken, groups)
+        terms.extend(translated)
+        # An English word whose first sense is a Chinese stop word (might -> 可能) is one too.
+        terms = [t for t in terms if not (t.kind == "word" and t.token in function_words)]
         terms.extend(self._synonym_terms(norm, tokens, groups))
         return _merge_terms(terms, groups)
 
@@ -242,8 +294,8 @@ class Analyzer:
                 out.setdefault(other, self.aliases.synonym_weight)
         return list(out.items())
 
-    def _glossary_terms(self, norm: str, groups: "_Groups") -> list[QueryTerm]:
-        """Chinese terms for the English words and phrases of a question."""
+    def _glossary_terms(self, norm: str, groups: "_Groups") -> tuple[list[QueryTerm], list[tuple[int, int]]]:
+        """Chinese terms for the English words and phrases of a question, and the spans translated."""
         terms = []
         taken: list[tuple[int, int]] = []
         for pattern, translations in self._glossary:
@@ -257,7 +309,34 @@ class Analyzer:
                     for token in self._segment(chinese):
                         weight = self.aliases.glossary_weight * (1.0 if token.whole else SUBWORD_WEIGHT)
                         terms.append(QueryTerm(token.text, weight, group, "translation"))
-        return terms
+        return terms, taken
+
+    def _dictionary_terms(self, tokens: list[Token], taken: list[tuple[int, int]],
+                          groups: "_Groups") -> tuple[list[QueryTerm], set[str]]:
+        """Chinese translations from the general dictionary for English words the glossary lacks.
+
+        Also returns the English words that are function words (their first sense is a stop word).
+        """
+        english = [t for t in tokens if t.whole and _ENGLISH_WORD.fullmatch(t.text)
+                   and not any(s < t.end and t.start < e for s, e in taken)]
+        terms = []
+        function_words: set[str] = set()
+        # Runs of adjacent words, so a two-word phrase ("stock market") is looked up whole.
+        runs: list[list[Token]] = []
+        for token in english:
+            if runs and token.start - runs[-1][-1].end <= 1:
+                runs[-1].append(token)
+            else:
+                runs.append([token])
+        for run in runs:
+            for first, last, translations in self.english.translate([t.text for t in run]):
+                chinese = [self._canonical(self.normalize(c)) for c in translations]
+                if chinese[0] in self.stopwords:
+                    function_words.update(t.text for t in run[first:last])
+                    continue
+                group = groups.at(run[first].start, run[last - 1].end)
+                terms.extend(QueryTerm(c, self.aliases.glossary_weight, group, "translation") for c in chinese)
+        return terms, function_words
 
     def _synonym_terms(self, norm: str, tokens: list[Token], groups: "_Groups") -> list[QueryTerm]:
         """The other members of every synonym group a question's word or phrase belongs to."""
@@ -274,6 +353,21 @@ class Analyzer:
             for other in self._synonyms.get(word, ()):
                 terms.append(QueryTerm(other, weight, groups.at(token.start, token.end), "synonym"))
         return terms
+
+    def learn_library_words(self, words: list[str]) -> int:
+        """Teach jieba the library's own words, so a question cuts a name as the articles do.
+
+        The articles were segmented with jieba's HMM, which finds names its dictionary lacks (刘七,
+        魏舒); a question about them is short and gives the HMM little to go on (刘七是怎么死的
+        becomes 刘七是 / 死). Adding those names to the dictionary makes the question's words
+        the articles' words. Returns how many were added.
+        """
+        added = 0
+        for word in words:
+            if _CJK.match(word) and len(word) >= 2 and not self._jieba.FREQ.get(word):
+                self._add_word(word)
+                added += 1
+        return added
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -295,9 +389,15 @@ class Analyzer:
             words.append((word, freq, tag))
         words.extend((w, None, None) for w in self.aliases.spellings)
         self.user_words = frozenset(self._canonical(w) for w, _, _ in words)
+        self._user_tags = {self._canonical(w): tag for w, _, tag in words if tag}
         for word, freq, tag in words:
             if _CJK.search(word) and not _LATIN_RUN.fullmatch(word):
-                self._jieba.add_word(word, freq, tag)
+                self._add_word(word, freq, tag)
+
+    def _add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
+        """Teach this analyzer's jieba a word, remembering it is ours."""
+        self._added.add(word)
+        self._jieba.add_word(word, freq, tag)
 
     def _prepare_synonyms(self) -> dict[str, tuple[str, ...]]:
         """word -> the other words of its synonym groups (single-token members only)."""
@@ -305,12 +405,14 @@ class Analyzer:
         phrases: list[tuple[str, tuple[str, ...]]] = []
         for group in self.aliases.synonym_groups:
             members = [(m, [t.text for t in self._segment(m) if t.whole]) for m in group]
-            single = [toks[0] for _, toks in members if len(toks) == 1]
+            # A member is one word only when its one token is all of it: 怎么看 leaves 看 once
+            # 怎么 is dropped as a stop word, and a lone 看 is no synonym of 观点.
+            single = [toks[0] for m, toks in members if len(toks) == 1 and toks[0] == self._canonical(m)]
             for _, toks in members:
-                if len(toks) == 1:
+                if len(toks) == 1 and toks[0] in single:
                     table.setdefault(toks[0], []).extend(o for o in single if o != toks[0])
             for member, toks in members:
-                if len(toks) != 1 and member:
+                if member and not (len(toks) == 1 and toks[0] in single):
                     phrases.append((member, tuple(single)))
         self._synonym_phrases = phrases
         return {k: tuple(dict.fromkeys(v)) for k, v in table.items()}
@@ -358,7 +460,7 @@ def _merge_terms(terms: list[QueryTerm], groups: _Groups) -> list[QueryTerm]:
     """One entry per token, at its highest weight, with groups resolved after merges."""
     best: dict[str, QueryTerm] = {}
     for term in terms:
-        term = QueryTerm(term.token, term.weight, groups.find(term.group), term.kind)
+        term = QueryTerm(term.token, term.weight, groups.find(term.group), term.kind, term.from_context)
         old = best.get(term.token)
         if old is None or term.weight > old.weight:
             best[term.token] = term
@@ -370,6 +472,15 @@ def _plural(word: str) -> str:
     if len(word) > 3 and word.endswith("y") and word[-2] not in "aeiou":
         return re.escape(word[:-1]) + r"(?:y|ies)"
     return re.escape(word) + r"(?:s|es)?"
+
+
+def _read_words(path: Path, what: str) -> frozenset[str]:
+    """One word a line; '#' starts a comment line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise AnalyzerError(f"{path}: cannot read {what} ({exc.__class__.__name__})") from None
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def _read_stopwords(path: Path) -> frozenset[str]:
@@ -435,32 +546,13 @@ def _weight(raw: dict, key: str, default: float, path: Path) -> float:
     return float(value)
 
 
-def _traditional_chars() -> frozenset[str] | None:
-    """Characters that t2s would change; text without any of them skips the (slow) converter."""
-    folder = Path(opencc.__file__).resolve().parent / "dictionary"
-    chars: set[str] = set()
-    try:
-        for line in (folder / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
-            key, _, value = line.partition("\t")
-            if key and value.split(" ")[0] != key:
-                chars.add(key)
-        for line in (folder / "TSPhrases.txt").read_text(encoding="utf-8").splitlines():
-            key, _, value = line.partition("\t")
-            value = value.split(" ")[0]
-            chars.update(k for k, v in zip(key, value) if k != v)
-    except OSError:
-        # Without the tables, convert everything: slower, never wrong.
-        log.warning("OpenCC dictionary files not found; converting every text")
-        return None
-    return frozenset(chars)
-
-
 def _fingerprint(config: RetrievalConfig) -> str:
     """A hash of everything that shapes tokens: this code, jieba's version, the three files."""
     digest = hashlib.sha256()
     digest.update(f"text {TEXT_VERSION} jieba {jieba.__version__}\n".encode())
     # This module's own source too: a change to tokenization can never meet a stale index.
     digest.update(Path(__file__).read_bytes())
+    digest.update((Path(__file__).parent / "normalize.py").read_bytes())
     for path in (config.userdict_file, config.stopwords_file, config.aliases_file):
         digest.update(path.read_bytes())
         digest.update(b"\0")

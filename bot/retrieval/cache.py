@@ -1,9 +1,10 @@
 """Keep the tokenized index on disk so a restart on an unchanged corpus skips jieba entirely.
 
-The cache file holds the term counts (a passages x terms sparse matrix), the passage lengths and the
-vocabulary. It is keyed by a hash of every passage's id and text plus the analyzer's fingerprint
-(code version, jieba version, user dictionary, stop words, aliases), so editing an article or one of
-those files makes a new key and the index is rebuilt. A missing, unreadable, corrupt or unwritable
+The cache file holds the term counts of both representations (words, bigrams) and both fields
+(body, head): sparse passages x terms matrices, the lengths and the vocabularies. It is keyed by a
+hash of every passage's id, text, title and section plus the analyzer's fingerprint (code version,
+jieba version, user dictionary, stop words, aliases), so editing an article or one of those files
+makes a new key and the index is rebuilt. A missing, unreadable, corrupt or unwritable
 cache is never an error: the index is rebuilt and a warning logged.
 """
 
@@ -22,29 +23,23 @@ from typing import Iterable
 import numpy as np
 import scipy.sparse as sp
 
+from bot.retrieval.index import FIELDS, REPRESENTATIONS, FieldCounts, IndexCounts
+
 # Bump when the file layout or the meaning of its arrays changes.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 _KEEP_FILES = 4  # older cache files (other corpora, old versions) beyond this are removed
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TermIndex:
-    """Term counts of every passage, as fitted by rank-bm25 and stored in the cache."""
-    vocab: tuple[str, ...]     # column j of tf is the term vocab[j]
-    tf: sp.csc_matrix          # passages x terms, int32 counts, sorted indices
-    doc_len: np.ndarray        # tokens per passage (int64), BM25's document length
-
-
-def cache_key(texts: Iterable[tuple[str, str]], fingerprint: str) -> str:
-    """A hash of (passage id, text) pairs in order and of the analyzer's settings."""
+def cache_key(texts: Iterable[tuple[str, ...]], fingerprint: str) -> str:
+    """A hash of the passages' (id, text, head...) tuples in order and of the analyzer's settings."""
     digest = hashlib.sha256()
     digest.update(f"index {CACHE_VERSION}\n{fingerprint}\n".encode())
-    for passage_id, text in texts:
-        digest.update(passage_id.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0")
-        digest.update(text.encode("utf-8", "surrogatepass"))
+    for parts in texts:
+        for part in parts:
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\0")
         digest.update(b"\1")
     return digest.hexdigest()
 
@@ -54,7 +49,7 @@ def cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"index-{key[:40]}.npz"
 
 
-def load_index(cache_dir: Path | None, key: str, passages: int) -> TermIndex | None:
+def load_index(cache_dir: Path | None, key: str, passages: int) -> IndexCounts | None:
     """The cached index for key, or None when absent or unusable (then logged)."""
     if cache_dir is None:
         return None
@@ -72,7 +67,7 @@ def load_index(cache_dir: Path | None, key: str, passages: int) -> TermIndex | N
     return index
 
 
-def save_index(cache_dir: Path | None, key: str, index: TermIndex) -> Path | None:
+def save_index(cache_dir: Path | None, key: str, index: IndexCounts) -> Path | None:
     """Write the index atomically; on any OS error log a warning and carry on without a cache."""
     if cache_dir is None:
         return None
@@ -96,35 +91,43 @@ def save_index(cache_dir: Path | None, key: str, index: TermIndex) -> Path | Non
     return path
 
 
-def _to_arrays(index: TermIndex, key: str) -> dict[str, np.ndarray]:
-    """The arrays of one cache file; the vocabulary is JSON in UTF-8 bytes (no pickle)."""
-    vocab = json.dumps(list(index.vocab), ensure_ascii=False).encode("utf-8")
-    return {
-        "key": np.frombuffer(key.encode("ascii"), dtype=np.uint8),
-        "vocab": np.frombuffer(vocab, dtype=np.uint8),
-        "shape": np.array(index.tf.shape, dtype=np.int64),
-        "tf_data": index.tf.data.astype(np.int32, copy=False),
-        "tf_indices": index.tf.indices.astype(np.int32, copy=False),
-        "tf_indptr": index.tf.indptr.astype(np.int64, copy=False),
-        "doc_len": index.doc_len.astype(np.int64, copy=False),
-    }
+def _to_arrays(index: IndexCounts, key: str) -> dict[str, np.ndarray]:
+    """The arrays of one cache file; vocabularies are JSON in UTF-8 bytes (no pickle)."""
+    arrays = {"key": np.frombuffer(key.encode("ascii"), dtype=np.uint8)}
+    for name in REPRESENTATIONS:
+        counts = index.field(name)
+        vocab = json.dumps(list(counts.vocab), ensure_ascii=False).encode("utf-8")
+        arrays[f"{name}_vocab"] = np.frombuffer(vocab, dtype=np.uint8)
+        for field_name in FIELDS:
+            matrix = getattr(counts, field_name)
+            arrays[f"{name}_{field_name}_data"] = matrix.data.astype(np.int32, copy=False)
+            arrays[f"{name}_{field_name}_indices"] = matrix.indices.astype(np.int32, copy=False)
+            arrays[f"{name}_{field_name}_indptr"] = matrix.indptr.astype(np.int64, copy=False)
+            arrays[f"{name}_{field_name}_len"] = getattr(counts, f"{field_name}_len").astype(np.int64, copy=False)
+    return arrays
 
 
-def _from_arrays(data: "np.lib.npyio.NpzFile", key: str, passages: int) -> TermIndex:
-    """Rebuild a TermIndex from a cache file, checking that every part fits the rest."""
+def _from_arrays(data: "np.lib.npyio.NpzFile", key: str, passages: int) -> IndexCounts:
+    """Rebuild the counts from a cache file, checking that every part fits the rest."""
     stored_key = bytes(data["key"]).decode("ascii")
     if stored_key != key:
         raise ValueError("key mismatch")
-    vocab = tuple(json.loads(bytes(data["vocab"]).decode("utf-8")))
-    rows, cols = (int(x) for x in data["shape"])
-    tf = sp.csc_matrix((data["tf_data"], data["tf_indices"], data["tf_indptr"]), shape=(rows, cols))
-    tf.check_format(full_check=True)
-    doc_len = np.asarray(data["doc_len"], dtype=np.int64)
-    if rows != passages or cols != len(vocab) or doc_len.shape != (rows,):
-        raise ValueError("shape mismatch")
-    if not all(isinstance(term, str) for term in vocab):
-        raise ValueError("vocabulary holds a non-string")
-    return TermIndex(vocab=vocab, tf=tf, doc_len=doc_len)
+    fields = {}
+    for name in REPRESENTATIONS:
+        vocab = tuple(json.loads(bytes(data[f"{name}_vocab"]).decode("utf-8")))
+        if not all(isinstance(term, str) for term in vocab):
+            raise ValueError("vocabulary holds a non-string")
+        parts = {}
+        for field_name in FIELDS:
+            matrix = sp.csc_matrix((data[f"{name}_{field_name}_data"], data[f"{name}_{field_name}_indices"],
+                                    data[f"{name}_{field_name}_indptr"]), shape=(passages, len(vocab)))
+            matrix.check_format(full_check=True)
+            length = np.asarray(data[f"{name}_{field_name}_len"], dtype=np.int64)
+            if length.shape != (passages,):
+                raise ValueError("shape mismatch")
+            parts[field_name], parts[f"{field_name}_len"] = matrix, length
+        fields[name] = FieldCounts(vocab=vocab, **parts)
+    return IndexCounts(**fields)
 
 
 def _touch(path: Path) -> None:

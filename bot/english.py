@@ -1,0 +1,79 @@
+"""A general English -> Chinese dictionary (config/english.tsv, from CC-CEDICT) for English questions.
+
+The aliases file's glossary knows the bundled articles' names and terms; this knows the rest of
+English, for any library. A word's translations are its senses, best first; the retriever keeps
+those the library holds, which is what picks the sense ("free" is 免费 in one library, 自由 in
+another). Read on the first English question, not at start-up: most questions are Chinese.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Translations per English word at most: its first senses.
+MAX_SENSES = 6
+
+
+class EnglishDictionary:
+    """English word or two-word phrase -> Chinese translations."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    @functools.cached_property
+    def _table(self) -> dict[str, tuple[str, ...]]:
+        try:
+            lines = self._path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            log.warning("English dictionary %s unreadable (%s); English words are not translated",
+                        self._path, exc.__class__.__name__)
+            return {}
+        table = {}
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            key, _, values = line.partition("\t")
+            if key and values:
+                table[key] = tuple(values.split(" ")[:MAX_SENSES])
+        return table
+
+    def translate(self, words: list[str]) -> list[tuple[int, int, tuple[str, ...]]]:
+        """(first word, last word + 1, translations) for the phrases and words found, longest first."""
+        out = []
+        i = 0
+        while i < len(words):
+            for size in (2, 1):
+                if i + size > len(words):
+                    continue
+                found = self.lookup(" ".join(words[i:i + size]))
+                if found:
+                    out.append((i, i + size, found))
+                    i += size
+                    break
+            else:
+                i += 1
+        return out
+
+    def lookup(self, phrase: str) -> tuple[str, ...]:
+        """The translations of a word or phrase, trying its plain forms (risks -> risk)."""
+        table = self._table
+        for form in _plain_forms(phrase):
+            if form in table:
+                return table[form]
+        return ()
+
+
+def _plain_forms(phrase: str) -> list[str]:
+    """The phrase, then its last word without an inflection: -s, -es, -ies, -ed, -ing, -'s."""
+    head, _, last = phrase.rpartition(" ")
+    prefix = f"{head} " if head else ""
+    forms = [last]
+    for suffix, replacement in (("'s", ""), ("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"),
+                                ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
+        if last.endswith(suffix) and len(last) - len(suffix) >= 3:
+            forms.append(last[: len(last) - len(suffix)] + replacement)
+    return [prefix + form for form in dict.fromkeys(forms)]

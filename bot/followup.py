@@ -1,0 +1,136 @@
+"""Follow-ups: what a short question leans on in the conversation, and how it is searched.
+
+A question leans on the previous one when it points back (他, 它, 这么, 那 … 呢, "he", "what
+about") or says nothing of its own (为什么？, 为了什么？: only words that frame a question). How it
+is searched then depends on what it brings:
+  - a name or thing in place of one of the earlier question's ("那中国呢？" after "美国为什么要
+    封锁芯片？", "那 Sarah Guo 怎么说？" after a question on DeepSeek) replaces it: the new name
+    is searched at full weight with the rest of the earlier question as context (美国 dropped);
+  - a pronoun with words of its own (他怎么看商业化？) is searched with the earlier question's names
+    put in for the pronoun, at full weight, and the rest of the earlier question as context at
+    lower weight; then the relevance model decides as for any question, so "他住在哪个城市？"
+    after a question on Dario is judged on 住 and 城市, which the articles never mention;
+  - a question with no words of its own (为什么？) is searched with the earlier one as context.
+A question that does not lean on anything is a new question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.retrieval.relevance import NECESSARY as FRAME_NECESSITY
+from bot.text import Analyzer
+
+# A question this long or longer is a question of its own, whatever pronoun it holds.
+MAX_LEANING_CHARS = 40
+
+# Pointing back: a pronoun or demonstrative at the start ("他怎么看"), 呢 or a pronoun at the end
+# ("DeepSeek 呢", "怎么评价他"), or a demonstrative adverb anywhere ("为什么要这么做").
+_LEAD = re.compile(r"^(?:那么|那|他们|她们|它们|这个|那个|这些|那些|他|她|它|这|其|该)")
+_TAIL = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些|(?<!其)他|她|(?<!其)它|这|那|呢)$")
+_ANYWHERE = re.compile(r"这么|那么做|这样做|这样|那样|如此|此事|这件事|这一点")
+_EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
+                 re.I)
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_TRAILING = re.compile(r"[\s\W_]+$")
+_LEADING = re.compile(r"^[\s\W_]+")
+# jieba tags of words that name something (a person, place, organisation, thing): these replace
+# one another in "那 X 呢".
+_NAMING_TAGS = ("n", "nr", "ns", "nt", "nz", "ng", "nrt", "nrfg", "eng")
+# Tags of proper names (a person, place, organisation, other name), which a pronoun stands for.
+_NAME_TAGS = ("nr", "ns", "nt", "nz")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How to search a question in its conversation."""
+    query: str                 # what is searched
+    context: str | None        # the earlier question leaned on, at lower weight (None: none)
+    leaning: bool              # whether it leans on the earlier turn at all
+    replaced: str | None       # the earlier question's word this one's replaced, if any
+    must_stand: bool           # its own words must find something without the context
+
+
+def points_back(question: str) -> bool:
+    """Whether a question points back at the conversation: a pronoun, 呢, "what about"."""
+    core = _LEADING.sub("", _TRAILING.sub("", question))
+    if len(core) >= MAX_LEANING_CHARS:
+        return False
+    return bool(_LEAD.search(core) or _TAIL.search(core) or _ANYWHERE.search(core) or _EN.search(core))
+
+
+class FollowUps:
+    """Resolves follow-ups with the analyzer's words, classes and necessity."""
+
+    def __init__(self, analyzer: Analyzer, necessity, in_library) -> None:
+        self._analyzer = analyzer
+        self._necessity = necessity          # word -> probability an answer holds it
+        self._in_library = in_library        # word -> whether the library holds it
+
+    def own_words(self, question: str) -> list[str]:
+        """The words a question brings: whole words that are neither function words nor frame words."""
+        words = []
+        for token in self._analyzer.tokens(question):
+            if not token.whole or token.text in self._analyzer.function_words:
+                continue
+            if len(token.text) == 1 and "\u3400" <= token.text <= "\u9fff":
+                continue  # a lone 做, 说, 看: grammar of the question, not its topic
+            if self._necessity(token.text) < FRAME_NECESSITY:
+                continue  # 原因, 作用, 何时: the frame of a question, not what it is about
+            words.append(token.text)
+        return words
+
+    def resolve(self, question: str, previous: str | None) -> Resolution:
+        """How to search question, given the chat's last answered question (None: no conversation)."""
+        if not previous:
+            return Resolution(question, None, False, None, False)
+        own = self.own_words(question)
+        if not own:
+            return Resolution(question, previous, True, None, False)
+        if not points_back(question):
+            return Resolution(question, None, False, None, False)
+        swap = self._replacement(own, previous) if _HAN.search(question) else None
+        if swap is not None:
+            # The earlier question, without the word this one replaces, is the context: the new
+            # name at full weight, the rest of the earlier topic at the context's weight.
+            old, _ = swap
+            return Resolution(question, _without(previous, old, self._analyzer), True, old, False)
+        # A pronoun stands for the earlier question's names: they join the question at full
+        # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Whether the
+        # whole then finds an answer is the relevance model's to say, as for any question.
+        names = self.names(previous)
+        query = f"{question} {' '.join(names)}" if names else question
+        return Resolution(query, previous, True, None, not names)
+
+    def names(self, question: str) -> list[str]:
+        """The words of a question that name someone or something: the antecedents of a pronoun."""
+        out = []
+        for token in self._analyzer.tokens(question):
+            if not token.whole or token.text in out:
+                continue
+            surface = question[token.start:token.end]
+            if self._analyzer.word_tag(token.text).startswith(_NAME_TAGS) or surface[:1].isupper() \
+                    or token.text in self._analyzer.user_words:
+                out.append(surface)
+        return out
+
+    def _replacement(self, own: list[str], previous: str) -> tuple[str, str] | None:
+        """(earlier word, new word) when one of the question's words names what an earlier one did."""
+        earlier = [w for w in self.own_words(previous)]
+        for new in own:
+            kind = self._analyzer.word_tag(new)
+            if not kind.startswith(_NAMING_TAGS) or new in earlier:
+                continue
+            for old in earlier:
+                if old != new and self._analyzer.word_tag(old) == kind and self._in_library(new):
+                    return old, new
+        return None
+
+
+def _without(question: str, word: str, analyzer: Analyzer) -> str:
+    """question with its word (as normalized) taken out."""
+    for token in analyzer.tokens(question):
+        if token.whole and token.text == word:
+            return (question[:token.start] + question[token.end:]).strip()
+    return question

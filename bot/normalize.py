@@ -1,0 +1,146 @@
+"""Bring any Chinese text to one form for matching: width, case, script and Taiwan vocabulary.
+
+Questions and passages go through the same `Normalizer.normalize_with_map`, so a question typed in
+Traditional script or with Taiwan vocabulary (晶片, 軟體, 網路) meets a Simplified passage (芯片, 软件,
+网络) and the other way round. Every step keeps a map from the normalized text back to the
+original, so a matched word can be highlighted in the passage exactly as the article wrote it.
+
+1. NFKC (full width to half width) and lower case.
+2. Traditional to Simplified characters (OpenCC's t2s tables, character by character where a
+   phrase would change the length).
+3. Taiwan phrases to their mainland form, by longest match over OpenCC's TWPhrasesRev table (the
+   table behind OpenCC's tw2sp): a phrase is mapped only when jieba's general dictionary counts
+   the mainland form as commoner, so a word that mainland Chinese uses in its own sense (程序,
+   执行, 元件) is never rewritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+import opencc
+
+log = logging.getLogger(__name__)
+
+# A Taiwan phrase whose own frequency in jieba's dictionary is below this is not a mainland word
+# at all (执行长 for 首席执行官), so it maps even where the mainland form is a rare compound.
+_RARE_IN_MAINLAND = 30
+
+
+class Normalizer:
+    """Normalizes text and maps each normalized character back to its source character."""
+
+    def __init__(self, general_frequency: dict[str, int]) -> None:
+        self._t2s = opencc.OpenCC("t2s")
+        self._traditional = _traditional_chars()
+        self._phrases = _taiwan_phrases(self._t2s, general_frequency)
+        # One alternation, longest phrase first, so the regex engine does the longest match in C.
+        keys = sorted(self._phrases, key=len, reverse=True)
+        self._phrase_pattern = re.compile("|".join(map(re.escape, keys))) if keys else None
+
+    @property
+    def phrase_targets(self) -> frozenset[str]:
+        """The mainland words Taiwan phrases become (added to jieba so each stays one word)."""
+        return frozenset(self._phrases.values())
+
+    def normalize(self, text: str) -> str:
+        """NFKC, lower case, Simplified script and mainland vocabulary."""
+        return self.normalize_with_map(text)[0]
+
+    def normalize_with_map(self, text: str) -> tuple[str, list[int] | None]:
+        """The normalized text and, when its length changed, each character's source index."""
+        norm = unicodedata.normalize("NFKC", text).lower()
+        index: list[int] | None = None
+        if len(norm) != len(text):
+            # Rare (… becomes ...): normalize char by char to keep a map back to the original.
+            pieces = [unicodedata.normalize("NFKC", ch).lower() for ch in text]
+            norm = "".join(pieces)
+            index = [i for i, piece in enumerate(pieces) for _ in piece]
+        if self._traditional is None or not self._traditional.isdisjoint(norm):
+            converted = self._t2s.convert(norm)
+            if len(converted) != len(norm):
+                # Keep offsets exact: fall back to a per-character conversion.
+                converted = "".join(self._t2s.convert(ch)[:1] or ch for ch in norm)
+            norm = converted
+        if self._phrase_pattern is None:
+            return norm, index
+        matches = list(self._phrase_pattern.finditer(norm))
+        if not matches:
+            return norm, index
+        return self._map_phrases(norm, index, matches)
+
+    def _map_phrases(self, norm: str, index: list[int] | None,
+                     matches: list[re.Match[str]]) -> tuple[str, list[int] | None]:
+        """Replace the matched Taiwan phrases, composing the character map."""
+        out: list[str] = []
+        where: list[int] = []
+        pos = 0
+        for match in matches:
+            start, end = match.span()
+            target = self._phrases[match.group()]
+            out.append(norm[pos:start])
+            where.extend(range(pos, start))
+            # Each new character points into the phrase; the last points at its last character,
+            # so a token covering the whole phrase spans the whole source phrase.
+            last = end - 1
+            where.extend([min(start + k, last) for k in range(len(target) - 1)] + [last])
+            out.append(target)
+            pos = end
+        out.append(norm[pos:])
+        where.extend(range(pos, len(norm)))
+        text = "".join(out)
+        if len(text) == len(norm) and index is None:
+            return text, None
+        return text, where if index is None else [index[j] for j in where]
+
+
+def _taiwan_phrases(t2s: opencc.OpenCC, frequency: dict[str, int]) -> dict[str, str]:
+    """Taiwan phrase -> mainland phrase, both in Simplified characters, from OpenCC's table."""
+    path = Path(opencc.__file__).resolve().parent / "dictionary" / "TWPhrasesRev.txt"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        log.warning("OpenCC's Taiwan phrase table is missing; Taiwan vocabulary is not mapped")
+        return {}
+
+    def simplified(text: str) -> str:
+        return "".join(t2s.convert(ch)[:1] or ch for ch in text)
+
+    table = {}
+    for line in lines:
+        key, _, values = line.partition("\t")
+        target = values.split(" ")[0]
+        if not key or not target or not all(_is_han(ch) for ch in key + target):
+            continue
+        key, target = simplified(key), simplified(target)
+        own = frequency.get(key, 0)
+        if key != target and (own < frequency.get(target, 0) or own < _RARE_IN_MAINLAND):
+            table[key] = target
+    return table
+
+
+def _is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
+
+
+def _traditional_chars() -> frozenset[str] | None:
+    """Characters that t2s would change; text without any of them skips the (slow) converter."""
+    folder = Path(opencc.__file__).resolve().parent / "dictionary"
+    chars: set[str] = set()
+    try:
+        for line in (folder / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("\t")
+            if key and value.split(" ")[0] != key:
+                chars.add(key)
+        for line in (folder / "TSPhrases.txt").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("\t")
+            value = value.split(" ")[0]
+            chars.update(k for k, v in zip(key, value) if k != v)
+    except OSError:
+        # Without the tables, convert everything: slower, never wrong.
+        log.warning("OpenCC dictionary files not found; converting every text")
+        return None
+    return frozenset(chars)

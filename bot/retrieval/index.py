@@ -1,0 +1,140 @@
+"""Count the terms of every passage, field by field: what the ranking is computed from.
+
+Each passage is indexed twice, as words and as character bigrams:
+  words    jieba's words and their dictionary sub-words (Analyzer.tokenize), so 出口管制 matches
+           whole and 管制 matches part of it;
+  bigrams  every pair of adjacent Chinese characters (Analyzer.bigrams), so a name jieba splits
+           differently in the question and in the article (乍都节 as 乍/都节 or 乍都/节) still
+           meets, and adjacent words of the question count more where they stand together.
+and each of those has two fields:
+  body     the passage's own text;
+  head     its article's title and its section heading, so a passage that never repeats its
+           subject (它的面积约为…) is still found by a question that names it.
+The counts are plain integers; the BM25F weights are computed from them at start-up
+(`bot.retrieval.scoring`), so the fitted weights can change without re-tokenizing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from rank_bm25 import BM25Okapi
+
+from bot.corpus import Passage
+from bot.text import Analyzer
+
+REPRESENTATIONS = ("words", "bigrams")
+FIELDS = ("body", "head")
+
+
+@dataclass(frozen=True)
+class FieldCounts:
+    """One representation's term counts: a body and a head matrix over one vocabulary."""
+    vocab: tuple[str, ...]      # column j is the term vocab[j]
+    body: sp.csc_matrix         # passages x terms, int32 counts, sorted indices
+    head: sp.csc_matrix         # passages x terms: the title and section's counts
+    body_len: np.ndarray        # terms per passage body (int64)
+    head_len: np.ndarray        # terms per passage head (int64)
+
+
+@dataclass(frozen=True)
+class IndexCounts:
+    """Everything the cache holds: the counts of both representations."""
+    words: FieldCounts
+    bigrams: FieldCounts
+
+    def field(self, representation: str) -> FieldCounts:
+        """The counts of "words" or "bigrams"."""
+        return getattr(self, representation)
+
+
+def head_text(passage: Passage) -> str:
+    """What a passage's head field holds: its article's title and its section heading."""
+    return f"{passage.source_title}\n{passage.section}" if passage.section else passage.source_title
+
+
+def build_counts(passages: Sequence[Passage], analyzer: Analyzer) -> IndexCounts:
+    """Tokenize every passage (body and head) into words and into bigrams, and count."""
+    return IndexCounts(
+        words=_field_counts(passages, analyzer.tokenize, body_counter=_okapi_counts),
+        bigrams=_field_counts(passages, analyzer.bigrams),
+    )
+
+
+def _field_counts(passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
+                  body_counter: Callable | None = None) -> FieldCounts:
+    """Counts of one representation: body rows, then head rows over the same vocabulary."""
+    vocab: dict[str, int] = {}
+    counter = body_counter or _plain_counts
+    body, body_len = counter((tokenize(p.text) for p in passages), len(passages), vocab)
+    # Heads repeat (every passage of an article shares its title): tokenize each distinct one once.
+    heads: dict[str, list[str]] = {}
+    head_tokens = (heads.setdefault(text, tokenize(text)) for text in map(head_text, passages))
+    head, head_len = _plain_counts(head_tokens, len(passages), vocab)
+    shape = (len(passages), len(vocab))
+    terms = tuple(sorted(vocab, key=vocab.__getitem__))
+    return FieldCounts(terms, _to_csc(body, shape), _to_csc(head, shape), body_len, head_len)
+
+
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR indptr, indices, data
+
+
+def _plain_counts(documents: Iterable[list[str]], count: int, vocab: dict[str, int]) -> tuple[Rows, np.ndarray]:
+    """CSR rows of term counts, one row per document, term ids from vocab (extended as met)."""
+    lengths = np.zeros(count, dtype=np.int64)
+    indptr = np.zeros(count + 1, dtype=np.int64)
+    indices: list[int] = []
+    data: list[int] = []
+    for i, tokens in enumerate(documents):
+        counts = Counter(vocab.setdefault(t, len(vocab)) for t in tokens)
+        indices.extend(counts)
+        data.extend(counts.values())
+        lengths[i] = len(tokens)
+        indptr[i + 1] = len(indices)
+    return (indptr, np.asarray(indices, dtype=np.int32), np.asarray(data, dtype=np.int32)), lengths
+
+
+def _okapi_counts(documents: Iterable[list[str]], count: int, vocab: dict[str, int],
+                  chunk: int = 20_000) -> tuple[Rows, np.ndarray]:
+    """CSR rows of term counts as rank-bm25's BM25Okapi fits them, chunk by chunk.
+
+    BM25Okapi's per-passage dicts of 200,000 passages would take some 400 MB at once; counts and
+    lengths simply concatenate (idf is ours, from the whole corpus).
+    """
+    documents = iter(documents)
+    rows, cols, data, lengths = [], [], [], []
+    while True:
+        # Term ids instead of strings: 200,000 passages of token strings would not fit in memory.
+        part = [[vocab.setdefault(t, len(vocab)) for t in tokens] for tokens in itertools.islice(documents, chunk)]
+        if not part:
+            break
+        bm25 = BM25Okapi(part)
+        counts = np.fromiter((len(d) for d in bm25.doc_freqs), dtype=np.int64, count=len(part))
+        total = int(counts.sum())
+        rows.append(counts)
+        cols.append(np.fromiter(itertools.chain.from_iterable(bm25.doc_freqs), dtype=np.int32, count=total))
+        data.append(np.fromiter(itertools.chain.from_iterable(d.values() for d in bm25.doc_freqs),
+                                dtype=np.int32, count=total))
+        lengths.append(np.asarray(bm25.doc_len, dtype=np.int64))
+        del bm25, part
+    if not rows:
+        empty = np.zeros(0, dtype=np.int32)
+        return (np.zeros(count + 1, dtype=np.int64), empty, empty), np.zeros(count, dtype=np.int64)
+    # Passages come row by row, so the counts are a CSR matrix as they stand: no row-index array
+    # and no COO conversion, which at 200,000 passages were the build's memory peak.
+    indptr = np.concatenate(([0], np.cumsum(np.concatenate(rows))))
+    return (indptr, np.concatenate(cols), np.concatenate(data)), np.concatenate(lengths)
+
+
+def _to_csc(rows: Rows, shape: tuple[int, int]) -> sp.csc_matrix:
+    """Term columns from passage rows, with sorted row indices."""
+    indptr, indices, data = rows
+    by_row = sp.csr_matrix((data, indices, indptr), shape=shape, dtype=np.int32)
+    matrix = by_row.tocsc()
+    matrix.sort_indices()
+    return matrix

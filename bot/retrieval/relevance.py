@@ -1,0 +1,138 @@
+"""Decide whether a passage answers a question, or whether the honest reply is "nothing relevant".
+
+BM25 always ranks something first; whether that first passage is an answer is a separate
+question. It is answered by a logistic model over features of the question and of each candidate
+passage, fitted by bench/fit_ranking.py on questions whose answer is known to be in the library
+and questions whose answer is known not to be (see bot/retrieval/model.py). A word of the
+question counts as held by a passage when the passage has one of its forms, or (for a share of
+it) its character pairs: jieba may cut a name differently in the article and in the question.
+
+  coverage          share of the question's weight the passage holds, each word weighted by its
+                    informativeness (idf in the library) times its necessity
+                    (bot.retrieval.necessity): a missing 原因 costs little, a missing 年纪 much
+  sentence_coverage the same within the passage's best sentence (or two adjacent ones): an
+                    answer says what was asked in one place, a chance match scatters the words
+  head_coverage     the same within the passage's head (its article's title and its section): an
+                    answer is usually in the article about what the question names
+  plain_coverage    the same without necessity
+  rarity_coverage   the same with each word weighted by how rare it is in general Chinese times
+                    its necessity: matching 开源 and 智商税 is evidence, matching 今天 and 技术 is not
+  bigram_coverage   share of the question's character pairs (idf-weighted) the passage holds
+  missing           share of the question's necessity-weighted weight that no passage of the
+                    whole library holds: a name or topic the articles never mention
+  missing_rarity    the rarest necessary word the passage lacks (rarity x necessity, 0 to 1)
+  found_rarity      the rarest word the passage holds (0 to 1)
+  score_ratio       the passage's score over that of an ideal passage holding every term once
+  found_words       how many of the question's necessary words the passage holds (log1p)
+  specific_found    whether it holds one of the library's own names or terms
+
+The question is answered when the best of the first few candidates reaches `threshold`; further
+pages offer passages down to `page_threshold`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.retrieval.model import RelevanceParams
+
+FEATURES = ("coverage", "sentence_coverage", "head_coverage", "plain_coverage", "rarity_coverage", "bigram_coverage", "missing",
+            "missing_rarity", "found_rarity", "score_ratio", "found_words", "specific_found")
+# A word counts as asked for (found_words) when its necessity is at least this: an even chance
+# that the answer holds it.
+NECESSARY = 0.5
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of a question as the relevance model sees it."""
+    informative: float                        # idf of its best form in the library, or unseen idf
+    necessity: float                          # probability the answer holds it
+    rarity: float                             # how rare in general Chinese, 0 (common) to 1 (unknown)
+    forms: tuple[tuple[int, float], ...]      # (word column, idf x weight) of forms in the library
+    form_shares: tuple[tuple[str, float], ...]  # (form, share of the word it stands for)
+    pairs: tuple[int, ...]                    # bigram columns of those of its pairs the library has
+    pair_count: int                           # how many character pairs it has (0: not Chinese)
+    pair_texts: tuple[str, ...]               # those pairs
+    specific: bool                            # one of the library's own names or terms
+    weak: bool = False                        # a lone general character: evidence of nothing
+
+    @property
+    def in_library(self) -> bool:
+        """Whether some passage holds a form of it, or the library has most of its pairs."""
+        return bool(self.forms) or (self.pair_count > 0 and len(self.pairs) / self.pair_count > 0.5)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the features are computed from, for a set of candidate rows."""
+    covered: np.ndarray        # rows x words: share of each word's weight the passage holds
+    windows: list[np.ndarray]  # per row, windows x words: the same within each sentence window
+    head: np.ndarray           # rows x words: the same within the passage's head
+    bigram_coverage: np.ndarray
+    scores: np.ndarray         # the candidates' ranking scores
+    ideal_score: float         # score of a passage holding every term of the question once
+
+
+def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
+    """Every feature of every candidate row, by name."""
+    rows = evidence.covered.shape[0]
+
+    def column(values) -> np.ndarray:
+        return np.array(values, dtype=np.float64) if words else np.zeros(0)
+
+    weak = column([w.weak for w in words]).astype(bool)
+    necessity = column([w.necessity for w in words])
+    informative = np.where(weak, 0.0, column([w.informative for w in words]))
+    rarity = np.where(weak, 0.0, column([w.rarity for w in words]))
+    in_library = column([w.in_library for w in words]).astype(bool)
+    specific = column([w.specific for w in words]).astype(bool)
+    covered = evidence.covered
+    found = covered >= 0.5
+    necessary = (necessity >= NECESSARY) & ~weak
+    weight = informative * necessity
+    total = weight.sum()
+    sentence = np.array([float((window @ weight).max(initial=0.0) / total) if total > 0 else 0.0
+                         for window in evidence.windows])
+    return {
+        "coverage": _share(covered, weight, rows),
+        "sentence_coverage": sentence,
+        "head_coverage": _share(evidence.head, weight, rows),
+        "plain_coverage": _share(covered, informative, rows),
+        "rarity_coverage": _share(covered, rarity * necessity, rows),
+        "bigram_coverage": evidence.bigram_coverage,
+        "missing": np.full(rows, _share(~in_library[None, :], informative * necessity, 1)[0]),
+        "missing_rarity": ((~found) * (rarity * necessity)[None, :]).max(axis=1, initial=0.0),
+        "found_rarity": (found * rarity[None, :]).max(axis=1, initial=0.0),
+        "score_ratio": (evidence.scores / evidence.ideal_score if evidence.ideal_score > 0
+                        else np.zeros(rows)),
+        "found_words": np.log1p((found & necessary).sum(axis=1)).astype(np.float64),
+        "specific_found": (found & specific).any(axis=1).astype(np.float64),
+    }
+
+
+def _share(covered: np.ndarray, weight: np.ndarray, rows: int) -> np.ndarray:
+    """Per row, the weighted share of the words covered."""
+    total = weight.sum()
+    if total <= 0:
+        return np.zeros(rows)
+    return np.asarray(covered, dtype=np.float64) @ weight / total
+
+
+class Relevance:
+    """The fitted logistic model: probability that a candidate passage answers the question."""
+
+    def __init__(self, params: RelevanceParams) -> None:
+        unknown = [f for f in params.features if f not in FEATURES]
+        if unknown:
+            raise ValueError(f"unknown relevance feature {unknown[0]!r}")
+        self.params = params
+
+    def probability(self, values: dict[str, np.ndarray]) -> np.ndarray:
+        """σ(bias + Σ weight × feature) per candidate row."""
+        z = np.full(len(next(iter(values.values()))), self.params.bias)
+        for name, weight in zip(self.params.features, self.params.weights):
+            z = z + weight * values[name]
+        return 1.0 / (1.0 + np.exp(-z))

@@ -1,0 +1,507 @@
+"""The one search entry point: rank passages for a question, decide relevance, make hits.
+
+How a question is answered
+--------------------------
+1. `Analyzer.query_terms` turns the question into weighted terms grouped by the word they stand
+   for (the word, its sub-words, synonyms, English -> Chinese translations); a follow-up's earlier
+   question adds its terms at `CONTEXT_WEIGHT`. Its character pairs are the bigram query.
+2. Each passage scores  words + bigram_weight x bigrams  under BM25F (`bot.retrieval.scoring`),
+   where each word of the question counts once, through its best-matching form; its other forms
+   add `TIE_SHARE` of their score (a passage with both halves of a long word still wins).
+3. The relevance model (`bot.retrieval.relevance`) judges the best few candidates; when none is
+   likely enough to answer, the reply is "nothing relevant". Later pages go on while candidates
+   stay above the model's page threshold.
+4. Near-duplicates of a better-ranked passage are skipped (`bot.retrieval.duplicates`); a long
+   passage is shown as its best sentences (`bot.retrieval.snippets`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from bot.config import RetrievalConfig
+from bot.corpus import Corpus, Passage, sentence_spans
+from bot.retrieval import duplicates, snippets
+from bot.retrieval.cache import cache_key, load_index, save_index
+from bot.retrieval.index import IndexCounts, build_counts, head_text
+from bot.retrieval.model import Model, load_model
+from bot.retrieval.necessity import Necessity
+from bot.retrieval.relevance import Evidence, Relevance, Word, features
+from bot.retrieval.scoring import TermColumns
+from bot.text import Analyzer, QueryTerm
+
+# Forms of one question word beyond its best match add this share of their score.
+TIE_SHARE = 0.3
+# A follow-up's earlier question counts at this share of its weight.
+CONTEXT_WEIGHT = 0.4
+# A word held only as its character pairs (jieba cut it differently) counts this much of the word,
+# times the share of its pairs the passage holds.
+PAIR_SHARE = 0.9
+# A word the articles' own segmentation found (not in jieba's dictionary) is taught to the
+# question analyzer when this many passages hold it: once is often a wrong cut, twice is a name.
+LIBRARY_WORD_PASSAGES = 2
+# Candidates the relevance model judges for the first page (the question must be answered by one).
+JUDGED = 5
+# The ranking looks no deeper than this many best-scoring passages (pages end there): on a big
+# corpus of repeated paragraphs, thousands of near-copies must not make one question slow.
+MAX_POOL = 4096
+
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[a-z]+")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+    snippet: str                      # the passage text, or its best sentences with … marks
+    matched_terms: tuple[str, ...]    # substrings of snippet to highlight, longest first
+    speaker: str | None = None        # who said it, for a notable quotation
+    relevance: float = 0.0            # the relevance model's probability that it answers
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question made ready for ranking: its words, their forms, and its bigram weights."""
+    terms: tuple[QueryTerm, ...]
+    words: tuple[Word, ...]
+    word_weights: tuple[dict[int, float], ...]   # per word: {word column: ranking weight}
+    bigram_weights: dict[int, float]             # {bigram column: weight}
+    unseen_bigrams: int                          # distinct pairs of the question the library lacks
+    ideal_score: float
+
+
+class Retriever:
+    """Owns the index over one corpus; built once at start-up, then searched synchronously.
+
+    For benchmarks and reference checks it also exposes:
+      analyzer       the Analyzer (tokenize a query with retriever.analyzer.tokenize(text))
+      idf            dict term -> idf of the words representation under our rule
+      token_lists()  every passage body's word terms (a bag: order not kept)
+      score_all(q)   numpy array of every passage's words score for tokens or (token, weight) pairs
+    Ties rank by passage order (lower index first).
+    """
+
+    def __init__(self, corpus: Corpus, config: RetrievalConfig, model: Model | None = None,
+                 analyzer: Analyzer | None = None, counts: IndexCounts | None = None) -> None:
+        """Load or build the index; a fitting script may pass a model, analyzer and counts."""
+        self.config = config
+        self.passages: tuple[Passage, ...] = tuple(corpus.passages)
+        self.analyzer = analyzer or Analyzer(config)
+        self.model = model or load_model(config.model_file)
+        self.necessity = Necessity(self.model.necessity, self.analyzer)
+        self.relevance = Relevance(self.model.relevance)
+        self.cache_hit = False
+        if counts is None:
+            counts, self.cache_hit = index_counts(self.passages, self.analyzer, config.cache_dir)
+        self._install(counts)
+        # Passages' token spans are needed only for the few passages shown.
+        self._spans = functools.lru_cache(maxsize=4096)(self._passage_tokens)
+        self._terms = functools.lru_cache(maxsize=4096)(self._passage_terms)
+        self._windows = functools.lru_cache(maxsize=4096)(self._passage_windows)
+        self._head_terms = functools.lru_cache(maxsize=4096)(lambda head: frozenset(self.analyzer.tokenize(head)))
+
+    def _install(self, counts: IndexCounts) -> None:
+        """BM25F weights of both representations; each passage's word terms for duplicates."""
+        ranking = self.model.ranking
+        self.words = TermColumns(counts.words, ranking.words)
+        self.bigrams = TermColumns(counts.bigrams, ranking.bigrams)
+        self.vocab = self.words.vocab
+        self.analyzer.learn_library_words(library_words(counts.words))
+        rows = counts.words.body.tocsr()
+        self._rows = rows
+        self._signature = duplicates.signatures(rows.indices, rows.indptr)
+        self._row_of = {p.id: i for i, p in enumerate(self.passages)}
+
+    # --- public --------------------------------------------------------------------------
+
+    @property
+    def idf(self) -> dict[str, float]:
+        """term -> idf of the words representation, for a plain reference implementation."""
+        return {t: float(self.words.idf[j]) for t, j in self.vocab.items()}
+
+    def token_lists(self) -> list[list[str]]:
+        """Every passage body's word terms with their counts (order not kept)."""
+        csr = self._rows
+        terms = list(self.vocab)
+        out = []
+        for i in range(csr.shape[0]):
+            start, end = csr.indptr[i], csr.indptr[i + 1]
+            out.append([terms[j] for j, c in zip(csr.indices[start:end], csr.data[start:end]) for _ in range(c)])
+        return out
+
+    def row_of(self, passage_id: str) -> int:
+        """The index of a passage in the corpus order."""
+        return self._row_of[passage_id]
+
+    def score_all(self, query: Sequence[str] | Sequence[tuple[str, float]]) -> np.ndarray:
+        """Words score of every passage for a token list or (token, weight) pairs."""
+        weights: dict[int, float] = {}
+        for item in query:
+            token, weight = (item, 1.0) if isinstance(item, str) else item
+            j = self.vocab.get(token)
+            if j is not None:
+                weights[j] = weights.get(j, 0.0) + weight
+        scores = np.zeros(len(self.passages))
+        self.words.add_to(scores, weights)
+        return scores
+
+    def search(self, query: str, top_k: int = 3, offset: int = 0,
+               context: str | None = None) -> list[Hit]:
+        """The best passages for query from rank offset on; [] when nothing is relevant.
+
+        context is the earlier question of a follow-up: its terms count at lower weight.
+        """
+        if not self.passages or top_k <= 0:
+            return []
+        prepared = self.prepare(query, context)
+        if not prepared.words:
+            return []
+        scores = self.scores(prepared)
+        ranked = self._rank(prepared, scores, needed=offset + top_k)
+        return [self._hit(i, float(scores[i]), p, prepared) for i, p in ranked[offset:offset + top_k]]
+
+    def prepare(self, query: str, context: str | None = None) -> Query:
+        """The question's terms, words and weights (with an earlier question's at lower weight)."""
+        terms = self.analyzer.query_terms(query)
+        texts = [(query, 1.0)]
+        if context:
+            own = {t.token for t in terms}
+            first_group = max((t.group for t in terms), default=-1) + 1
+            for term in self.analyzer.query_terms(context):
+                if term.token not in own:
+                    terms.append(QueryTerm(term.token, term.weight * CONTEXT_WEIGHT, first_group + term.group,
+                                           term.kind, from_context=True))
+            texts.append((context, CONTEXT_WEIGHT))
+        words, word_weights = self._words(terms)
+        bigram_weights = self._bigram_weights(terms, texts)
+        unseen = len({p for p in self.analyzer.bigrams(query) if p not in self.bigrams.vocab})
+        ideal = sum(max(w.values(), default=0.0) for w in word_weights)
+        ideal += self.model.ranking.bigram_weight * sum(
+            weight * float(self.bigrams.idf[j]) for j, weight in bigram_weights.items())
+        return Query(tuple(terms), tuple(words), tuple(word_weights), bigram_weights, unseen, ideal)
+
+    # --- the question's words --------------------------------------------------------------
+
+    def _words(self, terms: list[QueryTerm]) -> tuple[list[Word], list[dict[int, float]]]:
+        """Per word of the question: what the relevance model needs, and its ranking weights."""
+        by_group: dict[int, list[QueryTerm]] = {}
+        for term in terms:
+            by_group.setdefault(term.group, []).append(term)
+        power = self.model.ranking.necessity_power
+        words, weights = [], []
+        for members in by_group.values():
+            head = _head_word(members)
+            necessity = self._necessity(head, members)
+            factor = necessity ** power if power else 1.0
+            # A word the corpus lacks still counts (it is evidence of another topic) unless a
+            # translation or synonym the corpus has stands in for it.
+            resolved = any(t.kind in ("translation", "synonym") and t.token in self.vocab for t in members)
+            informative = 0.0
+            forms: dict[int, float] = {}
+            surfaces: dict[str, int] = {}
+            ranking: dict[int, float] = {}
+            own = self.vocab.get(head.token) if head is not None and head.kind == "word" else None
+            own_idf = float(self.words.idf[own]) if own is not None else None
+            for t in members:
+                j = self.vocab.get(t.token)
+                if j is not None:
+                    idf = float(self.words.idf[j])
+                    forms[j] = max(forms.get(j, 0.0), t.weight * idf)
+                    surfaces[t.token] = j
+                    # A rarer synonym must not outweigh the word the question used (封闭 for
+                    # 闭源): it counts at most as much as the word itself would.
+                    cap = min(1.0, own_idf / idf) if t.kind == "synonym" and own_idf else 1.0
+                    ranking[j] = max(ranking.get(j, 0.0), t.weight * factor * cap)
+                    # A synonym's full idf is what the question asked for; finding it covers less.
+                    informative = max(informative, (1.0 if t.kind == "synonym" else t.weight) * idf)
+                elif t.kind == "word" and not resolved:
+                    informative = max(informative, t.weight * self.words.unseen_idf)
+            pairs, pair_count = self._pairs(head.token) if head is not None else ((), 0)
+            if informative <= 0:
+                continue
+            specific = any(t.kind in ("word", "translation") and t.token in self.vocab
+                           and self.analyzer.is_specific(t.token) for t in members)
+            asked = [t.token for t in members if t.kind == "word"]
+            weak = not specific and bool(asked) and all(
+                len(token) == 1 and _CJK_CHAR.match(token) for token in asked)
+            rarity = self._rarity(members)
+            shares = tuple((token, min(forms[j], informative) / informative) for token, j in surfaces.items())
+            texts = _pair_texts(head.token) if pair_count else ()
+            words.append(Word(informative, necessity, rarity, tuple(forms.items()), shares, pairs, pair_count,
+                              texts, specific, weak))
+            weights.append(ranking)
+        return words, weights
+
+    def _necessity(self, head: QueryTerm | None, members: list[QueryTerm]) -> float:
+        """The word's necessity; an English word's is its translation's (a word's role, not its script)."""
+        if head is None:
+            return 1.0
+        if _LATIN_WORD.fullmatch(head.token):
+            translations = [t.token for t in members if t.kind == "translation"]
+            held = [t for t in translations if t in self.vocab]
+            if held or translations:
+                return self.necessity((held or translations)[0])
+        return self.necessity(head.token)
+
+    def _pairs(self, word: str) -> tuple[tuple[int, ...], int]:
+        """The bigram columns the library has of a Chinese word's pairs, and how many pairs it has."""
+        if len(word) < 2 or not _CJK_CHAR.match(word):
+            return (), 0
+        columns = [self.bigrams.vocab.get(pair) for pair in _pair_texts(word)]
+        return tuple(c for c in columns if c is not None), len(columns)
+
+    def _rarity(self, members: list[QueryTerm]) -> float:
+        """How rare the word is in general Chinese (0 to 1), by its rarest Chinese form."""
+        chinese = [t.token for t in members if _CJK_CHAR.match(t.token) and t.kind != "subword"]
+        if not chinese:
+            # An English word without a translation, or a Latin name: as rare as unknown words.
+            return 1.0
+        return max(self.analyzer.rarity(token) for token in chinese) / self.analyzer.max_rarity
+
+    def _bigram_weights(self, terms: list[QueryTerm], texts: list[tuple[str, float]]) -> dict[int, float]:
+        """{bigram column: weight}: the question's own pairs, then its translations' and synonyms'."""
+        out: dict[int, float] = {}
+
+        def add(text: str, weight: float) -> None:
+            for pair in self.analyzer.bigrams(text):
+                j = self.bigrams.vocab.get(pair)
+                if j is not None:
+                    out[j] = max(out.get(j, 0.0), weight)
+
+        for text, weight in texts:
+            add(text, weight)
+        for term in terms:
+            if term.kind in ("translation", "synonym"):
+                add(term.token, term.weight)
+        return out
+
+    # --- ranking ---------------------------------------------------------------------------
+
+    def scores(self, query: Query) -> np.ndarray:
+        """words + bigram_weight x bigrams, each word of the question by its best form."""
+        scores = np.zeros(len(self.passages))
+        for forms in query.word_weights:
+            if len(forms) == 1:
+                self.words.add_to(scores, forms)
+                continue
+            best = np.zeros(len(self.passages))
+            total = np.zeros(len(self.passages))
+            for j, weight in forms.items():
+                rows, values = self.words.column(j)
+                contribution = weight * values
+                total[rows] += contribution
+                best[rows] = np.maximum(best[rows], contribution)
+            scores += best + TIE_SHARE * (total - best)
+        if query.bigram_weights and self.model.ranking.bigram_weight > 0:
+            bigram = np.zeros(len(self.passages))
+            self.bigrams.add_to(bigram, query.bigram_weights)
+            scores += self.model.ranking.bigram_weight * bigram
+        return scores
+
+    def judge(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The relevance model's probability for each candidate row."""
+        return self.relevance.probability(self.features(query, rows, scores))
+
+    def features(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
+        """The relevance features of each candidate row (bot.retrieval.relevance)."""
+        words = list(query.words)
+        covered = np.zeros((len(rows), len(words)))
+        for g, word in enumerate(words):
+            for j, value in word.forms:
+                share = min(value, word.informative) / word.informative
+                covered[:, g] = np.maximum(covered[:, g], np.where(self.words.present(j, rows), share, 0.0))
+            if word.pairs:
+                held = np.sum([self.bigrams.present(j, rows) for j in word.pairs], axis=0) / word.pair_count
+                covered[:, g] = np.maximum(covered[:, g], PAIR_SHARE * held)
+        bigram_total = 0.0
+        bigram_found = np.zeros(len(rows))
+        for j, weight in query.bigram_weights.items():
+            idf = weight * float(self.bigrams.idf[j])
+            bigram_total += idf
+            bigram_found += np.where(self.bigrams.present(j, rows), idf, 0.0)
+        # Pairs of the question the library lacks count as missing, like unseen words.
+        bigram_total += query.unseen_bigrams * self.bigrams.unseen_idf
+        windows = [self._window_coverage(int(i), words) for i in rows]
+        head = np.array([self._head_coverage(head_text(self.passages[int(i)]), words) for i in rows])
+        evidence = Evidence(covered, windows, head.reshape(len(rows), len(words)), bigram_found / bigram_total if bigram_total > 0 else np.zeros(len(rows)),
+                            scores[rows], query.ideal_score)
+        return features(words, evidence)
+
+    def _head_coverage(self, head: str, words: list[Word]) -> np.ndarray:
+        """The share of each word a passage's head (title and section) holds."""
+        held = self._head_terms(head)
+        return np.array([max((sh for token, sh in word.form_shares if token in held), default=0.0)
+                         for word in words])
+
+    def _window_coverage(self, i: int, words: list[Word]) -> np.ndarray:
+        """windows x words: the share of each word one or two adjacent sentences of passage i hold."""
+        windows = self._windows(i)
+        out = np.zeros((len(windows), len(words)))
+        for w, (held, pairs) in enumerate(windows):
+            for g, word in enumerate(words):
+                share = max((sh for token, sh in word.form_shares if token in held), default=0.0)
+                if share < 1.0 and word.pair_count:
+                    found = sum(1 for p in word.pair_texts if p in pairs)
+                    share = max(share, PAIR_SHARE * found / word.pair_count)
+                out[w, g] = share
+        return out
+
+    def _passage_windows(self, i: int) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+        """Each sentence, and each two adjacent ones, of passage i: (its terms, its character pairs)."""
+        text = self.passages[i].text
+        tokens = self._spans(i)
+        sentences = sentence_spans(text) or [(0, len(text))]
+        spans = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
+        return tuple((frozenset(tok for tok, s, e, _ in tokens if start <= s and e <= end),
+                      frozenset(self.analyzer.bigrams(text[start:end]))) for start, end in spans)
+
+    def _rank(self, query: Query, scores: np.ndarray, needed: int) -> list[tuple[int, float]]:
+        """(passage index, relevance) by score, near-duplicates and unlikely ones dropped; [] to abstain.
+
+        The relevance model reads the candidates' text (sentences, heads), so it judges them a
+        few at a time, as far down the ranking as the pages asked for need.
+        """
+        positive = int(np.count_nonzero(scores > 0))
+        if positive == 0:
+            return []
+        params = self.model.relevance
+        order = _top(scores, min(positive, MAX_POOL, max(8 * needed, 32)))
+        judged = self.judge(query, order[:JUDGED], scores)
+        if judged.max(initial=0.0) < params.threshold:
+            return []
+        # Exact repeats (same terms) go first, in one vectorized step; a big corpus may hold
+        # thousands of copies of one paragraph.
+        _, first = np.unique(self._signature[order], return_index=True)
+        fresh = np.zeros(len(order), dtype=bool)
+        fresh[first] = True
+        kept: list[tuple[int, float]] = []
+        probability = list(judged.tolist())
+        for n, i in enumerate(order.tolist()):
+            if not fresh[n]:
+                continue
+            if n >= len(probability):
+                batch = order[n:n + JUDGED]
+                probability.extend([0.0] * (n - len(probability)))
+                probability.extend(self.judge(query, batch, scores).tolist())
+            p = probability[n]
+            if p < params.page_threshold:
+                continue
+            if any(duplicates.repeats(self._terms(i), self._terms(j)) for j, _ in kept):
+                continue
+            kept.append((i, p))
+            if len(kept) >= needed:
+                return kept
+        if len(order) < min(positive, MAX_POOL) and (~fresh).sum() * 2 >= len(order):
+            # The pool ran out before the pages did because most of it repeated one paragraph
+            # (a big corpus may hold thousands of copies): look deeper, to the bound. Otherwise
+            # deeper passages score lower still and would not pass either.
+            deeper = self._rank_deeper(query, scores, needed, len(order), kept, params.page_threshold)
+            return deeper
+        return kept
+
+    def _rank_deeper(self, query: Query, scores: np.ndarray, needed: int, seen: int,
+                     kept: list[tuple[int, float]], page_threshold: float) -> list[tuple[int, float]]:
+        """Continue the ranking past the first pool, up to MAX_POOL candidates."""
+        positive = int(np.count_nonzero(scores > 0))
+        order = _top(scores, min(positive, MAX_POOL))[seen:]
+        known = set(self._signature[[i for i, _ in kept]].tolist()) if kept else set()
+        for start in range(0, len(order), 64):
+            batch = order[start:start + 64]
+            fresh = [i for i in batch.tolist() if self._signature[i] not in known]
+            if not fresh:
+                continue
+            for i, p in zip(fresh, self.judge(query, np.array(fresh), scores).tolist()):
+                if p < page_threshold or self._signature[i] in known:
+                    continue
+                if any(duplicates.repeats(self._terms(i), self._terms(j)) for j, _ in kept):
+                    continue
+                known.add(self._signature[i])
+                kept.append((i, p))
+                if len(kept) >= needed:
+                    return kept
+        return kept
+
+    def _passage_terms(self, i: int) -> frozenset[int]:
+        """A passage's distinct word terms (index columns), read from the index: no tokenizing."""
+        return frozenset(self._rows.indices[self._rows.indptr[i]:self._rows.indptr[i + 1]].tolist())
+
+    # --- hits ------------------------------------------------------------------------------
+
+    def _hit(self, i: int, score: float, relevance: float, query: Query) -> Hit:
+        """A passage with its snippet and the query terms found in it."""
+        passage = self.passages[i]
+        weight = {t.token: t.weight * float(self.words.idf[self.vocab[t.token]])
+                  for t in query.terms if t.token in self.vocab}
+        spans = [(s, e, weight[tok]) for tok, s, e, _ in self._spans(i) if tok in weight]
+        start, end = snippets.snippet(passage.text, spans)
+        text = passage.text
+        shown = ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
+        inside = [(s, e) for s, e, _ in spans if start <= s and e <= end]
+        return Hit(passage=passage, score=score, snippet=shown, matched_terms=snippets.surfaces(text, inside),
+                   relevance=relevance)
+
+    def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int, bool], ...]:
+        """A passage's terms with their spans in its original text (and whether a whole word)."""
+        return tuple((t.text, t.start, t.end, t.whole) for t in self.analyzer.tokens(self.passages[i].text))
+
+
+def index_counts(passages: Sequence[Passage], analyzer: Analyzer,
+                 cache_dir: Path | None) -> tuple[IndexCounts, bool]:
+    """The passages' term counts from the cache, or tokenized now and cached; and whether cached."""
+    key = cache_key(((p.id, p.text, p.source_title, p.section) for p in passages), analyzer.fingerprint)
+    started = time.perf_counter()
+    counts = load_index(cache_dir, key, len(passages))
+    hit = counts is not None
+    if counts is None:
+        counts = build_counts(passages, analyzer)
+        save_index(cache_dir, key, counts)
+    log.info("index of %d passages %s in %.2f s", len(passages),
+             "loaded from cache" if hit else "built", time.perf_counter() - started)
+    return counts, hit
+
+
+def _pair_texts(word: str) -> tuple[str, ...]:
+    """A word's adjacent character pairs."""
+    return tuple(word[i:i + 2] for i in range(len(word) - 1))
+
+
+def library_words(counts) -> list[str]:
+    """Words of the articles jieba's dictionary lacks, found in at least LIBRARY_WORD_PASSAGES passages.
+
+    A word the HMM made up once is often a wrong cut (刘七是); one the articles repeat is a name.
+    """
+    df = np.diff(counts.body.indptr)
+    general = counts.vocab
+    return [general[j] for j in np.flatnonzero(df >= LIBRARY_WORD_PASSAGES)]
+
+
+def _head_word(members: list[QueryTerm]) -> QueryTerm | None:
+    """The word a group stands for: its longest whole word (a translation for an English word)."""
+    for kinds in (("word",), ("translation",), ("synonym", "subword")):
+        chosen = [t for t in members if t.kind in kinds]
+        if chosen:
+            return max(chosen, key=lambda t: (len(t.token), t.weight))
+    return None
+
+
+def _top(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the count best scores, best first, ties by lower index."""
+    if count >= len(scores):
+        candidates = np.arange(len(scores))
+    else:
+        threshold = np.partition(scores, len(scores) - count)[len(scores) - count]
+        candidates = np.flatnonzero(scores >= threshold)
+    order = np.lexsort((candidates, -scores[candidates]))
+    chosen = candidates[order][:count]
+    return chosen[scores[chosen] > 0]
