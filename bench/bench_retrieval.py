@@ -262,6 +262,26 @@ def make_retriever(corpus, config):
     return Retriever(corpus, config.retrieval)
 
 
+def plain_retriever(corpus, config):
+    """Our fast path with the words scored as plain BM25 of the body: the formula the reference
+    writes out (the ranking adds a head field and bigrams on top of it)."""
+    import dataclasses
+
+    from bot.retrieval import Retriever
+    from bot.retrieval.model import load_model
+
+    model = load_model(config.retrieval.model_file)
+    words = dataclasses.replace(model.ranking.words, head_weight=0.0)
+    ranking = dataclasses.replace(model.ranking, words=words, bigram_weight=0.0)
+    return Retriever(corpus, config.retrieval, model=dataclasses.replace(model, ranking=ranking))
+
+
+def plain_parameters(retriever) -> tuple[float, float]:
+    """(k1, b) of the words representation, as the reference should be fitted."""
+    words = retriever.model.ranking.words
+    return words.k1, words.b
+
+
 def query_tokens(retriever, query: str) -> list[str]:
     """The tokens the retriever's analyzer makes of a query (no alias expansion, no weights)."""
     return list(retriever.analyzer.tokenize(query))
@@ -377,12 +397,15 @@ def index_worker(args: argparse.Namespace) -> None:
              text=profile_top(lambda: [retriever.search(q) for q in queries]))
 
     independent = args.scale < TOP_SCALE_FOR_FLOORS
+    del retriever
+    gc.collect()
+    retriever = plain_retriever(corpus, config)
     started = time.perf_counter()
     corpus_tokens = passage_tokens(retriever, independent)
     tokens_s = time.perf_counter() - started
-    config_r = config.retrieval
+    k1, b = plain_parameters(retriever)
     started = time.perf_counter()
-    okapi, okapi_idf, same_rule_idf = reference_models(corpus_tokens, config_r.k1, config_r.b, reference_idf)
+    okapi, okapi_idf, same_rule_idf = reference_models(corpus_tokens, k1, b, reference_idf)
     okapi_build_s = time.perf_counter() - started
     del corpus_tokens
     memory_okapi = memory_mb()

@@ -57,8 +57,9 @@ from bot.text import Analyzer  # noqa: E402
 
 OWN_QUESTIONS = ("tests/eval/questions.yaml", "tests/eval/natural.yaml")
 # At most this share of each library's answerable questions may get "nothing relevant" on the
-# data the threshold is chosen on: half the 1 % the project promises, a margin for unseen data.
-MAX_FALSE_ABSTAIN = 0.005
+# data the threshold is chosen on, rounded down to whole questions (7 of 997, 0 of 121): under
+# the 1 % the project promises, a margin for unseen data.
+MAX_FALSE_ABSTAIN = 0.008
 # Later pages keep going while passages are as likely as this share of the answers found in the
 # first ten ranks.
 PAGE_RECALL = 0.95

@@ -271,9 +271,9 @@ class Engine:
         previous = await self._history.last_answer(chat_id, with_passages=True)
         resolution = self._followups.resolve(prepared.text, self._earlier_question(previous))
         hits, has_more = self._page(resolution.query, 0, top_k, resolution.context)
-        # The earlier topic must not make an off-topic follow-up look answered ("那他喜欢吃什么？"
-        # after a question on 梁文锋): words a follow-up brings must find something by themselves.
-        if resolution.must_stand and hits and not self._retriever.search(prepared.text, top_k=1):
+        # The earlier topic must not make an off-topic follow-up look answered ("他住在哪个城市？"
+        # after a question on Dario): what it asks about must be in the passage that answers it.
+        if resolution.must_hold and not any(self._holds(h, resolution.must_hold) for h in hits):
             hits, has_more = [], False
         exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
                                   resolution.query, 0, resolution.context, lang)
@@ -380,6 +380,10 @@ class Engine:
             return None
         chain = previous.query if not previous.context else f"{previous.query} {previous.context}"
         return chain[:MAX_CONTEXT_CHARS]
+
+    def _holds(self, hit: Hit, words: tuple[str, ...]) -> bool:
+        """Whether a hit's passage holds one of the words."""
+        return not set(words).isdisjoint(self._analyzer.tokenize(hit.passage.text))
 
     def is_follow_up(self, question: str) -> bool:
         """Whether a question leans on an earlier one (a pronoun, 呢, or no words of its own)."""

@@ -8,8 +8,8 @@ is searched then depends on what it brings:
     is searched at full weight with the rest of the earlier question as context (美国 dropped);
   - a pronoun with words of its own (他怎么看商业化？) is searched with the earlier question's names
     put in for the pronoun, at full weight, and the rest of the earlier question as context at
-    lower weight; then the relevance model decides as for any question, so "他住在哪个城市？"
-    after a question on Dario is judged on 住 and 城市, which the articles never mention;
+    lower weight; a thing it names (城市 in "他住在哪个城市？") must be in the passage that answers
+    it, so the earlier topic cannot make an attribute the articles never mention look answered;
   - a question with no words of its own (为什么？) is searched with the earlier one as context.
 A question that does not lean on anything is a new question.
 """
@@ -27,7 +27,7 @@ MAX_LEANING_CHARS = 40
 
 # Pointing back: a pronoun or demonstrative at the start ("他怎么看"), 呢 or a pronoun at the end
 # ("DeepSeek 呢", "怎么评价他"), or a demonstrative adverb anywhere ("为什么要这么做").
-_LEAD = re.compile(r"^(?:那么|那|他们|她们|它们|这个|那个|这些|那些|他|她|它|这|其|该)")
+_LEAD = re.compile(r"^(?:那么|那|他们|她们|它们|这个|那个|这些|那些|他|她|它|这|其(?![他它中实余次]))")
 _TAIL = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些|(?<!其)他|她|(?<!其)它|这|那|呢)$")
 _ANYWHERE = re.compile(r"这么|那么做|这样做|这样|那样|如此|此事|这件事|这一点")
 _EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
@@ -49,7 +49,7 @@ class Resolution:
     context: str | None        # the earlier question leaned on, at lower weight (None: none)
     leaning: bool              # whether it leans on the earlier turn at all
     replaced: str | None       # the earlier question's word this one's replaced, if any
-    must_stand: bool           # its own words must find something without the context
+    must_hold: tuple[str, ...] = ()  # a passage must hold one of these to answer it
 
 
 def points_back(question: str) -> bool:
@@ -74,34 +74,38 @@ class FollowUps:
         for token in self._analyzer.tokens(question):
             if not token.whole or token.text in self._analyzer.function_words:
                 continue
-            if len(token.text) == 1 and "\u3400" <= token.text <= "\u9fff":
-                continue  # a lone 做, 说, 看: grammar of the question, not its topic
             if self._necessity(token.text) < FRAME_NECESSITY:
                 continue  # 原因, 作用, 何时: the frame of a question, not what it is about
             words.append(token.text)
         return words
 
+    def new_things(self, words: list[str]) -> tuple[str, ...]:
+        """Of a follow-up's words, those naming a thing (城市, 天气, 老家): what it asks about."""
+        return tuple(w for w in words if self._analyzer.word_tag(w).startswith(_NAMING_TAGS[:-1])
+                     and len(w) > 1)
+
     def resolve(self, question: str, previous: str | None) -> Resolution:
         """How to search question, given the chat's last answered question (None: no conversation)."""
         if not previous:
-            return Resolution(question, None, False, None, False)
+            return Resolution(question, None, False, None)
         own = self.own_words(question)
         if not own:
-            return Resolution(question, previous, True, None, False)
+            # Nothing of its own (为什么？): the earlier question asked again, with this one's frame.
+            return Resolution(f"{previous} {question}", None, True, None)
         if not points_back(question):
-            return Resolution(question, None, False, None, False)
+            return Resolution(question, None, False, None)
         swap = self._replacement(own, previous) if _HAN.search(question) else None
         if swap is not None:
             # The earlier question, without the word this one replaces, is the context: the new
             # name at full weight, the rest of the earlier topic at the context's weight.
             old, _ = swap
-            return Resolution(question, _without(previous, old, self._analyzer), True, old, False)
+            return Resolution(question, _without(previous, old, self._analyzer), True, old)
         # A pronoun stands for the earlier question's names: they join the question at full
         # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Whether the
         # whole then finds an answer is the relevance model's to say, as for any question.
         names = self.names(previous)
         query = f"{question} {' '.join(names)}" if names else question
-        return Resolution(query, previous, True, None, not names)
+        return Resolution(query, previous, True, None, self.new_things(own))
 
     def names(self, question: str) -> list[str]:
         """The words of a question that name someone or something: the antecedents of a pronoun."""

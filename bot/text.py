@@ -98,6 +98,8 @@ class Analyzer:
         self._load_userdict(config.userdict_file)
         self._synonyms = self._prepare_synonyms()
         self.english = EnglishDictionary(config.english_file)
+        self._library_words: frozenset[str] = frozenset()
+        self._longest_library_word = 0
         self.function_words = _read_words(config.function_words_file, "function words")
         self._glossary = self._prepare_glossary()
         self.fingerprint = _fingerprint(config)
@@ -263,7 +265,10 @@ class Analyzer:
     def query_terms(self, text: str) -> list[QueryTerm]:
         """A question's terms with weights: its words, their synonyms and English translations."""
         norm = self.normalize(text)
-        tokens = self._segment(norm)
+        tokens = []
+        for token in self._segment(norm):
+            pieces = self._library_pieces(token) if token.whole and token.text not in self.user_words else None
+            tokens.extend(pieces if pieces is not None else [token])
         groups = _Groups()
         terms: list[QueryTerm] = []
         for token in tokens:
@@ -355,19 +360,36 @@ class Analyzer:
         return terms
 
     def learn_library_words(self, words: list[str]) -> int:
-        """Teach jieba the library's own words, so a question cuts a name as the articles do.
+        """Remember the library's own words, so a question cuts a name as the articles do.
 
         The articles were segmented with jieba's HMM, which finds names its dictionary lacks (刘七,
         魏舒); a question about them is short and gives the HMM little to go on (刘七是怎么死的
-        becomes 刘七是 / 死). Adding those names to the dictionary makes the question's words
-        the articles' words. Returns how many were added.
+        becomes 刘七是 / 死). A question's word the library lacks is cut into the library's words
+        it is made of (`_library_pieces`). Passages are not affected: they keep the tokens they
+        were indexed with. Returns how many words were remembered.
         """
-        added = 0
-        for word in words:
-            if _CJK.match(word) and len(word) >= 2 and not self._jieba.FREQ.get(word):
-                self._add_word(word)
-                added += 1
-        return added
+        self._library_words = frozenset(w for w in words if _CJK.match(w) and len(w) >= 2
+                                        and not self._jieba.FREQ.get(w))
+        self._longest_library_word = max(map(len, self._library_words), default=0)
+        return len(self._library_words)
+
+    def _library_pieces(self, token: Token) -> list[Token] | None:
+        """A question's unknown word as a library word plus what is left (刘七是 -> 刘七, 是), or None."""
+        word = token.text
+        if (not self._library_words or len(word) < 3 or not _CJK.match(word)
+                or word in self._library_words or self._jieba.FREQ.get(word)):
+            return None
+        for size in range(min(len(word) - 1, self._longest_library_word), 1, -1):
+            for start in (0, len(word) - size):
+                if word[start:start + size] in self._library_words:
+                    pieces = [(start, start + size)]
+                    if start:
+                        pieces.insert(0, (0, start))
+                    if start + size < len(word):
+                        pieces.append((start + size, len(word)))
+                    return [Token(self._canonical(word[a:b]), token.start + a, token.start + b, True)
+                            for a, b in pieces if self._keep(word[a:b])]
+        return None
 
     # --- loading ---------------------------------------------------------------------------
 

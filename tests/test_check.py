@@ -35,7 +35,7 @@ def test_a_good_set_up_passes_every_item(run_cli, isolated_env, seeds: Path, tmp
     lines = proc.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == [
         "ok   config", "ok   library", "ok   index", "ok   database", "ok   token"]
-    assert f"4 articles, 140 passages in {seeds}" in lines[1]
+    assert f"4 articles, 134 passages in {seeds}" in lines[1]
     assert "built in" in lines[2] and "cached in" in lines[2]
     assert f"{db}, schema version" in lines[3] and db.exists()
     assert lines[4] == "ok   token: well-formed, from TELEGRAM_BOT_TOKEN"

@@ -1,4 +1,4 @@
-"""Ranking, the idf rule, abstention, near-duplicates, snippets, follow-ups, paging and the cache."""
+"""Ranking (BM25F over words and bigrams), the idf rule, abstention, duplicates, snippets, paging, cache."""
 
 from __future__ import annotations
 
@@ -16,15 +16,24 @@ from rank_bm25 import BM25Okapi
 
 from bot.config import Config, RetrievalConfig, load_config
 from bot.corpus import Corpus, Passage, load_corpus
-from bot.index_cache import cache_path
 from bot.retrieval import Hit, Retriever, bm25_idf
+from bot.retrieval.cache import cache_path
+from bot.retrieval.model import Model, load_model
 
 
-def tiny_corpus(*texts: str) -> Corpus:
+def tiny_corpus(*texts: str, title: str = "Tiny") -> Corpus:
     """A corpus of one source whose passages are the given texts, in order."""
-    passages = tuple(Passage(id=f"t#{i}", source_id="t", source_title="Tiny", section="", position=i, text=text)
+    passages = tuple(Passage(id=f"t#{i}", source_id="t", source_title=title, section="", position=i, text=text)
                      for i, text in enumerate(texts))
     return Corpus(sources=(), passages=passages)
+
+
+def plain_model(config: RetrievalConfig, k1: float = 1.5, b: float = 0.75) -> Model:
+    """The fitted model with the words scored as plain BM25 of the body (no head, no bigrams)."""
+    model = load_model(config.model_file)
+    words = dataclasses.replace(model.ranking.words, k1=k1, b=b, head_weight=0.0)
+    ranking = dataclasses.replace(model.ranking, words=words, bigram_weight=0.0, necessity_power=0.0)
+    return dataclasses.replace(model, ranking=ranking)
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +52,10 @@ def retriever(bundled: Config) -> Retriever:
 
 @pytest.fixture(scope="module")
 def fruit(bundled: Config) -> Retriever:
-    """A retriever over three sentences whose BM25 scores can be checked by hand."""
+    """Three sentences whose plain BM25 scores can be checked by hand."""
     corpus = tiny_corpus("苹果和香蕉都是水果。", "香蕉很甜。香蕉是黄色的水果。", "汽车在公路上行驶。")
-    return Retriever(corpus, dataclasses.replace(bundled.retrieval, cache_dir=None))
+    settings = dataclasses.replace(bundled.retrieval, cache_dir=None)
+    return Retriever(corpus, settings, model=plain_model(settings))
 
 
 def ids(hits: list[Hit]) -> list[str]:
@@ -57,7 +67,7 @@ def ids(hits: list[Hit]) -> list[str]:
 def test_tiny_corpus_ranks_by_the_bm25_formula(fruit: Retriever) -> None:
     docs = [["苹果", "香蕉", "水果"], ["香蕉", "很甜", "香蕉", "黄色", "水果"], ["汽车", "公路", "上", "行驶"]]
     assert [sorted(d) for d in fruit.token_lists()] == [sorted(d) for d in docs]  # a bag: order is free
-    k1, b, avgdl = fruit.config.k1, fruit.config.b, 4.0
+    k1, b, avgdl = 1.5, 0.75, 4.0
     idf = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))  # 香蕉 is in 2 of 3 passages
     expected = [idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(d) / avgdl)) for tf, d in
                 ((1, docs[0]), (2, docs[1]), (0, docs[2]))]
@@ -67,12 +77,34 @@ def test_tiny_corpus_ranks_by_the_bm25_formula(fruit: Retriever) -> None:
     assert ids(fruit.search("汽车")) == ["t#2"]
 
 
-def test_score_all_matches_rank_bm25_fed_the_same_tokens_and_idf(retriever: Retriever) -> None:
-    reference = BM25Okapi(retriever.token_lists(), k1=retriever.config.k1, b=retriever.config.b)
-    reference.idf = retriever.idf
+def test_head_field_is_bm25f_combined_before_saturation(bundled: Config) -> None:
+    """tf~ = body / B_body + head_weight * head / B_head, then idf * tf~ (k1 + 1) / (tf~ + k1)."""
+    settings = dataclasses.replace(bundled.retrieval, cache_dir=None)
+    base = plain_model(settings, k1=1.2, b=0.0)
+    words = dataclasses.replace(base.ranking.words, head_weight=2.0, head_b=0.0)
+    model = dataclasses.replace(base, ranking=dataclasses.replace(base.ranking, words=words))
+    corpus = Corpus(sources=(), passages=(
+        Passage("k#0", "k", "袋鼠", "", 0, "它的体重约八公斤。"),
+        Passage("k#1", "k", "袋鼠", "", 1, "袋鼠跳得很远。"),
+        Passage("o#0", "o", "考拉", "", 0, "考拉的体重很轻。"),
+    ))
+    retriever = Retriever(corpus, settings, model=model)
+    idf = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))  # 袋鼠: in the head of two passages
+    head_only, both = 2.0, 1 + 2.0
+    expected = [idf * tf * 2.2 / (tf + 1.2) for tf in (head_only, both)] + [0.0]
+    assert np.allclose(retriever.score_all(["袋鼠"]), expected)
+    # A passage that never names its subject is found through its article's title.
+    assert ids(retriever.search("袋鼠的体重"))[0] == "k#0"
+
+
+def test_score_all_matches_rank_bm25_fed_the_same_tokens_and_idf(bundled: Config) -> None:
+    settings = bundled.retrieval
+    plain = Retriever(load_corpus(bundled.corpus), settings, model=plain_model(settings))
+    reference = BM25Okapi(plain.token_lists(), k1=1.5, b=0.75)
+    reference.idf = plain.idf
     for question in ("DeepSeek-V3 的训练成本", "梁文锋 开源情怀", "出口管制 芯片 英伟达", "未知词 开源"):
-        tokens = retriever.analyzer.tokenize(question)
-        assert np.allclose(retriever.score_all(tokens), reference.get_scores(tokens))
+        tokens = plain.analyzer.tokenize(question)
+        assert np.allclose(plain.score_all(tokens), reference.get_scores(tokens))
 
 
 def test_idf_floor_trap_is_avoided_on_the_real_articles(retriever: Retriever) -> None:
@@ -119,10 +151,42 @@ def test_traditional_question_finds_the_simplified_passage(retriever: Retriever)
     assert "开源情怀" in retriever.search("甚麼是開源情懷？")[0].passage.text
 
 
+def test_taiwan_vocabulary_meets_the_mainland_words(retriever: Retriever) -> None:
+    # 晶片, 網際網路 and 軟體 are Taiwan's words for 芯片, 互联网 and 软件: phrase by phrase, not
+    # character by character (which would give 晶片, 网际网路, 软体).
+    assert "芯片" in retriever.search("美國限制哪款輝達晶片出口")[0].passage.text
+    assert "互联网" in retriever.search("開源模型依賴網際網路嗎")[0].passage.text
+    hits = retriever.search("中國政府為什麼要減少對外國軟體的依賴")
+    assert any("减少对外国软件依赖" in h.passage.text for h in hits)
+
+
+def test_english_words_without_a_glossary_entry_use_the_dictionary(retriever: Retriever) -> None:
+    # Neither "hesitate" nor "embrace" is in the aliases file's glossary; CC-CEDICT's senses are,
+    # and only those the library holds (拥抱) count.
+    hits = retriever.search("Why might regulators hesitate to embrace open source?")
+    assert any("不乐于拥抱开源" in h.passage.text for h in hits)
+
+
+def test_a_name_the_question_cuts_badly_is_found_through_the_library_words(bundled: Config) -> None:
+    # jieba's HMM glues an unknown name to the next character in a short question (刘七是); the
+    # articles use the name in several passages, so it is taught to the question analyzer.
+    corpus = tiny_corpus("刘七率领农民起义，转战各地。", "刘七后来在狼山战死。", "明朝的军队镇压了起义。")
+    found = Retriever(corpus, dataclasses.replace(bundled.retrieval, cache_dir=None)).search("刘七是怎么死的？")
+    assert found and found[0].passage.id == "t#1"
+
+
+def test_a_lead_in_and_its_quotation_are_one_hit(retriever: Retriever) -> None:
+    hit = retriever.search("梁文峰被问是不是在做疯狂的事，他怎么回答")[0]
+    assert "他的回答则十分有意思" in hit.passage.text and "不知道是不是疯狂" in hit.passage.text
+    hit = retriever.search("幻方量化说这与金融无关")[0]
+    assert "幻方量化公司强调" in hit.snippet and "这与金融无关" in hit.snippet
+
+
 # --- abstention ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("question", [
     "今天上海天气怎么样？", "红烧肉怎么做才好吃", "苹果手机多少钱", "股票怎么开户", "你好", "谢谢！",
+    "DeepSeek 总部在哪个城市",
     "hello", "What's the best pizza in New York?", "量子纠缠与超导体", "1+1等于几", "明天東京會下雨嗎",
     "", "   ", "的了吗？", "😀😀", "<b>hi</b>", "他有多高", "钱",
 ])

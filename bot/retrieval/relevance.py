@@ -14,6 +14,10 @@ it) its character pairs: jieba may cut a name differently in the article and in 
                     answer says what was asked in one place, a chance match scatters the words
   head_coverage     the same within the passage's head (its article's title and its section): an
                     answer is usually in the article about what the question names
+  article_coverage  the same within the passage's whole article: the article an answer comes
+                    from speaks of what the question asks, one a chance match comes from does not
+  topic_coverage    the same over the words that are not names (the library's own names and terms,
+                    Latin names): what is asked about a name ("李彦宏多大年纪" asks 年纪 of 李彦宏)
   plain_coverage    the same without necessity
   rarity_coverage   the same with each word weighted by how rare it is in general Chinese times
                     its necessity: matching 开源 and 智商税 is evidence, matching 今天 and 技术 is not
@@ -38,7 +42,8 @@ import numpy as np
 
 from bot.retrieval.model import RelevanceParams
 
-FEATURES = ("coverage", "sentence_coverage", "head_coverage", "plain_coverage", "rarity_coverage", "bigram_coverage", "missing",
+FEATURES = ("coverage", "sentence_coverage", "head_coverage", "article_coverage", "topic_coverage",
+            "plain_coverage", "rarity_coverage", "bigram_coverage", "missing",
             "missing_rarity", "found_rarity", "score_ratio", "found_words", "specific_found")
 # A word counts as asked for (found_words) when its necessity is at least this: an even chance
 # that the answer holds it.
@@ -58,6 +63,7 @@ class Word:
     pair_texts: tuple[str, ...]               # those pairs
     specific: bool                            # one of the library's own names or terms
     weak: bool = False                        # a lone general character: evidence of nothing
+    name: bool = False                        # a name: the library's own, or a Latin one
 
     @property
     def in_library(self) -> bool:
@@ -71,6 +77,7 @@ class Evidence:
     covered: np.ndarray        # rows x words: share of each word's weight the passage holds
     windows: list[np.ndarray]  # per row, windows x words: the same within each sentence window
     head: np.ndarray           # rows x words: the same within the passage's head
+    article: np.ndarray        # rows x words: the same within the passage's whole article
     bigram_coverage: np.ndarray
     scores: np.ndarray         # the candidates' ranking scores
     ideal_score: float         # score of a passage holding every term of the question once
@@ -100,6 +107,8 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
         "coverage": _share(covered, weight, rows),
         "sentence_coverage": sentence,
         "head_coverage": _share(evidence.head, weight, rows),
+        "article_coverage": _share(evidence.article, weight, rows),
+        "topic_coverage": _topic_share(covered, weight, column([w.name for w in words]).astype(bool), rows),
         "plain_coverage": _share(covered, informative, rows),
         "rarity_coverage": _share(covered, rarity * necessity, rows),
         "bigram_coverage": evidence.bigram_coverage,
@@ -111,6 +120,14 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
         "found_words": np.log1p((found & necessary).sum(axis=1)).astype(np.float64),
         "specific_found": (found & specific).any(axis=1).astype(np.float64),
     }
+
+
+def _topic_share(covered: np.ndarray, weight: np.ndarray, names: np.ndarray, rows: int) -> np.ndarray:
+    """The share of the weight of the words that are not names; 1 when all are names."""
+    topic = np.where(names, 0.0, weight)
+    if topic.sum() <= 0:
+        return np.ones(rows)
+    return _share(covered, topic, rows)
 
 
 def _share(covered: np.ndarray, weight: np.ndarray, rows: int) -> np.ndarray:

@@ -122,6 +122,7 @@ class Retriever:
         self._rows = rows
         self._signature = duplicates.signatures(rows.indices, rows.indptr)
         self._row_of = {p.id: i for i, p in enumerate(self.passages)}
+        self._article_first, self._article_end = _article_bounds(self.passages)
 
     # --- public --------------------------------------------------------------------------
 
@@ -186,8 +187,10 @@ class Retriever:
         words, word_weights = self._words(terms)
         bigram_weights = self._bigram_weights(terms, texts)
         unseen = len({p for p in self.analyzer.bigrams(query) if p not in self.bigrams.vocab})
-        ideal = sum(max(w.values(), default=0.0) for w in word_weights)
-        ideal += self.model.ranking.bigram_weight * sum(
+        # The score of a passage of average length holding each term once, in body and head.
+        ideal = self.words.peak * sum(max((w * float(self.words.idf[j]) for j, w in forms.items()), default=0.0)
+                                      for forms in word_weights)
+        ideal += self.model.ranking.bigram_weight * self.bigrams.peak * sum(
             weight * float(self.bigrams.idf[j]) for j, weight in bigram_weights.items())
         return Query(tuple(terms), tuple(words), tuple(word_weights), bigram_weights, unseen, ideal)
 
@@ -238,8 +241,10 @@ class Retriever:
             rarity = self._rarity(members)
             shares = tuple((token, min(forms[j], informative) / informative) for token, j in surfaces.items())
             texts = _pair_texts(head.token) if pair_count else ()
+            name = specific or (head is not None and _LATIN_WORD.fullmatch(head.token) is not None
+                                and not any(t.kind == "translation" for t in members))
             words.append(Word(informative, necessity, rarity, tuple(forms.items()), shares, pairs, pair_count,
-                              texts, specific, weak))
+                              texts, specific, weak, name))
             weights.append(ranking)
         return words, weights
 
@@ -333,10 +338,26 @@ class Retriever:
         # Pairs of the question the library lacks count as missing, like unseen words.
         bigram_total += query.unseen_bigrams * self.bigrams.unseen_idf
         windows = [self._window_coverage(int(i), words) for i in rows]
+        article = np.zeros((len(rows), len(words)))
+        for g, word in enumerate(words):
+            for j, value in word.forms:
+                share = min(value, word.informative) / word.informative
+                article[:, g] = np.maximum(article[:, g], np.where(self._in_article(j, rows), share, 0.0))
         head = np.array([self._head_coverage(head_text(self.passages[int(i)]), words) for i in rows])
-        evidence = Evidence(covered, windows, head.reshape(len(rows), len(words)), bigram_found / bigram_total if bigram_total > 0 else np.zeros(len(rows)),
+        evidence = Evidence(covered, windows, head.reshape(len(rows), len(words)), article, bigram_found / bigram_total if bigram_total > 0 else np.zeros(len(rows)),
                             scores[rows], query.ideal_score)
         return features(words, evidence)
+
+    def _in_article(self, j: int, rows: np.ndarray) -> np.ndarray:
+        """Whether term column j occurs anywhere in the article of each of rows."""
+        column = self.words.column(j)[0]
+        if len(column) == 0:
+            return np.zeros(len(rows), dtype=bool)
+        first, last = self._article_first[rows], self._article_end[rows]
+        # The column's rows are sorted: some row of the article holds it iff the first row at or
+        # after the article's start is before its end.
+        at = np.searchsorted(column, first.astype(column.dtype))
+        return (at < len(column)) & (column[np.minimum(at, len(column) - 1)] < last)
 
     def _head_coverage(self, head: str, words: list[Word]) -> np.ndarray:
         """The share of each word a passage's head (title and section) holds."""
@@ -469,6 +490,18 @@ def index_counts(passages: Sequence[Passage], analyzer: Analyzer,
     log.info("index of %d passages %s in %.2f s", len(passages),
              "loaded from cache" if hit else "built", time.perf_counter() - started)
     return counts, hit
+
+
+def _article_bounds(passages: Sequence[Passage]) -> tuple[np.ndarray, np.ndarray]:
+    """For each passage, the first row of its article and the row after its article's last."""
+    first = np.zeros(len(passages), dtype=np.int64)
+    end = np.zeros(len(passages), dtype=np.int64)
+    start = 0
+    for i in range(1, len(passages) + 1):
+        if i == len(passages) or passages[i].source_id != passages[start].source_id:
+            first[start:i], end[start:i] = start, i
+            start = i
+    return first, end
 
 
 def _pair_texts(word: str) -> tuple[str, ...]:

@@ -66,6 +66,10 @@ class TermColumns:
             weights *= np.float32(params.k1 + 1) / (weights + np.float32(params.k1))
         weights *= np.repeat(self.idf.astype(np.float32), df)
         self.matrix = combined
+        # Weight per unit idf of a term held once in body and head of a passage of average length.
+        k1, h = params.k1, params.head_weight
+        once = (k1 + 1) / (1 + k1)
+        self.peak = once * (1 + h) if params.separate_head else (1 + h) * (k1 + 1) / (1 + h + k1)
 
     def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
         """(passage rows, weights) of term column j; rows are sorted."""
