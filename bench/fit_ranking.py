@@ -18,8 +18,8 @@ What is fitted, in order (each step uses the ones before it):
   3. relevance (bot/retrieval/relevance.py): a logistic model over the best candidate's features,
      each (library, answerable or not) group weighing the same; then the threshold that abstains
      on the most off-topic questions while wrongly abstaining on at most MAX_FALSE_ABSTAIN of the
-     answerable ones of each library, and the page threshold that keeps PAGE_RECALL of the
-     answers found in the first ten ranks.
+     answerable ones of each library, and the page coverage that PAGE_RECALL of the
+     answers found in the first ten ranks hold (the coverage the pages go down to).
 It prints the figures of the fitted model and of a two-fold check (fit on half the CMRC articles,
 score the other half), the honest estimate of how it does on a library it never saw.
 """
@@ -60,9 +60,9 @@ OWN_QUESTIONS = ("tests/eval/questions.yaml", "tests/eval/natural.yaml")
 # data the threshold is chosen on, rounded down to whole questions (7 of 997, 0 of 121): under
 # the 1 % the project promises, a margin for unseen data.
 MAX_FALSE_ABSTAIN = 0.008
-# Later pages keep going while passages are as likely as this share of the answers found in the
-# first ten ranks.
-PAGE_RECALL = 0.95
+# Pages keep going while passages cover as much of the question as this share of the answers
+# found in the first ten ranks do.
+PAGE_RECALL = 0.99
 # Crossed questions per library: plenty to learn "names the library never mentions" from.
 CROSSED = 300
 # Words asked fewer times than this in training are left to their class (a one-off is noise).
@@ -207,7 +207,7 @@ def _necessity_fn(params, analyzer, function_words):
 def ranking_only(model: Model) -> Model:
     """The model with relevance switched off (every candidate shown), to judge ranking alone."""
     return dataclasses.replace(model, relevance=dataclasses.replace(
-        model.relevance, features=("coverage",), weights=(0.0,), bias=10.0, threshold=0.0, page_threshold=0.0))
+        model.relevance, features=("coverage",), weights=(0.0,), bias=10.0, threshold=0.0, page_coverage=0.0))
 
 
 def mrr(libraries: list[Library], analyzer, config, model: Model, cases_of=None, depth: int = 10) -> dict[str, float]:
@@ -349,9 +349,9 @@ def fit_relevance(samples, log=print) -> RelevanceParams:
         w.append(1.0 / groups[case.group])
     weights, bias = fit_logistic(np.array(x), np.array(y), np.array(w))
     threshold = choose_threshold(samples, weights, bias, log)
-    page = choose_page_threshold(samples, weights, bias, threshold)
+    page = choose_page_coverage(samples)
     return RelevanceParams(features=FEATURES, weights=tuple(round(float(v), 6) for v in weights),
-                           bias=round(float(bias), 6), threshold=round(threshold, 6), page_threshold=round(page, 6))
+                           bias=round(float(bias), 6), threshold=round(threshold, 6), page_coverage=round(page, 6))
 
 
 def best_probability(matrix, weights, bias) -> float:
@@ -376,15 +376,12 @@ def choose_threshold(samples, weights, bias, log=print) -> float:
     return max(limit, 0.0)
 
 
-def choose_page_threshold(samples, weights, bias, threshold) -> float:
-    """The probability that PAGE_RECALL of the answers in the first ten ranks reach."""
-    found = []
-    for case, matrix, holds in samples:
-        if case.gold and holds.any():
-            found.extend(probabilities(matrix[holds], weights, bias).tolist())
-    if not found:
-        return threshold
-    return min(threshold, float(np.quantile(found, 1 - PAGE_RECALL)))
+def choose_page_coverage(samples) -> float:
+    """The coverage PAGE_RECALL of the answers found in the first ten ranks reach."""
+    column = FEATURES.index("coverage")
+    found = [float(v) for case, matrix, holds in samples if case.gold and holds.any()
+             for v in matrix[holds, column]]
+    return float(np.quantile(found, 1 - PAGE_RECALL)) if found else 0.0
 
 
 # ----------------------------------------------------------------------------- reports
@@ -401,7 +398,8 @@ def report(samples, params: RelevanceParams, title: str, log=print) -> dict[str,
             t[3] += 1
             continue
         if case.gold:
-            shown = probabilities(matrix, weights, bias) >= params.page_threshold
+            shown = matrix[:, FEATURES.index("coverage")] >= params.page_coverage
+            shown[:JUDGED] |= probabilities(matrix[:JUDGED], weights, bias) >= params.threshold
             top = [h for h, s in zip(holds, shown) if s][:3]
             t[1] += bool(top and top[0])
             t[2] += any(top)
@@ -440,7 +438,7 @@ def write_model(path: Path, model: Model, command: str, figures: dict[str, str])
         },
         "relevance": {
             "features": list(v.features), "weights": list(v.weights), "bias": v.bias,
-            "threshold": v.threshold, "page_threshold": v.page_threshold,
+            "threshold": v.threshold, "page_coverage": v.page_coverage,
         },
     }
     text = yaml.safe_dump(body, allow_unicode=True, sort_keys=False, default_flow_style=None, width=100)

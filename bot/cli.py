@@ -85,19 +85,49 @@ def cmd_sources(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, config: Config) -> int:
-    """Score retrieval on an evaluation file (cases of q + gold strings; gold [] = off-topic).
+    """Score an evaluation file: questions (q + gold; gold [] = off-topic) or dialogues.
 
-    Prints hit@1, hit@3, MRR, false abstention, off-topic abstained and the misses, the same
-    figures as the team's score_retrieval.py.
+    A questions file prints hit@1, hit@3, MRR, false abstention, off-topic abstained and the
+    misses, the figures of the team's score_retrieval.py. A dialogues file (dialogues: name,
+    turns) runs each dialogue in a fresh chat of the engine, with a history database of its own
+    that is thrown away, and prints the turns that missed and the first / later turns passed, as
+    score_dialogues.py does.
     Example:
-      quotebot eval tests/eval_questions.yaml --top 3
+      quotebot eval tests/eval/questions.yaml --top 3
+      quotebot eval tests/eval/dialogues.yaml
     """
+    from bot.evaluation import is_dialogues_file
+    path = Path(args.file)
+    if is_dialogues_file(path):
+        return asyncio.run(_eval_dialogues(path, config))
     from bot.console import build_engine_parts
     from bot.conversation import search_question
     from bot.evaluation import load_cases, score
-    cases = load_cases(Path(args.file))
+    cases = load_cases(path)
     _, retriever = build_engine_parts(config)
     report = score(cases, lambda q: [h.passage.text for h in search_question(retriever, q, args.top)])
+    print("\n".join(report.lines()))
+    return 0
+
+
+async def _eval_dialogues(path: Path, config: Config) -> int:
+    """Score a dialogues file through the engine, as the console's JSON lines show each reply."""
+    import tempfile
+
+    from bot.console import build_engine_parts, render_json
+    from bot.conversation import Engine
+    from bot.evaluation import load_dialogues, score_dialogues
+    from bot.history import HistoryStore
+    dialogues = load_dialogues(path)
+    corpus, retriever = build_engine_parts(config)
+    with tempfile.TemporaryDirectory() as folder:
+        async with await HistoryStore.open(Path(folder) / "eval.sqlite3", config.history.max_turns_per_chat) as history:
+            engine = Engine(config, corpus, retriever, history)
+
+            async def reply(chat_id: int, message: str) -> tuple[str, list[str]]:
+                out = json.loads(render_json(message, await engine.handle(chat_id, chat_id, message)))
+                return out["text"], [r["source"] for r in out["results"]]
+            report = await score_dialogues(dialogues, reply)
     print("\n".join(report.lines()))
     return 0
 
@@ -271,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("sources", cmd_sources)
 
     p = add("eval", cmd_eval)
-    p.add_argument("file", metavar="FILE.yaml", help="evaluation cases (q, gold)")
+    p.add_argument("file", metavar="FILE.yaml", help="evaluation cases (q, gold) or dialogues (name, turns)")
     p.add_argument("--top", metavar="K", type=_positive, default=3, help="passages per question (default 3)")
 
     p = add("telegram", cmd_telegram)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,4 +86,79 @@ def score(cases: Sequence[Case], answer: Callable[[str], Sequence[str]]) -> Repo
         report.reciprocal_ranks += 1 / rank if rank else 0.0
         if rank != 1:
             report.misses.append((f"rank {rank}", case.question))
+    return report
+
+
+# --- conversations (the format of the team's dialogues files) ---------------------------------
+
+@dataclass(frozen=True)
+class Dialogue:
+    name: str
+    turns: tuple[dict, ...]   # each: q, and gold / gold_all / min_gold / min_sources
+
+
+@dataclass
+class DialogueReport:
+    first: list[int] = field(default_factory=lambda: [0, 0])   # passed, total
+    later: list[int] = field(default_factory=lambda: [0, 0])
+    misses: list[tuple[str, str, str]] = field(default_factory=list)  # (dialogue#turn, question, reply)
+
+    def lines(self) -> list[str]:
+        """The figures as score_dialogues.py prints them, misses first."""
+        out = [f"MISS {where} {question} -> {reply}" for where, question, reply in self.misses]
+        out.append(f"first turns {self.first[0]}/{self.first[1]}, later turns {self.later[0]}/{self.later[1]}")
+        return out
+
+
+def is_dialogues_file(path: Path) -> bool:
+    """Whether an evaluation file holds dialogues (rather than single questions)."""
+    raw = read_yaml(path, "evaluation file", EvaluationError)
+    return isinstance(raw, dict) and "dialogues" in raw
+
+
+def load_dialogues(path: Path) -> list[Dialogue]:
+    """Read the `dialogues:` list of an evaluation file."""
+    raw = read_yaml(path, "evaluation file", EvaluationError)
+    dialogues = raw.get("dialogues") if isinstance(raw, dict) else None
+    if not isinstance(dialogues, list) or not dialogues:
+        raise EvaluationError(f"{path}: expected a non-empty list under 'dialogues'")
+    out = []
+    for n, dialogue in enumerate(dialogues):
+        turns = dialogue.get("turns") if isinstance(dialogue, dict) else None
+        if not isinstance(turns, list) or not turns or not all(
+                isinstance(t, dict) and isinstance(t.get("q"), str) for t in turns):
+            raise EvaluationError(f"{path}: dialogue {n + 1} needs 'turns', each with 'q' (a string)")
+        out.append(Dialogue(str(dialogue.get("name", n + 1)), tuple(turns)))
+    return out
+
+
+def turn_passes(turn: dict, shown: str, sources: Sequence[str]) -> bool:
+    """score_dialogues.py's rule: the reply quotes passages and shows the gold, or quotes nothing."""
+    text = normalize_for_match(shown)
+    quoted = bool(sources)
+    if turn.get("gold_all"):
+        good = quoted and all(any(normalize_for_match(g) in text for g in group) for group in turn["gold_all"])
+    elif turn.get("gold"):
+        found = sum(1 for g in dict.fromkeys(normalize_for_match(g) for g in turn["gold"]) if g in text)
+        good = quoted and found >= turn.get("min_gold", 1)
+    else:
+        good = not quoted if "min_sources" not in turn else True
+    if "min_sources" in turn:
+        good = good and len(set(sources)) >= turn["min_sources"]
+    return good
+
+
+async def score_dialogues(dialogues: Sequence[Dialogue],
+                          reply: Callable[[int, str], Awaitable[tuple[str, list[str]]]]) -> DialogueReport:
+    """Run every dialogue in a chat of its own; reply(chat_id, message) -> (text shown, sources quoted)."""
+    report = DialogueReport()
+    for chat_id, dialogue in enumerate(dialogues, start=1):
+        for n, turn in enumerate(dialogue.turns):
+            shown, sources = await reply(chat_id, turn["q"])
+            good = turn_passes(turn, shown, sources)
+            bucket = report.first if n == 0 else report.later
+            bucket[0] += good
+            bucket[1] += 1
+            if not good:
+                report.misses.append((f"{dialogue.name}#{n + 1}", turn["q"], shown.split("\n", 1)[0][:80]))
     return report

@@ -33,6 +33,8 @@ _ANYWHERE = re.compile(r"这么|那么做|这样做|这样|那样|如此|此事|
 _EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
                  re.I)
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_PRONOUN = re.compile(r"(?<!其)他|她|(?<!其)它")
+_EN_PRONOUN = re.compile(r"\b(?:he|she|they|him|her|them|his|hers|their|it|its)\b", re.I)
 _TRAILING = re.compile(r"[\s\W_]+$")
 _LEADING = re.compile(r"^[\s\W_]+")
 # jieba tags of words that name something (a person, place, organisation, thing): these replace
@@ -50,6 +52,11 @@ class Resolution:
     leaning: bool              # whether it leans on the earlier turn at all
     replaced: str | None       # the earlier question's word this one's replaced, if any
     must_hold: tuple[str, ...] = ()  # a passage must hold one of these to answer it
+
+
+def has_pronoun(question: str) -> bool:
+    """Whether a question holds a third-person pronoun (他, 它们, "he", "their")."""
+    return bool(_PRONOUN.search(question) or _EN_PRONOUN.search(question))
 
 
 def points_back(question: str) -> bool:
@@ -101,9 +108,9 @@ class FollowUps:
             old, _ = swap
             return Resolution(question, _without(previous, old, self._analyzer), True, old)
         # A pronoun stands for the earlier question's names: they join the question at full
-        # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Whether the
-        # whole then finds an answer is the relevance model's to say, as for any question.
-        names = self.names(previous)
+        # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Without a
+        # pronoun ("那梁文锋怎么看？") the earlier question is context only.
+        names = self.names(previous) if has_pronoun(question) else []
         query = f"{question} {' '.join(names)}" if names else question
         return Resolution(query, previous, True, None, self.new_things(own))
 

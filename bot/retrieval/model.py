@@ -43,7 +43,7 @@ class RelevanceParams:
     weights: tuple[float, ...]
     bias: float
     threshold: float          # answer when the best candidate's probability reaches this
-    page_threshold: float     # a further passage is offered on later pages from this on
+    page_coverage: float      # a further passage is offered when it covers this share of the question
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def load_model(path: Path) -> Model:
                        ("words", "bigrams", "bigram_weight", "necessity_power"))
     necessity = _mapping(top.get("necessity"), path, "necessity.", ("smoothing", "classes", "words"))
     relevance = _mapping(top.get("relevance"), path, "relevance.",
-                         ("features", "weights", "bias", "threshold", "page_threshold"))
+                         ("features", "weights", "bias", "threshold", "page_coverage"))
     features = relevance.get("features")
     weights = relevance.get("weights")
     if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
@@ -89,7 +89,7 @@ def load_model(path: Path) -> Model:
             weights=tuple(_as_float(w, path, "relevance.weights") for w in weights),
             bias=_number(relevance, path, "relevance.", "bias"),
             threshold=_share(relevance.get("threshold"), path, "relevance.threshold"),
-            page_threshold=_share(relevance.get("page_threshold"), path, "relevance.page_threshold"),
+            page_coverage=_share(relevance.get("page_coverage"), path, "relevance.page_coverage"),
         ),
     )
 

@@ -30,8 +30,10 @@ it) its character pairs: jieba may cut a name differently in the article and in 
   found_words       how many of the question's necessary words the passage holds (log1p)
   specific_found    whether it holds one of the library's own names or terms
 
-The question is answered when the best of the first few candidates reaches `threshold`; further
-pages offer passages down to `page_threshold`.
+The question is answered when the best of the first few candidates reaches `threshold`. Which
+passages are then shown, on the first page and on the pages 更多 brings, is a looser and cheaper
+test: the passage must cover `page_coverage` of the question (the "coverage" above), the share
+that nearly every passage answering a question in the fitting data reaches.
 """
 
 from __future__ import annotations

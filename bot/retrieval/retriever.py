@@ -314,13 +314,17 @@ class Retriever:
             scores += self.model.ranking.bigram_weight * bigram
         return scores
 
-    def judge(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """The relevance model's probability for each candidate row."""
-        return self.relevance.probability(self.features(query, rows, scores))
-
-    def features(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
-        """The relevance features of each candidate row (bot.retrieval.relevance)."""
+    def coverage(self, query: Query, rows: np.ndarray) -> np.ndarray:
+        """The share of the question's necessity-weighted weight each row holds (the page test)."""
         words = list(query.words)
+        if not words or not len(rows):
+            return np.zeros(len(rows))
+        covered = self._covered(words, rows)
+        weight = np.array([0.0 if w.weak else w.informative * w.necessity for w in words])
+        return covered @ weight / weight.sum() if weight.sum() > 0 else np.zeros(len(rows))
+
+    def _covered(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
+        """rows x words: the share of each word's weight the passage holds (a form, or its pairs)."""
         covered = np.zeros((len(rows), len(words)))
         for g, word in enumerate(words):
             for j, value in word.forms:
@@ -329,6 +333,16 @@ class Retriever:
             if word.pairs:
                 held = np.sum([self.bigrams.present(j, rows) for j in word.pairs], axis=0) / word.pair_count
                 covered[:, g] = np.maximum(covered[:, g], PAIR_SHARE * held)
+        return covered
+
+    def judge(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The relevance model's probability for each candidate row."""
+        return self.relevance.probability(self.features(query, rows, scores))
+
+    def features(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
+        """The relevance features of each candidate row (bot.retrieval.relevance)."""
+        words = list(query.words)
+        covered = self._covered(words, rows)
         bigram_total = 0.0
         bigram_found = np.zeros(len(rows))
         for j, weight in query.bigram_weights.items():
@@ -407,50 +421,41 @@ class Retriever:
         fresh = np.zeros(len(order), dtype=bool)
         fresh[first] = True
         kept: list[tuple[int, float]] = []
-        probability = list(judged.tolist())
+        coverage = self.coverage(query, order)
+        # A candidate the model judged likely to answer is shown; any other must cover enough.
+        shown = coverage >= params.page_coverage
+        shown[:len(judged)] |= judged >= params.threshold
         for n, i in enumerate(order.tolist()):
-            if not fresh[n]:
-                continue
-            if n >= len(probability):
-                batch = order[n:n + JUDGED]
-                probability.extend([0.0] * (n - len(probability)))
-                probability.extend(self.judge(query, batch, scores).tolist())
-            p = probability[n]
-            if p < params.page_threshold:
+            if not fresh[n] or not shown[n]:
                 continue
             if any(duplicates.repeats(self._terms(i), self._terms(j)) for j, _ in kept):
                 continue
-            kept.append((i, p))
+            kept.append((i, float(judged[n]) if n < len(judged) else float(coverage[n])))
             if len(kept) >= needed:
                 return kept
         if len(order) < min(positive, MAX_POOL) and (~fresh).sum() * 2 >= len(order):
             # The pool ran out before the pages did because most of it repeated one paragraph
             # (a big corpus may hold thousands of copies): look deeper, to the bound. Otherwise
             # deeper passages score lower still and would not pass either.
-            deeper = self._rank_deeper(query, scores, needed, len(order), kept, params.page_threshold)
-            return deeper
+            return self._rank_deeper(query, scores, needed, len(order), kept, params.page_coverage)
         return kept
 
     def _rank_deeper(self, query: Query, scores: np.ndarray, needed: int, seen: int,
-                     kept: list[tuple[int, float]], page_threshold: float) -> list[tuple[int, float]]:
+                     kept: list[tuple[int, float]], page_coverage: float) -> list[tuple[int, float]]:
         """Continue the ranking past the first pool, up to MAX_POOL candidates."""
         positive = int(np.count_nonzero(scores > 0))
         order = _top(scores, min(positive, MAX_POOL))[seen:]
         known = set(self._signature[[i for i, _ in kept]].tolist()) if kept else set()
-        for start in range(0, len(order), 64):
-            batch = order[start:start + 64]
-            fresh = [i for i in batch.tolist() if self._signature[i] not in known]
-            if not fresh:
+        coverage = self.coverage(query, order)
+        for i, c in zip(order.tolist(), coverage.tolist()):
+            if c < page_coverage or self._signature[i] in known:
                 continue
-            for i, p in zip(fresh, self.judge(query, np.array(fresh), scores).tolist()):
-                if p < page_threshold or self._signature[i] in known:
-                    continue
-                if any(duplicates.repeats(self._terms(i), self._terms(j)) for j, _ in kept):
-                    continue
-                known.add(self._signature[i])
-                kept.append((i, p))
-                if len(kept) >= needed:
-                    return kept
+            if any(duplicates.repeats(self._terms(i), self._terms(j)) for j, _ in kept):
+                continue
+            known.add(self._signature[i])
+            kept.append((i, c))
+            if len(kept) >= needed:
+                return kept
         return kept
 
     def _passage_terms(self, i: int) -> frozenset[int]:

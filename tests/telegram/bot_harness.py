@@ -30,10 +30,10 @@ def write_config(folder: Path, index_cache: Path, **telegram: object) -> Path:
     """The bundled bot.yaml with absolute paths, the shared index cache and telegram overrides."""
     source = default_config_path()
     raw = yaml.safe_load(source.read_text(encoding="utf-8"))
-    for section, keys in {"corpus": ("seeds_dir", "sources_file"),
-                          "retrieval": ("aliases_file", "userdict_file", "stopwords_file")}.items():
-        for key in keys:
-            raw[section][key] = str((source.parent / raw[section][key]).resolve())
+    for section in ("corpus", "retrieval"):
+        for key, value in raw[section].items():
+            if key.endswith(("_file", "_dir")) and isinstance(value, str):
+                raw[section][key] = str((source.parent / value).resolve())
     raw["retrieval"]["cache_dir"] = str(index_cache)
     raw["telegram"].update({"rate_limiter": False, "questions_per_minute": 1000, **telegram})
     path = folder / "bot.yaml"

@@ -1,0 +1,187 @@
+"""The parts of the ranking that decide and fit: relevance features, the model file, necessity,
+Taiwan phrases and the English dictionary. Small cases checked by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from bot.config import load_config
+from bot.english import EnglishDictionary, _plain_forms
+from bot.normalize import Normalizer
+from bot.retrieval.model import ModelError, RelevanceParams, load_model
+from bot.retrieval.necessity import Necessity, word_class
+from bot.retrieval.relevance import FEATURES, Evidence, Relevance, Word, features
+from bot.text import Analyzer
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer(load_config(env={}).retrieval)
+
+
+def word(informative: float, necessity: float = 1.0, *, name: bool = False, weak: bool = False) -> Word:
+    """A question word in the library (one form) with the given weights."""
+    return Word(informative=informative, necessity=necessity, rarity=0.5, forms=((0, informative),),
+                form_shares=(("w", 1.0),), pairs=(), pair_count=0, pair_texts=(), specific=name,
+                weak=weak, name=name)
+
+
+def evidence(covered: list[list[float]]) -> Evidence:
+    matrix = np.array(covered, dtype=float)
+    return Evidence(covered=matrix, windows=[row[None, :] for row in matrix], head=np.zeros_like(matrix),
+                    article=matrix, bigram_coverage=np.zeros(len(matrix)), scores=np.ones(len(matrix)),
+                    ideal_score=2.0)
+
+
+# --- features ---------------------------------------------------------------------------------
+
+def test_a_missing_frame_word_costs_less_than_a_missing_topic_word() -> None:
+    topic, frame = word(4.0, 0.9), word(4.0, 0.1)
+    # One passage holds the topic word only, the other the frame word only.
+    values = features([topic, frame], evidence([[1, 0], [0, 1]]))
+    assert values["coverage"][0] == pytest.approx(0.9 * 4 / (0.9 * 4 + 0.1 * 4))
+    assert values["coverage"][0] > 0.8 > 0.2 > values["coverage"][1]
+    assert values["plain_coverage"][0] == values["plain_coverage"][1] == pytest.approx(0.5)
+
+
+def test_a_lone_general_character_weighs_nothing() -> None:
+    values = features([word(3.0), word(5.0, weak=True)], evidence([[1, 0]]))
+    assert values["coverage"][0] == pytest.approx(1.0)
+
+
+def test_what_is_asked_about_a_name_is_its_topic_coverage() -> None:
+    # "李彦宏多大年纪": the passage names him but says nothing of his age.
+    person, age = word(3.0, name=True), word(5.0, 0.8)
+    values = features([person, age], evidence([[1, 0]]))
+    assert values["topic_coverage"][0] == 0.0
+    assert 0 < values["coverage"][0] < 1
+    # A question of names only has nothing else to cover.
+    assert features([person], evidence([[1]]))["topic_coverage"][0] == 1.0
+
+
+def test_words_no_passage_holds_are_missing() -> None:
+    held = word(3.0)
+    unseen = Word(5.0, 1.0, 1.0, (), (), (), 0, (), False)
+    values = features([held, unseen], evidence([[1, 0]]))
+    assert values["missing"][0] == pytest.approx(5 / 8)
+    assert values["found_words"][0] == pytest.approx(np.log1p(1))
+
+
+def test_every_feature_is_computed_for_every_row() -> None:
+    values = features([word(2.0), word(3.0)], evidence([[1, 1], [0, 1], [0, 0]]))
+    assert set(values) == set(FEATURES)
+    assert all(len(v) == 3 for v in values.values())
+
+
+def test_probability_is_the_logistic_of_the_weighted_features() -> None:
+    params = RelevanceParams(features=("coverage", "found_words"), weights=(2.0, -1.0), bias=-0.5,
+                             threshold=0.5, page_coverage=0.3)
+    p = Relevance(params).probability({"coverage": np.array([1.0, 0.0]), "found_words": np.array([0.5, 0.0])})
+    assert p == pytest.approx(1 / (1 + np.exp(-np.array([2.0 - 0.5 - 0.5, -0.5]))))
+
+
+def test_an_unknown_feature_is_refused() -> None:
+    params = RelevanceParams(("colour",), (1.0,), 0.0, 0.5, 0.3)
+    with pytest.raises(ValueError, match="colour"):
+        Relevance(params)
+
+
+# --- the model file ---------------------------------------------------------------------------
+
+@pytest.fixture
+def model_file(tmp_path: Path) -> Path:
+    bundled = load_config(env={}).retrieval.model_file
+    copy = tmp_path / "ranking.yaml"
+    copy.write_text(bundled.read_text(encoding="utf-8"), encoding="utf-8")
+    return copy
+
+
+def _edit(path: Path, change) -> None:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(raw)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+
+
+def test_the_bundled_model_loads_with_every_feature(model_file: Path) -> None:
+    model = load_model(model_file)
+    assert set(model.relevance.features) <= set(FEATURES)
+    assert 0 < model.relevance.threshold < 1 and 0 <= model.relevance.page_coverage < 1
+    assert model.necessity.words and model.necessity.classes
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda raw: raw["ranking"].update(bigram_wieght=1), "ranking.bigram_wieght"),
+    (lambda raw: raw["ranking"]["words"].update(k1="high"), "ranking.words.k1"),
+    (lambda raw: raw["relevance"].update(weights=[1.0]), "relevance.weights"),
+    (lambda raw: raw["relevance"].update(threshold=2), "relevance.threshold"),
+    (lambda raw: raw["necessity"]["words"].update({"原因": [1, 5]}), "necessity.words.原因"),
+])
+def test_a_broken_model_file_names_the_file_and_the_key(model_file: Path, change, key: str) -> None:
+    _edit(model_file, change)
+    with pytest.raises(ModelError) as caught:
+        load_model(model_file)
+    assert str(model_file) in str(caught.value) and key in str(caught.value)
+
+
+# --- necessity --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("token, expected", [
+    ("啥", "function"), ("为啥", "function"), ("2018", "number"), ("三", "number"),
+    ("openai", "latin"), ("梁文锋", "name"), ("乍都节", "unknown"), ("死", "char"),
+    ("面积", "frequent"), ("年纪", "common"),
+])
+def test_word_classes_come_from_what_is_known_without_a_library(analyzer: Analyzer, token: str,
+                                                                 expected: str) -> None:
+    assert word_class(token, analyzer) == expected
+
+
+def test_necessity_learns_frame_words_and_falls_back_to_the_class(analyzer: Analyzer) -> None:
+    model = load_model(load_config(env={}).retrieval.model_file)
+    necessity = Necessity(model.necessity, analyzer)
+    # Learned from questions and their answers: 何时 frames a question, 面积 is what it asks.
+    assert model.necessity.words["何时"][1] == 0
+    assert necessity("何时") < 0.3 < 0.6 < necessity("面积")
+    # Never seen in training: the class decides. A pronoun frames, a name is asked for.
+    assert necessity("咋") == pytest.approx(model.necessity.classes["function"])
+    assert necessity("咋") < necessity("从未见过的名字")
+
+
+# --- Taiwan phrases and the English dictionary ----------------------------------------------
+
+def test_taiwan_phrases_map_with_their_offsets(analyzer: Analyzer) -> None:
+    text = "這台電腦的記憶體和晶片"
+    tokens = {t.text: text[t.start:t.end] for t in analyzer.tokens(text)}
+    assert tokens["内存"] == "記憶體" and tokens["芯片"] == "晶片"
+    # A word mainland Chinese uses in a sense of its own is never rewritten.
+    assert "程序" in analyzer.tokenize("这个程序很好") and "执行" in analyzer.tokenize("执行命令")
+
+
+def test_a_normalizer_without_phrases_is_plain_t2s() -> None:
+    normalizer = Normalizer({})
+    assert normalizer.normalize("開源軟體") in ("开源软件", "开源软体")
+
+
+def test_english_plain_forms_and_phrases(tmp_path: Path) -> None:
+    assert "risk" in _plain_forms("risks") and "company" in _plain_forms("companies")
+    assert "stock market" in _plain_forms("stock markets")
+    table = tmp_path / "english.tsv"
+    table.write_text("# test\nrisk\t风险 危险\nstock market\t股市\nstock\t股票\n", encoding="utf-8")
+    dictionary = EnglishDictionary(table)
+    assert dictionary.translate(["stock", "markets", "risks"]) == [(0, 2, ("股市",)), (2, 3, ("风险", "危险"))]
+    assert EnglishDictionary(tmp_path / "missing.tsv").lookup("risk") == ()
+
+
+def test_an_english_function_word_is_dropped_through_its_first_sense(analyzer: Analyzer) -> None:
+    # "might" is first 可能, a Chinese stop word: it says nothing about the topic.
+    tokens = {t.token for t in analyzer.query_terms("Why might regulators hesitate?") if t.kind == "word"}
+    assert "might" not in tokens and "hesitate" in tokens
+
+
+def test_dataclass_fields_of_word_match_the_features_inputs() -> None:
+    # The relevance features read only what a Word carries: a guard against drift.
+    assert {f.name for f in dataclasses.fields(Word)} >= {"informative", "necessity", "rarity", "forms", "name"}
