@@ -42,6 +42,7 @@ _LATIN_PART = re.compile(r"[-_.+]")
 _CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _ENGLISH_WORD = re.compile(r"[a-z]{3,}")
+_HAS_LATIN = re.compile(r"[a-z]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+")
 
 log = logging.getLogger(__name__)
@@ -303,6 +304,8 @@ class Analyzer:
         """Chinese terms for the English words and phrases of a question, and the spans translated."""
         terms = []
         taken: list[tuple[int, int]] = []
+        if not _HAS_LATIN.search(norm):
+            return terms, taken  # the glossary is English: a Chinese question skips its patterns
         for pattern, translations in self._glossary:
             for match in pattern.finditer(norm):
                 span = match.span()
