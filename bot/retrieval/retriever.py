@@ -36,6 +36,7 @@ from bot.retrieval.model import Model, load_model
 from bot.retrieval.necessity import Necessity
 from bot.retrieval.relevance import Evidence, Relevance, Word, features
 from bot.retrieval.scoring import TermColumns
+from bot.retrieval.topk import Scorer
 from bot.text import Analyzer, QueryTerm
 
 # Forms of one question word beyond its best match add this share of their score.
@@ -116,6 +117,7 @@ class Retriever:
         ranking = self.model.ranking
         self.words = TermColumns(counts.words, ranking.words)
         self.bigrams = TermColumns(counts.bigrams, ranking.bigrams)
+        self._scorer = Scorer(self.words, self.bigrams, ranking.bigram_weight, TIE_SHARE)
         self.vocab = self.words.vocab
         self.analyzer.learn_library_words(library_words(counts.words))
         rows = counts.words.body.tocsr()
@@ -168,9 +170,9 @@ class Retriever:
         prepared = self.prepare(query, context)
         if not prepared.words:
             return []
-        scores = self.scores(prepared)
+        scores: dict[int, float] = {}
         ranked = self._rank(prepared, scores, needed=offset + top_k)
-        return [self._hit(i, float(scores[i]), p, prepared) for i, p in ranked[offset:offset + top_k]]
+        return [self._hit(i, scores[i], p, prepared) for i, p in ranked[offset:offset + top_k]]
 
     def prepare(self, query: str, context: str | None = None) -> Query:
         """The question's terms, words and weights (with an earlier question's at lower weight)."""
@@ -294,7 +296,11 @@ class Retriever:
     # --- ranking ---------------------------------------------------------------------------
 
     def scores(self, query: Query) -> np.ndarray:
-        """words + bigram_weight x bigrams, each word of the question by its best form."""
+        """words + bigram_weight x bigrams, each word of the question by its best form.
+
+        Every passage's score, the plain way: the ranking takes its best passages from
+        `bot.retrieval.topk` instead, which gives the same numbers for them.
+        """
         scores = np.zeros(len(self.passages))
         for forms in query.word_weights:
             if len(forms) == 1:
@@ -401,18 +407,20 @@ class Retriever:
         return tuple((frozenset(tok for tok, s, e, _ in tokens if start <= s and e <= end),
                       frozenset(self.analyzer.bigrams(text[start:end]))) for start, end in spans)
 
-    def _rank(self, query: Query, scores: np.ndarray, needed: int) -> list[tuple[int, float]]:
+    def _rank(self, query: Query, scores: dict[int, float], needed: int) -> list[tuple[int, float]]:
         """(passage index, relevance) by score, near-duplicates and unlikely ones dropped; [] to abstain.
 
-        The relevance model reads the candidates' text (sentences, heads), so it judges them a
-        few at a time, as far down the ranking as the pages asked for need.
+        scores gets the score of every passage ranked. The relevance model reads the candidates'
+        text (sentences, heads), so it judges them a few at a time, as far down the ranking as the
+        pages asked for need.
         """
-        positive = int(np.count_nonzero(scores > 0))
-        if positive == 0:
+        top = self._scorer.top(query.word_weights, query.bigram_weights, min(MAX_POOL, max(8 * needed, 32)))
+        if len(top.rows) == 0:
             return []
+        scores.update(top.by_row)
         params = self.model.relevance
-        order = _top(scores, min(positive, MAX_POOL, max(8 * needed, 32)))
-        judged = self.judge(query, order[:JUDGED], scores)
+        order = top.rows
+        judged = self.judge(query, order[:JUDGED], top)
         if judged.max(initial=0.0) < params.threshold:
             return []
         # Exact repeats (same terms) go first, in one vectorized step; a big corpus may hold
@@ -433,18 +441,19 @@ class Retriever:
             kept.append((i, float(judged[n]) if n < len(judged) else float(coverage[n])))
             if len(kept) >= needed:
                 return kept
-        if len(order) < min(positive, MAX_POOL) and (~fresh).sum() * 2 >= len(order):
+        if len(order) < MAX_POOL and top.more and (~fresh).sum() * 2 >= len(order):
             # The pool ran out before the pages did because most of it repeated one paragraph
             # (a big corpus may hold thousands of copies): look deeper, to the bound. Otherwise
             # deeper passages score lower still and would not pass either.
             return self._rank_deeper(query, scores, needed, len(order), kept, params.page_coverage)
         return kept
 
-    def _rank_deeper(self, query: Query, scores: np.ndarray, needed: int, seen: int,
+    def _rank_deeper(self, query: Query, scores: dict[int, float], needed: int, seen: int,
                      kept: list[tuple[int, float]], page_coverage: float) -> list[tuple[int, float]]:
         """Continue the ranking past the first pool, up to MAX_POOL candidates."""
-        positive = int(np.count_nonzero(scores > 0))
-        order = _top(scores, min(positive, MAX_POOL))[seen:]
+        top = self._scorer.top(query.word_weights, query.bigram_weights, MAX_POOL)
+        scores.update(top.by_row)
+        order = top.rows[seen:]
         known = set(self._signature[[i for i, _ in kept]].tolist()) if kept else set()
         coverage = self.coverage(query, order)
         for i, c in zip(order.tolist(), coverage.tolist()):

@@ -32,6 +32,12 @@ import scipy.sparse as sp
 from bot.retrieval.index import FieldCounts
 
 
+# A column of at least this many passages (a common term) also keeps its high tier apart: the
+# biggest 1/HIGH_TIER_SHARE of its weights, so a question reads the rest only when it must.
+LONG_COLUMN = 4096
+HIGH_TIER_SHARE = 16
+
+
 @dataclass(frozen=True)
 class FieldParams:
     """BM25F settings of one representation."""
@@ -51,7 +57,7 @@ def bm25_idf(df: np.ndarray | float, n: int) -> np.ndarray | float:
 class TermColumns:
     """One representation's BM25F weights, one sparse column per term, with its idf."""
 
-    def __init__(self, counts: FieldCounts, params: FieldParams) -> None:
+    def __init__(self, counts: FieldCounts, params: FieldParams, long_column: int = LONG_COLUMN) -> None:
         self.vocab: dict[str, int] = {t: j for j, t in enumerate(counts.vocab)}
         n = counts.body.shape[0]
         self.passages = n
@@ -66,6 +72,9 @@ class TermColumns:
             weights *= np.float32(params.k1 + 1) / (weights + np.float32(params.k1))
         weights *= np.repeat(self.idf.astype(np.float32), df)
         self.matrix = combined
+        # Each column's largest weight: the bound of what the term gives a passage (bot.retrieval.topk).
+        self.peak_values = _column_peaks(combined)
+        self._high, self._high_rows, self._high_values = _high_tiers(combined, long_column)
         # Weight per unit idf of a term held once in body and head of a passage of average length.
         k1, h = params.k1, params.head_weight
         once = (k1 + 1) / (1 + k1)
@@ -76,6 +85,19 @@ class TermColumns:
         m = self.matrix
         start, end = m.indptr[j], m.indptr[j + 1]
         return m.indices[start:end], m.data[start:end]
+
+    def high_tier(self, j: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """A long column's high tier: (sorted rows, weights) of its biggest weights, and the
+        largest weight outside it; None for a column shorter than LONG_COLUMN."""
+        tier = self._high.get(j)
+        if tier is None:
+            return None
+        start, end, cut = tier
+        return self._high_rows[start:end], self._high_values[start:end], cut
+
+    def length(self, j: int) -> int:
+        """How many passages term column j holds."""
+        return int(self.matrix.indptr[j + 1] - self.matrix.indptr[j])
 
     def present(self, j: int, rows: np.ndarray) -> np.ndarray:
         """Whether term column j holds each of rows."""
@@ -92,6 +114,38 @@ class TermColumns:
             rows, values = self.column(j)
             # Rows within one column are unique, so fancy-index addition is exact.
             scores[rows] += weight * values
+
+
+def _high_tiers(matrix: sp.csc_matrix, long_column: int) -> tuple[dict[int, tuple[int, int, float]], np.ndarray, np.ndarray]:
+    """Each long column's high tier, for impact-ordered pruning (bot.retrieval.topk)."""
+    lengths = np.diff(matrix.indptr)
+    tiers: dict[int, tuple[int, int, float]] = {}
+    rows, values, at = [], [], 0
+    for j in np.flatnonzero(lengths >= long_column).tolist():
+        start, end = matrix.indptr[j], matrix.indptr[j + 1]
+        data = matrix.data[start:end]
+        size = max(long_column // 4, len(data) // HIGH_TIER_SHARE)
+        threshold = np.partition(data, len(data) - size)[len(data) - size]
+        high = data >= threshold
+        low = data[~high]
+        held = matrix.indices[start:end][high]
+        rows.append(held)
+        values.append(data[high])
+        tiers[j] = (at, at + len(held), float(low.max()) if len(low) else 0.0)
+        at += len(held)
+    if not rows:
+        return tiers, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    return tiers, np.concatenate(rows), np.concatenate(values)
+
+
+def _column_peaks(matrix: sp.csc_matrix) -> np.ndarray:
+    """The largest value of each column (0 for an empty one), float32."""
+    peaks = np.zeros(matrix.shape[1], dtype=np.float32)
+    lengths = np.diff(matrix.indptr)
+    filled = np.flatnonzero(lengths)
+    if len(filled):
+        peaks[filled] = np.maximum.reduceat(matrix.data, matrix.indptr[filled])
+    return peaks
 
 
 def _combined_frequency(counts: FieldCounts, params: FieldParams) -> sp.csc_matrix:

@@ -1,0 +1,137 @@
+"""The exact top k (bot.retrieval.topk) against the plain formula over every passage.
+
+Random libraries with a few very common terms (so MaxScore leaves their columns unwalked), exact
+copies of passages (so scores tie) and random questions: the same passages, in the same order,
+with the same floating-point scores, and the same answer to "are there more".
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from bot.config import load_config
+from bot.corpus import load_corpus
+from bot.retrieval import Retriever
+from bot.retrieval import retriever as retriever_module
+from bot.retrieval.index import FieldCounts
+from bot.retrieval.scoring import FieldParams, TermColumns
+from bot.retrieval import topk
+from bot.retrieval.topk import Scorer
+
+TIE = retriever_module.TIE_SHARE
+
+
+def random_counts(rng: np.random.Generator, passages: int, terms: int) -> FieldCounts:
+    """Counts where term t is held by about passages / (t + 1) passages (Zipf), some rows copied."""
+    rows, cols, data = [], [], []
+    for t in range(terms):
+        share = min(0.6, 1.5 / (t + 1))
+        held = np.flatnonzero(rng.random(passages) < share)
+        rows.append(held)
+        cols.append(np.full(len(held), t))
+        data.append(rng.integers(1, 4, len(held)))
+    body = sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=(passages, terms), dtype=np.int32)
+    # Every tenth passage repeats the one before it: equal scores, ties broken by the lower row.
+    copies = np.arange(1, passages, 10)
+    body = sp.vstack([body[i - 1] if i in set(copies.tolist()) else body[i] for i in range(passages)]).tocsr()
+    titled = np.arange(0, passages, 7)
+    head = sp.csr_matrix((np.ones(len(titled)), (titled, rng.integers(0, terms, len(titled)))),
+                         shape=(passages, terms), dtype=np.int32)
+    body_len = np.asarray(body.sum(axis=1)).ravel().astype(np.int64) + 1
+    head_len = np.asarray(head.sum(axis=1)).ravel().astype(np.int64)
+    csc = lambda m: sp.csc_matrix(m, dtype=np.int32).sorted_indices()  # noqa: E731
+    return FieldCounts(tuple(f"t{j}" for j in range(terms)), csc(body), csc(head), body_len, head_len)
+
+
+def dense(words: TermColumns, bigrams: TermColumns, word_weights, bigram_weights, bigram_weight) -> np.ndarray:
+    """The plain formula, written out as Retriever.scores has it."""
+    scores = np.zeros(words.passages)
+    for forms in word_weights:
+        if len(forms) == 1:
+            words.add_to(scores, forms)
+            continue
+        best = np.zeros(words.passages)
+        total = np.zeros(words.passages)
+        for j, weight in forms.items():
+            rows, values = words.column(j)
+            contribution = weight * values
+            total[rows] += contribution
+            best[rows] = np.maximum(best[rows], contribution)
+        scores += best + TIE * (total - best)
+    if bigram_weights and bigram_weight > 0:
+        bigram = np.zeros(words.passages)
+        bigrams.add_to(bigram, bigram_weights)
+        scores += bigram_weight * bigram
+    return scores
+
+
+def random_question(rng: random.Random, terms: int, bigram_terms: int):
+    """Word groups of 1-3 forms and some bigram columns, common terms as likely as rare ones."""
+    groups = []
+    for _ in range(rng.randint(1, 5)):
+        forms = {}
+        for _ in range(rng.randint(1, 3)):
+            forms[rng.randrange(terms)] = rng.choice([1.0, 0.5, 0.3, rng.random()])
+        groups.append(forms)
+    bigrams = {rng.randrange(bigram_terms): rng.choice([1.0, 0.4, rng.random()]) for _ in range(rng.randint(0, 12))}
+    return groups, bigrams
+
+
+@pytest.mark.parametrize("seed,long_column,mapped", [(0, 4096, 4096), (1, 64, 16), (2, 200, 4096), (3, 32, 64)])
+def test_top_k_equals_the_plain_formula_on_random_questions(seed: int, long_column: int, mapped: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """long_column: columns this long get a high tier (of 1,500 passages, none holds 4,096);
+    mapped: candidate sets this big are found through a slot per passage instead of a search."""
+    monkeypatch.setattr(topk._Rows, "MAPPED", mapped)
+    rng = np.random.default_rng(seed)
+    params = FieldParams(k1=0.9, b=0.5, head_weight=2.0, head_b=0.5)
+    words = TermColumns(random_counts(rng, 1500, 60), params, long_column)
+    bigrams = TermColumns(random_counts(rng, 1500, 80), FieldParams(k1=0.9, b=0.3, head_weight=5.0, head_b=0.5),
+                          long_column)
+    scorer = Scorer(words, bigrams, 0.25, TIE)
+    pick = random.Random(seed)
+    pruned = 0
+    for _ in range(150):
+        groups, pairs = random_question(pick, 60, 80)
+        k = pick.choice([1, 3, 32, 40, 200, 4096])
+        reference = dense(words, bigrams, groups, pairs, 0.25)
+        positive = int(np.count_nonzero(reference > 0))
+        expected = retriever_module._top(reference, min(positive, k)) if positive else np.zeros(0, dtype=int)
+        top = scorer.top(groups, pairs, k)
+        assert top.rows.tolist() == expected.tolist()
+        # The very same floating-point numbers, not merely close ones.
+        assert top.scores.tobytes() == reference[expected].tobytes()
+        assert top.more == (positive > len(expected))
+        pruned += top.pruned
+    # The pruning must really have been at work, or the test proves nothing about it.
+    assert pruned >= 20
+
+
+def test_a_question_holding_nothing_has_no_candidates() -> None:
+    rng = np.random.default_rng(7)
+    params = FieldParams(k1=0.9, b=0.5, head_weight=0.0, head_b=0.5)
+    words = TermColumns(random_counts(rng, 50, 5), params)
+    scorer = Scorer(words, words, 0.0, TIE)
+    top = scorer.top([{0: 0.0}], {}, 10)
+    assert len(top.rows) == 0 and not top.more
+
+
+def test_the_bundled_questions_rank_as_the_plain_formula_ranks_them(tmp_path) -> None:
+    config = load_config(env={"HOME": str(tmp_path)}).with_overrides(retrieval={"cache_dir": tmp_path / "cache"})
+    retriever = Retriever(load_corpus(config.corpus), config.retrieval)
+    questions = ["DeepSeek 为什么开源？", "出口管制挡得住中国 AI 吗", "李彦宏怎么评价开源模型", "开源",
+                 "What did OpenAI accuse DeepSeek of?", "今天天气怎么样"]
+    for question in questions:
+        query = retriever.prepare(question)
+        reference = retriever.scores(query)
+        positive = int(np.count_nonzero(reference > 0))
+        for k in (5, 32, 4096):
+            expected = retriever_module._top(reference, min(positive, k)) if positive else np.zeros(0, dtype=int)
+            top = retriever._scorer.top(query.word_weights, query.bigram_weights, k)
+            assert top.rows.tolist() == expected.tolist()
+            assert top.scores.tobytes() == reference[expected].tobytes()
