@@ -7,7 +7,7 @@ An English question meets a Chinese article through translations. config/aliases
 bundled articles' own glossary; this file holds the rest of English, so a question about any
 library can be asked in English. CC-CEDICT glosses each Chinese word in English
 ("网站 /website/"); reversed, each English word or short phrase lists the Chinese words that
-gloss it, the word's first sense first, then the commoner word first (jieba's counts). At query
+gloss it, the commonest word first (jieba's counts), then by the gloss's position. At query
 time only the translations the library holds are used, which is what picks the sense.
 CC-CEDICT is CC BY-SA 4.0 (MDBG); so is the derived file, which says so in its header.
 """
@@ -49,26 +49,32 @@ def cedict_lines() -> list[str]:
         return handle.read().splitlines()
 
 
-def keys_of(gloss: str) -> list[str]:
-    """The English keys a gloss gives: "to embrace" -> embrace; notes in brackets dropped."""
+def keys_of(gloss: str) -> list[tuple[str, bool]]:
+    """The English keys a gloss gives, each with whether it is a verb ("to embrace")."""
     gloss = _NOTE.sub("", gloss).strip().lower()
     if not gloss or _SKIP.match(gloss):
         return []
+    verb = gloss.startswith("to ")
     gloss = re.sub(r"^(to|a|an|the) ", "", gloss)
     out = []
     for part in re.split(r"[;,]", gloss):
         part = re.sub(r"\s+", " ", part.strip())
         if _KEY.match(part) and len(part.split()) <= MAX_WORDS:
-            out.append(part)
+            out.append((part, verb))
     return out
 
 
-def build(lines: list[str]) -> dict[str, list[str]]:
-    """English key -> Chinese words, by (sense position, jieba count descending)."""
+def build(lines: list[str]) -> tuple[dict[str, list[str]], set[str]]:
+    """English key -> Chinese words, the commonest first (jieba's counts), then by sense position.
+
+    The commonest Chinese word glossed by an English word is nearly always its translation
+    (choose -> 选择, not 抉择 or 推选); the rarer ones are its shades.
+    """
     jieba.setLogLevel(60)
     jieba.initialize()
     frequency = jieba.dt.FREQ
     ranked: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    verbal: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # key -> [verb glosses, all glosses]
     for line in lines:
         if line.startswith("#"):
             continue
@@ -79,21 +85,26 @@ def build(lines: list[str]) -> dict[str, list[str]]:
         if not _HAN.match(simplified):
             continue
         for position, gloss in enumerate(glosses):
-            for key in keys_of(gloss):
-                rank = (position, -frequency.get(simplified, 0))
+            for key, verb in keys_of(gloss):
+                verbal[key][0] += verb
+                verbal[key][1] += 1
+                rank = (-frequency.get(simplified, 0), position)
                 best = ranked[key].get(simplified)
                 if best is None or rank < best:
                     ranked[key][simplified] = rank
-    return {key: sorted(words, key=words.__getitem__)[:MAX_TRANSLATIONS] for key, words in ranked.items()}
+    table = {key: sorted(words, key=words.__getitem__)[:MAX_TRANSLATIONS] for key, words in ranked.items()}
+    # A key glossed as a verb more often than not ("to choose") is a verb.
+    verbs = {key for key, (v, n) in verbal.items() if 2 * v > n}
+    return table, verbs
 
 
 def main() -> int:
-    table = build(cedict_lines())
+    table, verbs = build(cedict_lines())
     header = ("# English -> Chinese translations, reversed from CC-CEDICT by bench/build_english.py.\n"
               "# CC-CEDICT: Creative Commons Attribution-ShareAlike 4.0, MDBG (www.mdbg.net); this\n"
-              "# derived file is under the same license. One English word or phrase a line, then its\n"
-              "# Chinese translations, best first, separated by spaces.\n")
-    rows = [f"{key}\t{' '.join(words)}" for key, words in sorted(table.items())]
+              "# derived file is under the same license. One English word or phrase a line: the word,\n"
+              "# v for a verb (glossed as \"to ...\") or n, then its Chinese translations, commonest first.\n")
+    rows = [f"{key}\t{'v' if key in verbs else 'n'}\t{' '.join(words)}" for key, words in sorted(table.items())]
     OUT.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
     print(f"wrote {OUT}: {len(rows)} English keys, {OUT.stat().st_size / 1e6:.1f} MB")
     return 0

@@ -15,8 +15,11 @@ What is fitted, in order (each step uses the ones before it):
   2. the ranking (bot/retrieval/scoring.py): BM25F's k1, b, head weight and head b of each
      representation, the bigram weight and the necessity power, by coordinate ascent on the mean
      MRR@10 of the two libraries' answerable questions;
+  (with --passages, instead: the corpus's shortest passage, config/bot.yaml's min_passage_chars,
+  compared by the same MRR; set by hand from what it prints)
   3. relevance (bot/retrieval/relevance.py): a logistic model over the best candidate's features,
-     each (library, answerable or not) group weighing the same; then the threshold that abstains
+     each (library, answerable or not) group weighing the same times its importance
+     (ANSWERABLE_WEIGHT, CROSSED_WEIGHT); then the threshold that abstains
      on the most off-topic questions while wrongly abstaining on at most MAX_FALSE_ABSTAIN of the
      answerable ones of each library, and the page coverage that PAGE_RECALL of the
      answers found in the first ten ranks hold (the coverage the pages go down to).
@@ -57,14 +60,23 @@ from bot.text import Analyzer  # noqa: E402
 
 OWN_QUESTIONS = ("tests/eval/questions.yaml", "tests/eval/natural.yaml")
 # At most this share of each library's answerable questions may get "nothing relevant" on the
-# data the threshold is chosen on, rounded down to whole questions (7 of 997, 0 of 121): under
-# the 1 % the project promises, a margin for unseen data.
-MAX_FALSE_ABSTAIN = 0.008
+# data the threshold is chosen on, rounded down to whole questions and counting the questions no
+# system can answer (CMRC's two empty ones): 8 of 999, 1 of 121. Under the 1 % the project
+# promises, for a margin on libraries it was not fitted on.
+MAX_FALSE_ABSTAIN = 0.009
 # Pages keep going while passages cover as much of the question as this share of the answers
 # found in the first ten ranks do.
 PAGE_RECALL = 0.99
 # Crossed questions per library: plenty to learn "names the library never mentions" from.
 CROSSED = 300
+# The weight of each group in the logistic fit, beyond making every group count the same: the
+# threshold is chosen among the answerable questions' least likely ones, so the fit must model
+# that tail well (four times the weight), while crossed questions are easy and, kept at full
+# weight, would pull the model towards telling libraries apart rather than topics. Chosen by
+# the two-fold check's held-out figures: with 1 and 1, 69 % of the held-out off-topic questions
+# were abstained at 0.6 % false abstention; with 4 and 0.3, 83 % at 0.8 %.
+ANSWERABLE_WEIGHT = 4.0
+CROSSED_WEIGHT = 0.3
 # Words asked fewer times than this in training are left to their class (a one-off is noise).
 MIN_ASKED = 2
 L2 = 1e-2
@@ -101,9 +113,10 @@ class Library:
 def read_cases(path: Path, group_prefix: str) -> list[Case]:
     """The cases of an evaluation file, grouped as <prefix>/on or <prefix>/off."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
-    # A case without a question (the CMRC file has two) says nothing about anything.
-    return [Case(c["q"], tuple(c["gold"]), f"{group_prefix}/{'on' if c['gold'] else 'off'}")
-            for c in raw if c.get("q") and str(c["q"]).strip()]
+    # A case without a question (the CMRC file has two) stays: it is a false abstention no system
+    # avoids, and it counts against the threshold's allowance.
+    return [Case(str(c.get("q") or ""), tuple(c["gold"]), f"{group_prefix}/{'on' if c['gold'] else 'off'}")
+            for c in raw]
 
 
 def load_libraries(cmrc: Path, config) -> list[Library]:
@@ -244,6 +257,7 @@ GRID = {
     "bigrams.head_b": (0.0, 0.5, 1.0),
     "bigram_weight": (0.0, 0.25, 0.5, 0.75, 1.0),
     "necessity_power": (0.0, 0.5, 1.0),
+    "lead_boost": (0.0, 0.1, 0.2, 0.3, 0.5),
 }
 
 
@@ -346,12 +360,20 @@ def fit_relevance(samples, log=print) -> RelevanceParams:
             continue
         x.append(matrix[0])
         y.append(1.0 if case.gold else 0.0)
-        w.append(1.0 / groups[case.group])
+        importance = ANSWERABLE_WEIGHT if case.gold else CROSSED_WEIGHT if case.group.startswith("crossed") else 1.0
+        w.append(importance / groups[case.group])
     weights, bias = fit_logistic(np.array(x), np.array(y), np.array(w))
     threshold = choose_threshold(samples, weights, bias, log)
     page = choose_page_coverage(samples)
+    # Thresholds are written with six decimals, rounded down: rounding up could put a question the
+    # threshold was chosen to answer just under it.
     return RelevanceParams(features=FEATURES, weights=tuple(round(float(v), 6) for v in weights),
-                           bias=round(float(bias), 6), threshold=round(threshold, 6), page_coverage=round(page, 6))
+                           bias=round(float(bias), 6), threshold=_down(threshold), page_coverage=_down(page))
+
+
+def _down(value: float) -> float:
+    """value rounded down to six decimals."""
+    return math.floor(value * 1e6) / 1e6
 
 
 def best_probability(matrix, weights, bias) -> float:
@@ -366,13 +388,16 @@ def choose_threshold(samples, weights, bias, log=print) -> float:
     on = defaultdict(list)
     for case, matrix, _ in samples:
         if case.gold:
+            # A question with no words has no candidates: probability 0, abstained whatever the threshold.
             on[case.group].append(best_probability(matrix, weights, bias))
     limit = 1.0
     for group, values in on.items():
         values = np.sort(np.array(values))
         allowed = int(math.floor(MAX_FALSE_ABSTAIN * len(values)))
-        # Answer every question above the (allowed+1)-th lowest probability.
-        limit = min(limit, float(values[allowed]) - 1e-9)
+        # Answer the (allowed+1)-th lowest probability and every higher one: the threshold sits
+        # half-way below it, so neither rounding nor a tiny change of a feature moves a question.
+        below = float(values[allowed - 1]) if allowed > 0 else 0.0
+        limit = min(limit, (below + float(values[allowed])) / 2)
     return max(limit, 0.0)
 
 
@@ -400,6 +425,7 @@ def report(samples, params: RelevanceParams, title: str, log=print) -> dict[str,
         if case.gold:
             shown = matrix[:, FEATURES.index("coverage")] >= params.page_coverage
             shown[:JUDGED] |= probabilities(matrix[:JUDGED], weights, bias) >= params.threshold
+            shown[0] = True
             top = [h for h, s in zip(holds, shown) if s][:3]
             t[1] += bool(top and top[0])
             t[2] += any(top)
@@ -430,6 +456,7 @@ def write_model(path: Path, model: Model, command: str, figures: dict[str, str])
         "ranking": {
             "words": dataclasses.asdict(r.words), "bigrams": dataclasses.asdict(r.bigrams),
             "bigram_weight": r.bigram_weight, "necessity_power": r.necessity_power,
+            "lead_boost": r.lead_boost,
         },
         "necessity": {
             "smoothing": n.smoothing,
@@ -477,14 +504,35 @@ def fit_all(libraries, analyzer, config, function_words, start: Model, cases_of=
     return dataclasses.replace(model, relevance=relevance)
 
 
+PASSAGE_MINIMA = (24, 40, 60, 80, 100)
+
+
+def compare_passage_lengths(cmrc: Path, config) -> int:
+    """The mean MRR@10 of the two libraries with each shortest-passage length (config/bot.yaml's
+    corpus.min_passage_chars): a paragraph shorter joins its neighbour, so fewer passages are
+    one-line fragments that BM25's length normalization favours."""
+    model = load_model(config.retrieval.model_file)
+    for minimum in PASSAGE_MINIMA:
+        changed = config.with_overrides(corpus={"min_passage_chars": minimum})
+        libraries = load_libraries(cmrc, changed)
+        scores = mrr(libraries, None, changed, model)
+        print(f"min_passage_chars {minimum:4d}: mean MRR@10 {np.mean(list(scores.values())):.4f}  "
+              + "  ".join(f"{k} {v:.4f}" for k, v in scores.items()), flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cmrc", type=Path, required=True, help="the cmrc2018_trial folder (seeds/, questions.yaml)")
     parser.add_argument("--write", action="store_true", help="write config/ranking.yaml and config/function_words.txt")
     parser.add_argument("--no-check", action="store_true", help="skip the two-fold check")
+    parser.add_argument("--passages", action="store_true",
+                        help="only compare corpus.min_passage_chars values by the ranking's mean MRR@10")
     args = parser.parse_args()
     started = time.time()
     config = load_config()
+    if args.passages:
+        return compare_passage_lengths(args.cmrc.resolve(), config)
     if args.write:
         write_function_words(config.retrieval.function_words_file)
     function_words = None  # read by each library's analyzer

@@ -88,11 +88,13 @@ class Exchange:
     query: str
     offset: int
     context: str | None
+    avoid: tuple[str, ...] = ()            # passages the question's pages leave out
 
     def turns(self) -> tuple[NewTurn, NewTurn]:
         """The user's turn and the bot's, in the order they are stored."""
         return (NewTurn(self.user_id, "user", self.question),
-                NewTurn(0, "bot", self.summary, self.passage_ids, self.query, self.offset, self.context))
+                NewTurn(0, "bot", self.summary, self.passage_ids, self.query, self.offset, self.context,
+                        self.avoid))
 
 
 @dataclass(frozen=True)
@@ -270,13 +272,15 @@ class Engine:
                                        prepared.text, intent, lang, record=record)
         previous = await self._history.last_answer(chat_id, with_passages=True)
         resolution = self._followups.resolve(prepared.text, self._earlier_question(previous))
-        hits, has_more = self._page(resolution.query, 0, top_k, resolution.context)
+        # A contrast ("那中国呢？") asks for the other side: what the earlier question showed is left out.
+        avoid = tuple(previous.passage_ids) if resolution.replaced and previous else ()
+        hits, has_more = self._page(resolution.query, 0, top_k, resolution.context, avoid)
         # The earlier topic must not make an off-topic follow-up look answered ("他住在哪个城市？"
         # after a question on Dario): what it asks about must be in the passage that answers it.
         if resolution.must_hold and not any(self._holds(h, resolution.must_hold) for h in hits):
             hits, has_more = [], False
         exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
-                                  resolution.query, 0, resolution.context, lang)
+                                  resolution.query, 0, resolution.context, lang, avoid)
         if record:
             await self._history.append_turns(chat_id, exchange.turns())
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
@@ -303,8 +307,9 @@ class Engine:
         hits: list[Hit] = []
         has_more = False
         if previous.passage_ids and intent is None:  # nor has an abstained question or a comparison
-            hits, has_more = self._page(previous.query, offset, self._top_k, previous.context)
-        exchange = self._exchange(user_id, "/more", hits, previous.query, offset, previous.context, lang)
+            hits, has_more = self._page(previous.query, offset, self._top_k, previous.context, previous.avoid)
+        exchange = self._exchange(user_id, "/more", hits, previous.query, offset, previous.context, lang,
+                                  previous.avoid)
         if record:
             await self._history.append_turns(chat_id, exchange.turns())
         if not hits:
@@ -344,17 +349,18 @@ class Engine:
         return Reply(_DISCUSSION_KINDS[page.kind], lang, hits=tuple(hits), query=query, offset=offset,
                      has_more=page.has_more, lines=page.lines, groups=page.groups, exchange=exchange)
 
-    def _page(self, query: str, offset: int, top_k: int, context: str | None) -> tuple[list[Hit], bool]:
+    def _page(self, query: str, offset: int, top_k: int, context: str | None,
+              avoid: tuple[str, ...] = ()) -> tuple[list[Hit], bool]:
         """top_k hits from offset on, and whether more follow (asks for one extra to know)."""
-        hits = self._retriever.search(query, top_k=top_k + 1, offset=offset, context=context)
+        hits = self._retriever.search(query, top_k=top_k + 1, offset=offset, context=context, avoid=avoid)
         return hits[:top_k], len(hits) > top_k
 
     def _exchange(self, user_id: int, question: str, hits: list[Hit], query: str, offset: int,
-                  context: str | None, lang: str) -> Exchange:
+                  context: str | None, lang: str, avoid: tuple[str, ...] = ()) -> Exchange:
         """The turns a reply adds: the user's words, and the bot's summary with what /more continues."""
         summary = (say("bot_summary_answer", lang, count=len(hits)) if hits
                    else say("bot_summary_none", lang))
-        return Exchange(user_id, question, summary, tuple(h.passage.id for h in hits), query, offset, context)
+        return Exchange(user_id, question, summary, tuple(h.passage.id for h in hits), query, offset, context, avoid)
 
     # --- two steps, for an adapter that stores a reply only once it was delivered ------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class Passage:
     section: str       # the heading above it, "" when none
     position: int      # 0-based index within its source, so neighbours can be shown
     text: str          # exactly as it stands in the article (after debris removal)
+    speaker: str = ""  # in an interview, who speaks, when the passage continues their turn
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,8 @@ def load_source(path: Path, meta: dict[str, str], max_chars: int, min_chars: int
     doc = clean_article(raw)
     source_id = path.stem
     title = meta.get("title") or doc.title or source_id
+    spans = split_passages(doc, max_chars, min_chars)
+    speakers = turn_speakers(doc.text, [start for _, start, _ in spans])
     passages = tuple(
         Passage(
             id=f"{source_id}#{n}",
@@ -151,8 +155,9 @@ def load_source(path: Path, meta: dict[str, str], max_chars: int, min_chars: int
             section=section,
             position=n,
             text=doc.text[start:end],
+            speaker=speaker,
         )
-        for n, (section, start, end) in enumerate(split_passages(doc, max_chars, min_chars))
+        for n, ((section, start, end), speaker) in enumerate(zip(spans, speakers))
     )
     return Source(
         id=source_id,
@@ -164,6 +169,35 @@ def load_source(path: Path, meta: dict[str, str], max_chars: int, min_chars: int
         passages=passages,
         text=doc.text,
     )
+
+
+# An interview turn opens with its speaker's name and a colon ("Sarah Guo: 我们的核心理念是…").
+_TURN_LABEL = re.compile(r"^([A-Za-z\u4e00-\u9fff][\w\u4e00-\u9fff ·.'-]{0,24}?)\s*[:：]\s*\S")
+
+
+def turn_speakers(text: str, starts: list[int]) -> list[str]:
+    """For each passage start, the speaker whose turn it continues, or "".
+
+    A line opening with a name and a colon is an interview turn when the same name opens at
+    least two lines of the article (a single "我的看法是：" is a lead-in, not a speaker). A passage
+    that begins inside such a line, after its name (a long turn split in two), continues that
+    speaker's turn: the name is not in its text, so it goes to the passage's head.
+    """
+    lines = text.split("\n")
+    labels: list[str] = []
+    for line in lines:
+        match = _TURN_LABEL.match(line)
+        labels.append(match.group(1).strip() if match else "")
+    recurring = {label for label in labels if label and labels.count(label) >= 2}
+    line_starts = [0]
+    for line in lines[:-1]:
+        line_starts.append(line_starts[-1] + len(line) + 1)
+    out = []
+    for start in starts:
+        n = bisect.bisect_right(line_starts, start) - 1
+        label = labels[n]
+        out.append(label if label in recurring and start > line_starts[n] else "")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

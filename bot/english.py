@@ -25,7 +25,7 @@ class EnglishDictionary:
         self._path = path
 
     @functools.cached_property
-    def _table(self) -> dict[str, tuple[str, ...]]:
+    def _table(self) -> dict[str, tuple[bool, tuple[str, ...]]]:
         try:
             lines = self._path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
@@ -36,9 +36,9 @@ class EnglishDictionary:
         for line in lines:
             if line.startswith("#"):
                 continue
-            key, _, values = line.partition("\t")
-            if key and values:
-                table[key] = tuple(values.split(" ")[:MAX_SENSES])
+            parts = line.split("\t")
+            if len(parts) == 3 and parts[0] and parts[2]:
+                table[parts[0]] = (parts[1] == "v", tuple(parts[2].split(" ")[:MAX_SENSES]))
         return table
 
     def translate(self, words: list[str]) -> list[tuple[int, int, tuple[str, ...]]]:
@@ -60,11 +60,18 @@ class EnglishDictionary:
 
     def lookup(self, phrase: str) -> tuple[str, ...]:
         """The translations of a word or phrase, trying its plain forms (risks -> risk)."""
+        return self._entry(phrase)[1]
+
+    def is_verb(self, phrase: str) -> bool:
+        """Whether the dictionary glosses the word as a verb ("to choose")."""
+        return self._entry(phrase)[0]
+
+    def _entry(self, phrase: str) -> tuple[bool, tuple[str, ...]]:
         table = self._table
         for form in _plain_forms(phrase):
             if form in table:
                 return table[form]
-        return ()
+        return False, ()
 
 
 def _plain_forms(phrase: str) -> list[str]:

@@ -3,9 +3,9 @@
 A question leans on the previous one when it points back (他, 它, 这么, 那 … 呢, "he", "what
 about") or says nothing of its own (为什么？, 为了什么？: only words that frame a question). How it
 is searched then depends on what it brings:
-  - a name or thing in place of one of the earlier question's ("那中国呢？" after "美国为什么要
-    封锁芯片？", "那 Sarah Guo 怎么说？" after a question on DeepSeek) replaces it: the new name
-    is searched at full weight with the rest of the earlier question as context (美国 dropped);
+  - a proper name in place of one of the earlier question's, of the same kind ("那中国呢？" after
+    "美国为什么要封锁芯片？") replaces it: the new name is searched at full weight with the rest of
+    the earlier question as context (美国 dropped), leaving out what the earlier question showed;
   - a pronoun with words of its own (他怎么看商业化？) is searched with the earlier question's names
     put in for the pronoun, at full weight, and the rest of the earlier question as context at
     lower weight; a thing it names (城市 in "他住在哪个城市？") must be in the passage that answers
@@ -86,6 +86,11 @@ class FollowUps:
             words.append(token.text)
         return words
 
+    def _known(self, word: str) -> bool:
+        """Whether the library holds the word, or a translation or synonym of it."""
+        return self._in_library(word) or any(self._in_library(t.token) for t in self._analyzer.query_terms(word)
+                                             if t.kind in ("translation", "synonym"))
+
     def new_things(self, words: list[str]) -> tuple[str, ...]:
         """Of a follow-up's words, those naming a thing (城市, 天气, 老家): what it asks about."""
         return tuple(w for w in words if self._analyzer.word_tag(w).startswith(_NAMING_TAGS[:-1])
@@ -101,6 +106,11 @@ class FollowUps:
             return Resolution(f"{previous} {question}", None, True, None)
         if not points_back(question):
             return Resolution(question, None, False, None)
+        words = [w for w in own if len(w) > 1]  # a lone 看 or 说 is the question's grammar
+        if words and not any(self._known(w) for w in words):
+            # Everything it brings is unknown to the articles ("谁反对？" where they never say
+            # 反对): the earlier topic cannot answer it.
+            return Resolution(question, None, True, None, tuple(words))
         swap = self._replacement(own, previous) if _HAN.search(question) else None
         if swap is not None:
             # The earlier question, without the word this one replaces, is the context: the new
@@ -131,7 +141,9 @@ class FollowUps:
         earlier = [w for w in self.own_words(previous)]
         for new in own:
             kind = self._analyzer.word_tag(new)
-            if not kind.startswith(_NAMING_TAGS) or new in earlier:
+            # Proper names only (a place for a place, a person for a person): a common noun
+            # ("股票交易" after "是什么公司") asks something new about the same subject.
+            if kind not in _NAME_TAGS or new in earlier:
                 continue
             for old in earlier:
                 if old != new and self._analyzer.word_tag(old) == kind and self._in_library(new):

@@ -57,6 +57,7 @@ class Turn:
     offset: int                      # bot turn: rank of its first passage within that query
     created_at: float                # unix time
     context: str | None = None       # bot turn: the earlier question a follow-up leaned on
+    avoid: tuple[str, ...] = ()      # bot turn: passages its question's pages leave out
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class NewTurn:
     query: str | None = None
     offset: int = 0
     context: str | None = None
+    avoid: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,12 +143,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX inbox_pending ON inbox (state, update_id)",
         "CREATE INDEX inbox_message ON inbox (chat_id, message_id)",
     ),
+    (
+        # A contrast follow-up ("那中国呢？" after a question on the US) leaves out the passages
+        # its earlier question showed, on every page: they answered the other side.
+        "ALTER TABLE turns ADD COLUMN avoid TEXT NOT NULL DEFAULT '[]'",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Every read starts from this constant; values are always bound parameters.
 _SELECT_TURNS = ("SELECT id, chat_id, user_id, role, text, passage_ids, query, result_offset,"
-                 " created_at, context FROM turns")
+                 " created_at, context, avoid FROM turns")
 _SELECT_INBOX = ("SELECT update_id, kind, chat_id, message_id, payload, asked_at, received_at, state,"
                  " outcome, detail, reply_ids, done_at FROM inbox")
 
@@ -255,12 +262,13 @@ class HistoryStore:
         for turn in turns:
             cursor = await self._db.execute(
                 "INSERT INTO turns (chat_id, user_id, role, text, passage_ids, query,"
-                " result_offset, created_at, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " result_offset, created_at, context, avoid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (chat_id, turn.user_id, turn.role, turn.text,
                  json.dumps(list(turn.passage_ids), ensure_ascii=False), turn.query, turn.offset,
-                 created_at, turn.context))
+                 created_at, turn.context, json.dumps(list(turn.avoid), ensure_ascii=False)))
             stored.append(Turn(cursor.lastrowid, chat_id, turn.user_id, turn.role, turn.text,
-                               tuple(turn.passage_ids), turn.query, turn.offset, created_at, turn.context))
+                               tuple(turn.passage_ids), turn.query, turn.offset, created_at, turn.context,
+                               tuple(turn.avoid)))
         if turns:
             await self._trim(chat_id)
         return stored
@@ -503,6 +511,6 @@ def _inbox_entry(row: Sequence) -> InboxEntry:
 
 def _turn(row: Sequence) -> Turn:
     """A Turn from one row of _SELECT_TURNS."""
-    turn_id, chat_id, user_id, role, text, ids_json, query, offset, created_at, context = row
+    turn_id, chat_id, user_id, role, text, ids_json, query, offset, created_at, context, avoid = row
     return Turn(turn_id, chat_id, user_id, role, text, tuple(json.loads(ids_json)), query, offset,
-                created_at, context)
+                created_at, context, tuple(json.loads(avoid)))

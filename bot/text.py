@@ -30,6 +30,8 @@ TEXT_VERSION = "1"
 # Sub-words of a long word (出口 and 管制 inside 出口管制) count at this weight in a question, so a
 # passage with the whole word ranks above one with only a part of it.
 SUBWORD_WEIGHT = 0.5
+# Sub-words are looked for up to this length: a compound rarely holds a longer dictionary word.
+MAX_SUBWORD_CHARS = 6
 
 # A lone Chinese character in a question (用, 说, 花) is weaker evidence than a word: the same
 # character sits inside many words that jieba keeps whole, so its idf as a token overstates it.
@@ -192,14 +194,13 @@ class Analyzer:
         return out
 
     def _subwords(self, word: str) -> list[tuple[str, int]]:
-        """Dictionary 2- and 3-grams inside a longer word, as jieba's search mode finds them."""
+        """Dictionary words inside a longer word: 2- and 3-grams as jieba's search mode finds
+        them, and longer ones too (阿里巴巴 inside 阿里巴巴公司, a name inside a compound)."""
         if len(word) <= 2 or not _CJK.match(word) or word in self.aliases.spellings:
             return []  # a name's misspelling would add sub-words its right spelling lacks
         freq = self._jieba.FREQ
         out = []
-        for size in (2, 3):
-            if len(word) <= size:
-                break
+        for size in range(2, min(len(word), MAX_SUBWORD_CHARS + 1)):
             for i in range(len(word) - size + 1):
                 gram = word[i:i + size]
                 if freq.get(gram):
@@ -267,7 +268,7 @@ class Analyzer:
         """A question's terms with weights: its words, their synonyms and English translations."""
         norm = self.normalize(text)
         tokens = []
-        for token in self._segment(norm):
+        for token in self._join_library_names(self._segment(norm)):
             pieces = self._library_pieces(token) if token.whole and token.text not in self.user_words else None
             tokens.extend(pieces if pieces is not None else [token])
         groups = _Groups()
@@ -285,7 +286,12 @@ class Analyzer:
                 terms.append(QueryTerm(token.text, SUBWORD_WEIGHT, group, "subword"))
         glossary, taken = self._glossary_terms(norm, groups)
         terms.extend(glossary)
-        translated, function_words = self._dictionary_terms(tokens, taken, groups)
+        # The general dictionary translates English questions. In a Chinese question, Latin words
+        # are names and titles (《Real world》, DeepSeek, Sierra), kept as they are written.
+        if _CJK.search(norm):
+            translated, function_words = [], set()
+        else:
+            translated, function_words = self._dictionary_terms(tokens, taken, groups)
         terms.extend(translated)
         # An English word whose first sense is a Chinese stop word (might -> 可能) is one too.
         terms = [t for t in terms if not (t.kind == "word" and t.token in function_words)]
@@ -375,6 +381,36 @@ class Analyzer:
                                         and not self._jieba.FREQ.get(w))
         self._longest_library_word = max(map(len, self._library_words), default=0)
         return len(self._library_words)
+
+    def _join_library_names(self, tokens: list[Token]) -> list[Token]:
+        """Runs of lone characters joined where they spell one of the library's words.
+
+        jieba cuts a name it does not know into characters (萱侬律 as 萱 / 侬 / 律); the articles,
+        where the name recurs, gave the HMM enough to keep it whole.
+        """
+        if not self._library_words:
+            return tokens
+        out: list[Token] = []
+        i = 0
+        while i < len(tokens):
+            joined = None
+            if tokens[i].whole and len(tokens[i].text) == 1:
+                run = i
+                while run < len(tokens) and tokens[run].whole and len(tokens[run].text) == 1 \
+                        and (run == i or tokens[run].start == tokens[run - 1].end):
+                    run += 1
+                for end in range(run, i + 1, -1):
+                    word = "".join(t.text for t in tokens[i:end])
+                    if word in self._library_words:
+                        joined = (Token(word, tokens[i].start, tokens[end - 1].end, True), end)
+                        break
+            if joined is None:
+                out.append(tokens[i])
+                i += 1
+            else:
+                out.append(joined[0])
+                i = joined[1]
+        return out
 
     def _library_pieces(self, token: Token) -> list[Token] | None:
         """A question's unknown word as a library word plus what is left (刘七是 -> 刘七, 是), or None."""

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import default_config_path
+from bot.config import default_config_path, load_config
+from bot.corpus import load_corpus
 
 TOKEN = "123456789:AAbbccddeeffgghhiijjkkllmmnnooppqqr"
 
@@ -35,7 +36,8 @@ def test_a_good_set_up_passes_every_item(run_cli, isolated_env, seeds: Path, tmp
     lines = proc.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == [
         "ok   config", "ok   library", "ok   index", "ok   database", "ok   token"]
-    assert f"4 articles, 134 passages in {seeds}" in lines[1]
+    passages = len(load_corpus(load_config(env={}).with_overrides(corpus={"seeds_dir": seeds}).corpus).passages)
+    assert f"4 articles, {passages} passages in {seeds}" in lines[1]
     assert "built in" in lines[2] and "cached in" in lines[2]
     assert f"{db}, schema version" in lines[3] and db.exists()
     assert lines[4] == "ok   token: well-formed, from TELEGRAM_BOT_TOKEN"

@@ -338,7 +338,9 @@ async def test_bundled_comparison_and_who_said(bundled_engine: Engine) -> None:
     reply = await bundled_engine.handle(1, 1, "Eric Schmidt 与 Sarah Guo 在开源问题上的区别")
     schmidt, guo = reply.groups
     assert (schmidt.label, guo.label) == ("Eric Schmidt", "Sarah Guo")
-    assert all("Schmidt" in h.passage.text for h in schmidt.hits) and all("Guo" in h.passage.text for h in guo.hits)
+    # A side's passages name it, in the text or as the speaker of the interview turn they continue.
+    assert all("Schmidt" in h.passage.text + h.passage.speaker for h in schmidt.hits)
+    assert all("Guo" in h.passage.text + h.passage.speaker for h in guo.hits)
     said = await bundled_engine.handle(2, 2, "谁说开源其实是一种智商税")
     assert said.hits[0].speaker == "李彦宏" and "智商税" in said.hits[0].snippet
 

@@ -170,7 +170,7 @@ def test_english_plain_forms_and_phrases(tmp_path: Path) -> None:
     assert "risk" in _plain_forms("risks") and "company" in _plain_forms("companies")
     assert "stock market" in _plain_forms("stock markets")
     table = tmp_path / "english.tsv"
-    table.write_text("# test\nrisk\t风险 危险\nstock market\t股市\nstock\t股票\n", encoding="utf-8")
+    table.write_text("# test\nrisk\tn\t风险 危险\nstock market\tn\t股市\nstock\tn\t股票\n", encoding="utf-8")
     dictionary = EnglishDictionary(table)
     assert dictionary.translate(["stock", "markets", "risks"]) == [(0, 2, ("股市",)), (2, 3, ("风险", "危险"))]
     assert EnglishDictionary(tmp_path / "missing.tsv").lookup("risk") == ()

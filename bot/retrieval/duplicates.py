@@ -1,29 +1,34 @@
 """Near-duplicates: a passage repeating a better-ranked one is not shown again.
 
 Two passages repeat each other when they hold the same terms, or (both having at least
-`MIN_WORDS` terms) when `OVERLAP` of the smaller one's terms are in the other: a summary bullet
-and the paragraph it summarises, or a paragraph an article quotes twice.
+`MIN_WORDS` terms) when `OVERLAP` of the smaller one's terms, weighted by idf, are in the other:
+a summary bullet and the paragraph it summarises, or a paragraph an article quotes twice. The
+idf weighting keeps apart two passages of one biography, which share their general terms (年,
+任, 中共) but not the specific ones that make each an answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-# Passages sharing this share of the smaller one's distinct terms count as one.
+# Passages sharing this share of the smaller one's idf-weighted terms count as one.
 OVERLAP = 0.7
 # A short line shares most of its few terms with many passages without repeating any.
 MIN_WORDS = 10
 
 
-def repeats(a: frozenset[int], b: frozenset[int]) -> bool:
-    """Whether two passages' term sets repeat each other."""
+def repeats(a: frozenset[int], b: frozenset[int], idf: Callable[[frozenset[int]], float]) -> bool:
+    """Whether two passages' term sets repeat each other; idf(terms) sums the terms' idf."""
     if not a or not b:
         return False
     if a == b:
         return True
     if min(len(a), len(b)) < MIN_WORDS:
         return False
-    return len(a & b) / min(len(a), len(b)) >= OVERLAP
+    smaller = a if idf(a) <= idf(b) else b
+    return idf(a & b) / idf(smaller) >= OVERLAP
 
 
 def signatures(terms: np.ndarray, starts: np.ndarray, block_rows: int = 1 << 14) -> np.ndarray:

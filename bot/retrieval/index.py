@@ -54,8 +54,9 @@ class IndexCounts:
 
 
 def head_text(passage: Passage) -> str:
-    """What a passage's head field holds: its article's title and its section heading."""
-    return f"{passage.source_title}\n{passage.section}" if passage.section else passage.source_title
+    """What a passage's head field holds: its article's title, its section heading, and the
+    speaker whose interview turn it continues."""
+    return "\n".join(part for part in (passage.source_title, passage.section, passage.speaker) if part)
 
 
 def build_counts(passages: Sequence[Passage], analyzer: Analyzer) -> IndexCounts:

@@ -26,6 +26,7 @@ class RankingParams:
     bigrams: FieldParams
     bigram_weight: float      # the bigram score's share next to the words' score
     necessity_power: float    # a question word's ranking weight is necessity ** this
+    lead_boost: float = 0.0   # an article's first passage (its lead) scores this much more, in share
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def load_model(path: Path) -> Model:
     raw = read_yaml(path, "ranking model file", ModelError)
     top = _mapping(raw, path, "", ("ranking", "necessity", "relevance", "fitted"))
     ranking = _mapping(top.get("ranking"), path, "ranking.",
-                       ("words", "bigrams", "bigram_weight", "necessity_power"))
+                       ("words", "bigrams", "bigram_weight", "necessity_power", "lead_boost"))
     necessity = _mapping(top.get("necessity"), path, "necessity.", ("smoothing", "classes", "words"))
     relevance = _mapping(top.get("relevance"), path, "relevance.",
                          ("features", "weights", "bias", "threshold", "page_coverage"))
@@ -77,6 +78,7 @@ def load_model(path: Path) -> Model:
             bigrams=_field(ranking.get("bigrams"), path, "ranking.bigrams."),
             bigram_weight=_number(ranking, path, "ranking.", "bigram_weight"),
             necessity_power=_number(ranking, path, "ranking.", "necessity_power"),
+            lead_boost=_number(ranking, path, "ranking.", "lead_boost") if "lead_boost" in ranking else 0.0,
         ),
         necessity=NecessityParams(
             smoothing=_number(necessity, path, "necessity.", "smoothing"),

@@ -29,6 +29,8 @@ it) its character pairs: jieba may cut a name differently in the article and in 
   score_ratio       the passage's score over that of an ideal passage holding every term once
   found_words       how many of the question's necessary words the passage holds (log1p)
   specific_found    whether it holds one of the library's own names or terms
+  anaphoric         whether the question names its subject only by 该 / 此 / 其 / 这个 (该书讲述了
+                    什么？): it gives the words less to go on, which is no sign of another topic
 
 The question is answered when the best of the first few candidates reaches `threshold`. Which
 passages are then shown, on the first page and on the pages 更多 brings, is a looser and cheaper
@@ -46,7 +48,7 @@ from bot.retrieval.model import RelevanceParams
 
 FEATURES = ("coverage", "sentence_coverage", "head_coverage", "article_coverage", "topic_coverage",
             "plain_coverage", "rarity_coverage", "bigram_coverage", "missing",
-            "missing_rarity", "found_rarity", "score_ratio", "found_words", "specific_found")
+            "missing_rarity", "found_rarity", "score_ratio", "found_words", "specific_found", "anaphoric")
 # A word counts as asked for (found_words) when its necessity is at least this: an even chance
 # that the answer holds it.
 NECESSARY = 0.5
@@ -69,8 +71,10 @@ class Word:
 
     @property
     def in_library(self) -> bool:
-        """Whether some passage holds a form of it, or the library has most of its pairs."""
-        return bool(self.forms) or (self.pair_count > 0 and len(self.pairs) / self.pair_count > 0.5)
+        """Whether some passage holds it: a form standing for at least half of it (not a lone
+        character of it, which every library holds), or most of its character pairs."""
+        return (max((share for _, share in self.form_shares), default=0.0) >= 0.5
+                or (self.pair_count > 0 and len(self.pairs) / self.pair_count > 0.5))
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class Evidence:
     bigram_coverage: np.ndarray
     scores: np.ndarray         # the candidates' ranking scores
     ideal_score: float         # score of a passage holding every term of the question once
+    anaphoric: bool = False    # the question names its subject only by a demonstrative
 
 
 def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
@@ -121,6 +126,7 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
                         else np.zeros(rows)),
         "found_words": np.log1p((found & necessary).sum(axis=1)).astype(np.float64),
         "specific_found": (found & specific).any(axis=1).astype(np.float64),
+        "anaphoric": np.full(rows, float(evidence.anaphoric)),
     }
 
 

@@ -33,11 +33,11 @@ from bot.retrieval import duplicates, snippets
 from bot.retrieval.cache import cache_key, load_index, save_index
 from bot.retrieval.index import IndexCounts, build_counts, head_text
 from bot.retrieval.model import Model, load_model
-from bot.retrieval.necessity import Necessity
+from bot.retrieval.necessity import COMMON_BELOW, Necessity
 from bot.retrieval.relevance import Evidence, Relevance, Word, features
 from bot.retrieval.scoring import TermColumns
-from bot.retrieval.topk import Scorer
-from bot.text import Analyzer, QueryTerm
+from bot.retrieval.topk import Scorer, TopScores
+from bot.text import SUBWORD_WEIGHT, Analyzer, QueryTerm
 
 # Forms of one question word beyond its best match add this share of their score.
 TIE_SHARE = 0.3
@@ -46,6 +46,10 @@ CONTEXT_WEIGHT = 0.4
 # A word held only as its character pairs (jieba cut it differently) counts this much of the word,
 # times the share of its pairs the passage holds.
 PAIR_SHARE = 0.9
+# jieba's dictionary count from which a lone character is everyday language (多 98,900, 钱 17,871)
+# rather than a rare one that is a topic of its own (蓍 15, 佛 3,080): the necessity classes'
+# "frequent" band.
+EVERYDAY_CHAR_COUNT = COMMON_BELOW
 # A word the articles' own segmentation found (not in jieba's dictionary) is taught to the
 # question analyzer when this many passages hold it: once is often a wrong cut, twice is a name.
 LIBRARY_WORD_PASSAGES = 2
@@ -57,6 +61,8 @@ MAX_POOL = 4096
 
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+")
+# A demonstrative standing for the question's subject: 该书, 此剧, 其地理位置, 这位作家.
+_ANAPHORA = re.compile(r"(?:该|此|其(?![他它中实余次])|这(?:个|些|种|位|部|本|首|座|场|次|项|条|家|所|名|支))")
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +86,7 @@ class Query:
     bigram_weights: dict[int, float]             # {bigram column: weight}
     unseen_bigrams: int                          # distinct pairs of the question the library lacks
     ideal_score: float
+    anaphoric: bool = False                      # it names its subject only by 该 / 此 / 其 / 这个
 
 
 class Retriever:
@@ -117,14 +124,19 @@ class Retriever:
         ranking = self.model.ranking
         self.words = TermColumns(counts.words, ranking.words)
         self.bigrams = TermColumns(counts.bigrams, ranking.bigrams)
-        self._scorer = Scorer(self.words, self.bigrams, ranking.bigram_weight, TIE_SHARE)
+        self._article_first, self._article_end = _article_bounds(self.passages)
+        self._leads = np.flatnonzero(self._article_first == np.arange(len(self.passages)))
+        boost = None
+        if ranking.lead_boost > 0:
+            boost = np.ones(len(self.passages))
+            boost[self._leads] *= 1.0 + ranking.lead_boost
+        self._scorer = Scorer(self.words, self.bigrams, ranking.bigram_weight, TIE_SHARE, boost)
         self.vocab = self.words.vocab
         self.analyzer.learn_library_words(library_words(counts.words))
         rows = counts.words.body.tocsr()
         self._rows = rows
         self._signature = duplicates.signatures(rows.indices, rows.indptr)
         self._row_of = {p.id: i for i, p in enumerate(self.passages)}
-        self._article_first, self._article_end = _article_bounds(self.passages)
 
     # --- public --------------------------------------------------------------------------
 
@@ -160,10 +172,11 @@ class Retriever:
         return scores
 
     def search(self, query: str, top_k: int = 3, offset: int = 0,
-               context: str | None = None) -> list[Hit]:
+               context: str | None = None, avoid: Sequence[str] = ()) -> list[Hit]:
         """The best passages for query from rank offset on; [] when nothing is relevant.
 
-        context is the earlier question of a follow-up: its terms count at lower weight.
+        context is the earlier question of a follow-up: its terms count at lower weight. avoid
+        holds ids of passages left out (what an earlier question showed, for a contrast).
         """
         if not self.passages or top_k <= 0:
             return []
@@ -171,7 +184,8 @@ class Retriever:
         if not prepared.words:
             return []
         scores: dict[int, float] = {}
-        ranked = self._rank(prepared, scores, needed=offset + top_k)
+        avoided = frozenset(self._row_of[p] for p in avoid if p in self._row_of)
+        ranked = self._rank(prepared, scores, needed=offset + top_k, avoided=avoided)
         return [self._hit(i, scores[i], p, prepared) for i, p in ranked[offset:offset + top_k]]
 
     def prepare(self, query: str, context: str | None = None) -> Query:
@@ -194,7 +208,8 @@ class Retriever:
                                       for forms in word_weights)
         ideal += self.model.ranking.bigram_weight * self.bigrams.peak * sum(
             weight * float(self.bigrams.idf[j]) for j, weight in bigram_weights.items())
-        return Query(tuple(terms), tuple(words), tuple(word_weights), bigram_weights, unseen, ideal)
+        anaphoric = bool(_ANAPHORA.search(self.analyzer.normalize(query)))
+        return Query(tuple(terms), tuple(words), tuple(word_weights), bigram_weights, unseen, ideal, anaphoric)
 
     # --- the question's words --------------------------------------------------------------
 
@@ -218,8 +233,16 @@ class Retriever:
             ranking: dict[int, float] = {}
             own = self.vocab.get(head.token) if head is not None and head.kind == "word" else None
             own_idf = float(self.words.idf[own]) if own is not None else None
+            # An English word the library holds translated stands for its translation: that it
+            # also occurs in English somewhere ("「Open」的 AI 公司") is chance, not the concept.
+            english = head is not None and _LATIN_WORD.fullmatch(head.token) is not None
+            translated = english and any(t.kind == "translation" and t.token in self.vocab for t in members)
+            untranslated = (english and not translated and any(t.kind == "translation" for t in members)
+                            and self.analyzer.english.is_verb(head.token))
             for t in members:
                 j = self.vocab.get(t.token)
+                if translated and t.kind in ("word", "subword") and _LATIN_WORD.fullmatch(t.token):
+                    j = None
                 if j is not None:
                     idf = float(self.words.idf[j])
                     forms[j] = max(forms.get(j, 0.0), t.weight * idf)
@@ -231,15 +254,22 @@ class Retriever:
                     # A synonym's full idf is what the question asked for; finding it covers less.
                     informative = max(informative, (1.0 if t.kind == "synonym" else t.weight) * idf)
                 elif t.kind == "word" and not resolved:
-                    informative = max(informative, t.weight * self.words.unseen_idf)
+                    # An English verb the dictionary translates, in senses the library never uses,
+                    # weighs as a sub-word: the articles may well say it otherwise (choose: 选择
+                    # is not among its senses). A noun (pizza) names a thing they would mention.
+                    unseen = self.words.unseen_idf * (SUBWORD_WEIGHT if untranslated else 1.0)
+                    informative = max(informative, t.weight * unseen)
             pairs, pair_count = self._pairs(head.token) if head is not None else ((), 0)
             if informative <= 0:
                 continue
             specific = any(t.kind in ("word", "translation") and t.token in self.vocab
                            and self.analyzer.is_specific(t.token) for t in members)
             asked = [t.token for t in members if t.kind == "word"]
+            # A lone everyday character (多, 高, 说) is grammar more than topic; a rare one (蓍,
+            # the name of a plant) is the topic itself.
             weak = not specific and bool(asked) and all(
-                len(token) == 1 and _CJK_CHAR.match(token) for token in asked)
+                len(token) == 1 and _CJK_CHAR.match(token)
+                and self.analyzer.general_count(token) >= EVERYDAY_CHAR_COUNT for token in asked)
             rarity = self._rarity(members)
             shares = tuple((token, min(forms[j], informative) / informative) for token, j in surfaces.items())
             texts = _pair_texts(head.token) if pair_count else ()
@@ -318,6 +348,9 @@ class Retriever:
             bigram = np.zeros(len(self.passages))
             self.bigrams.add_to(bigram, query.bigram_weights)
             scores += self.model.ranking.bigram_weight * bigram
+        if self.model.ranking.lead_boost > 0:
+            # An article's lead says what the article is about: definitions and summaries live there.
+            scores[self._leads] *= 1.0 + self.model.ranking.lead_boost
         return scores
 
     def coverage(self, query: Query, rows: np.ndarray) -> np.ndarray:
@@ -365,7 +398,7 @@ class Retriever:
                 article[:, g] = np.maximum(article[:, g], np.where(self._in_article(j, rows), share, 0.0))
         head = np.array([self._head_coverage(head_text(self.passages[int(i)]), words) for i in rows])
         evidence = Evidence(covered, windows, head.reshape(len(rows), len(words)), article, bigram_found / bigram_total if bigram_total > 0 else np.zeros(len(rows)),
-                            scores[rows], query.ideal_score)
+                            scores[rows], query.ideal_score, query.anaphoric)
         return features(words, evidence)
 
     def _in_article(self, j: int, rows: np.ndarray) -> np.ndarray:
@@ -407,14 +440,19 @@ class Retriever:
         return tuple((frozenset(tok for tok, s, e, _ in tokens if start <= s and e <= end),
                       frozenset(self.analyzer.bigrams(text[start:end]))) for start, end in spans)
 
-    def _rank(self, query: Query, scores: dict[int, float], needed: int) -> list[tuple[int, float]]:
+    def _rank(self, query: Query, scores: dict[int, float], needed: int,
+              avoided: frozenset[int] = frozenset()) -> list[tuple[int, float]]:
         """(passage index, relevance) by score, near-duplicates and unlikely ones dropped; [] to abstain.
 
         scores gets the score of every passage ranked. The relevance model reads the candidates'
         text (sentences, heads), so it judges them a few at a time, as far down the ranking as the
-        pages asked for need.
+        pages asked for need. Avoided rows are left out as if they did not exist.
         """
-        top = self._scorer.top(query.word_weights, query.bigram_weights, min(MAX_POOL, max(8 * needed, 32)))
+        top = self._scorer.top(query.word_weights, query.bigram_weights,
+                               min(MAX_POOL, max(8 * needed, 32)) + len(avoided))
+        if avoided:
+            keep = np.array([int(r) not in avoided for r in top.rows], dtype=bool)
+            top = TopScores(top.rows[keep], top.scores[keep], top.more, top.pruned)
         if len(top.rows) == 0:
             return []
         scores.update(top.by_row)
@@ -430,13 +468,16 @@ class Retriever:
         fresh[first] = True
         kept: list[tuple[int, float]] = []
         coverage = self.coverage(query, order)
-        # A candidate the model judged likely to answer is shown; any other must cover enough.
+        # The question is answered: its best-scoring passage leads, whatever its own judgement
+        # (a passage the model judged best may score lower); after it, a passage the model judged
+        # likely to answer is shown, and any other must cover enough of the question.
         shown = coverage >= params.page_coverage
         shown[:len(judged)] |= judged >= params.threshold
+        shown[0] = True
         for n, i in enumerate(order.tolist()):
             if not fresh[n] or not shown[n]:
                 continue
-            if any(duplicates.repeats(self._terms(i), self._terms(j)) for j, _ in kept):
+            if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept):
                 continue
             kept.append((i, float(judged[n]) if n < len(judged) else float(coverage[n])))
             if len(kept) >= needed:
@@ -459,13 +500,17 @@ class Retriever:
         for i, c in zip(order.tolist(), coverage.tolist()):
             if c < page_coverage or self._signature[i] in known:
                 continue
-            if any(duplicates.repeats(self._terms(i), self._terms(j)) for j, _ in kept):
+            if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept):
                 continue
             known.add(self._signature[i])
             kept.append((i, c))
             if len(kept) >= needed:
                 return kept
         return kept
+
+    def _terms_idf(self, terms: frozenset[int]) -> float:
+        """The summed idf of word terms (index columns)."""
+        return float(self.words.idf[list(terms)].sum()) if terms else 0.0
 
     def _passage_terms(self, i: int) -> frozenset[int]:
         """A passage's distinct word terms (index columns), read from the index: no tokenizing."""
@@ -494,7 +539,7 @@ class Retriever:
 def index_counts(passages: Sequence[Passage], analyzer: Analyzer,
                  cache_dir: Path | None) -> tuple[IndexCounts, bool]:
     """The passages' term counts from the cache, or tokenized now and cached; and whether cached."""
-    key = cache_key(((p.id, p.text, p.source_title, p.section) for p in passages), analyzer.fingerprint)
+    key = cache_key(((p.id, p.text, head_text(p)) for p in passages), analyzer.fingerprint)
     started = time.perf_counter()
     counts = load_index(cache_dir, key, len(passages))
     hit = counts is not None

@@ -1,7 +1,8 @@
 """What of a passage is shown: the whole of a short one, the best sentences of a long one.
 
 A passage up to `SNIPPET_CHARS` long is shown whole; a longer one shows its best run of 1-3
-consecutive sentences, verbatim, with … where it was cut. A sentence ending in a colon introduces
+consecutive sentences, verbatim, with … where it was cut: the run holding the most of the
+question's words, and of those the longest that fits. A sentence ending in a colon introduces
 what follows (一位采访者询问梁文峰……他的回答则十分有意思：), so it never stands at the end of a
 snippet and the sentence after it never starts one: the quotation keeps its speaker.
 """
@@ -35,7 +36,12 @@ def snippet(text: str, spans: list[tuple[int, int, float]]) -> tuple[int, int]:
             for s, e, w in spans:
                 if start <= s and e <= end:
                     gained[text[s:e]] = max(gained.get(text[s:e], 0.0), w)
-            key = (sum(gained.values()), -(end - start) if end - start > SNIPPET_CHARS else 0, -first)
+            # Most query weight first; then, of windows that fit, the longest (more of the passage
+            # to read, the question's words with their context); a window over the limit (one long
+            # sentence) as short as possible.
+            length = end - start
+            fits = length <= SNIPPET_CHARS
+            key = (sum(gained.values()), fits, length if fits else -length, -first)
             if best_key is None or key > best_key:
                 best, best_key = (start, end), key
     start, end = best

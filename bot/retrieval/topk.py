@@ -1,7 +1,7 @@
 """The best-scoring passages of a question, exactly, at the cost of what the question touches.
 
 The score of a passage (bot.retrieval.retriever, `Retriever.scores`) is a sum of parts, one per
-word of the question and one per character pair:
+word of the question and one per character pair, times the passage's boost (at least 1):
     word g     the best of its forms' weights plus TIE_SHARE of the others' (0 without the word)
     pair j     bigram_weight x the pair's weight                              (0 without the pair)
 Only passages holding one of the question's terms can score above zero, so those are the only
@@ -70,14 +70,20 @@ class Scorer:
     """The ranking score over the words and bigrams term columns: dense, or the exact top k."""
 
     def __init__(self, words: TermColumns, bigrams: TermColumns, bigram_weight: float,
-                 tie_share: float) -> None:
+                 tie_share: float, boost: np.ndarray | None = None) -> None:
         if bigram_weight < 0 or not 0 <= tie_share <= 1:
             raise ValueError("the exact top k needs terms that never lower a score, and TIE_SHARE ≤ 1")
+        if boost is not None and (len(boost) != words.passages or float(boost.min(initial=1.0)) < 1.0):
+            raise ValueError("a boost is a factor of at least 1 per passage")
         self.words = words
         self.bigrams = bigrams
         self.bigram_weight = bigram_weight
         self.tie_share = tie_share
         self.passages = words.passages
+        # Each passage's score is multiplied by its boost (an article's lead scores more): the
+        # bounds are the largest boost times the terms' own.
+        self.boost = boost
+        self.max_boost = float(boost.max(initial=1.0)) if boost is not None else 1.0
 
     # --- the exact top k ------------------------------------------------------------------
 
@@ -140,7 +146,7 @@ class Scorer:
         groups = [(forms, False) for forms in word_weights] + pairs
         for part, (weights, bigram) in enumerate(groups):
             columns = self.bigrams if bigram else self.words
-            scale = self.bigram_weight if bigram else 1.0
+            scale = (self.bigram_weight if bigram else 1.0) * self.max_boost
             for j, w in weights.items():
                 if w <= 0:
                     continue
@@ -235,7 +241,9 @@ class Scorer:
                 # θ rises as the lower bounds do; looked at again once the candidates thinned.
                 theta = max(theta, _kth(held.lower, k) * (1 - _SLACK))
                 known = len(at)
-            reach = (held.lower + max(rest, 0.0)) * (1 + _SLACK) >= theta
+            # held.lower is what the units read give, before the boost; the bounds (rest) carry it.
+            lower = held.lower if self.boost is None else held.lower * self.boost[at.rows]
+            reach = (lower + max(rest, 0.0)) * (1 + _SLACK) >= theta
             # Copying the arrays costs as much as reading a unit for all: only when it pays.
             if reach.mean() < 0.75:
                 held.keep(reach)
@@ -281,6 +289,8 @@ class Scorer:
                 at, values = rows.find(*self.bigrams.column(j))
                 bigram[at] += weight * values
             scores += self.bigram_weight * bigram
+        if self.boost is not None:
+            scores *= self.boost[rows.rows]
         return scores
 
 

@@ -1,0 +1,110 @@
+"""Follow-ups in conversation on the bundled articles: each kind of leaning question, with the
+real engine, retriever and a SQLite history. The questions are the project's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from bot.conversation import Engine, ReplyKind
+from bot.corpus import load_corpus
+from bot.followup import has_pronoun, points_back
+from bot.history import HistoryStore
+from bot.retrieval import Retriever
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("home")
+    config = load_config(env={"HOME": str(home)}).with_overrides(retrieval={"cache_dir": home / "cache"})
+    corpus = load_corpus(config.corpus)
+    return config, corpus, Retriever(corpus, config.retrieval)
+
+
+@pytest.fixture
+async def engine(parts, tmp_path: Path):
+    config, corpus, retriever = parts
+    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
+        yield Engine(config, corpus, retriever, history)
+
+
+def texts(reply) -> str:
+    return "\n".join(h.passage.text for h in reply.hits)
+
+
+@pytest.mark.parametrize("question, leans", [
+    ("他怎么看？", True), ("那中国呢", True), ("为什么要这么做？", True), ("What does he think?", True),
+    ("DeepSeek 呢？", True), ("其他公司怎么看开源", False), ("梁文锋怎么看开源", False),
+    ("为什么中国工程师热衷开源，这一点在文章里怎么解释的？这是一个很长的问题，不算追问", False),
+])
+def test_pointing_back_is_told_by_pronouns_and_particles(question: str, leans: bool) -> None:
+    assert points_back(question) is leans
+
+
+def test_a_pronoun_is_told_apart_from_other_pointers() -> None:
+    assert has_pronoun("他怎么看？") and has_pronoun("What does he think?")
+    assert not has_pronoun("那中国呢") and not has_pronoun("其他产区")
+
+
+async def test_a_bare_why_asks_the_earlier_question_again(engine: Engine) -> None:
+    first = await engine.handle(1, 1, "中国政府在 2000 年代初做了什么？")
+    assert first.kind is ReplyKind.ANSWER
+    why = await engine.handle(1, 1, "为什么？")
+    assert why.kind is ReplyKind.ANSWER and "2000 年代初" in why.query
+    assert "削弱 Microsoft Windows" in texts(why) or "减少对外国软件依赖" in texts(why)
+
+
+async def test_a_pronoun_stands_for_the_earlier_name(engine: Engine) -> None:
+    await engine.handle(2, 2, "李彦宏是谁？")
+    reply = await engine.handle(2, 2, "他对开源怎么看？")
+    assert reply.kind is ReplyKind.ANSWER and "李彦宏" in reply.query
+    assert "智商税" in texts(reply) or "打不过闭源模型" in texts(reply)
+
+
+async def test_another_place_in_place_of_one_is_the_other_side(engine: Engine) -> None:
+    first = await engine.handle(3, 3, "美国为什么要封锁芯片？")
+    other = await engine.handle(3, 3, "那中国这边呢？")
+    assert other.kind is ReplyKind.ANSWER
+    # The other side: what the first answer showed is left out, on this page and the next.
+    shown = {h.passage.id for h in first.hits}
+    assert not shown & {h.passage.id for h in other.hits}
+    more = await engine.handle(3, 3, "更多")
+    assert not shown & {h.passage.id for h in more.hits}
+    assert not {h.passage.id for h in other.hits} & {h.passage.id for h in more.hits}
+
+
+async def test_an_attribute_the_articles_never_mention_is_not_answered_by_the_earlier_topic(engine: Engine) -> None:
+    await engine.handle(4, 4, "Dario Amodei 说了什么？")
+    reply = await engine.handle(4, 4, "他住在哪个城市？")
+    assert reply.kind is ReplyKind.NO_MATCH and not reply.hits
+    await engine.handle(5, 5, "梁文锋说过什么？")
+    assert (await engine.handle(5, 5, "他老家在哪儿？")).kind is ReplyKind.NO_MATCH
+
+
+async def test_a_new_question_after_a_follow_up_stands_alone(engine: Engine) -> None:
+    await engine.handle(6, 6, "OpenAI 指控 DeepSeek 什么？")
+    await engine.handle(6, 6, "他们打算怎么应对？")
+    reply = await engine.handle(6, 6, "京东云上线了哪些模型？")
+    assert reply.kind is ReplyKind.ANSWER and reply.context is None
+    assert "京东云已正式上线DeepSeek-R1和DeepSeek-V3模型" in texts(reply)
+    assert not any("接着" in line for line in reply.lines)
+
+
+async def test_more_keeps_paging_while_passages_cover_the_question(engine: Engine) -> None:
+    seen: list[str] = []
+    reply = await engine.handle(7, 7, "出口管制有用吗？")
+    while reply.kind is ReplyKind.ANSWER:
+        seen += [h.passage.id for h in reply.hits]
+        assert all(("出口管制" in h.passage.text or "出口控制" in h.passage.text) for h in reply.hits)
+        reply = await engine.handle(7, 7, "更多")
+    assert len(seen) >= 5 and len(seen) == len(set(seen))
+    assert reply.kind is ReplyKind.NO_MORE
+
+
+async def test_an_english_pronoun_follow_up(engine: Engine) -> None:
+    await engine.handle(8, 8, "Who is Eric Schmidt?")
+    reply = await engine.handle(8, 8, "What does he think about open source?")
+    assert reply.kind is ReplyKind.ANSWER and reply.lang == "en"
+    assert "Schmidt" in texts(reply)
