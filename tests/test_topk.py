@@ -82,24 +82,33 @@ def random_question(rng: random.Random, terms: int, bigram_terms: int):
     return groups, bigrams
 
 
-@pytest.mark.parametrize("seed,long_column,mapped", [(0, 4096, 4096), (1, 64, 16), (2, 200, 4096), (3, 32, 64)])
-def test_top_k_equals_the_plain_formula_on_random_questions(seed: int, long_column: int, mapped: int,
+@pytest.mark.parametrize("seed,long_column,mapped,lead", [(0, 4096, 4096, 0.0), (1, 64, 16, 0.0),
+                                                         (2, 200, 4096, 0.0), (3, 32, 64, 0.0),
+                                                         (4, 64, 64, 0.1), (5, 200, 16, 0.5)])
+def test_top_k_equals_the_plain_formula_on_random_questions(seed: int, long_column: int, mapped: int, lead: float,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """long_column: columns this long get a high tier (of 1,500 passages, none holds 4,096);
-    mapped: candidate sets this big are found through a slot per passage instead of a search."""
+    mapped: candidate sets this big are found through a slot per passage instead of a search;
+    lead: every tenth passage, an article's lead, scores this share more."""
     monkeypatch.setattr(topk._Rows, "MAPPED", mapped)
     rng = np.random.default_rng(seed)
     params = FieldParams(k1=0.9, b=0.5, head_weight=2.0, head_b=0.5)
     words = TermColumns(random_counts(rng, 1500, 60), params, long_column)
     bigrams = TermColumns(random_counts(rng, 1500, 80), FieldParams(k1=0.9, b=0.3, head_weight=5.0, head_b=0.5),
                           long_column)
-    scorer = Scorer(words, bigrams, 0.25, TIE)
+    boost = None
+    if lead:
+        boost = np.ones(1500)
+        boost[::10] *= 1.0 + lead
+    scorer = Scorer(words, bigrams, 0.25, TIE, boost)
     pick = random.Random(seed)
     pruned = 0
     for _ in range(150):
         groups, pairs = random_question(pick, 60, 80)
         k = pick.choice([1, 3, 32, 40, 200, 4096])
         reference = dense(words, bigrams, groups, pairs, 0.25)
+        if lead:
+            reference[::10] *= 1.0 + lead  # as Retriever.scores boosts the leads
         positive = int(np.count_nonzero(reference > 0))
         expected = retriever_module._top(reference, min(positive, k)) if positive else np.zeros(0, dtype=int)
         top = scorer.top(groups, pairs, k)
