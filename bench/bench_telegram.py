@@ -20,6 +20,10 @@ Prints figures, asserts nothing about speed. The bot runs with the bundled confi
   are being sent, kill -9 and SIGTERM at a random moment of a 100-question burst.
 - raw: the rate limiter off: replies per second the bot itself manages, and one question at a
   time (its own latency, without Telegram's pacing).
+- heavy: a big synthetic library (200,000 passages by default): light questions (rare words) one
+  at a time, alone and then while other chats' heavy questions (long, full of common words) are
+  being ranked: the event loop must not wait on a heavy question's ranking. --heavy-base main runs
+  main's bot first, on the same library, for a figure before and after in one run.
 
 Replies in one chat come in order (the bot keeps each chat's updates in sequence), so the k-th
 reply in a chat answers its k-th question.
@@ -32,18 +36,23 @@ import asyncio
 import random
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import httpx
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 HARNESS = REPO / "tests" / "telegram"
 if str(HARNESS) not in sys.path:
     sys.path.insert(0, str(HARNESS))
+if str(REPO / "bench") not in sys.path:
+    sys.path.insert(0, str(REPO / "bench"))
 
 from bot_harness import BotProcess, bot_env, make_token, write_config  # noqa: E402
 from emulator_harness import Emulator, User, install_emulator  # noqa: E402
@@ -73,17 +82,26 @@ def percentile(values: list[float], q: float) -> float:
 class Run:
     """One bot process with its own proxy, started for a measurement; restartable on the same database."""
 
-    def __init__(self, emulator: Emulator, folder: Path, index_cache: Path, **telegram: object) -> None:
+    def __init__(self, emulator: Emulator, folder: Path, index_cache: Path, seeds: Path | None = None,
+                 bot_tree: Path | None = None, **telegram: object) -> None:
         self.folder = folder
         self.token = make_token()
         self.proxy = RepairingProxy(emulator.url, token=self.token).start()
         self.config = write_config(folder, index_cache, questions_per_minute=10_000, **telegram)
+        if seeds is not None:
+            raw = yaml.safe_load(self.config.read_text(encoding="utf-8"))
+            raw["corpus"]["seeds_dir"] = str(seeds)
+            self.config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        self.env = bot_env(self.folder / "home")
+        # Another checkout's bot (e.g. main before a change), to compare in the same run.
+        self.tree = bot_tree
         self.bot = self.start()
 
     def start(self) -> BotProcess:
-        self.bot = BotProcess(self.proxy, self.config, self.folder / "history.sqlite3", bot_env(self.folder / "home"),
-                              self.folder / "bot.log", self.token).start()
-        return self.bot
+        self.bot = BotProcess(self.proxy, self.config, self.folder / "history.sqlite3", self.env,
+                              self.folder / "bot.log", self.token)
+        self.bot.cwd = self.tree
+        return self.bot.start(timeout=300)
 
     def stop(self) -> None:
         self.bot.stop()
@@ -299,6 +317,86 @@ def raw(emulator: Emulator, folder: Path, cache: Path, chats: int, per_chat: int
         run.stop()
 
 
+# Questions that touch much of a big library (long, with common words), and ones that touch little.
+HEAVY = ("西方怎么看中国的技术和开源模型的发展", "监管层支持国内开源社区的原因是什么", "DeepSeek 的模型性能跟闭源的比怎么样",
+         "中国工程师做开源图的是什么", "开源 AI 模型跟操作系统的区别在哪里", "全球南方国家能从开源模型得到什么")
+LIGHT = ("红旗 Linux 是干嘛的", "Gitee", "MiniMax 开源", "幻方量化", "Sarah Guo", "蒸馏指控")
+
+
+def heavy(emulator: Emulator, folder: Path, cache: Path, passages: str, light: int, heavy_chats: int,
+          heavy_each: int, trees: list[tuple[str, Path | None]]) -> None:
+    """Light questions' latency alone, then while heavy ones from other chats are being ranked."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_retrieval import bundled_config, build_corpus, parse_scale
+    from synthetic import write_seed_files
+    from bot.corpus import load_corpus
+
+    config = bundled_config()
+    scale = parse_scale(passages, len(load_corpus(config.corpus).passages))
+    seeds = folder / "seeds"
+    files = write_seed_files(build_corpus(config, scale, 20250218), seeds)
+    print(f"heavy: a library of {scale}× the bundled passages ({files:,} seed files); the rate limiter off")
+    for label, tree in trees:
+        run_folder = folder / f"run-{label}"
+        run_folder.mkdir()
+        index_cache = folder / f"cache-{label}"
+        prepare = write_config(run_folder, index_cache)
+        raw = yaml.safe_load(prepare.read_text(encoding="utf-8"))
+        raw["corpus"]["seeds_dir"] = str(seeds)
+        prepare.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        started = time.monotonic()
+        # The index is built before the bot starts (it would build it the same way).
+        subprocess.run([sys.executable, "-m", "bot", "search", "--config", str(prepare), "开源"],
+                       env=bot_env(run_folder / "home"), cwd=tree, check=True, capture_output=True, timeout=3600)
+        print(f"  [{label}] index built in {time.monotonic() - started:.0f} s ({tree or 'this checkout'})")
+        run = Run(emulator, run_folder, index_cache, seeds=seeds, bot_tree=tree, rate_limiter=False)
+        try:
+            asker = run.bot.user()
+            asker.send(LIGHT[0])
+            asker.wait_replies(1, timeout=60)
+            alone = one_at_a_time(run, asker, LIGHT, light)
+            users = [run.bot.user() for _ in range(heavy_chats)]
+            loaded: list[float] = []
+            done = threading.Event()
+
+            def busy() -> None:
+                asyncio.run(post_questions(users, heavy_each, lambda user, k: HEAVY[(k + user.chat_id) % len(HEAVY)]))
+                done.set()
+            poster = threading.Thread(target=busy)
+            poster.start()
+            time.sleep(0.5)
+            expected = {u.chat_id: heavy_each for u in users}
+            while len(loaded) < light:
+                loaded += one_at_a_time(run, asker, LIGHT, 1, offset=len(loaded))
+                if all(len(v) >= heavy_each for v in accepted(run.proxy, set(expected)).values()) and \
+                        len(accepted(run.proxy, set(expected))) == len(expected):
+                    break
+            poster.join()
+            wait_for_replies(run.proxy, expected, timeout=600, settle=0.5)
+            got = accepted(run.proxy, set(expected))
+            heavy_done = sum(len(v) for v in got.values())
+            print(f"  [{label}] light questions alone: p50 {percentile(alone, 50):.0f} ms  p95 {percentile(alone, 95):.0f} ms"
+                  f"  (n={len(alone)})")
+            print(f"  [{label}] light questions while {heavy_chats} chats' {heavy_chats * heavy_each} heavy questions run: "
+                  f"p50 {percentile(loaded, 50):.0f} ms  p95 {percentile(loaded, 95):.0f} ms  max {max(loaded):.0f} ms "
+                  f"(n={len(loaded)}; heavy answered {heavy_done})")
+        finally:
+            run.stop()
+
+
+def one_at_a_time(run: Run, user: User, texts: tuple[str, ...], count: int, offset: int = 0) -> list[float]:
+    """Milliseconds from posting each question to Telegram accepting its answer, one after another."""
+    out = []
+    for k in range(count):
+        before = len(accepted(run.proxy, {user.chat_id})[user.chat_id])
+        posted = time.monotonic()
+        user.send(texts[(k + offset) % len(texts)])
+        while len(accepted(run.proxy, {user.chat_id})[user.chat_id]) == before:
+            time.sleep(0.001)
+        out.append((accepted(run.proxy, {user.chat_id})[user.chat_id][before] - posted) * 1000)
+    return out
+
+
 def rejected(proxy: RepairingProxy) -> int:
     """Calls the strict proxy refused as Telegram would (4xx other than 429) or counted as violations."""
     return sum(400 <= c.status < 500 and c.status != 429 for c in proxy.calls()) + len(proxy.violations)
@@ -306,7 +404,12 @@ def rejected(proxy: RepairingProxy) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="load,group,faults,raw", help="parts to run, comma-separated")
+    parser.add_argument("--only", default="load,group,faults,raw,heavy", help="parts to run, comma-separated")
+    parser.add_argument("--heavy-passages", default="200k", help="the heavy part's library (as bench_retrieval's --scales)")
+    parser.add_argument("--heavy-chats", type=int, default=6)
+    parser.add_argument("--heavy-each", type=int, default=30)
+    parser.add_argument("--light", type=int, default=30, help="light questions, alone and under load")
+    parser.add_argument("--heavy-base", help="also run the heavy part with this commit's bot (e.g. main), first")
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"faults to inject (of {', '.join(FAULTS)})")
     parser.add_argument("--chats", type=int, default=50)
     parser.add_argument("--per-chat", type=int, default=10)
@@ -337,6 +440,14 @@ def main() -> int:
                         fault(emulator, folder(), cache, kind, args.seed + n)
             if "raw" in parts:
                 raw(emulator, folder(), cache, 20, 25, args.sequential)
+            if "heavy" in parts:
+                trees: list[tuple[str, Path | None]] = []
+                if args.heavy_base:
+                    from same_results import checkout
+                    trees.append((args.heavy_base, checkout(args.heavy_base, root / "base-tree")))
+                trees.append(("this", None))
+                heavy(emulator, folder(), cache, args.heavy_passages, args.light, args.heavy_chats,
+                      args.heavy_each, trees)
     finally:
         emulator.stop()
     return 0

@@ -274,7 +274,7 @@ class Engine:
         resolution = self._followups.resolve(prepared.text, self._earlier_question(previous))
         # A contrast ("那中国呢？") asks for the other side: what the earlier question showed is left out.
         avoid = tuple(previous.passage_ids) if resolution.replaced and previous else ()
-        hits, has_more = self._page(resolution.query, 0, top_k, resolution.context, avoid)
+        hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
         # The earlier topic must not make an off-topic follow-up look answered ("他住在哪个城市？"
         # after a question on Dario): what it asks about must be in the passage that answers it.
         if resolution.must_hold and not any(self._holds(h, resolution.must_hold) for h in hits):
@@ -307,7 +307,7 @@ class Engine:
         hits: list[Hit] = []
         has_more = False
         if previous.passage_ids and intent is None:  # nor has an abstained question or a comparison
-            hits, has_more = self._page(previous.query, offset, self._top_k, previous.context, previous.avoid)
+            hits, has_more = await self._page(previous.query, offset, self._top_k, previous.context, previous.avoid)
         exchange = self._exchange(user_id, "/more", hits, previous.query, offset, previous.context, lang,
                                   previous.avoid)
         if record:
@@ -349,10 +349,13 @@ class Engine:
         return Reply(_DISCUSSION_KINDS[page.kind], lang, hits=tuple(hits), query=query, offset=offset,
                      has_more=page.has_more, lines=page.lines, groups=page.groups, exchange=exchange)
 
-    def _page(self, query: str, offset: int, top_k: int, context: str | None,
-              avoid: tuple[str, ...] = ()) -> tuple[list[Hit], bool]:
+    async def _page(self, query: str, offset: int, top_k: int, context: str | None,
+                    avoid: tuple[str, ...] = ()) -> tuple[list[Hit], bool]:
         """top_k hits from offset on, and whether more follow (asks for one extra to know)."""
-        hits = self._retriever.search(query, top_k=top_k + 1, offset=offset, context=context, avoid=avoid)
+        # In a worker thread: a question that touches much of a big library takes tens of
+        # milliseconds, and the other chats' questions must not wait for it.
+        hits = await asyncio.to_thread(self._retriever.search, query, top_k=top_k + 1, offset=offset,
+                                       context=context, avoid=avoid)
         return hits[:top_k], len(hits) > top_k
 
     def _exchange(self, user_id: int, question: str, hits: list[Hit], query: str, offset: int,

@@ -9,6 +9,8 @@ has accepted every message of it.
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 import time
 from collections.abc import Sequence
@@ -172,7 +174,8 @@ async def on_sources_page_button(update: Update, context: ContextTypes.DEFAULT_T
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """@ThisBot <words> in any chat: quotes, paged with next_offset; a shared quote (#tag) comes first."""
     query = update.inline_query
-    hits, next_offset = inline_page(services(context), query.query, query.offset)
+    # In a worker thread, as the engine's own searches: other chats must not wait for this one.
+    hits, next_offset = await asyncio.to_thread(inline_page, services(context), query.query, query.offset)
     words_asked, _ = split_share_tag(query.query)
     results = render_inline_results(hits, user_lang(update, query.query),
                                     ask_link=start_link(context.bot.username, words_asked),

@@ -48,6 +48,7 @@ class BotProcess:
                  log_path: Path, token: str) -> None:
         self.proxy, self.config, self.db, self.env, self.log_path = proxy, config, db, env, log_path
         self.token = token
+        self.cwd: Path | None = None   # where `python -m bot` starts: its bot/ comes first
         self.process: subprocess.Popen | None = None
         self.returncode: int | None = None
 
@@ -58,7 +59,8 @@ class BotProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "telegram", "--config", str(self.config), "--db", str(self.db),
                  "--log-level", "DEBUG", "--api-base-url", self.proxy.base_url],
-                env={**self.env, "TELEGRAM_BOT_TOKEN": self.token}, stdout=log, stderr=subprocess.STDOUT)
+                env={**self.env, "TELEGRAM_BOT_TOKEN": self.token}, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.cwd)
         deadline = started + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
