@@ -115,7 +115,7 @@ def _one_line(text: str) -> str:
 
 def build_engine_parts(config: Config) -> tuple:
     """Load the corpus and build the index once, at start-up."""
-    corpus = load_corpus(config.corpus)
+    corpus = load_corpus(config.corpus, config.retrieval.cache_dir)
     return corpus, Retriever(corpus, config.retrieval)
 
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import gc
+import hashlib
+import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from bot.yamlfile import read_yaml
 
@@ -14,6 +20,8 @@ from bot.config import CorpusConfig
 
 SEED_SUFFIXES = (".txt", ".md")
 SOURCE_KEYS = ("title", "date", "url", "origin")
+
+log = logging.getLogger(__name__)
 
 # A plain line this short, without sentence punctuation, reads as a section heading; real headings
 # in Chinese articles are short phrases, and anything longer is a sentence or a caption.
@@ -56,6 +64,10 @@ class Source:
 class Corpus:
     sources: tuple[Source, ...]
     passages: tuple[Passage, ...]   # all passages, in source order then position
+    # What the library was read from (files, their sizes and times, the splitting settings and
+    # code), when it was read from files: the index cache is keyed by it. None for a corpus made
+    # in memory, whose index is keyed by its passages' texts.
+    key: str | None = field(default=None, compare=False)
     # Passage id -> index into `passages`, built once so lookups stay O(1) on large corpora.
     _index: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
 
@@ -81,14 +93,129 @@ class Corpus:
         return next((s for s in self.sources if s.id == source_id), None)
 
 
-def load_corpus(config: CorpusConfig) -> Corpus:
-    """Read every .txt/.md file in config.seeds_dir, clean it and split it into passages."""
+def load_corpus(config: CorpusConfig, cache_dir: Path | None = None) -> Corpus:
+    """Read every .txt/.md file in config.seeds_dir, clean it and split it into passages.
+
+    With cache_dir, the parsed library is kept there: a restart on an unchanged library (same
+    files, sizes and modification times, same sources file, settings and splitting code) reads
+    the cached passages and no article at all. A stale cache is simply not found (another key);
+    an unreadable one is rebuilt with a warning.
+    """
+    files = seed_files(config.seeds_dir)
+    key = library_key(config, files)
+    cached = _load_cached(cache_dir, key) if cache_dir is not None else None
+    if cached is not None:
+        return cached
     metadata = read_sources_file(config.sources_file)
     sources = tuple(
         load_source(path, metadata.get(path.name, {}), config.max_passage_chars, config.min_passage_chars)
-        for path in seed_files(config.seeds_dir)
+        for path in files
     )
-    return Corpus(sources=sources, passages=tuple(p for s in sources for p in s.passages))
+    corpus = Corpus(sources=sources, passages=tuple(p for s in sources for p in s.passages), key=key)
+    if cache_dir is not None:
+        _save_cached(cache_dir, corpus)
+    return corpus
+
+
+# Bump when what the corpus cache holds, or how it is read back, changes.
+CORPUS_CACHE_VERSION = "2"
+
+
+def library_key(config: CorpusConfig, files: list[Path]) -> str:
+    """A hash of what a library is read from: each file's name, size and modification time, the
+    sources file, the splitting settings and this module's code (a change to splitting can never
+    meet a stale cache). No article is read."""
+    digest = hashlib.sha256()
+    digest.update(f"corpus {CORPUS_CACHE_VERSION} {config.max_passage_chars} {config.min_passage_chars}\n".encode())
+    digest.update(Path(__file__).read_bytes())
+    try:
+        digest.update(config.sources_file.read_bytes())
+    except OSError:
+        digest.update(b"(no sources file)")
+    for path in files:
+        stat = path.stat()
+        digest.update(f"\0{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _save_cached(cache_dir: Path, corpus: Corpus) -> None:
+    """Write the parsed library as arrays: the sources' texts and each passage's place in them."""
+    from bot.retrieval.cache import save_arrays
+
+    sections: dict[str, int] = {}
+    speakers: dict[str, int] = {}
+    source_of, starts, ends, section_of, speaker_of, positions = [], [], [], [], [], []
+    texts, offsets, at = [], [], 0
+    for n, source in enumerate(corpus.sources):
+        begin = 0
+        for passage in source.passages:
+            start = source.text.find(passage.text, begin)
+            if start < 0 or passage.id != f"{source.id}#{passage.position}":
+                return  # not the shape the loader makes: nothing to cache
+            source_of.append(n)
+            starts.append(at + start)
+            ends.append(at + start + len(passage.text))
+            section_of.append(sections.setdefault(passage.section, len(sections)))
+            speaker_of.append(speakers.setdefault(passage.speaker, len(speakers)))
+            positions.append(passage.position)
+            begin = start
+        texts.append(source.text)
+        offsets.append(at)
+        at += len(source.text)
+    meta = {"sources": [[s.id, s.title, str(s.path), s.date, s.url, s.origin, len(s.passages)]
+                        for s in corpus.sources],
+            "sections": list(sections), "speakers": list(speakers), "offsets": offsets, "length": at}
+    arrays = {
+        "text": np.frombuffer("".join(texts).encode("utf-8", "surrogatepass"), dtype=np.uint8),
+        "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
+        "source": np.asarray(source_of, dtype=np.int32), "start": np.asarray(starts, dtype=np.int64),
+        "end": np.asarray(ends, dtype=np.int64), "section": np.asarray(section_of, dtype=np.int32),
+        "speaker": np.asarray(speaker_of, dtype=np.int32),
+        "position": np.asarray(positions, dtype=np.int32),
+    }
+    save_arrays(cache_dir, corpus.key, arrays, kind="corpus")
+
+
+def _load_cached(cache_dir: Path, key: str) -> Corpus | None:
+    """The cached library with this key, or None (absent, or unusable: then logged)."""
+    from bot.retrieval.cache import load_arrays
+
+    arrays = load_arrays(cache_dir, key, kind="corpus")
+    if arrays is None:
+        return None
+    # Hundreds of thousands of new objects would set the cycle collector off again and again,
+    # over a heap that only grows (a third of the load); none of them can be garbage.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
+        text = bytes(arrays["text"]).decode("utf-8", "surrogatepass")
+        if len(text) != meta["length"]:
+            raise ValueError("text length")
+        sections, speakers = meta["sections"], meta["speakers"]
+        offsets = meta["offsets"] + [len(text)]
+        titles = [source[1] for source in meta["sources"]]
+        ids = [source[0] for source in meta["sources"]]
+        columns = zip(arrays["source"].tolist(), arrays["start"].tolist(), arrays["end"].tolist(),
+                      arrays["section"].tolist(), arrays["position"].tolist(), arrays["speaker"].tolist())
+        passages = tuple(Passage(f"{ids[n]}#{position}", ids[n], titles[n], sections[section], position,
+                                 text[start:end], speakers[speaker])
+                         for n, start, end, section, position, speaker in columns)
+        sources, first = [], 0
+        for n, (source_id, title, path, date, url, origin, count) in enumerate(meta["sources"]):
+            sources.append(Source(source_id, title, Path(path), date, url, origin, passages[first:first + count],
+                                  text[offsets[n]:offsets[n + 1]]))
+            first += count
+        if first != len(passages):
+            raise ValueError("passages and sources do not line up")
+        return Corpus(sources=tuple(sources), passages=passages, key=key)
+    except (KeyError, ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
+        log.warning("corpus cache for %s is unusable (%s: %s); reading the articles", key[:12],
+                    exc.__class__.__name__, exc)
+        return None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def seed_files(seeds_dir: Path) -> list[Path]:

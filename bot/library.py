@@ -113,7 +113,7 @@ class Library:
 def build_edition(config: Config, history: HistoryStore, bot_username: str | None = None) -> Edition:
     """Load the articles, build (or load) the index and the engine: CPU work, run in a thread."""
     started = time.perf_counter()
-    corpus = load_corpus(config.corpus)
+    corpus = load_corpus(config.corpus, config.retrieval.cache_dir)
     retriever = Retriever(corpus, config.retrieval)
     engine = Engine(config, corpus, retriever, history, bot_username=bot_username)
     return Edition(corpus, retriever, engine, time.perf_counter() - started)

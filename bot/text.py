@@ -312,7 +312,9 @@ class Analyzer:
         taken: list[tuple[int, int]] = []
         if not _HAS_LATIN.search(norm):
             return terms, taken  # the glossary is English: a Chinese question skips its patterns
-        for pattern, translations in self._glossary:
+        for (pattern, translations), stem in zip(self._glossary, self._glossary_stems):
+            if stem not in norm:
+                continue  # the phrase's first word is not there: its pattern cannot match
             for match in pattern.finditer(norm):
                 span = match.span()
                 if any(s < span[1] and span[0] < e for s, e in taken):
@@ -481,10 +483,15 @@ class Analyzer:
     def _prepare_glossary(self) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
         """Compiled English phrases, longest first, each tolerant of plural endings."""
         out = []
+        # Each pattern's literal start (its first word without the plural ending), for a quick
+        # test that skips the patterns a question cannot match.
+        self._glossary_stems: list[str] = []
         for phrase in sorted(self.aliases.glossary, key=len, reverse=True):
-            words = [_plural(w) for w in re.split(r"[\s\-]+", phrase) if w]
+            raw = [w for w in re.split(r"[\s\-]+", phrase) if w]
+            words = [_plural(w) for w in raw]
             pattern = re.compile(r"(?<![a-z0-9])" + r"[\s\-]*".join(words) + r"(?![a-z0-9])")
             out.append((pattern, self.aliases.glossary[phrase]))
+            self._glossary_stems.append(_plural_stem(raw[0]) if raw else "")
         return out
 
 
@@ -526,6 +533,11 @@ def _merge_terms(terms: list[QueryTerm], groups: _Groups) -> list[QueryTerm]:
         if old is None or term.weight > old.weight:
             best[term.token] = term
     return list(best.values())
+
+
+def _plural_stem(word: str) -> str:
+    """What every match of _plural(word) starts with."""
+    return word[:-1] if len(word) > 3 and word.endswith("y") and word[-2] not in "aeiou" else word
 
 
 def _plural(word: str) -> str:

@@ -301,3 +301,62 @@ def test_new_article_dropped_into_seeds_gets_its_heading_as_title(tmp_path, conf
     assert [(p.id, p.section, p.text) for p in new.passages] == [
         ("004_new#0", "背景", "RISC-V 让更多公司可以设计自己的芯片，而不必支付授权费用。")]
     assert corpus.sources[0].title == load_corpus(config).sources[0].title  # the YAML still applies
+
+
+# ---------------------------------------------------------------------------------------------
+# The parsed library cached with the index.
+
+def copied_seeds(tmp_path: Path) -> CorpusConfig:
+    """The real seeds copied into tmp_path (their own sizes and times)."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    real = load_config(env={"HOME": str(tmp_path)}).corpus
+    for path in real.seeds_dir.iterdir():
+        (seeds / path.name).write_bytes(path.read_bytes())
+    return CorpusConfig(seeds_dir=seeds, sources_file=real.sources_file)
+
+
+def test_an_unchanged_library_is_read_from_the_cache_not_the_articles(tmp_path):
+    import os
+
+    config = copied_seeds(tmp_path)
+    parsed = load_corpus(config, tmp_path / "cache")
+    assert list((tmp_path / "cache").glob("corpus-*"))
+    # Same size, same modification time, other text: only a reader of the articles would see it.
+    for path in config.seeds_dir.iterdir():
+        stat = path.stat()
+        path.write_bytes(b"x" * stat.st_size)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    cached = load_corpus(config, tmp_path / "cache")
+    assert cached == parsed and cached.key == parsed.key
+    assert [vars_of(p) for p in cached.passages] == [vars_of(p) for p in parsed.passages]
+    assert [(s.id, s.title, s.path, s.date, s.url, s.origin, s.text) for s in cached.sources] == \
+        [(s.id, s.title, s.path, s.date, s.url, s.origin, s.text) for s in parsed.sources]
+
+
+def vars_of(passage) -> tuple:
+    return (passage.id, passage.source_id, passage.source_title, passage.section, passage.position, passage.text,
+            passage.speaker)
+
+
+def test_an_edited_article_is_read_again(tmp_path):
+    config = copied_seeds(tmp_path)
+    load_corpus(config, tmp_path / "cache")
+    first = sorted(config.seeds_dir.iterdir())[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\n\n新加的一段话，说明文章改过了。\n", encoding="utf-8")
+    again = load_corpus(config, tmp_path / "cache")
+    assert any("新加的一段话" in p.text for p in again.passages)
+    assert again == load_corpus(config)
+
+
+def test_a_damaged_corpus_cache_is_read_again_with_one_warning(tmp_path, caplog):
+    import logging
+
+    config = copied_seeds(tmp_path)
+    parsed = load_corpus(config, tmp_path / "cache")
+    [folder] = (tmp_path / "cache").glob("corpus-*")
+    (folder / "text.npy").write_bytes(b"garbage")
+    with caplog.at_level(logging.WARNING):
+        again = load_corpus(config, tmp_path / "cache")
+    assert again == parsed
+    assert len(caplog.records) == 1 and "unusable" in caplog.records[0].message

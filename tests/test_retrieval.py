@@ -353,12 +353,37 @@ def test_corrupt_cache_is_rebuilt_with_a_warning(settings: RetrievalConfig, capl
     first = Retriever(SMALL, settings)
     [path] = settings.cache_dir.glob("index-*.npz")
     path.write_bytes(b"not a cache" * 10)
+    [weights] = settings.cache_dir.glob("weights-*")
+    shutil.rmtree(weights)
     with caplog.at_level(logging.WARNING):
         again = Retriever(SMALL, settings)
     assert not again.cache_hit
-    assert "unusable" in caplog.text
+    assert [r.message for r in caplog.records if "unusable" in r.message and "rebuilding" in r.message]
+    assert len(caplog.records) == 1
     assert ids(again.search("股票交易")) == ids(first.search("股票交易")) == ["t#0"]
     assert Retriever(SMALL, settings).cache_hit  # the rebuilt index was written back
+
+
+@pytest.mark.parametrize("damage", ["truncate", "manifest", "shape"])
+def test_damaged_weights_are_rebuilt_with_one_warning(settings: RetrievalConfig, caplog: pytest.LogCaptureFixture,
+                                                      damage: str) -> None:
+    first = Retriever(SMALL, settings)
+    [weights] = settings.cache_dir.glob("weights-*")
+    if damage == "truncate":
+        data = weights / "words.data.npy"
+        data.write_bytes(data.read_bytes()[:-4])
+    elif damage == "manifest":
+        (weights / "manifest.json").write_text("{not json", encoding="utf-8")
+    else:
+        np.save(weights / "bigrams.indices.npy", np.zeros(3, dtype=np.int32))
+    with caplog.at_level(logging.WARNING):
+        again = Retriever(SMALL, settings)
+    assert len(caplog.records) == 1 and "unusable" in caplog.records[0].message
+    assert ids(again.search("股票交易")) == ids(first.search("股票交易")) == ["t#0"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        Retriever(SMALL, settings)
+    assert not caplog.records  # the weights were written back whole
 
 
 def test_unwritable_cache_folder_still_answers(settings: RetrievalConfig, tmp_path: Path,

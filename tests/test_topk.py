@@ -1,4 +1,4 @@
-"""The exact top k (bot.retrieval.topk) against the plain formula over every passage.
+"""The exact top k (bot.retrieval.topk) against the plain formula over every passage; the parallel build.
 
 Random libraries with a few very common terms (so MaxScore leaves their columns unwalked), exact
 copies of passages (so scores tie) and random questions: the same passages, in the same order,
@@ -82,15 +82,18 @@ def random_question(rng: random.Random, terms: int, bigram_terms: int):
     return groups, bigrams
 
 
-@pytest.mark.parametrize("seed,long_column,mapped,lead", [(0, 4096, 4096, 0.0), (1, 64, 16, 0.0),
-                                                         (2, 200, 4096, 0.0), (3, 32, 64, 0.0),
-                                                         (4, 64, 64, 0.1), (5, 200, 16, 0.5)])
+@pytest.mark.parametrize("seed,long_column,mapped,lead,small", [(0, 4096, 4096, 0.0, 0), (1, 64, 16, 0.0, 0),
+                                                               (2, 200, 4096, 0.0, 0), (3, 32, 64, 0.0, 0),
+                                                               (4, 64, 64, 0.1, 0), (5, 200, 16, 0.5, 0),
+                                                               (6, 64, 64, 0.0, 5000), (7, 64, 64, 0.3, 5000)])
 def test_top_k_equals_the_plain_formula_on_random_questions(seed: int, long_column: int, mapped: int, lead: float,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+                                                            small: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """long_column: columns this long get a high tier (of 1,500 passages, none holds 4,096);
     mapped: candidate sets this big are found through a slot per passage instead of a search;
-    lead: every tenth passage, an article's lead, scores this share more."""
+    lead: every tenth passage, an article's lead, scores this share more;
+    small: libraries this small are scored whole (no pruning)."""
     monkeypatch.setattr(topk._Rows, "MAPPED", mapped)
+    monkeypatch.setattr(topk, "SMALL_LIBRARY", small)
     rng = np.random.default_rng(seed)
     params = FieldParams(k1=0.9, b=0.5, head_weight=2.0, head_b=0.5)
     words = TermColumns(random_counts(rng, 1500, 60), params, long_column)
@@ -118,7 +121,7 @@ def test_top_k_equals_the_plain_formula_on_random_questions(seed: int, long_colu
         assert top.more == (positive > len(expected))
         pruned += top.pruned
     # The pruning must really have been at work, or the test proves nothing about it.
-    assert pruned >= 20
+    assert pruned >= 20 or small
 
 
 def test_a_question_holding_nothing_has_no_candidates() -> None:
@@ -130,7 +133,10 @@ def test_a_question_holding_nothing_has_no_candidates() -> None:
     assert len(top.rows) == 0 and not top.more
 
 
-def test_the_bundled_questions_rank_as_the_plain_formula_ranks_them(tmp_path) -> None:
+@pytest.mark.parametrize("small", [0, 5000])
+def test_the_bundled_questions_rank_as_the_plain_formula_ranks_them(tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                                                    small: int) -> None:
+    monkeypatch.setattr(topk, "SMALL_LIBRARY", small)
     config = load_config(env={"HOME": str(tmp_path)}).with_overrides(retrieval={"cache_dir": tmp_path / "cache"})
     retriever = Retriever(load_corpus(config.corpus), config.retrieval)
     questions = ["DeepSeek 为什么开源？", "出口管制挡得住中国 AI 吗", "李彦宏怎么评价开源模型", "开源",
@@ -144,3 +150,24 @@ def test_the_bundled_questions_rank_as_the_plain_formula_ranks_them(tmp_path) ->
             top = retriever._scorer.top(query.word_weights, query.bigram_weights, k)
             assert top.rows.tolist() == expected.tolist()
             assert top.scores.tobytes() == reference[expected].tobytes()
+
+
+def test_a_parallel_build_counts_exactly_as_one_process(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.retrieval import index
+    from bot.text import Analyzer
+
+    config = load_config(env={"HOME": str(tmp_path)})
+    passages = load_corpus(config.corpus).passages
+    analyzer = Analyzer(config.retrieval)
+    alone = index.build_counts(passages, analyzer, workers=1)
+    monkeypatch.setattr(index, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(index, "CHUNK", 7)   # many chunks, the last one short
+    shared = index.build_counts(passages, analyzer, workers=2)
+    for name in index.REPRESENTATIONS:
+        a, b = alone.field(name), shared.field(name)
+        assert a.vocab == b.vocab
+        for field in ("body", "head"):
+            x, y = getattr(a, field), getattr(b, field)
+            assert (x.indptr.tolist(), x.indices.tolist(), x.data.tolist()) == \
+                (y.indptr.tolist(), y.indices.tolist(), y.data.tolist())
+        assert a.body_len.tolist() == b.body_len.tolist() and a.head_len.tolist() == b.head_len.tolist()

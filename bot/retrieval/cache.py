@@ -1,6 +1,14 @@
-"""Keep the tokenized index on disk so a restart on an unchanged corpus skips jieba entirely.
+"""Keep the index on disk so a restart on an unchanged corpus skips jieba and the weighting.
 
-The cache file holds the term counts of both representations (words, bigrams) and both fields
+Two kinds of entries, each versioned and keyed:
+  counts   index-<key>.npz: the term counts, keyed by the passages and the analyzer (below);
+           read only when the weights must be computed again (a new fitted model);
+  weights  weights-<key>/: one .npy file per array of what serving reads (the BM25F weight
+           columns, vocabularies, row lists, fingerprints), keyed by the counts' key and the
+           ranking's numbers, memory-mapped when loaded: a restart reads the vocabularies and
+           the small arrays, and each column's pages only when a question needs them.
+
+The counts file holds the term counts of both representations (words, bigrams) and both fields
 (body, head): sparse passages x terms matrices, the lengths and the vocabularies. It is keyed by a
 hash of every passage's id, text, title and section plus the analyzer's fingerprint (code version,
 jieba version, user dictionary, stop words, aliases), so editing an article or one of those files
@@ -11,7 +19,9 @@ cache is never an error: the index is rebuilt and a warning logged.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import shutil
 import logging
 import os
 import tempfile
@@ -26,22 +36,31 @@ import scipy.sparse as sp
 from bot.retrieval.index import FIELDS, REPRESENTATIONS, FieldCounts, IndexCounts
 
 # Bump when the file layout or the meaning of its arrays changes.
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
+WEIGHTS_VERSION = "1"
 _KEEP_FILES = 4  # older cache files (other corpora, old versions) beyond this are removed
+_MANIFEST = "manifest.json"
 
 log = logging.getLogger(__name__)
 
 
-def cache_key(texts: Iterable[tuple[str, ...]], fingerprint: str) -> str:
+def cache_key(texts: Iterable[tuple[str, ...]], fingerprint: str, block: int = 4096) -> str:
     """A hash of the passages' (id, text, head...) tuples in order and of the analyzer's settings."""
     digest = hashlib.sha256()
     digest.update(f"index {CACHE_VERSION}\n{fingerprint}\n".encode())
-    for parts in texts:
-        for part in parts:
-            digest.update(part.encode("utf-8", "surrogatepass"))
-            digest.update(b"\0")
+    texts = iter(texts)
+    while True:
+        # A few thousand passages a call: hashing one string at a time costs more than the hash.
+        chunk = list(itertools.islice(texts, block))
+        if not chunk:
+            return digest.hexdigest()
+        digest.update("\1".join("\0".join(parts) for parts in chunk).encode("utf-8", "surrogatepass"))
         digest.update(b"\1")
-    return digest.hexdigest()
+
+
+def derived_key(*parts: str) -> str:
+    """A hash of some keys and settings: the key of what is computed from them."""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def cache_path(cache_dir: Path, key: str) -> Path:
@@ -128,6 +147,78 @@ def _from_arrays(data: "np.lib.npyio.NpzFile", key: str, passages: int) -> Index
             parts[field_name], parts[f"{field_name}_len"] = matrix, length
         fields[name] = FieldCounts(vocab=vocab, **parts)
     return IndexCounts(**fields)
+
+
+def weights_path(cache_dir: Path, key: str, kind: str = "weights") -> Path:
+    """The folder of the arrays of this kind ("weights", "corpus") with this key."""
+    return cache_dir / f"{kind}-{key[:40]}"
+
+
+def save_arrays(cache_dir: Path | None, key: str, arrays: dict[str, np.ndarray],
+                kind: str = "weights") -> Path | None:
+    """Write named arrays as one folder of .npy files, atomically; on an OS error, a warning."""
+    if cache_dir is None:
+        return None
+    path = weights_path(cache_dir, key, kind)
+    tmp = None
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=cache_dir))
+        shapes = {}
+        for name, array in arrays.items():
+            array = np.ascontiguousarray(array)
+            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
+            shapes[name] = [array.dtype.str, list(array.shape)]
+        manifest = {"version": WEIGHTS_VERSION, "kind": kind, "key": key, "arrays": shapes}
+        (tmp / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        # A reader never sees a half-written folder: the rename is atomic.
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        log.warning("cannot write index cache in %s (%s); continuing without it", cache_dir, exc)
+        return None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    _prune_folders(cache_dir, kind, keep=path)
+    return path
+
+
+def load_arrays(cache_dir: Path | None, key: str, kind: str = "weights") -> dict[str, np.ndarray] | None:
+    """The arrays saved under key, memory-mapped; None when absent or unusable (then logged)."""
+    if cache_dir is None:
+        return None
+    path = weights_path(cache_dir, key, kind)
+    if not (path / _MANIFEST).exists():
+        return None
+    try:
+        manifest = json.loads((path / _MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("version") != WEIGHTS_VERSION or manifest.get("key") != key or manifest.get("kind") != kind:
+            raise ValueError("version or key mismatch")
+        arrays = {}
+        for name, (dtype, shape) in manifest["arrays"].items():
+            array = np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            if array.dtype.str != dtype or list(array.shape) != shape:
+                raise ValueError(f"{name}.npy does not match the manifest")
+            # A plain array over the mapped pages: memmap's subclass costs on every slice.
+            arrays[name] = array.view(np.ndarray) if isinstance(array, np.memmap) else array
+    except (OSError, ValueError, KeyError, TypeError, EOFError, json.JSONDecodeError) as exc:
+        log.warning("index cache %s is unusable (%s: %s); rebuilding", path, exc.__class__.__name__, exc)
+        return None
+    _touch(path)
+    return arrays
+
+
+def _prune_folders(cache_dir: Path, kind: str, keep: Path) -> None:
+    """Remove the least recently used folders of a kind beyond a few."""
+    try:
+        folders = sorted(cache_dir.glob(f"{kind}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in [f for f in folders if f != keep][_KEEP_FILES - 1:]:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        log.debug("could not prune index cache: %s", exc)
 
 
 def _touch(path: Path) -> None:

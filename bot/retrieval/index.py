@@ -17,6 +17,8 @@ The counts are plain integers; the BM25F weights are computed from them at start
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -59,33 +61,104 @@ def head_text(passage: Passage) -> str:
     return "\n".join(part for part in (passage.source_title, passage.section, passage.speaker) if part)
 
 
-def build_counts(passages: Sequence[Passage], analyzer: Analyzer) -> IndexCounts:
-    """Tokenize every passage (body and head) into words and into bigrams, and count."""
+# Below this many passages one process tokenizes them all: starting workers would cost more.
+PARALLEL_FROM = 20_000
+# Passages a worker tokenizes at a time: small enough to spread the work evenly over the cores
+# and to keep each chunk's token lists small, big enough that handing chunks over costs little.
+CHUNK = 10_000
+
+
+def build_counts(passages: Sequence[Passage], analyzer: Analyzer, workers: int | None = None) -> IndexCounts:
+    """Tokenize every passage (body and head) into words and into bigrams, and count.
+
+    Tokenizing (jieba) is most of a cold build: from PARALLEL_FROM passages on, the bodies are
+    tokenized by one process per core (forked, so they share the analyzer already loaded), chunk
+    by chunk, and the chunks' counts are joined in passage order, giving exactly the counts, and
+    the vocabulary's order, of one process doing it all.
+    """
+    workers = workers if workers is not None else len(os.sched_getaffinity(0))
+    if workers > 1 and len(passages) >= PARALLEL_FROM:
+        words, bigrams = _parallel_bodies(passages, analyzer, workers)
+    else:
+        words = _okapi_counts((analyzer.tokenize(p.text) for p in passages), len(passages), {})
+        bigrams = _plain_counts((analyzer.bigrams(p.text) for p in passages), len(passages), {})
     return IndexCounts(
-        words=_field_counts(passages, analyzer.tokenize, body_counter=_okapi_counts),
-        bigrams=_field_counts(passages, analyzer.bigrams),
+        words=_with_heads(passages, analyzer.tokenize, *words),
+        bigrams=_with_heads(passages, analyzer.bigrams, *bigrams),
     )
 
 
-def _field_counts(passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
-                  body_counter: Callable | None = None) -> FieldCounts:
-    """Counts of one representation: body rows, then head rows over the same vocabulary."""
-    vocab: dict[str, int] = {}
-    counter = body_counter or _plain_counts
-    body, body_len = counter((tokenize(p.text) for p in passages), len(passages), vocab)
+def _with_heads(passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
+                body: Rows, body_len: np.ndarray, vocab: dict[str, int]) -> FieldCounts:
+    """One representation's counts: the body rows given, then the head rows over the same vocabulary."""
     # Heads repeat (every passage of an article shares its title): tokenize each distinct one once.
     heads: dict[str, list[str]] = {}
     head_tokens = (heads.setdefault(text, tokenize(text)) for text in map(head_text, passages))
-    head, head_len = _plain_counts(head_tokens, len(passages), vocab)
+    head, head_len = _plain_counts(head_tokens, len(passages), vocab)[:2]
     shape = (len(passages), len(vocab))
     terms = tuple(sorted(vocab, key=vocab.__getitem__))
     return FieldCounts(terms, _to_csc(body, shape), _to_csc(head, shape), body_len, head_len)
 
 
+_WORK: tuple[Sequence[Passage], Analyzer] | None = None  # what forked workers tokenize
+
+
+def _count_chunk(bounds: tuple[int, int]) -> tuple:
+    """A worker's counts of passages[first:last], words then bigrams, each over its own vocabulary."""
+    passages, analyzer = _WORK
+    chunk = passages[bounds[0]:bounds[1]]
+    words = _okapi_counts((analyzer.tokenize(p.text) for p in chunk), len(chunk), {})
+    bigrams = _plain_counts((analyzer.bigrams(p.text) for p in chunk), len(chunk), {})
+    # Vocabularies as lists in id order: the joining keeps their order of first appearance.
+    return tuple((rows, lengths, list(vocab)) for rows, lengths, vocab in (words, bigrams))
+
+
+def _parallel_bodies(passages: Sequence[Passage], analyzer: Analyzer, workers: int):
+    """(rows, lengths, vocab) of words and of bigrams over every body, tokenized by worker processes."""
+    global _WORK
+    bounds = [(first, min(first + CHUNK, len(passages))) for first in range(0, len(passages), CHUNK)]
+    joined = [_Joined(len(passages)), _Joined(len(passages))]
+    _WORK = (passages, analyzer)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for parts in pool.imap(_count_chunk, bounds):
+                for target, part in zip(joined, parts):
+                    target.add(*part)
+    finally:
+        _WORK = None
+    return tuple(target.result() for target in joined)
+
+
+class _Joined:
+    """Chunks' CSR counts joined in order, their term ids mapped onto one vocabulary."""
+
+    def __init__(self, count: int) -> None:
+        self.vocab: dict[str, int] = {}
+        self.indptr, self.indices, self.data, self.lengths = [np.zeros(1, dtype=np.int64)], [], [], []
+        self.count = count
+        self.at = 0
+
+    def add(self, rows: Rows, lengths: np.ndarray, terms: list[str]) -> None:
+        vocab = self.vocab
+        ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), dtype=np.int32, count=len(terms))
+        indptr, indices, data = rows
+        self.indptr.append(indptr[1:] + self.at)
+        self.indices.append(ids[indices] if len(indices) else indices)
+        self.data.append(data)
+        self.lengths.append(lengths)
+        self.at += int(indptr[-1])
+
+    def result(self) -> tuple[Rows, np.ndarray, dict[str, int]]:
+        rows = (np.concatenate(self.indptr), np.concatenate(self.indices).astype(np.int32, copy=False),
+                np.concatenate(self.data).astype(np.int32, copy=False))
+        return rows, np.concatenate(self.lengths), self.vocab
+
+
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR indptr, indices, data
 
 
-def _plain_counts(documents: Iterable[list[str]], count: int, vocab: dict[str, int]) -> tuple[Rows, np.ndarray]:
+def _plain_counts(documents: Iterable[list[str]], count: int,
+                  vocab: dict[str, int]) -> tuple[Rows, np.ndarray, dict[str, int]]:
     """CSR rows of term counts, one row per document, term ids from vocab (extended as met)."""
     lengths = np.zeros(count, dtype=np.int64)
     indptr = np.zeros(count + 1, dtype=np.int64)
@@ -97,11 +170,11 @@ def _plain_counts(documents: Iterable[list[str]], count: int, vocab: dict[str, i
         data.extend(counts.values())
         lengths[i] = len(tokens)
         indptr[i + 1] = len(indices)
-    return (indptr, np.asarray(indices, dtype=np.int32), np.asarray(data, dtype=np.int32)), lengths
+    return (indptr, np.asarray(indices, dtype=np.int32), np.asarray(data, dtype=np.int32)), lengths, vocab
 
 
 def _okapi_counts(documents: Iterable[list[str]], count: int, vocab: dict[str, int],
-                  chunk: int = 20_000) -> tuple[Rows, np.ndarray]:
+                  chunk: int = 20_000) -> tuple[Rows, np.ndarray, dict[str, int]]:
     """CSR rows of term counts as rank-bm25's BM25Okapi fits them, chunk by chunk.
 
     BM25Okapi's per-passage dicts of 200,000 passages would take some 400 MB at once; counts and
@@ -125,11 +198,11 @@ def _okapi_counts(documents: Iterable[list[str]], count: int, vocab: dict[str, i
         del bm25, part
     if not rows:
         empty = np.zeros(0, dtype=np.int32)
-        return (np.zeros(count + 1, dtype=np.int64), empty, empty), np.zeros(count, dtype=np.int64)
+        return (np.zeros(count + 1, dtype=np.int64), empty, empty), np.zeros(count, dtype=np.int64), vocab
     # Passages come row by row, so the counts are a CSR matrix as they stand: no row-index array
     # and no COO conversion, which at 200,000 passages were the build's memory peak.
     indptr = np.concatenate(([0], np.cumsum(np.concatenate(rows))))
-    return (indptr, np.concatenate(cols), np.concatenate(data)), np.concatenate(lengths)
+    return (indptr, np.concatenate(cols), np.concatenate(data)), np.concatenate(lengths), vocab
 
 
 def _to_csc(rows: Rows, shape: tuple[int, int]) -> sp.csc_matrix:

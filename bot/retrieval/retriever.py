@@ -18,6 +18,7 @@ How a question is answered
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import time
@@ -30,12 +31,13 @@ import numpy as np
 from bot.config import RetrievalConfig
 from bot.corpus import Corpus, Passage, sentence_spans
 from bot.retrieval import duplicates, snippets
-from bot.retrieval.cache import cache_key, load_index, save_index
-from bot.retrieval.index import IndexCounts, build_counts, head_text
+from bot.retrieval.cache import (CACHE_VERSION, WEIGHTS_VERSION, cache_key, derived_key, load_arrays, load_index,
+                                 save_arrays, save_index)
+from bot.retrieval.index import REPRESENTATIONS, IndexCounts, build_counts, head_text
 from bot.retrieval.model import Model, load_model
 from bot.retrieval.necessity import COMMON_BELOW, Necessity
 from bot.retrieval.relevance import Evidence, Relevance, Word, features
-from bot.retrieval.scoring import TermColumns
+from bot.retrieval.scoring import HIGH_TIER_SHARE, LONG_COLUMN, TermColumns
 from bot.retrieval.topk import Scorer, TopScores
 from bot.text import SUBWORD_WEIGHT, Analyzer, QueryTerm
 
@@ -111,19 +113,22 @@ class Retriever:
         self.relevance = Relevance(self.model.relevance)
         self.cache_hit = False
         if counts is None:
-            counts, self.cache_hit = index_counts(self.passages, self.analyzer, config.cache_dir)
-        self._install(counts)
+            arrays, self.cache_hit = serving_arrays(corpus, self.analyzer, self.model, config.cache_dir)
+        else:
+            arrays = _arrays_of(counts, self.model)
+        self._install(arrays)
         # Passages' token spans are needed only for the few passages shown.
         self._spans = functools.lru_cache(maxsize=4096)(self._passage_tokens)
         self._terms = functools.lru_cache(maxsize=4096)(self._passage_terms)
         self._windows = functools.lru_cache(maxsize=4096)(self._passage_windows)
         self._head_terms = functools.lru_cache(maxsize=4096)(lambda head: frozenset(self.analyzer.tokenize(head)))
 
-    def _install(self, counts: IndexCounts) -> None:
+    def _install(self, arrays: dict[str, np.ndarray]) -> None:
         """BM25F weights of both representations; each passage's word terms for duplicates."""
         ranking = self.model.ranking
-        self.words = TermColumns(counts.words, ranking.words)
-        self.bigrams = TermColumns(counts.bigrams, ranking.bigrams)
+        vocab = {name: tuple(json.loads(bytes(arrays[f"{name}.vocab"]).decode("utf-8"))) for name in REPRESENTATIONS}
+        self.words = TermColumns(None, ranking.words, arrays=_prefixed(arrays, "words."), vocab=vocab["words"])
+        self.bigrams = TermColumns(None, ranking.bigrams, arrays=_prefixed(arrays, "bigrams."), vocab=vocab["bigrams"])
         self._article_first, self._article_end = _article_bounds(self.passages)
         self._leads = np.flatnonzero(self._article_first == np.arange(len(self.passages)))
         boost = None
@@ -132,10 +137,9 @@ class Retriever:
             boost[self._leads] *= 1.0 + ranking.lead_boost
         self._scorer = Scorer(self.words, self.bigrams, ranking.bigram_weight, TIE_SHARE, boost)
         self.vocab = self.words.vocab
-        self.analyzer.learn_library_words(library_words(counts.words))
-        rows = counts.words.body.tocsr()
-        self._rows = rows
-        self._signature = duplicates.signatures(rows.indices, rows.indptr)
+        self.analyzer.learn_library_words([vocab["words"][j] for j in arrays["library_words"]])
+        self._rows = _Rows(arrays["rows.indptr"], arrays["rows.indices"], arrays["rows.data"])
+        self._signature = arrays["signatures"]
         self._row_of = {p.id: i for i, p in enumerate(self.passages)}
 
     # --- public --------------------------------------------------------------------------
@@ -150,7 +154,7 @@ class Retriever:
         csr = self._rows
         terms = list(self.vocab)
         out = []
-        for i in range(csr.shape[0]):
+        for i in range(len(csr.indptr) - 1):
             start, end = csr.indptr[i], csr.indptr[i + 1]
             out.append([terms[j] for j, c in zip(csr.indices[start:end], csr.data[start:end]) for _ in range(c)])
         return out
@@ -365,13 +369,23 @@ class Retriever:
     def _covered(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
         """rows x words: the share of each word's weight the passage holds (a form, or its pairs)."""
         covered = np.zeros((len(rows), len(words)))
-        for g, word in enumerate(words):
-            for j, value in word.forms:
-                share = min(value, word.informative) / word.informative
-                covered[:, g] = np.maximum(covered[:, g], np.where(self.words.present(j, rows), share, 0.0))
-            if word.pairs:
-                held = np.sum([self.bigrams.present(j, rows) for j in word.pairs], axis=0) / word.pair_count
-                covered[:, g] = np.maximum(covered[:, g], PAIR_SHARE * held)
+        # Which rows hold each form and each pair, in one look-up per representation; then each
+        # word's best form, and the share of its pairs, for all rows at once.
+        with_forms = [g for g, word in enumerate(words) if word.forms]
+        if with_forms:
+            present = self.words.present_many([j for g in with_forms for j, _ in words[g].forms], rows)
+            shares = np.array([min(value, words[g].informative) / words[g].informative
+                               for g in with_forms for _, value in words[g].forms])
+            starts = np.cumsum([0] + [len(words[g].forms) for g in with_forms[:-1]])
+            best = np.maximum.reduceat(np.where(present, shares[:, None], 0.0), starts, axis=0)
+            covered[:, with_forms] = np.maximum(covered[:, with_forms], best.T)
+        with_pairs = [g for g, word in enumerate(words) if word.pairs]
+        if with_pairs:
+            present = self.bigrams.present_many([j for g in with_pairs for j in words[g].pairs], rows)
+            starts = np.cumsum([0] + [len(words[g].pairs) for g in with_pairs[:-1]])
+            found = np.add.reduceat(present.astype(np.int64), starts, axis=0)
+            held = found / np.array([words[g].pair_count for g in with_pairs])[:, None]
+            covered[:, with_pairs] = np.maximum(covered[:, with_pairs], (PAIR_SHARE * held).T)
         return covered
 
     def judge(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -384,10 +398,11 @@ class Retriever:
         covered = self._covered(words, rows)
         bigram_total = 0.0
         bigram_found = np.zeros(len(rows))
-        for j, weight in query.bigram_weights.items():
+        held = self.bigrams.present_many(list(query.bigram_weights), rows)
+        for (j, weight), present in zip(query.bigram_weights.items(), held):
             idf = weight * float(self.bigrams.idf[j])
             bigram_total += idf
-            bigram_found += np.where(self.bigrams.present(j, rows), idf, 0.0)
+            bigram_found += np.where(present, idf, 0.0)
         # Pairs of the question the library lacks count as missing, like unseen words.
         bigram_total += query.unseen_bigrams * self.bigrams.unseen_idf
         windows = [self._window_coverage(int(i), words) for i in rows]
@@ -421,15 +436,24 @@ class Retriever:
     def _window_coverage(self, i: int, words: list[Word]) -> np.ndarray:
         """windows x words: the share of each word one or two adjacent sentences of passage i hold."""
         windows = self._windows(i)
-        out = np.zeros((len(windows), len(words)))
-        for w, (held, pairs) in enumerate(windows):
-            for g, word in enumerate(words):
-                share = max((sh for token, sh in word.form_shares if token in held), default=0.0)
-                if share < 1.0 and word.pair_count:
-                    found = sum(1 for p in word.pair_texts if p in pairs)
-                    share = max(share, PAIR_SHARE * found / word.pair_count)
-                out[w, g] = share
-        return out
+        if not windows:
+            return np.zeros((0, len(words)))
+        specs = [(word.form_shares, word.pair_texts, word.pair_count) for word in words]
+        out = []
+        for held, pairs in windows:
+            row = []
+            for shares, texts, count in specs:
+                # The largest share of a form the window holds (0 without one); shares are >= 0.
+                share = 0.0
+                for token, sh in shares:
+                    if sh > share and token in held:
+                        share = sh
+                if share < 1.0 and count:
+                    found = sum(1 for p in texts if p in pairs)
+                    share = max(share, PAIR_SHARE * found / count)
+                row.append(share)
+            out.append(row)
+        return np.array(out, dtype=np.float64).reshape(len(windows), len(words))
 
     def _passage_windows(self, i: int) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
         """Each sentence, and each two adjacent ones, of passage i: (its terms, its character pairs)."""
@@ -536,10 +560,74 @@ class Retriever:
         return tuple((t.text, t.start, t.end, t.whole) for t in self.analyzer.tokens(self.passages[i].text))
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """Each passage's word terms and their counts, row by row (CSR arrays)."""
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+
+def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
+                   cache_dir: Path | None) -> tuple[dict[str, np.ndarray], bool]:
+    """What serving reads, memory-mapped from the cache or computed (and cached); and whether cached.
+
+    Keyed by the counts' key and the ranking's numbers: a refitted model recomputes the weights
+    from the cached counts without tokenizing again.
+    """
+    key = index_key(corpus, analyzer)
+    weights_key = derived_key(key, f"weights {WEIGHTS_VERSION} long {LONG_COLUMN}/{HIGH_TIER_SHARE}",
+                              repr(model.ranking.words), repr(model.ranking.bigrams))
+    started = time.perf_counter()
+    arrays = load_arrays(cache_dir, weights_key)
+    if arrays is not None:
+        log.info("index of %d passages loaded from cache in %.2f s", len(corpus.passages),
+                 time.perf_counter() - started)
+        return arrays, True
+    counts, hit = index_counts(corpus.passages, analyzer, cache_dir, key)
+    arrays = _arrays_of(counts, model)
+    del counts
+    if save_arrays(cache_dir, weights_key, arrays) is not None:
+        # Served from the files just written: mapped pages, not a second copy in memory.
+        arrays = load_arrays(cache_dir, weights_key) or arrays
+    return arrays, hit
+
+
+def index_key(corpus: Corpus, analyzer: Analyzer) -> str:
+    """The counts' cache key: the corpus's own key when it was loaded from files, else its texts'."""
+    if getattr(corpus, "key", None):
+        return derived_key(f"index {CACHE_VERSION}", analyzer.fingerprint, corpus.key)
+    return cache_key(((p.id, p.text, head_text(p)) for p in corpus.passages), analyzer.fingerprint)
+
+
+def _arrays_of(counts: IndexCounts, model: Model) -> dict[str, np.ndarray]:
+    """The serving arrays of counts under the model's ranking numbers."""
+    ranking = model.ranking
+    arrays: dict[str, np.ndarray] = {}
+    for name, params in (("words", ranking.words), ("bigrams", ranking.bigrams)):
+        field = counts.field(name)
+        for array_name, array in TermColumns(field, params).arrays().items():
+            arrays[f"{name}.{array_name}"] = array
+        arrays[f"{name}.vocab"] = np.frombuffer(json.dumps(list(field.vocab), ensure_ascii=False).encode("utf-8"),
+                                                dtype=np.uint8)
+    rows = counts.words.body.tocsr()
+    arrays["rows.indptr"] = rows.indptr.astype(np.int64)
+    arrays["rows.indices"] = rows.indices.astype(np.int32, copy=False)
+    arrays["rows.data"] = rows.data.astype(np.int32, copy=False)
+    arrays["signatures"] = duplicates.signatures(rows.indices, rows.indptr)
+    arrays["library_words"] = np.asarray(library_word_columns(counts.words), dtype=np.int64)
+    return arrays
+
+
+def _prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {name[len(prefix):]: array for name, array in arrays.items() if name.startswith(prefix)}
+
+
 def index_counts(passages: Sequence[Passage], analyzer: Analyzer,
-                 cache_dir: Path | None) -> tuple[IndexCounts, bool]:
+                 cache_dir: Path | None, key: str | None = None) -> tuple[IndexCounts, bool]:
     """The passages' term counts from the cache, or tokenized now and cached; and whether cached."""
-    key = cache_key(((p.id, p.text, head_text(p)) for p in passages), analyzer.fingerprint)
+    if key is None:
+        key = cache_key(((p.id, p.text, head_text(p)) for p in passages), analyzer.fingerprint)
     started = time.perf_counter()
     counts = load_index(cache_dir, key, len(passages))
     hit = counts is not None
@@ -573,9 +661,12 @@ def library_words(counts) -> list[str]:
 
     A word the HMM made up once is often a wrong cut (刘七是); one the articles repeat is a name.
     """
-    df = np.diff(counts.body.indptr)
-    general = counts.vocab
-    return [general[j] for j in np.flatnonzero(df >= LIBRARY_WORD_PASSAGES)]
+    return [counts.vocab[j] for j in library_word_columns(counts)]
+
+
+def library_word_columns(counts) -> np.ndarray:
+    """The columns of library_words(counts)."""
+    return np.flatnonzero(np.diff(counts.body.indptr) >= LIBRARY_WORD_PASSAGES)
 
 
 def _head_word(members: list[QueryTerm]) -> QueryTerm | None:

@@ -36,6 +36,8 @@ from bot.retrieval.index import FieldCounts
 # biggest 1/HIGH_TIER_SHARE of its weights, so a question reads the rest only when it must.
 LONG_COLUMN = 4096
 HIGH_TIER_SHARE = 16
+# present_many searches the columns' postings at once up to this many, one column at a time beyond.
+_BATCHED_POSTINGS = 65_536
 
 
 @dataclass(frozen=True)
@@ -55,36 +57,42 @@ def bm25_idf(df: np.ndarray | float, n: int) -> np.ndarray | float:
 
 
 class TermColumns:
-    """One representation's BM25F weights, one sparse column per term, with its idf."""
+    """One representation's BM25F weights, one sparse column per term, with its idf.
 
-    def __init__(self, counts: FieldCounts, params: FieldParams, long_column: int = LONG_COLUMN) -> None:
-        self.vocab: dict[str, int] = {t: j for j, t in enumerate(counts.vocab)}
-        n = counts.body.shape[0]
-        self.passages = n
-        combined = _combined_frequency(counts, params)
-        df = np.diff(combined.indptr)
-        self.idf = bm25_idf(df, n) if n else np.zeros(0)
-        self.unseen_idf = float(bm25_idf(0, max(n, 1)))
-        # In place, in float32: at 200,000 passages each temporary is tens of MB, and float32's
-        # 7 digits rank as float64 does.
-        weights = combined.data
-        if not (params.separate_head and params.head_weight > 0):
-            weights *= np.float32(params.k1 + 1) / (weights + np.float32(params.k1))
-        weights *= np.repeat(self.idf.astype(np.float32), df)
-        self.matrix = combined
+    Built from the counts, or from `arrays()` of an earlier build (memory-mapped from the index
+    cache: a column's pages are read from disk the first time a question needs them).
+    """
+
+    def __init__(self, counts: FieldCounts | None, params: FieldParams, long_column: int = LONG_COLUMN,
+                 arrays: dict[str, np.ndarray] | None = None, vocab: tuple[str, ...] | None = None) -> None:
+        """Weights of counts; or, with counts None, the arrays and vocab saved from such a build."""
+        if counts is not None:
+            vocab = counts.vocab
+            arrays = _weights(counts, params, long_column)
+        self.vocab: dict[str, int] = {t: j for j, t in enumerate(vocab)}
+        self._arrays = arrays
+        self.passages = int(arrays["passages"][0])
+        self.indptr, self.indices, self.data = arrays["indptr"], arrays["indices"], arrays["data"]
+        self.idf = arrays["idf"]
+        self.unseen_idf = float(bm25_idf(0, max(self.passages, 1)))
         # Each column's largest weight: the bound of what the term gives a passage (bot.retrieval.topk).
-        self.peak_values = _column_peaks(combined)
-        self._high, self._high_rows, self._high_values = _high_tiers(combined, long_column)
+        self.peak_values = arrays["peaks"]
+        self._high = {int(j): (int(a), int(b), float(c)) for j, a, b, c in
+                      zip(arrays["high_columns"], arrays["high_start"], arrays["high_end"], arrays["high_cut"])}
+        self._high_rows, self._high_values = arrays["high_rows"], arrays["high_values"]
         # Weight per unit idf of a term held once in body and head of a passage of average length.
         k1, h = params.k1, params.head_weight
         once = (k1 + 1) / (1 + k1)
         self.peak = once * (1 + h) if params.separate_head else (1 + h) * (k1 + 1) / (1 + h + k1)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything the weights are made of, to save and load again."""
+        return dict(self._arrays)
+
     def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
         """(passage rows, weights) of term column j; rows are sorted."""
-        m = self.matrix
-        start, end = m.indptr[j], m.indptr[j + 1]
-        return m.indices[start:end], m.data[start:end]
+        start, end = self.indptr[j], self.indptr[j + 1]
+        return self.indices[start:end], self.data[start:end]
 
     def high_tier(self, j: int) -> tuple[np.ndarray, np.ndarray, float] | None:
         """A long column's high tier: (sorted rows, weights) of its biggest weights, and the
@@ -97,7 +105,7 @@ class TermColumns:
 
     def length(self, j: int) -> int:
         """How many passages term column j holds."""
-        return int(self.matrix.indptr[j + 1] - self.matrix.indptr[j])
+        return int(self.indptr[j + 1] - self.indptr[j])
 
     def present(self, j: int, rows: np.ndarray) -> np.ndarray:
         """Whether term column j holds each of rows."""
@@ -108,6 +116,24 @@ class TermColumns:
         at = np.minimum(np.searchsorted(column, rows.astype(column.dtype)), len(column) - 1)
         return column[at] == rows
 
+    def present_many(self, columns: list[int], rows: np.ndarray) -> np.ndarray:
+        """len(columns) x len(rows): whether each term column holds each of rows (as present)."""
+        out = np.zeros((len(columns), len(rows)), dtype=bool)
+        if not columns or not len(rows):
+            return out
+        starts, ends = self.indptr[columns], self.indptr[np.asarray(columns) + 1]
+        if int((ends - starts).sum()) > _BATCHED_POSTINGS:
+            for n, j in enumerate(columns):
+                out[n] = self.present(j, rows)
+            return out
+        # One search over all the columns' postings, each keyed by (column's place, row).
+        place = np.repeat(np.arange(len(columns), dtype=np.int64), ends - starts)
+        held = np.concatenate([self.indices[a:b] for a, b in zip(starts.tolist(), ends.tolist())])
+        keys = place * self.passages + held
+        wanted = (np.arange(len(columns), dtype=np.int64)[:, None] * self.passages + np.asarray(rows, dtype=np.int64)[None, :])
+        at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        return keys[at] == wanted if len(keys) else out
+
     def add_to(self, scores: np.ndarray, weights: dict[int, float]) -> None:
         """scores += sum of weight x column, for {column: weight}."""
         for j, weight in weights.items():
@@ -116,10 +142,28 @@ class TermColumns:
             scores[rows] += weight * values
 
 
-def _high_tiers(matrix: sp.csc_matrix, long_column: int) -> tuple[dict[int, tuple[int, int, float]], np.ndarray, np.ndarray]:
+def _weights(counts: FieldCounts, params: FieldParams, long_column: int) -> dict[str, np.ndarray]:
+    """The BM25F weight columns of counts, their idf, peaks and high tiers, as named arrays."""
+    n = counts.body.shape[0]
+    combined = _combined_frequency(counts, params)
+    df = np.diff(combined.indptr)
+    idf = bm25_idf(df, n) if n else np.zeros(0)
+    # In place, in float32: at 200,000 passages each temporary is tens of MB, and float32's
+    # 7 digits rank as float64 does.
+    weights = combined.data
+    if not (params.separate_head and params.head_weight > 0):
+        weights *= np.float32(params.k1 + 1) / (weights + np.float32(params.k1))
+    weights *= np.repeat(idf.astype(np.float32), df)
+    tiers = _high_tiers(combined, long_column)
+    return {"passages": np.array([n], dtype=np.int64), "indptr": combined.indptr.astype(np.int64),
+            "indices": combined.indices.astype(np.int32, copy=False), "data": weights, "idf": idf,
+            "peaks": _column_peaks(combined), **tiers}
+
+
+def _high_tiers(matrix: sp.csc_matrix, long_column: int) -> dict[str, np.ndarray]:
     """Each long column's high tier, for impact-ordered pruning (bot.retrieval.topk)."""
     lengths = np.diff(matrix.indptr)
-    tiers: dict[int, tuple[int, int, float]] = {}
+    columns, starts, ends, cuts = [], [], [], []
     rows, values, at = [], [], 0
     for j in np.flatnonzero(lengths >= long_column).tolist():
         start, end = matrix.indptr[j], matrix.indptr[j + 1]
@@ -131,11 +175,15 @@ def _high_tiers(matrix: sp.csc_matrix, long_column: int) -> tuple[dict[int, tupl
         held = matrix.indices[start:end][high]
         rows.append(held)
         values.append(data[high])
-        tiers[j] = (at, at + len(held), float(low.max()) if len(low) else 0.0)
+        columns.append(j)
+        starts.append(at)
+        ends.append(at + len(held))
+        cuts.append(float(low.max()) if len(low) else 0.0)
         at += len(held)
-    if not rows:
-        return tiers, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-    return tiers, np.concatenate(rows), np.concatenate(values)
+    return {"high_columns": np.array(columns, dtype=np.int64), "high_start": np.array(starts, dtype=np.int64),
+            "high_end": np.array(ends, dtype=np.int64), "high_cut": np.array(cuts, dtype=np.float32),
+            "high_rows": np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32),
+            "high_values": np.concatenate(values) if values else np.zeros(0, dtype=np.float32)}
 
 
 def _column_peaks(matrix: sp.csc_matrix) -> np.ndarray:

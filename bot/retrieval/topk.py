@@ -30,6 +30,9 @@ from bot.retrieval.scoring import TermColumns
 # may be rounded to float32: they may miss the formula's figure by a few units in the float32 last
 # place. This relative slack (some 20 such units) keeps every comparison safe; it costs nothing real.
 _SLACK = 1e-6
+# Up to this many passages the top k is taken from every passage's score: at the bundled library's
+# size, pruning's bookkeeping costs more than it saves.
+SMALL_LIBRARY = 5_000
 # The first estimate of θ reads the strongest parts until they hold this many postings per
 # passage asked for (or all parts).
 _FIRST_POSTINGS = 4
@@ -92,6 +95,13 @@ class Scorer:
         units = self.units(word_weights, bigram_weights)
         if not units or k <= 0:
             return TopScores(np.zeros(0, dtype=np.int64), np.zeros(0), bool(units))
+        if self.passages <= SMALL_LIBRARY:
+            # A few thousand passages: the formula over all of them costs less than any bookkeeping.
+            scores = self._dense(word_weights, bigram_weights)
+            positive = np.flatnonzero(scores > 0)
+            order = _best(scores[positive], positive, k)
+            rows = positive[order]
+            return TopScores(rows, scores[rows], len(positive) > len(rows))
         # θ, a first estimate: the k-th best score of the passages holding the strongest units
         # (rare terms, the likely winners, and common terms' high tiers).
         first, postings = [], 0
@@ -263,6 +273,29 @@ class Scorer:
             if not inside.all():
                 return True
         return False
+
+    def _dense(self, word_weights, bigram_weights: dict[int, float]) -> np.ndarray:
+        """Every passage's score: the formula as it stands (Retriever.scores)."""
+        scores = np.zeros(self.passages)
+        for forms in word_weights:
+            if len(forms) == 1:
+                self.words.add_to(scores, forms)
+                continue
+            best = np.zeros(self.passages)
+            total = np.zeros(self.passages)
+            for j, weight in forms.items():
+                rows, values = self.words.column(j)
+                contribution = weight * values
+                total[rows] += contribution
+                best[rows] = np.maximum(best[rows], contribution)
+            scores += best + self.tie_share * (total - best)
+        if bigram_weights and self.bigram_weight > 0:
+            bigram = np.zeros(self.passages)
+            self.bigrams.add_to(bigram, bigram_weights)
+            scores += self.bigram_weight * bigram
+        if self.boost is not None:
+            scores *= self.boost
+        return scores
 
     def _evaluate(self, word_weights, bigram_weights: dict[int, float], rows: "_Rows") -> np.ndarray:
         """The formula for rows, operation for operation as the dense sum over every passage."""
