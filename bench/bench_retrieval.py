@@ -222,10 +222,11 @@ def summary(samples: list[float]) -> dict[str, float]:
 def parse_scale(token: str, base_passages: int | None = None) -> int:
     """A scale token as a multiplier: "100" is 100×, "200k" is enough copies for 200,000 passages."""
     token = token.strip().lower()
-    if token.endswith("k"):
+    if token.endswith(("k", "m")):
         if base_passages is None:
             raise ValueError("a passage target needs the bundled corpus size")
-        return max(1, math.ceil(float(token[:-1]) * 1000 / base_passages))
+        unit = 1000 if token.endswith("k") else 1_000_000
+        return max(1, math.ceil(float(token[:-1]) * unit / base_passages))
     value = int(token)
     if value < 1:
         raise ValueError(f"scale must be at least 1, got {token}")
@@ -721,6 +722,316 @@ def timed_python_start() -> float:
     return time.perf_counter() - started
 
 
+# ----------------------------------------------------------------------------- the speed table (issue 9)
+# Each figure of the issue's table, for this checkout and (with --base) another commit, in one run:
+# every measurement of a version runs in a subprocess started in that version's tree (`python -m
+# bot`, and the workers below, import the tree's own bot/), with an index cache of its own.
+
+TABLE_FLOORS = {
+    "p50_200k": Floor("200k passages: search p50, sentence queries", 3.0, "ms"),
+    "p99_200k": Floor("200k passages: search p99, sentence queries", 15.0, "ms"),
+    "restart_200k": Floor("200k: warm restart to the first answer of `quotebot search --seeds`", 2.0, "s"),
+    "rss_200k": Floor("200k: peak RSS serving", 450.0, "MB"),
+    "build_1m": Floor("1M passages: cold build", 480.0, "s"),
+    "peak_1m": Floor("1M passages: peak RSS of the cold build", 2048.0, "MB"),
+    "p50_1m": Floor("1M passages: search p50, sentence queries", 10.0, "ms"),
+    "p99_1m": Floor("1M passages: search p99, sentence queries", 50.0, "ms"),
+    "p50_bundled": Floor("bundled library: search p50, sentence queries", 0.5, "ms"),
+    "first_bundled": Floor("bundled library: first answer of `quotebot search` after start", 1.0, "s"),
+}
+
+
+def query_sets(limit: int = 200) -> dict[str, list[str]]:
+    """Whole sentences as people type them (10-40 characters) and short keywords (2-6 characters).
+
+    Sentences: the questions of the project's and the team's evaluation files (none of the
+    benchmark's own), in file order. Keywords: words of the bundled articles jieba keeps whole,
+    2-6 characters, a fixed sample.
+    """
+    import random
+
+    import yaml
+
+    files = sorted((REPO / "tests" / "eval").glob("*.yaml"))
+    files += sorted((REPO.parent / "shared" / "eval").glob("*.yaml"))
+    sentences: dict[str, None] = {}
+    for path in files:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        questions = [c["q"] for c in raw.get("cases", [])]
+        questions += [t["q"] for d in raw.get("dialogues", []) for t in d["turns"]]
+        for q in questions:
+            if 10 <= len(q) <= 40:
+                sentences.setdefault(q, None)
+    import jieba
+
+    from bot.corpus import load_corpus
+    words: dict[str, None] = {}
+    for passage in load_corpus(bundled_config().corpus).passages:
+        for word in jieba.cut(passage.text):
+            if 2 <= len(word) <= 6 and all("\u4e00" <= ch <= "\u9fff" for ch in word):
+                words.setdefault(word, None)
+    keywords = random.Random(9).sample(sorted(words), min(limit, len(words)))
+    return {"sentences": list(sentences)[:limit], "keywords": keywords}
+
+
+def tree_env(cache_home: Path) -> dict[str, str]:
+    """The environment of a table subprocess: its caches under cache_home."""
+    return cli_env(cache_home)
+
+
+def run_in_tree(tree: Path, arguments: list[str], env: dict[str, str], timeout: float = 3600) -> list[dict]:
+    """Run this script as a table worker inside tree (its bot/ first); the records it emitted."""
+    command = [sys.executable, str(Path(__file__).resolve())] + arguments
+    started = time.perf_counter()
+    process = subprocess.run(command, cwd=tree, env={**env, "PYTHONPATH": str(tree)}, capture_output=True,
+                             text=True, timeout=timeout)
+    if process.returncode != 0:
+        raise RuntimeError(f"worker {arguments[:2]} in {tree} failed:\n{process.stderr[-3000:]}")
+    records = [json.loads(line[6:]) for line in process.stdout.splitlines() if line.startswith("BENCH ")]
+    for record in records:
+        record["wall_s"] = time.perf_counter() - started
+    return records
+
+
+def cli_first_answer_in(tree: Path, env: dict[str, str], seeds: Path | None) -> float:
+    """Seconds from starting `python -m bot search` in tree to its printed answer."""
+    command = [sys.executable, "-m", "bot", "search", "--json", "--top", "3"]
+    if seeds is not None:
+        command += ["--seeds", str(seeds)]
+    command.append(FIRST_ANSWER_QUERY)
+    first_s, _, out, errors, code = run_timed_in(command, {**env, "PYTHONPATH": str(tree)}, tree)
+    if code != 0 or not json.loads(out.partition("\n")[0] or "{}").get("results"):
+        raise RuntimeError(f"quotebot search in {tree} gave no answer (exit {code}): {errors[-2000:]}")
+    return first_s
+
+
+def run_timed_in(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str, str, int]:
+    """run_timed, started in cwd."""
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
+                                   encoding="utf-8", env=env, cwd=cwd)
+        first = process.stdout.readline()
+        first_s = time.perf_counter() - started
+        rest = process.stdout.read()
+        code = process.wait(timeout=3600)
+        errors.seek(0)
+        return first_s, time.perf_counter() - started, first + rest, errors.read(), code
+
+
+def table_worker(args: argparse.Namespace) -> None:
+    """One measurement inside one tree: 'build' (cold build) or 'serve' (warm start, then queries)."""
+    from bot.config import load_config
+    from bot.console import build_engine_parts
+
+    config = load_config()
+    if args.seeds_dir:
+        config = config.with_overrides(corpus={"seeds_dir": Path(args.seeds_dir)})
+    import jieba  # noqa: F401  (its import is start-up, not index)
+    started = time.perf_counter()
+    corpus, retriever = build_engine_parts(config)
+    ready_s = time.perf_counter() - started
+    if args.worker == "build":
+        emit("build", passages=len(corpus.passages), build_s=ready_s, memory=memory_mb(),
+             cache_hit=bool(getattr(retriever, "cache_hit", False)))
+        return
+    sets = json.loads(Path(args.queries_file).read_text(encoding="utf-8"))
+    figures = {}
+    for name, queries in sets.items():
+        samples = latency_ms(lambda q: retriever.search(q, top_k=3), queries, args.rounds or 1)
+        figures[name] = summary(samples)
+    emit("serve", passages=len(corpus.passages), ready_s=ready_s, memory=memory_mb(), latency=figures,
+         cache_hit=bool(getattr(retriever, "cache_hit", False)))
+    if args.peers:
+        peers(retriever, sets, figures)
+
+
+def peers(retriever, sets: dict[str, list[str]], ours: dict) -> None:
+    """bm25s and tantivy on the same passages, tokens and queries, timed beside our search.
+
+    The tokens of a passage are what our index holds of its body: its words (with sub-words)
+    and its character pairs; a question's are the same two of its text. Each peer returns its
+    32 best, as many as our first pool.
+    """
+    import bm25s
+    import tantivy
+
+    words = retriever.token_lists()
+    analyzer = retriever.analyzer
+    documents = [w + analyzer.bigrams(p.text) for w, p in zip(words, retriever.passages)]
+    del words
+    k1, b = plain_parameters(retriever)
+    started = time.perf_counter()
+    model = bm25s.BM25(k1=k1, b=b)
+    model.index(documents, show_progress=False)
+    bm25s_build = time.perf_counter() - started
+    folder = Path(tempfile.mkdtemp(prefix="tantivy-"))
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", stored=False, tokenizer_name="whitespace")
+    schema = builder.build()
+    index = tantivy.Index(schema, path=str(folder))
+    started = time.perf_counter()
+    writer = index.writer(heap_size=200_000_000, num_threads=2)
+    for tokens in documents:
+        writer.add_document(tantivy.Document(body=" ".join(tokens)))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    tantivy_build = time.perf_counter() - started
+    searcher = index.searcher()
+    del documents
+    out = {}
+    for name, queries in sets.items():
+        tokens = [list(dict.fromkeys(analyzer.tokenize(q) + analyzer.bigrams(q))) or ["∅"] for q in queries]
+
+        def with_bm25s(t):
+            return model.retrieve([t], k=min(32, len(retriever.passages)), show_progress=False, n_threads=1)
+
+        def with_tantivy(t):
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "body", x))
+                                                 for x in t])
+            return searcher.search(query, 32).hits
+
+        out[name] = {"bm25s": summary(latency_ms(with_bm25s, tokens, 1)),
+                     "tantivy": summary(latency_ms(with_tantivy, tokens, 1))}
+    shutil.rmtree(folder, ignore_errors=True)
+    emit("peers", latency=out, bm25s_build_s=bm25s_build, tantivy_build_s=tantivy_build)
+
+
+def table(args: argparse.Namespace) -> int:
+    """The issue's table: bundled, 200k and (--million) 1M, this checkout and --base, one run."""
+    from same_results import checkout
+    from synthetic import write_seed_files
+    from bot.corpus import load_corpus
+
+    workdir = Path(tempfile.mkdtemp(prefix="quotebot-table-"))
+    began = time.perf_counter()
+    print(f"quotebot speed table, {datetime.datetime.now().isoformat(timespec='seconds')}")
+    print(f"machine: {machine()}")
+    trees = ([("before", args.base, checkout(args.base, workdir / "base"))] if args.base else [])
+    trees.append(("after", "this checkout", REPO))
+    sets = query_sets()
+    queries_file = workdir / "queries.json"
+    queries_file.write_text(json.dumps(sets, ensure_ascii=False), encoding="utf-8")
+    print(f"queries: {len(sets['sentences'])} sentences (10-40 chars), {len(sets['keywords'])} keywords (2-6 chars)")
+    figures: dict[str, dict[str, float | None]] = {label: {} for label, _, _ in trees}
+    config = bundled_config()
+    bundled = len(load_corpus(config.corpus).passages)
+    scales = [("bundled", 1)] + [(token, parse_scale(token, bundled)) for token in args.table_scales.split(",")]
+    try:
+        for name, scale in scales:
+            seeds = None
+            if scale > 1:
+                seeds = workdir / f"seeds-{name}"
+                files = write_seed_files(build_corpus(config, scale, args.seed), seeds)
+                print(f"\n== {name}: {scale}× the bundled passages, {files:,} seed files")
+            else:
+                print(f"\n== bundled ({bundled} passages)")
+            for label, revision, tree in trees:
+                if name == "1m" and label == "before" and not args.base_million:
+                    continue
+                figures[label].update(measure(name, scale, seeds, label, revision, tree, workdir, queries_file,
+                                              args, peers_too=(label == "after" and name == "200k")))
+            if seeds is not None:
+                shutil.rmtree(seeds, ignore_errors=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_table(figures, [label for label, _, _ in trees])
+    print(f"\nwhole run: {time.perf_counter() - began:.0f} s; {load_average()} at the end")
+    if args.base:
+        print(f"\n== Same results: `bench/same_results.py --base {args.base}`")
+        import same_results
+        return same_results.main(["--base", args.base])
+    return 0
+
+
+def measure(name: str, scale: int, seeds: Path | None, label: str, revision: str, tree: Path, workdir: Path,
+            queries_file: Path, args: argparse.Namespace, peers_too: bool) -> dict[str, float]:
+    """One version on one library: cold build, warm serving (latency, memory), CLI restarts."""
+    env = tree_env(workdir / f"home-{label}-{name}")
+    common = ["--queries-file", str(queries_file)] + (["--seeds-dir", str(seeds)] if seeds else [])
+    out: dict[str, float] = {}
+    [build] = run_in_tree(tree, ["--worker", "build"] + common, env)
+    print(f"  [{label}] cold build {build['build_s']:.1f} s (whole process {build['wall_s']:.1f} s), "
+          f"{fmt_mb(build['memory'])}; {build['passages']:,} passages")
+    rounds = ["--rounds", str(args.rounds or (10 if scale == 1 else 2))]
+    records = run_in_tree(tree, ["--worker", "serve"] + common + rounds + (["--peers"] if peers_too else []), env)
+    serve = next(r for r in records if r["kind"] == "serve")
+    if not serve["cache_hit"]:
+        print(f"  [{label}] !! the warm start did not find the cache")
+    for set_name, s in serve["latency"].items():
+        print(f"  [{label}] search, {set_name:9}: p50 {s['p50']:7.3f} ms  p99 {s['p99']:7.3f} ms  "
+              f"mean {s['mean']:.3f}  max {s['max']:.1f}  (n={s['n']})")
+    print(f"  [{label}] warm start to ready {serve['ready_s']:.2f} s; serving {fmt_mb(serve['memory'])}")
+    peer = next((r for r in records if r["kind"] == "peers"), None)
+    if peer:
+        print(f"  peers (same passages, tokens and queries; built in {peer['bm25s_build_s']:.0f} s and "
+              f"{peer['tantivy_build_s']:.0f} s):")
+        for set_name, by_peer in peer["latency"].items():
+            mine = serve["latency"][set_name]
+            for peer_name, s in by_peer.items():
+                print(f"    {peer_name:8} {set_name:9}: p50 {s['p50']:7.3f} ms  p99 {s['p99']:7.3f} ms   "
+                      f"ours/{peer_name}: p50 {mine['p50'] / s['p50']:.2f}×  p99 {mine['p99'] / s['p99']:.2f}×")
+                out[f"{peer_name}_{set_name}_p50"] = s["p50"]
+                out[f"{peer_name}_{set_name}_p99"] = s["p99"]
+    s = serve["latency"]["sentences"]
+    key = {"bundled": "bundled", "200k": "200k", "1m": "1m"}.get(name, name)
+    out[f"p50_{key}"], out[f"p99_{key}"] = s["p50"], s["p99"]
+    out[f"kw_p50_{key}"], out[f"kw_p99_{key}"] = serve["latency"]["keywords"]["p50"], serve["latency"]["keywords"]["p99"]
+    out[f"rss_{key}"] = serve["memory"]["peak"]
+    out[f"build_{key}"], out[f"peak_{key}"] = build["build_s"], build["memory"]["peak"]
+    if name != "1m":
+        runs = sorted(cli_first_answer_in(tree, env, seeds) for _ in range(args.cli_runs))
+        first = percentile(runs, 50)
+        print(f"  [{label}] `quotebot search{' --seeds' if seeds else ''}`, warm cache: first answer "
+              f"{first:.2f} s after start (median of {len(runs)}; {min(runs):.2f}-{max(runs):.2f})")
+        out["first_bundled" if name == "bundled" else f"restart_{key}"] = first
+    return out
+
+
+def print_table(figures: dict[str, dict[str, float]], labels: list[str]) -> None:
+    """The issue's table: each figure before and after, and its floor."""
+    print("\n== The table")
+    print("| figure | " + " | ".join(labels) + " | floor |")
+    print("|---|" + "---|" * len(labels) + "---|")
+
+    def cell(label: str, key: str, digits: int = 2) -> str:
+        value = figures[label].get(key)
+        return "—" if value is None else f"{value:.{digits}f}"
+
+    rows = [
+        ("200k: p50 / p99 per query, sentence queries (ms)", ("p50_200k", "p99_200k"), "≤ 3 / ≤ 15"),
+        ("200k: p50 / p99, keyword queries (ms)", ("kw_p50_200k", "kw_p99_200k"), ""),
+        ("200k: bm25s p50 / p99, sentences (ms)", ("bm25s_sentences_p50", "bm25s_sentences_p99"), "ours ≤ bm25s"),
+        ("200k: tantivy p50 / p99, sentences (ms)", ("tantivy_sentences_p50", "tantivy_sentences_p99"), "ours ≤ 1.5× tantivy"),
+        ("200k: bm25s p50 / p99, keywords (ms)", ("bm25s_keywords_p50", "bm25s_keywords_p99"), ""),
+        ("200k: tantivy p50 / p99, keywords (ms)", ("tantivy_keywords_p50", "tantivy_keywords_p99"), ""),
+        ("200k: warm restart to first answer, `quotebot search --seeds` (s)", ("restart_200k",), "≤ 2"),
+        ("200k: peak RSS serving (MB)", ("rss_200k",), "≤ 450"),
+        ("200k: cold build (s) / its peak RSS (MB)", ("build_200k", "peak_200k"), ""),
+        ("1M: cold build (s) / peak RSS (MB)", ("build_1m", "peak_1m"), "≤ 480 / ≤ 2048"),
+        ("1M: p50 / p99, sentence queries (ms)", ("p50_1m", "p99_1m"), "≤ 10 / ≤ 50"),
+        ("bundled: p50 (ms), first answer after start (s)", ("p50_bundled", "first_bundled"), "≤ 0.5, ≤ 1.0"),
+        ("bundled: p50 / p99, keyword queries (ms)", ("kw_p50_bundled", "kw_p99_bundled"), ""),
+    ]
+    for title, keys, floor in rows:
+        print(f"| {title} | " + " | ".join(" / ".join(cell(label, k, 3 if "bundled" in k else 2) for k in keys)
+                                         for label in labels) + f" | {floor} |")
+    after = figures[labels[-1]]
+    print("\n== Floors (this checkout)")
+    for key, floor in TABLE_FLOORS.items():
+        value = after.get(key)
+        print(f"  {floor.verdict(value):4}  {floor.name:70} {'—' if value is None else f'{value:.3f}':>9} {floor.unit}")
+    for peer in ("bm25s", "tantivy"):
+        for q in ("p50", "p99"):
+            theirs, ours = after.get(f"{peer}_sentences_{q}"), after.get(f"{q}_200k")
+            if theirs and ours:
+                limit = 1.0 if peer == "bm25s" else 1.5
+                print(f"  {'PASS' if ours <= limit * theirs else 'FAIL':4}  200k sentences {q}: ours / {peer} "
+                      f"{ours / theirs:.2f}× (floor ≤ {limit:g}×)")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="1,100,200k",
@@ -737,12 +1048,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-cli-restart", action="store_true",
                         help="skip the restart through `quotebot search --seeds` (writes seed files)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--worker", choices=("index", "restart"), help=argparse.SUPPRESS)
+    parser.add_argument("--classic", action="store_true",
+                        help="the first benchmark (issue 2's floors, rank-bm25 beside ours) instead of the table")
+    parser.add_argument("--base", help="also measure this commit (e.g. main), for figures before and after")
+    parser.add_argument("--table-scales", default="200k", help="the table's synthetic libraries (default 200k)")
+    parser.add_argument("--million", action="store_true", help="add the 1,000,000-passage library to the table")
+    parser.add_argument("--base-million", action="store_true", help="measure --base at 1M too (slow)")
+    parser.add_argument("--worker", choices=("index", "restart", "build", "serve"), help=argparse.SUPPRESS)
+    parser.add_argument("--seeds-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--queries-file", help=argparse.SUPPRESS)
+    parser.add_argument("--peers", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.scales = "1,100"
+    if args.million and "1m" not in args.table_scales.split(","):
+        args.table_scales += ",1m"
     if args.seed is None:
         from synthetic import DEFAULT_SEED
         args.seed = DEFAULT_SEED
@@ -759,7 +1081,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker == "restart":
         restart_worker(args)
         return 0
-    return run(args)
+    if args.worker in ("build", "serve"):
+        table_worker(args)
+        return 0
+    return run(args) if args.classic else table(args)
 
 
 if __name__ == "__main__":
