@@ -391,8 +391,11 @@ class Engine:
         return chain[:MAX_CONTEXT_CHARS]
 
     def _holds(self, hit: Hit, words: tuple[str, ...]) -> bool:
-        """Whether a hit's passage holds one of the words."""
-        return not set(words).isdisjoint(self._analyzer.tokenize(hit.passage.text))
+        """Whether a hit's passage holds one of the words, or a form standing for most of one
+        (a synonym, a translation, the word jieba glued it into: 研究 of 研究会用来)."""
+        held = set(self._analyzer.tokenize(hit.passage.text))
+        return any(t.token in held for word in words for t in self._analyzer.query_terms(word)
+                   if t.kind != "subword" or t.weight >= 0.5)
 
     def is_follow_up(self, question: str) -> bool:
         """Whether a question leans on an earlier one (a pronoun, 呢, or no words of its own)."""
