@@ -52,7 +52,7 @@ from bot.evaluation import normalize_for_match  # noqa: E402
 from bot.retrieval import retriever as retriever_module  # noqa: E402
 from bot.retrieval.index import head_text  # noqa: E402
 from bot.retrieval.model import Model, NecessityParams, RankingParams, RelevanceParams, load_model  # noqa: E402
-from bot.retrieval.necessity import CLASSES, FUNCTION_TAGS, Necessity, word_class  # noqa: E402
+from bot.retrieval.necessity import ADVERB_TAG, CLASSES, FUNCTION_TAGS, Necessity, word_class  # noqa: E402
 from bot.retrieval.relevance import FEATURES  # noqa: E402
 from bot.retrieval.retriever import JUDGED, Retriever, index_counts  # noqa: E402
 from bot.retrieval.scoring import FieldParams  # noqa: E402
@@ -473,14 +473,16 @@ def write_model(path: Path, model: Model, command: str, figures: dict[str, str])
 
 
 def write_function_words(path: Path) -> None:
-    """config/function_words.txt: jieba's dictionary words with a function-word tag."""
+    """config/function_words.txt: jieba's dictionary words with a function-word or adverb tag."""
     import jieba
     dictionary = Path(jieba.__file__).resolve().parent / "dict.txt"
-    words = sorted({line.split()[0] for line in dictionary.read_text(encoding="utf-8").splitlines()
-                    if len(line.split()) == 3 and line.split()[2][:1] in FUNCTION_TAGS})
-    path.write_text(f"# jieba's dictionary words tagged {' '.join(sorted(FUNCTION_TAGS))}: pronouns, "
-                    "conjunctions, adverbs, prepositions, particles...\n# Written by bench/fit_ranking.py.\n"
-                    + "\n".join(words) + "\n", encoding="utf-8")
+    tags = FUNCTION_TAGS | {ADVERB_TAG}
+    words = sorted({(parts[0], parts[2]) for parts in map(str.split, dictionary.read_text(encoding="utf-8").splitlines())
+                    if len(parts) == 3 and parts[2][:1] in tags})
+    path.write_text(f"# jieba's dictionary words tagged {' '.join(sorted(tags))} (pronouns, conjunctions, "
+                    "prepositions, particles...; d: adverbs), one 'word tag' a line.\n"
+                    "# Written by bench/fit_ranking.py.\n"
+                    + "".join(f"{word} {tag}\n" for word, tag in words), encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- main

@@ -284,7 +284,9 @@ class Engine:
         if record:
             await self._history.append_turns(chat_id, exchange.turns())
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
-        if resolution.leaning:
+        if resolution.contrast:
+            notices.append(say("contrast", lang, query=_shorten(resolution.contrast, 40)))
+        elif resolution.leaning:
             notices.append(say("followup", lang, previous=_shorten(previous.query, 40)))
         if not hits:
             return replace(self._no_match(lang, prepared.text, notices, resolution.context, prepared.truncated),

@@ -10,7 +10,12 @@ is searched then depends on what it brings:
     put in for the pronoun, at full weight, and the rest of the earlier question as context at
     lower weight; a thing it names (城市 in "他住在哪个城市？") must be in the passage that answers
     it, so the earlier topic cannot make an attribute the articles never mention look answered;
-  - a question with no words of its own (为什么？) is searched with the earlier one as context.
+  - a question with no words of its own (为什么？) is searched with the earlier one as context;
+  - a question that brings only opposites of the earlier question's words (the aliases file's
+    opposites: "哪些公司反对？" after "哪些公司支持开源？") asks for the other side: the earlier
+    question with the words swapped, leaving out what it showed. When the articles never use
+    the opposite (they quote no one "反对" anything), another of its words is turned round
+    instead: to oppose open source is to side with closed source (哪些公司支持闭源？).
 A question that does not lean on anything is a new question.
 """
 
@@ -24,6 +29,9 @@ from bot.text import Analyzer
 
 # A question this long or longer is a question of its own, whatever pronoun it holds.
 MAX_LEANING_CHARS = 40
+# A bare opposite leans on the earlier question with at most this many characters more: a
+# question word (谁反对？, 什么缺点？), or words the earlier question holds too. With a topic of its own (开源有什么好处？) it stands alone.
+BARE_EXTRA_CHARS = 2
 
 # Pointing back: a pronoun or demonstrative at the start ("他怎么看"), 呢 or a pronoun at the end
 # ("DeepSeek 呢", "怎么评价他"), or a demonstrative adverb anywhere ("为什么要这么做").
@@ -52,6 +60,7 @@ class Resolution:
     leaning: bool              # whether it leans on the earlier turn at all
     replaced: str | None       # the earlier question's word this one's replaced, if any
     must_hold: tuple[str, ...] = ()  # a passage must hold one of these to answer it
+    contrast: str | None = None  # the earlier question turned round, when this one asks the other side
 
 
 def has_pronoun(question: str) -> bool:
@@ -104,11 +113,14 @@ class FollowUps:
         if not own:
             # Nothing of its own (为什么？): the earlier question asked again, with this one's frame.
             return Resolution(f"{previous} {question}", None, True, None)
+        contrast = self._contrast(question, own, previous)
+        if contrast is not None:
+            return contrast
         if not points_back(question):
             return Resolution(question, None, False, None)
         words = [w for w in own if len(w) > 1]  # a lone 看 or 说 is the question's grammar
         if words and not any(self._known(w) for w in words):
-            # Everything it brings is unknown to the articles ("谁反对？" where they never say
+            # Everything it brings is unknown to the articles ("哪些公司反对？" where they never say
             # 反对): the earlier topic cannot answer it.
             return Resolution(question, None, True, None, tuple(words))
         swap = self._replacement(own, previous) if _HAN.search(question) else None
@@ -123,6 +135,38 @@ class FollowUps:
         names = self.names(previous) if has_pronoun(question) else []
         query = f"{question} {' '.join(names)}" if names else question
         return Resolution(query, previous, True, None, self.new_things(own))
+
+    def _contrast(self, question: str, own: list[str], previous: str) -> Resolution | None:
+        """The earlier question turned round, when every word this one brings is the opposite of
+        one of the earlier question's words and it leans on the earlier one (it points back, or
+        it is the bare opposite with at most a question word: 谁反对？); None otherwise."""
+        core = _LEADING.sub("", _TRAILING.sub("", question))
+        earlier = self.own_words(previous)
+        if not points_back(question) and len(core) > sum(map(len, own)) + BARE_EXTRA_CHARS:
+            return None
+        swaps = []
+        # Words both questions hold (模型 in "那闭源模型呢？" after "开源模型有什么优势？") are shared.
+        for new in (w for w in own if w not in earlier):
+            old = next((w for w in earlier if new in self._analyzer.opposites(w)), None)
+            if old is None:
+                return None
+            swaps.append((old, new))
+        if not swaps:
+            return None
+        if not all(self._known(new) for _, new in swaps):
+            # The articles never say it: turn round another word the articles do hold the
+            # opposite of, keeping the asked word's own (反对开源 -> 支持闭源).
+            asked = {old for old, _ in swaps}
+            swaps = [(w, o) for w in earlier if w not in asked
+                     for o in self._analyzer.opposites(w) if self._known(o)][:1] or swaps
+        # As for a name put in place of another: the words put in at full weight, the rest of the
+        # earlier question as context; the notice shows the earlier question turned round.
+        turned, rest = previous, previous
+        for old, new in swaps:
+            turned = _swapped(turned, old, new, self._analyzer)
+            rest = _without(rest, old, self._analyzer)
+        query = " ".join(new for _, new in swaps)
+        return Resolution(query, rest, True, swaps[0][0], contrast=turned)
 
     def names(self, question: str) -> list[str]:
         """The words of a question that name someone or something: the antecedents of a pronoun."""
@@ -153,7 +197,12 @@ class FollowUps:
 
 def _without(question: str, word: str, analyzer: Analyzer) -> str:
     """question with its word (as normalized) taken out."""
+    return _swapped(question, word, "", analyzer)
+
+
+def _swapped(question: str, word: str, new: str, analyzer: Analyzer) -> str:
+    """question with its word (as normalized) replaced by new."""
     for token in analyzer.tokens(question):
         if token.whole and token.text == word:
-            return (question[:token.start] + question[token.end:]).strip()
+            return (question[:token.start] + new + question[token.end:]).strip()
     return question

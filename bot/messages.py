@@ -47,6 +47,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Follow-ups can be short, like \"and what did he say?\": I'll build on your last question.",
     },
     "followup": {"zh": "（接着上一个问题：{previous}）", "en": "(Following up on: {previous})"},
+    "contrast": {"zh": "（上一个问题反过来问：{query}）", "en": "(The previous question the other way round: {query})"},
     "too_long": {
         "zh": "问题太长，只用了前 {limit} 个字来检索。",
         "en": "Your message is long: I searched with its first {limit} characters.",

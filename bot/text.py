@@ -14,7 +14,7 @@ import logging
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jieba
@@ -73,12 +73,13 @@ class QueryTerm:
 
 @dataclass(frozen=True)
 class Aliases:
-    """The parsed aliases file: spellings, synonym groups and an English glossary."""
+    """The parsed aliases file: spellings, synonym groups, opposites and an English glossary."""
     spellings: dict[str, str]                 # variant -> canonical spelling (normalized)
     synonym_groups: tuple[tuple[str, ...], ...]
     synonym_weight: float
     glossary: dict[str, tuple[str, ...]]      # normalized English phrase -> Chinese terms
     glossary_weight: float
+    opposites: dict[str, tuple[str, ...]] = field(default_factory=dict)  # word -> its opposites
 
 
 class Analyzer:
@@ -103,7 +104,7 @@ class Analyzer:
         self.english = EnglishDictionary(config.english_file)
         self._library_words: frozenset[str] = frozenset()
         self._longest_library_word = 0
-        self.function_words = _read_words(config.function_words_file, "function words")
+        self.function_words, self.adverbs = _read_function_words(config.function_words_file)
         self._glossary = self._prepare_glossary()
         self.fingerprint = _fingerprint(config)
 
@@ -244,6 +245,10 @@ class Analyzer:
                 if len(parts) == 3:
                     tags[parts[0]] = parts[2]
         return tags
+
+    def opposites(self, word: str) -> tuple[str, ...]:
+        """The words the aliases file names as opposites of a (normalized) word: 支持 -> 反对."""
+        return self.aliases.opposites.get(word, ())
 
     def general_count(self, word: str) -> int:
         """How often jieba's general dictionary counts the word; 0 for words it lacks or we added."""
@@ -556,6 +561,23 @@ def _read_words(path: Path, what: str) -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+def _read_function_words(path: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """(function words, adverbs) of a "word tag" list: jieba's closed-class words, and its adverbs."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise AnalyzerError(f"{path}: cannot read function words ({exc.__class__.__name__})") from None
+    function, adverbs = set(), set()
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise AnalyzerError(f"{path}, line {n}: expected a word and its jieba tag")
+        (adverbs if parts[1].startswith("d") else function).add(parts[0])
+    return frozenset(function), frozenset(adverbs)
+
+
 def _read_stopwords(path: Path) -> frozenset[str]:
     """One stop word a line; '#' starts a comment."""
     try:
@@ -575,7 +597,7 @@ def _read_aliases(path: Path) -> Aliases:
     raw = read_yaml(path, "aliases file", AnalyzerError) or {}
     if not isinstance(raw, dict):
         raise AnalyzerError(f"{path}: expected a mapping at the top level")
-    known = {"spellings", "synonyms", "synonym_weight", "glossary", "glossary_weight"}
+    known = {"spellings", "synonyms", "synonym_weight", "opposites", "glossary", "glossary_weight"}
     unknown = set(raw) - known
     if unknown:
         raise AnalyzerError(f"{path}: unknown key '{sorted(unknown)[0]}' (expected one of: {', '.join(sorted(known))})")
@@ -598,8 +620,15 @@ def _read_aliases(path: Path) -> Aliases:
     for english, chinese in glossary_raw.items():
         targets = chinese if isinstance(chinese, list) else [chinese]
         glossary[norm(english)] = tuple(norm(c) for c in targets)
+    opposites: dict[str, list[str]] = {}
+    for group in _groups(raw.get("opposites"), path, "opposites"):
+        if len(group) != 2:
+            raise AnalyzerError(f"{path}: each of 'opposites' must be a pair of words, got {group!r}")
+        a, b = norm(group[0]), norm(group[1])
+        opposites.setdefault(a, []).append(b)
+        opposites.setdefault(b, []).append(a)
     return Aliases(spellings, synonyms, _weight(raw, "synonym_weight", 0.6, path), glossary,
-                   _weight(raw, "glossary_weight", 1.0, path))
+                   _weight(raw, "glossary_weight", 1.0, path), {w: tuple(o) for w, o in opposites.items()})
 
 
 def _groups(value: object, path: Path, key: str) -> list[list[object]]:

@@ -108,3 +108,28 @@ async def test_an_english_pronoun_follow_up(engine: Engine) -> None:
     reply = await engine.handle(8, 8, "What does he think about open source?")
     assert reply.kind is ReplyKind.ANSWER and reply.lang == "en"
     assert "Schmidt" in texts(reply)
+
+
+async def test_the_opposite_of_an_earlier_word_asks_for_the_other_side(engine: Engine) -> None:
+    first = await engine.handle(9, 9, "哪些公司支持开源？")
+    assert first.kind is ReplyKind.ANSWER
+    # The articles quote nobody "反对" anything: to oppose open source is to side with closed source.
+    other = await engine.handle(9, 9, "哪些公司反对？")
+    assert other.kind is ReplyKind.ANSWER and other.query == "闭源"
+    assert any("反过来" in line and "哪些公司支持闭源" in line for line in other.lines)
+    assert all("闭源" in h.passage.text + h.passage.source_title for h in other.hits)
+    assert not {h.passage.id for h in first.hits} & {h.passage.id for h in other.hits}
+
+
+async def test_an_opposite_the_articles_use_is_swapped_in(engine: Engine) -> None:
+    await engine.handle(10, 10, "开源有什么好处？")
+    other = await engine.handle(10, 10, "那闭源呢？")
+    assert other.kind is ReplyKind.ANSWER and other.query == "闭源"
+    assert any("闭源有什么好处" in line for line in other.lines)
+    assert all("闭源" in h.passage.text + h.passage.source_title for h in other.hits)
+
+
+async def test_a_question_of_its_own_with_an_opposite_is_no_contrast(engine: Engine) -> None:
+    await engine.handle(11, 11, "哪些公司支持开源？")
+    reply = await engine.handle(11, 11, "京东云上线了哪些模型？")
+    assert reply.query == "京东云上线了哪些模型？" and not any("反过来" in line for line in reply.lines)

@@ -9,8 +9,10 @@ towards the share of the word's class, so a word never seen in training still ge
 value (啥 and 咋 are pronouns, as 什么 and 哪 are).
 
 Classes come from what is known of a word without any library: jieba's part-of-speech tags for
-function words, whether it is one of the user dictionary's names, and how common it is in
-general Chinese (jieba's dictionary counts).
+function words and adverbs, whether it is one of the user dictionary's names, and how common it
+is in general Chinese (jieba's dictionary counts). Adverbs are a class of their own: jieba's
+dictionary tags many verbs and nouns as adverbs (反对, 同意, 首都), so the class is not a closed
+list of grammar words, and its share is fitted like any other.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ import re
 from bot.retrieval.model import NecessityParams
 from bot.text import Analyzer
 
-# jieba tags of function words: pronouns (r), conjunctions (c), adverbs (d), prepositions (p),
-# particles (u, y), interjections (e), onomatopoeia (o), suffixes (k) and prefixes (h).
-FUNCTION_TAGS = frozenset("rcdpuyeokh")
+# jieba tags of function words: pronouns (r), conjunctions (c), prepositions (p), particles (u, y),
+# interjections (e), onomatopoeia (o), suffixes (k) and prefixes (h): closed classes.
+FUNCTION_TAGS = frozenset("rcpuyeokh")
+# jieba's adverb tag: an open class in its dictionary, where verbs and nouns carry it too.
+ADVERB_TAG = "d"
 # Frequency bands of jieba's dictionary counts (its total is about 60 million): below 1,000 a word
 # is specialised, above 10,000 it is everyday language.
 RARE_BELOW = 1_000
 COMMON_BELOW = 10_000
-CLASSES = ("function", "number", "latin", "name", "unknown", "char", "rare", "common", "frequent")
+CLASSES = ("function", "adverb", "number", "latin", "name", "unknown", "char", "rare", "common", "frequent")
 
 _NUMBER = re.compile(r"^[0-9.,%]+$|^[零一二三四五六七八九十百千万亿两]+$")
 _LATIN = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
@@ -40,6 +44,8 @@ def word_class(word: str, analyzer: Analyzer) -> str:
         return "latin"
     if word in analyzer.function_words:
         return "function"
+    if word in analyzer.adverbs:
+        return "adverb"
     if word in analyzer.user_words:
         return "name"
     count = analyzer.general_count(word)
