@@ -121,7 +121,8 @@ class Retriever:
         self._spans = functools.lru_cache(maxsize=4096)(self._passage_tokens)
         self._terms = functools.lru_cache(maxsize=4096)(self._passage_terms)
         self._windows = functools.lru_cache(maxsize=4096)(self._passage_windows)
-        self._head_terms = functools.lru_cache(maxsize=4096)(lambda head: frozenset(self.analyzer.tokenize(head)))
+        self._head_terms = functools.lru_cache(maxsize=4096)(
+            lambda head: (frozenset(self.analyzer.tokenize(head)), frozenset(self.analyzer.bigrams(head))))
 
     def _install(self, arrays: dict[str, np.ndarray]) -> None:
         """BM25F weights of both representations; each passage's word terms for duplicates."""
@@ -428,10 +429,16 @@ class Retriever:
         return (at < len(column)) & (column[np.minimum(at, len(column) - 1)] < last)
 
     def _head_coverage(self, head: str, words: list[Word]) -> np.ndarray:
-        """The share of each word a passage's head (title and section) holds."""
-        held = self._head_terms(head)
-        return np.array([max((sh for token, sh in word.form_shares if token in held), default=0.0)
-                         for word in words])
+        """The share of each word a passage's head (title and section) holds: a form, or its
+        character pairs, as in the body (jieba cuts a name in a title as it pleases too)."""
+        held, pairs = self._head_terms(head)
+        out = []
+        for word in words:
+            share = max((sh for token, sh in word.form_shares if token in held), default=0.0)
+            if share < 1.0 and word.pair_count:
+                share = max(share, PAIR_SHARE * sum(1 for p in word.pair_texts if p in pairs) / word.pair_count)
+            out.append(share)
+        return np.array(out)
 
     def _window_coverage(self, i: int, words: list[Word]) -> np.ndarray:
         """windows x words: the share of each word one or two adjacent sentences of passage i hold."""
