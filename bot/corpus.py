@@ -36,7 +36,9 @@ class CorpusError(Exception):
     """The seeds folder, an article or the sources file is missing, unreadable or malformed."""
 
 
-@dataclass(frozen=True)
+# slots: a big library holds hundreds of thousands of passages, and a per-instance dict would
+# cost them some 100 bytes each.
+@dataclass(frozen=True, slots=True)
 class Passage:
     id: str            # stable: "<source id>#<number>", e.g. "003_09c59fd10b6461cf#12"
     source_id: str     # the seed file's stem
@@ -64,9 +66,9 @@ class Source:
 class Corpus:
     sources: tuple[Source, ...]
     passages: tuple[Passage, ...]   # all passages, in source order then position
-    # What the library was read from (files, their sizes and times, the splitting settings and
-    # code), when it was read from files: the index cache is keyed by it. None for a corpus made
-    # in memory, whose index is keyed by its passages' texts.
+    # A hash of every passage (all its fields, in order), when the corpus was read from files:
+    # the index cache is keyed by it, so a change to the loader that leaves the passages as they
+    # were keeps the index. None for a corpus made in memory (its index hashes the passages).
     key: str | None = field(default=None, compare=False)
     # Passage id -> index into `passages`, built once so lookups stay O(1) on large corpora.
     _index: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
@@ -111,14 +113,26 @@ def load_corpus(config: CorpusConfig, cache_dir: Path | None = None) -> Corpus:
         load_source(path, metadata.get(path.name, {}), config.max_passage_chars, config.min_passage_chars)
         for path in files
     )
-    corpus = Corpus(sources=sources, passages=tuple(p for s in sources for p in s.passages), key=key)
+    passages = tuple(p for s in sources for p in s.passages)
+    corpus = Corpus(sources=sources, passages=passages, key=passages_key(passages))
     if cache_dir is not None:
-        _save_cached(cache_dir, corpus)
+        _save_cached(cache_dir, key, corpus)
     return corpus
 
 
+def passages_key(passages: tuple[Passage, ...], block: int = 4096) -> str:
+    """A hash of every field of every passage, in order."""
+    digest = hashlib.sha256(f"passages {CORPUS_CACHE_VERSION}\n".encode())
+    for first in range(0, len(passages), block):
+        digest.update("\1".join(f"{p.id}\0{p.source_id}\0{p.source_title}\0{p.section}\0{p.position}\0"
+                                 f"{p.speaker}\0{p.text}" for p in passages[first:first + block])
+                      .encode("utf-8", "surrogatepass"))
+        digest.update(b"\2")
+    return digest.hexdigest()
+
+
 # Bump when what the corpus cache holds, or how it is read back, changes.
-CORPUS_CACHE_VERSION = "2"
+CORPUS_CACHE_VERSION = "3"
 
 
 def library_key(config: CorpusConfig, files: list[Path]) -> str:
@@ -138,7 +152,7 @@ def library_key(config: CorpusConfig, files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _save_cached(cache_dir: Path, corpus: Corpus) -> None:
+def _save_cached(cache_dir: Path, key: str, corpus: Corpus) -> None:
     """Write the parsed library as arrays: the sources' texts and each passage's place in them."""
     from bot.retrieval.cache import save_arrays
 
@@ -164,7 +178,8 @@ def _save_cached(cache_dir: Path, corpus: Corpus) -> None:
         at += len(source.text)
     meta = {"sources": [[s.id, s.title, str(s.path), s.date, s.url, s.origin, len(s.passages)]
                         for s in corpus.sources],
-            "sections": list(sections), "speakers": list(speakers), "offsets": offsets, "length": at}
+            "sections": list(sections), "speakers": list(speakers), "offsets": offsets, "length": at,
+            "passages_key": corpus.key}
     arrays = {
         "text": np.frombuffer("".join(texts).encode("utf-8", "surrogatepass"), dtype=np.uint8),
         "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
@@ -173,7 +188,7 @@ def _save_cached(cache_dir: Path, corpus: Corpus) -> None:
         "speaker": np.asarray(speaker_of, dtype=np.int32),
         "position": np.asarray(positions, dtype=np.int32),
     }
-    save_arrays(cache_dir, corpus.key, arrays, kind="corpus")
+    save_arrays(cache_dir, key, arrays, kind="corpus")
 
 
 def _load_cached(cache_dir: Path, key: str) -> Corpus | None:
@@ -208,7 +223,7 @@ def _load_cached(cache_dir: Path, key: str) -> Corpus | None:
             first += count
         if first != len(passages):
             raise ValueError("passages and sources do not line up")
-        return Corpus(sources=tuple(sources), passages=passages, key=key)
+        return Corpus(sources=tuple(sources), passages=passages, key=meta["passages_key"])
     except (KeyError, ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
         log.warning("corpus cache for %s is unusable (%s: %s); reading the articles", key[:12],
                     exc.__class__.__name__, exc)

@@ -328,7 +328,7 @@ def test_an_unchanged_library_is_read_from_the_cache_not_the_articles(tmp_path):
         path.write_bytes(b"x" * stat.st_size)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     cached = load_corpus(config, tmp_path / "cache")
-    assert cached == parsed and cached.key == parsed.key
+    assert cached == parsed and cached.key == parsed.key and cached.key
     assert [vars_of(p) for p in cached.passages] == [vars_of(p) for p in parsed.passages]
     assert [(s.id, s.title, s.path, s.date, s.url, s.origin, s.text) for s in cached.sources] == \
         [(s.id, s.title, s.path, s.date, s.url, s.origin, s.text) for s in parsed.sources]

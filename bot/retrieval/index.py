@@ -93,7 +93,13 @@ def _with_heads(passages: Sequence[Passage], tokenize: Callable[[str], list[str]
     """One representation's counts: the body rows given, then the head rows over the same vocabulary."""
     # Heads repeat (every passage of an article shares its title): tokenize each distinct one once.
     heads: dict[str, list[str]] = {}
-    head_tokens = (heads.setdefault(text, tokenize(text)) for text in map(head_text, passages))
+
+    def head_tokens_of(text: str) -> list[str]:
+        tokens = heads.get(text)
+        if tokens is None:
+            tokens = heads[text] = tokenize(text)
+        return tokens
+    head_tokens = map(head_tokens_of, map(head_text, passages))
     head, head_len = _plain_counts(head_tokens, len(passages), vocab)[:2]
     shape = (len(passages), len(vocab))
     terms = tuple(sorted(vocab, key=vocab.__getitem__))
