@@ -939,10 +939,11 @@ def table(args: argparse.Namespace) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print_table(figures, [label for label, _, _ in trees])
     print(f"\nwhole run: {time.perf_counter() - began:.0f} s; {load_average()} at the end")
-    if args.base:
-        print(f"\n== Same results: `bench/same_results.py --base {args.base}`")
+    same_as = args.same_as or args.base
+    if same_as:
+        print(f"\n== Same results: `bench/same_results.py --base {same_as}`")
         import same_results
-        return same_results.main(["--base", args.base])
+        return same_results.main(["--base", same_as])
     return 0
 
 
@@ -1051,6 +1052,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--classic", action="store_true",
                         help="the first benchmark (issue 2's floors, rank-bm25 beside ours) instead of the table")
     parser.add_argument("--base", help="also measure this commit (e.g. main), for figures before and after")
+    parser.add_argument("--same-as", help="the commit whose results this checkout must equal (default: --base)")
     parser.add_argument("--table-scales", default="200k", help="the table's synthetic libraries (default 200k)")
     parser.add_argument("--million", action="store_true", help="add the 1,000,000-passage library to the table")
     parser.add_argument("--base-million", action="store_true", help="measure --base at 1M too (slow)")
