@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import functools
 import gc
 import hashlib
 import json
@@ -70,11 +71,10 @@ class Corpus:
     # the index cache is keyed by it, so a change to the loader that leaves the passages as they
     # were keeps the index. None for a corpus made in memory (its index hashes the passages).
     key: str | None = field(default=None, compare=False)
-    # Passage id -> index into `passages`, built once so lookups stay O(1) on large corpora.
-    _index: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {p.id: i for i, p in enumerate(self.passages)})
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        """Passage id -> index into `passages`, built on first use so lookups stay O(1)."""
+        return {p.id: i for i, p in enumerate(self.passages)}
 
     def passage(self, passage_id: str) -> Passage | None:
         """The passage with this id, or None."""
