@@ -121,6 +121,9 @@ class TermColumns:
         out = np.zeros((len(columns), len(rows)), dtype=bool)
         if not columns or not len(rows):
             return out
+        if len(columns) == 1:
+            out[0] = self.present(columns[0], rows)
+            return out
         starts, ends = self.indptr[columns], self.indptr[np.asarray(columns) + 1]
         if int((ends - starts).sum()) > _BATCHED_POSTINGS:
             for n, j in enumerate(columns):
