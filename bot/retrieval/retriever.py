@@ -141,7 +141,11 @@ class Retriever:
         self.analyzer.learn_library_words([vocab["words"][j] for j in arrays["library_words"]])
         self._rows = _Rows(arrays["rows.indptr"], arrays["rows.indices"], arrays["rows.data"])
         self._signature = arrays["signatures"]
-        self._row_of = {p.id: i for i, p in enumerate(self.passages)}
+
+    @functools.cached_property
+    def _row_of(self) -> dict[str, int]:
+        """Passage id -> row; built on first use (a search that avoids passages, row_of)."""
+        return {p.id: i for i, p in enumerate(self.passages)}
 
     # --- public --------------------------------------------------------------------------
 
@@ -648,14 +652,14 @@ def index_counts(passages: Sequence[Passage], analyzer: Analyzer,
 
 def _article_bounds(passages: Sequence[Passage]) -> tuple[np.ndarray, np.ndarray]:
     """For each passage, the first row of its article and the row after its article's last."""
-    first = np.zeros(len(passages), dtype=np.int64)
-    end = np.zeros(len(passages), dtype=np.int64)
-    start = 0
-    for i in range(1, len(passages) + 1):
-        if i == len(passages) or passages[i].source_id != passages[start].source_id:
-            first[start:i], end[start:i] = start, i
-            start = i
-    return first, end
+    n = len(passages)
+    ids = [p.source_id for p in passages]
+    # Rows where a new article starts (a run of one source id), and where each run ends.
+    starts = np.array([0] + [i for i in range(1, n) if ids[i] != ids[i - 1]], dtype=np.int64) if n else \
+        np.zeros(0, dtype=np.int64)
+    ends = np.append(starts[1:], n).astype(np.int64)
+    lengths = ends - starts
+    return np.repeat(starts, lengths), np.repeat(ends, lengths)
 
 
 def _pair_texts(word: str) -> tuple[str, ...]:
