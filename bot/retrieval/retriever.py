@@ -55,6 +55,8 @@ EVERYDAY_CHAR_COUNT = COMMON_BELOW
 # A word the articles' own segmentation found (not in jieba's dictionary) is taught to the
 # question analyzer when this many passages hold it: once is often a wrong cut, twice is a name.
 LIBRARY_WORD_PASSAGES = 2
+# Up to this many term columns, _covered looks each up on its own: batching them costs more.
+_FEW_LOOKUPS = 4
 # Candidates the relevance model judges for the first page (the question must be answered by one).
 JUDGED = 5
 # The ranking looks no deeper than this many best-scoring passages (pages end there): on a big
@@ -373,6 +375,8 @@ class Retriever:
 
     def _covered(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
         """rows x words: the share of each word's weight the passage holds (a form, or its pairs)."""
+        if sum(len(word.forms) + len(word.pairs) for word in words) <= _FEW_LOOKUPS:
+            return self._covered_one_by_one(words, rows)
         covered = np.zeros((len(rows), len(words)))
         # Which rows hold each form and each pair, in one look-up per representation; then each
         # word's best form, and the share of its pairs, for all rows at once.
@@ -391,6 +395,18 @@ class Retriever:
             found = np.add.reduceat(present.astype(np.int64), starts, axis=0)
             held = found / np.array([words[g].pair_count for g in with_pairs])[:, None]
             covered[:, with_pairs] = np.maximum(covered[:, with_pairs], (PAIR_SHARE * held).T)
+        return covered
+
+    def _covered_one_by_one(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
+        """_covered, one term column at a time: cheaper for a question of a word or two."""
+        covered = np.zeros((len(rows), len(words)))
+        for g, word in enumerate(words):
+            for j, value in word.forms:
+                share = min(value, word.informative) / word.informative
+                covered[:, g] = np.maximum(covered[:, g], np.where(self.words.present(j, rows), share, 0.0))
+            if word.pairs:
+                held = np.sum([self.bigrams.present(j, rows) for j in word.pairs], axis=0) / word.pair_count
+                covered[:, g] = np.maximum(covered[:, g], PAIR_SHARE * held)
         return covered
 
     def judge(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
