@@ -83,11 +83,11 @@ class Run:
     """One bot process with its own proxy, started for a measurement; restartable on the same database."""
 
     def __init__(self, emulator: Emulator, folder: Path, index_cache: Path, seeds: Path | None = None,
-                 bot_tree: Path | None = None, **telegram: object) -> None:
+                 bot_tree: Path | None = None, config_source: Path | None = None, **telegram: object) -> None:
         self.folder = folder
         self.token = make_token()
         self.proxy = RepairingProxy(emulator.url, token=self.token).start()
-        self.config = write_config(folder, index_cache, questions_per_minute=10_000, **telegram)
+        self.config = write_config(folder, index_cache, config_source, questions_per_minute=10_000, **telegram)
         if seeds is not None:
             raw = yaml.safe_load(self.config.read_text(encoding="utf-8"))
             raw["corpus"]["seeds_dir"] = str(seeds)
@@ -340,7 +340,9 @@ def heavy(emulator: Emulator, folder: Path, cache: Path, passages: str, light: i
         run_folder = folder / f"run-{label}"
         run_folder.mkdir()
         index_cache = folder / f"cache-{label}"
-        prepare = write_config(run_folder, index_cache)
+        # Each version with its own bundled config (keys come and go between commits).
+        source = (tree / "config" / "bot.yaml") if tree else None
+        prepare = write_config(run_folder, index_cache, source)
         raw = yaml.safe_load(prepare.read_text(encoding="utf-8"))
         raw["corpus"]["seeds_dir"] = str(seeds)
         prepare.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
@@ -349,7 +351,8 @@ def heavy(emulator: Emulator, folder: Path, cache: Path, passages: str, light: i
         subprocess.run([sys.executable, "-m", "bot", "search", "--config", str(prepare), "开源"],
                        env=bot_env(run_folder / "home"), cwd=tree, check=True, capture_output=True, timeout=3600)
         print(f"  [{label}] index built in {time.monotonic() - started:.0f} s ({tree or 'this checkout'})")
-        run = Run(emulator, run_folder, index_cache, seeds=seeds, bot_tree=tree, rate_limiter=False)
+        run = Run(emulator, run_folder, index_cache, seeds=seeds, bot_tree=tree, config_source=source,
+                  rate_limiter=False)
         try:
             asker = run.bot.user()
             asker.send(LIGHT[0])

@@ -26,9 +26,9 @@ def make_token() -> str:
     return f"{secrets.randbelow(10**9) + 10**9}:AA{secrets.token_urlsafe(24)[:33].replace('-', 'x')}"
 
 
-def write_config(folder: Path, index_cache: Path, **telegram: object) -> Path:
-    """The bundled bot.yaml with absolute paths, the shared index cache and telegram overrides."""
-    source = default_config_path()
+def write_config(folder: Path, index_cache: Path, source: Path | None = None, **telegram: object) -> Path:
+    """The bundled bot.yaml (or source) with absolute paths, the shared index cache and telegram overrides."""
+    source = source or default_config_path()
     raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     for section in ("corpus", "retrieval"):
         for key, value in raw[section].items():
