@@ -17,6 +17,7 @@ from rank_bm25 import BM25Okapi
 from bot.config import Config, RetrievalConfig, load_config
 from bot.corpus import Corpus, Passage, load_corpus
 from bot.retrieval import Hit, Retriever, bm25_idf
+from bot.retrieval import retriever as retriever_module
 from bot.retrieval.cache import cache_path
 from bot.retrieval.model import Model, load_model
 
@@ -347,6 +348,17 @@ def test_cache_is_rebuilt_when_the_tokenizer_settings_change(settings: Retrieval
     rebuilt = Retriever(SMALL, settings)
     assert not rebuilt.cache_hit
     assert Retriever(SMALL, settings).cache_hit
+
+
+@pytest.mark.parametrize("from_files", [False, True])
+def test_cache_is_rebuilt_when_the_counting_code_changes(settings: RetrievalConfig, from_files: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a head holds is the counting code's (index.head_text): the passages alone do not key it."""
+    corpus = dataclasses.replace(SMALL, key="a loaded library's passages hash") if from_files else SMALL
+    Retriever(corpus, settings)
+    assert Retriever(corpus, settings).cache_hit
+    monkeypatch.setattr(retriever_module, "counting_fingerprint", lambda: "heads made another way")
+    assert not Retriever(corpus, settings).cache_hit
 
 
 def test_corrupt_cache_is_rebuilt_with_a_warning(settings: RetrievalConfig, caplog: pytest.LogCaptureFixture) -> None:

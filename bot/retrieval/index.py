@@ -16,6 +16,8 @@ The counts are plain integers; the BM25F weights are computed from them at start
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
 import multiprocessing
 import os
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from rank_bm25 import BM25Okapi
+
+from pathlib import Path
 
 from bot.corpus import Passage
 from bot.text import Analyzer
@@ -59,6 +63,16 @@ def head_text(passage: Passage) -> str:
     """What a passage's head field holds: its article's title, its section heading, and the
     speaker whose interview turn it continues."""
     return "\n".join(part for part in (passage.source_title, passage.section, passage.speaker) if part)
+
+
+@functools.lru_cache(maxsize=1)
+def counting_fingerprint() -> str:
+    """A hash of this module's code: what the heads hold and how terms are counted.
+
+    The counts' cache key has it, so a change here (a head gaining the speaker, say) can never
+    meet counts made the old way, even though the passages themselves are unchanged.
+    """
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 # Below this many passages one process tokenizes them all: starting workers would cost more.

@@ -33,7 +33,7 @@ from bot.corpus import Corpus, Passage, sentence_spans
 from bot.retrieval import duplicates, snippets
 from bot.retrieval.cache import (CACHE_VERSION, WEIGHTS_VERSION, cache_key, derived_key, load_arrays, load_index,
                                  save_arrays, save_index)
-from bot.retrieval.index import REPRESENTATIONS, IndexCounts, build_counts, head_text
+from bot.retrieval.index import REPRESENTATIONS, IndexCounts, build_counts, counting_fingerprint, head_text
 from bot.retrieval.model import Model, load_model
 from bot.retrieval.necessity import COMMON_BELOW, Necessity
 from bot.retrieval.relevance import Evidence, Relevance, Word, features
@@ -621,10 +621,17 @@ def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
 
 
 def index_key(corpus: Corpus, analyzer: Analyzer) -> str:
-    """The counts' cache key: the corpus's own key when it was loaded from files, else its texts'."""
+    """The counts' cache key: the corpus's own key when it was loaded from files, else its texts';
+    with the analyzer's and the counting code's fingerprints (how bodies and heads are tokenized)."""
     if getattr(corpus, "key", None):
-        return derived_key(f"index {CACHE_VERSION}", analyzer.fingerprint, corpus.key)
-    return cache_key(((p.id, p.text, head_text(p)) for p in corpus.passages), analyzer.fingerprint)
+        return derived_key(f"index {CACHE_VERSION}", analyzer.fingerprint, counting_fingerprint(), corpus.key)
+    return texts_key(corpus.passages, analyzer)
+
+
+def texts_key(passages: Sequence[Passage], analyzer: Analyzer) -> str:
+    """The counts' cache key of passages made in memory: their ids, texts and heads, hashed."""
+    return cache_key(((p.id, p.text, head_text(p)) for p in passages),
+                     derived_key(analyzer.fingerprint, counting_fingerprint()))
 
 
 def _arrays_of(counts: IndexCounts, model: Model) -> dict[str, np.ndarray]:
@@ -654,7 +661,7 @@ def index_counts(passages: Sequence[Passage], analyzer: Analyzer,
                  cache_dir: Path | None, key: str | None = None) -> tuple[IndexCounts, bool]:
     """The passages' term counts from the cache, or tokenized now and cached; and whether cached."""
     if key is None:
-        key = cache_key(((p.id, p.text, head_text(p)) for p in passages), analyzer.fingerprint)
+        key = texts_key(passages, analyzer)
     started = time.perf_counter()
     counts = load_index(cache_dir, key, len(passages))
     hit = counts is not None
