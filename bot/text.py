@@ -19,6 +19,7 @@ from pathlib import Path
 
 import jieba
 
+from bot import prefixdict
 from bot.config import RetrievalConfig
 from bot.english import EnglishDictionary
 from bot.normalize import Normalizer
@@ -92,7 +93,7 @@ class Analyzer:
         self.stopwords = _read_stopwords(config.stopwords_file)
         self.aliases = _read_aliases(config.aliases_file)
         self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        prefixdict.initialize(self._jieba, config.cache_dir)
         self._normalizer = Normalizer(self._jieba.FREQ)
         # Words this analyzer adds to jieba: not evidence of general Chinese (general_count).
         self._added: set[str] = set()

@@ -122,3 +122,38 @@ def test_malformed_aliases_file_is_a_clear_error(retrieval_config: RetrievalConf
 def _with(config: RetrievalConfig, **changes: object) -> RetrievalConfig:
     """A copy of the retrieval config with some files replaced."""
     return dataclasses.replace(config, **changes)
+
+
+def test_jieba_prefix_dictionary_is_cached_exactly_and_a_damaged_cache_rewritten(
+        retrieval_config: RetrievalConfig, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The cached prefix dictionary is the very dict jieba builds, so segmentation stays the same."""
+    import logging
+
+    import jieba
+
+    from bot import prefixdict
+
+    reference = jieba.Tokenizer()
+    reference.FREQ, reference.total = reference.gen_pfdict(reference.get_dict_file())
+    reference.initialized = True
+    cache = tmp_path / "cache"
+    for _ in range(2):  # written, then read
+        tokenizer = jieba.Tokenizer()
+        prefixdict.initialize(tokenizer, cache)
+        assert tokenizer.initialized and tokenizer.total == reference.total
+        assert tokenizer.FREQ == reference.FREQ and list(tokenizer.FREQ) == list(reference.FREQ)
+    [path] = cache.glob("jieba-*.marshal")
+    text = "梁文锋说DeepSeek的目标是推动技术前沿，出口管制挡不住开源模型的崛起。"
+    assert list(tokenizer.tokenize(text)) == list(reference.tokenize(text))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING):
+        damaged = jieba.Tokenizer()
+        prefixdict.initialize(damaged, cache)
+    assert len(caplog.records) == 1 and "unusable" in caplog.records[0].message
+    assert damaged.FREQ == reference.FREQ
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        prefixdict.initialize(jieba.Tokenizer(), cache)
+    assert not caplog.records  # rewritten whole
