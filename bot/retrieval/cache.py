@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-import scipy.sparse as sp
 
 from bot.retrieval.index import FIELDS, REPRESENTATIONS, FieldCounts, IndexCounts
 
@@ -128,6 +127,7 @@ def _to_arrays(index: IndexCounts, key: str) -> dict[str, np.ndarray]:
 
 def _from_arrays(data: "np.lib.npyio.NpzFile", key: str, passages: int) -> IndexCounts:
     """Rebuild the counts from a cache file, checking that every part fits the rest."""
+    import scipy.sparse as sp  # only when the weights are computed again: a warm start never is
     stored_key = bytes(data["key"]).decode("ascii")
     if stored_key != key:
         raise ValueError("key mismatch")

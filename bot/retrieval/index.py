@@ -26,8 +26,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from rank_bm25 import BM25Okapi
 
 from pathlib import Path
 
@@ -200,6 +198,8 @@ def _okapi_counts(documents: Iterable[list[str]], count: int, vocab: dict[str, i
     BM25Okapi's per-passage dicts of 200,000 passages would take some 400 MB at once; counts and
     lengths simply concatenate (idf is ours, from the whole corpus).
     """
+    from rank_bm25 import BM25Okapi
+
     documents = iter(documents)
     rows, cols, data, lengths = [], [], [], []
     while True:
@@ -227,6 +227,7 @@ def _okapi_counts(documents: Iterable[list[str]], count: int, vocab: dict[str, i
 
 def _to_csc(rows: Rows, shape: tuple[int, int]) -> sp.csc_matrix:
     """Term columns from passage rows, with sorted row indices."""
+    import scipy.sparse as sp  # a build's: a start from the cache never needs scipy
     indptr, indices, data = rows
     by_row = sp.csr_matrix((data, indices, indptr), shape=shape, dtype=np.int32)
     matrix = by_row.tocsc()

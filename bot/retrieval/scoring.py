@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from bot.retrieval.index import FieldCounts
 
@@ -217,6 +216,7 @@ def _combined_frequency(counts: FieldCounts, params: FieldParams) -> sp.csc_matr
 
 def _normalized(matrix: sp.csc_matrix, lengths: np.ndarray, b: float) -> sp.csc_matrix:
     """A count matrix divided row-wise by 1 - b + b * len / mean len, in float32."""
+    import scipy.sparse as sp  # a build's: a start from the cache never needs scipy
     mean = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
     norm = (1 - b + b * lengths / mean).astype(np.float32)
     data = matrix.data.astype(np.float32)
