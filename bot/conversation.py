@@ -35,7 +35,9 @@ NOTABLE_QUOTES_POOL = 30
 COMMANDS = ("/start", "/help", "/quote", "/more", "/sources", "/history", "/forget")
 
 _COMMAND = re.compile(r"^/(?P<name>[^\s@]+)(?:@(?P<bot>\S+))?(?:\s+(?P<args>.*))?$", re.S)
-_MORE = re.compile(r"^(?:更多|more|下一页|再来|next)[\s。.!！?？~～…]*$", re.I)
+# What people type for the next page: 更多, 再来几段, 还有吗, 继续, more, next page, ... alone.
+_MORE = re.compile(r"^(?:更多|更多的|下一页|继续|接着来|多来(?:点|一点|几段|几条)|再来(?:点|一点|一些|几段|几条|一页)?"
+                   r"|还有(?:吗|呢|没有|别的吗|其他的吗)|(?:show |give me )?more|next(?: page)?)[\s。.!！?？~～…]*$", re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _SPACES = re.compile(r"\s+")
 
@@ -317,8 +319,11 @@ class Engine:
         if not hits:
             return Reply(ReplyKind.NO_MORE, lang, query=previous.query, offset=offset,
                          lines=(say("no_more", lang),), exchange=exchange)
+        # A page past the answers says what it shows: the rest of the best answer's section.
+        nearby = any(h.nearby for h in hits)
         return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=previous.query, offset=offset,
-                     has_more=has_more, context=previous.context, exchange=exchange)
+                     has_more=has_more, context=previous.context, exchange=exchange,
+                     lines=(say("nearby", lang),) if nearby else ())
 
     async def digest(self, chat_id: int, user_id: int, source_id: str, lang: str | None = None, *,
                      record: bool = True) -> Reply:
@@ -353,11 +358,18 @@ class Engine:
 
     async def _page(self, query: str, offset: int, top_k: int, context: str | None,
                     avoid: tuple[str, ...] = ()) -> tuple[list[Hit], bool]:
-        """top_k hits from offset on, and whether more follow (asks for one extra to know)."""
+        """top_k hits from offset on, and whether more follow (asks for one extra to know).
+
+        Past the passages that answer, the pages go on into the rest of the best one's section
+        (Retriever.search's nearby); the first page shows only answers, but tells there is more.
+        """
         # In a worker thread: a question that touches much of a big library takes tens of
         # milliseconds, and the other chats' questions must not wait for it.
         hits = await asyncio.to_thread(self._retriever.search, query, top_k=top_k + 1, offset=offset,
-                                       context=context, avoid=avoid)
+                                       context=context, avoid=avoid, nearby=True)
+        if offset == 0:
+            answers = [h for h in hits if not h.nearby][:top_k]
+            return answers, len(hits) > len(answers)
         return hits[:top_k], len(hits) > top_k
 
     def _exchange(self, user_id: int, question: str, hits: list[Hit], query: str, offset: int,

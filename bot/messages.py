@@ -26,7 +26,7 @@ TEXTS: dict[str, dict[str, str]] = {
               "gives a notable quotation",
     },
     "help_more": {
-        "zh": "/more — 上一个问题的更多段落（也可以发“更多”或“下一页”）",
+        "zh": "/more — 上一个问题的更多段落（也可以发“更多”“还有吗”或“下一页”）",
         "en": "/more — more passages for the last question (or send \"more\")",
     },
     "help_sources": {"zh": "/sources — 收录了哪些文章", "en": "/sources — which articles I know"},
@@ -57,6 +57,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I found nothing relevant to that in the articles.",
     },
     "topics": {"zh": "这些文章讲的是：{titles}", "en": "The articles cover: {titles}"},
+    "nearby": {
+        "zh": "（直接回答这个问题的段落就是前面那些；下面是第一段所在章节里的其他相关段落。）",
+        "en": "(The passages that answer it were the earlier ones; here is more from the first one's section.)",
+    },
     "no_more": {
         "zh": "这个问题没有更多相关段落了。",
         "en": "There are no more relevant passages for that question.",

@@ -275,12 +275,13 @@ def test_prepare_question_drops_controls_and_tags() -> None:
     assert prepared.text == "咖啡 的 风味" and prepared.problem is None
 
 
-@pytest.mark.parametrize("text", ["更多", "more", "MORE!", " 下一页。", "更多？", "More..."])
+@pytest.mark.parametrize("text", ["更多", "more", "MORE!", " 下一页。", "更多？", "More...", "再来几段", "还有吗？",
+                                  "继续", "next page", "Show more"])
 def test_more_words(text: str) -> None:
     assert is_more(text)
 
 
-@pytest.mark.parametrize("text", ["更多信息", "more about coffee", "/more", ""])
+@pytest.mark.parametrize("text", ["更多信息", "more about coffee", "/more", "", "还有谁支持开源", "继续开源吗"])
 def test_not_more_words(text: str) -> None:
     assert not is_more(text)
 

@@ -93,14 +93,36 @@ async def test_a_new_question_after_a_follow_up_stands_alone(engine: Engine) -> 
 
 
 async def test_more_keeps_paging_while_passages_cover_the_question(engine: Engine) -> None:
-    seen: list[str] = []
+    answers: list[str] = []
     reply = await engine.handle(7, 7, "出口管制有用吗？")
-    while reply.kind is ReplyKind.ANSWER:
-        seen += [h.passage.id for h in reply.hits]
+    while reply.kind is ReplyKind.ANSWER and not any(h.nearby for h in reply.hits):
+        answers += [h.passage.id for h in reply.hits]
         assert all(("出口管制" in h.passage.text or "出口控制" in h.passage.text) for h in reply.hits)
         reply = await engine.handle(7, 7, "更多")
-    assert len(seen) >= 5 and len(seen) == len(set(seen))
-    assert reply.kind is ReplyKind.NO_MORE
+    assert len(answers) >= 5 and len(answers) == len(set(answers))
+
+
+async def test_past_the_answers_more_reads_on_in_their_sections_and_says_so(engine: Engine) -> None:
+    first = await engine.handle(11, 11, "DeepSeek 遭受了什么攻击？")
+    assert first.kind is ReplyKind.ANSWER and all("攻击" in h.passage.text for h in first.hits)
+    # Two passages speak of the attacks; the first page shows only them, and says there is more.
+    assert not any(h.nearby for h in first.hits) and first.has_more
+    shown = {h.passage.id for h in first.hits}
+    read = [h.passage.text for h in first.hits]
+    section = (first.hits[0].passage.source_id, first.hits[0].passage.section)
+    reply, pages = first, 0
+    while reply.has_more and pages < 10:
+        reply = await engine.handle(11, 11, "更多")
+        pages += 1
+        assert reply.kind is ReplyKind.ANSWER and all(h.nearby for h in reply.hits)
+        assert any("章节" in line for line in reply.lines)
+        assert {(h.passage.source_id, h.passage.section) for h in reply.hits} == {section}
+        assert not shown & {h.passage.id for h in reply.hits}
+        shown |= {h.passage.id for h in reply.hits}
+        read += [h.passage.text for h in reply.hits]
+    # The white house weighing the national-security impact is in the attacks' section.
+    assert any("国家安全的影响" in text for text in read)
+    assert (await engine.handle(11, 11, "更多")).kind is ReplyKind.NO_MORE
 
 
 async def test_an_english_pronoun_follow_up(engine: Engine) -> None:

@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -79,6 +79,7 @@ class Hit:
     matched_terms: tuple[str, ...]    # substrings of snippet to highlight, longest first
     speaker: str | None = None        # who said it, for a notable quotation
     relevance: float = 0.0            # the relevance model's probability that it answers
+    nearby: bool = False              # no answer itself: of the best answer's section (search(nearby=True))
 
 
 @dataclass(frozen=True)
@@ -183,11 +184,14 @@ class Retriever:
         return scores
 
     def search(self, query: str, top_k: int = 3, offset: int = 0,
-               context: str | None = None, avoid: Sequence[str] = ()) -> list[Hit]:
+               context: str | None = None, avoid: Sequence[str] = (), nearby: bool = False) -> list[Hit]:
         """The best passages for query from rank offset on; [] when nothing is relevant.
 
         context is the earlier question of a follow-up: its terms count at lower weight. avoid
-        holds ids of passages left out (what an earlier question showed, for a contrast).
+        holds ids of passages left out (what an earlier question showed, for a contrast). With
+        nearby, the pages go on past the passages that answer into the other passages of the best
+        answer's section that hold a word of the question (Hit.nearby): what 更多 brings once the
+        answers are all shown.
         """
         if not self.passages or top_k <= 0:
             return []
@@ -196,8 +200,15 @@ class Retriever:
             return []
         scores: dict[int, float] = {}
         avoided = frozenset(self._row_of[p] for p in avoid if p in self._row_of)
-        ranked = self._rank(prepared, scores, needed=offset + top_k, avoided=avoided)
-        return [self._hit(i, scores[i], p, prepared) for i, p in ranked[offset:offset + top_k]]
+        needed = offset + top_k
+        ranked = self._rank(prepared, scores, needed=needed, avoided=avoided)
+        hits = [self._hit(i, scores[i], p, prepared) for i, p in ranked[offset:needed]]
+        if nearby and ranked and len(ranked) < needed:
+            around = self._nearby(prepared, ranked, scores, needed - len(ranked), avoided)
+            skip = max(0, offset - len(ranked))
+            hits += [replace(self._hit(i, scores[i], 0.0, prepared), nearby=True)
+                     for i in around[skip:skip + top_k - len(hits)]]
+        return hits
 
     def prepare(self, query: str, context: str | None = None) -> Query:
         """The question's terms, words and weights (with an earlier question's at lower weight)."""
@@ -539,6 +550,31 @@ class Retriever:
             # deeper passages score lower still and would not pass either.
             return self._rank_deeper(query, scores, needed, len(order), kept, params.page_coverage)
         return kept
+
+    def _nearby(self, query: Query, ranked: list[tuple[int, float]], scores: dict[int, float],
+                 needed: int, avoided: frozenset[int]) -> list[int]:
+        """Rows of the best answer's section, not answers themselves, that hold a word of the
+        question, by score: an article's section keeps to one subject, so its other passages on
+        the question's words are the nearest reading once the answers run out. (Only the best
+        answer's: a weaker one may be a chance match, and its section another subject.)"""
+        shown = {i for i, _ in ranked}
+        best = self.passages[ranked[0][0]]
+        section = (best.source_id, best.section)
+        top = self._scorer.top(query.word_weights, query.bigram_weights, MAX_POOL)
+        scores.update(top.by_row)
+        covered = self.coverage(query, top.rows)
+        known = set(self._signature[list(shown)].tolist())
+        out: list[int] = []
+        for i, c in zip(top.rows.tolist(), covered.tolist()):
+            passage = self.passages[i]
+            if (i in shown or i in avoided or c <= 0 or self._signature[i] in known
+                    or (passage.source_id, passage.section) != section):
+                continue
+            known.add(self._signature[i])
+            out.append(i)
+            if len(out) >= needed:
+                break
+        return out
 
     def _rank_deeper(self, query: Query, scores: dict[int, float], needed: int, seen: int,
                      kept: list[tuple[int, float]], page_coverage: float) -> list[tuple[int, float]]:
