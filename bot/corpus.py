@@ -5,11 +5,11 @@ from __future__ import annotations
 import bisect
 import datetime
 import functools
-import gc
 import hashlib
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,19 +71,26 @@ class Corpus:
     # the index cache is keyed by it, so a change to the loader that leaves the passages as they
     # were keeps the index. None for a corpus made in memory (its index hashes the passages).
     key: str | None = field(default=None, compare=False)
+
     @functools.cached_property
     def _index(self) -> dict[str, int]:
         """Passage id -> index into `passages`, built on first use so lookups stay O(1)."""
         return {p.id: i for i, p in enumerate(self.passages)}
 
+    def row(self, passage_id: str) -> int | None:
+        """The index of the passage with this id in `passages`, or None."""
+        if isinstance(self.passages, Passages):
+            return self.passages.row_of(passage_id)
+        return self._index.get(passage_id)
+
     def passage(self, passage_id: str) -> Passage | None:
         """The passage with this id, or None."""
-        i = self._index.get(passage_id)
+        i = self.row(passage_id)
         return None if i is None else self.passages[i]
 
     def neighbours(self, passage_id: str, radius: int = 1) -> tuple[Passage, ...]:
         """The passage with up to `radius` passages before and after it from the same source."""
-        i = self._index.get(passage_id)
+        i = self.row(passage_id)
         if i is None:
             return ()
         source_id = self.passages[i].source_id
@@ -92,7 +99,129 @@ class Corpus:
 
     def source(self, source_id: str) -> Source | None:
         """The source with this id (the seed file's stem), or None."""
+        if isinstance(self.sources, Sources):
+            return self.sources.find(source_id)
         return next((s for s in self.sources if s.id == source_id), None)
+
+
+class _Library:
+    """The corpus cache's arrays (memory-mapped) and what they index: the parsed library as read back.
+
+    text is the UTF-8 of every article's cleaned text, one after another; a passage is a byte span
+    of it with its source, section, speaker and position as numbers.
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict) -> None:
+        self.text = arrays["text"]
+        self.start, self.end = arrays["start"], arrays["end"]
+        self.source_of, self.section_of = arrays["source"], arrays["section"]
+        self.speaker_of, self.position_of = arrays["speaker"], arrays["position"]
+        self.sources = meta["sources"]        # [id, title, path, date, url, origin, passage count]
+        self.sections, self.speakers = meta["sections"], meta["speakers"]
+        self.offsets = meta["offsets"] + [meta["length"]]   # each source's first byte, then the end
+        self.first = np.concatenate(([0], np.cumsum([source[6] for source in self.sources]))).astype(np.int64)
+        self.source_rows = {source[0]: n for n, source in enumerate(self.sources)}
+
+    def decode(self, start: int, end: int) -> str:
+        data = self.text[start:end].tobytes()
+        try:
+            return data.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError as exc:
+            # The cache was checked at start-up, but not every byte of it: a damaged one is
+            # shown as best it can be, never a crash; the next edit of the library rewrites it.
+            log.warning("corpus cache text is damaged at byte %d (%s); showing it with replacements",
+                        start, exc.reason)
+            return data.decode("utf-8", "replace")
+
+    def passage(self, i: int) -> Passage:
+        n = int(self.source_of[i])
+        source_id, title = self.sources[n][0], self.sources[n][1]
+        position = int(self.position_of[i])
+        return Passage(f"{source_id}#{position}", source_id, title, self.sections[self.section_of[i]], position,
+                       self.decode(int(self.start[i]), int(self.end[i])), self.speakers[self.speaker_of[i]])
+
+    def source(self, n: int) -> Source:
+        source_id, title, path, date, url, origin, _ = self.sources[n]
+        return Source(source_id, title, Path(path), date, url, origin,
+                      Passages(self, int(self.first[n]), int(self.first[n + 1])),
+                      self.decode(self.offsets[n], self.offsets[n + 1]))
+
+
+class _Lazy(Sequence):
+    """A tuple-like run of a library's items, each made when it is asked for."""
+
+    def __init__(self, library: _Library, first: int, stop: int) -> None:
+        self._library, self._first, self._stop = library, first, stop
+
+    def _make(self, i: int):
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self._stop - self._first
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                return tuple(self[j] for j in range(start, stop, step))
+            return type(self)(self._library, self._first + start, self._first + max(start, stop))
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("index out of range")
+        return self._make(self._first + i)
+
+    def __iter__(self):
+        return map(self._make, range(self._first, self._stop))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (tuple, list, _Lazy)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._first}:{self._stop}>"
+
+
+class Passages(_Lazy):
+    """Passages read from the corpus cache: a Passage is made for the few a question touches.
+
+    A big library holds hundreds of thousands of passages: as objects they took most of a
+    restart and a third of the memory serving; here they are numbers over the memory-mapped text.
+    """
+
+    def _make(self, i: int) -> Passage:
+        return self._library.passage(i)
+
+    def row_of(self, passage_id: str) -> int | None:
+        """The index among these passages of the passage with this id, or None."""
+        source_id, _, number = passage_id.rpartition("#")
+        n = self._library.source_rows.get(source_id)
+        if n is None or not number.isdigit():
+            return None
+        row = int(self._library.first[n]) + int(number)
+        if not (self._first <= row < self._stop and row < self._library.first[n + 1]):
+            return None
+        return row - self._first
+
+    def source_indices(self) -> np.ndarray:
+        """Each passage's source, as the source's index in the library (an article is a run of one)."""
+        return np.asarray(self._library.source_of[self._first:self._stop])
+
+
+class Sources(_Lazy):
+    """Sources read from the corpus cache, each made (its text decoded) when asked for."""
+
+    def _make(self, n: int) -> Source:
+        return self._library.source(n)
+
+    def find(self, source_id: str) -> Source | None:
+        """The source with this id, or None."""
+        n = self._library.source_rows.get(source_id)
+        return self._make(n) if n is not None and self._first <= n < self._stop else None
 
 
 def load_corpus(config: CorpusConfig, cache_dir: Path | None = None) -> Corpus:
@@ -133,7 +262,7 @@ def passages_key(passages: tuple[Passage, ...], block: int = 4096) -> str:
 
 
 # Bump when what the corpus cache holds, or how it is read back, changes.
-CORPUS_CACHE_VERSION = "3"
+CORPUS_CACHE_VERSION = "4"
 # Bump when passages_key hashes the passages another way.
 PASSAGES_KEY_VERSION = "1"
 
@@ -164,27 +293,30 @@ def _save_cached(cache_dir: Path, key: str, corpus: Corpus) -> None:
     source_of, starts, ends, section_of, speaker_of, positions = [], [], [], [], [], []
     texts, offsets, at = [], [], 0
     for n, source in enumerate(corpus.sources):
-        begin = 0
-        for passage in source.passages:
+        encoded = source.text.encode("utf-8", "surrogatepass")
+        # Offsets in bytes: the text is read back as memory-mapped UTF-8, a passage at a time.
+        begin, begin_byte = 0, 0
+        for number, passage in enumerate(source.passages):
             start = source.text.find(passage.text, begin)
-            if start < 0 or passage.id != f"{source.id}#{passage.position}":
+            if start < 0 or passage.position != number or passage.id != f"{source.id}#{number}":
                 return  # not the shape the loader makes: nothing to cache
+            start_byte = begin_byte + len(source.text[begin:start].encode("utf-8", "surrogatepass"))
             source_of.append(n)
-            starts.append(at + start)
-            ends.append(at + start + len(passage.text))
+            starts.append(at + start_byte)
+            ends.append(at + start_byte + len(passage.text.encode("utf-8", "surrogatepass")))
+            begin, begin_byte = start, start_byte
             section_of.append(sections.setdefault(passage.section, len(sections)))
             speaker_of.append(speakers.setdefault(passage.speaker, len(speakers)))
             positions.append(passage.position)
-            begin = start
-        texts.append(source.text)
+        texts.append(encoded)
         offsets.append(at)
-        at += len(source.text)
+        at += len(encoded)
     meta = {"sources": [[s.id, s.title, str(s.path), s.date, s.url, s.origin, len(s.passages)]
                         for s in corpus.sources],
             "sections": list(sections), "speakers": list(speakers), "offsets": offsets, "length": at,
             "passages_key": corpus.key}
     arrays = {
-        "text": np.frombuffer("".join(texts).encode("utf-8", "surrogatepass"), dtype=np.uint8),
+        "text": np.frombuffer(b"".join(texts), dtype=np.uint8),
         "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
         "source": np.asarray(source_of, dtype=np.int32), "start": np.asarray(starts, dtype=np.int64),
         "end": np.asarray(ends, dtype=np.int64), "section": np.asarray(section_of, dtype=np.int32),
@@ -195,45 +327,57 @@ def _save_cached(cache_dir: Path, key: str, corpus: Corpus) -> None:
 
 
 def _load_cached(cache_dir: Path, key: str) -> Corpus | None:
-    """The cached library with this key, or None (absent, or unusable: then logged)."""
+    """The cached library with this key, or None (absent, or unusable: then logged).
+
+    Nothing is decoded or made here but the sources' list: passages and sources are made when
+    asked for (`Passages`, `Sources`), from arrays checked to fit together now.
+    """
     from bot.retrieval.cache import load_arrays
 
     arrays = load_arrays(cache_dir, key, kind="corpus")
     if arrays is None:
         return None
-    # Hundreds of thousands of new objects would set the cycle collector off again and again,
-    # over a heap that only grows (a third of the load); none of them can be garbage.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
         meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
-        text = bytes(arrays["text"]).decode("utf-8", "surrogatepass")
-        if len(text) != meta["length"]:
-            raise ValueError("text length")
-        sections, speakers = meta["sections"], meta["speakers"]
-        offsets = meta["offsets"] + [len(text)]
-        titles = [source[1] for source in meta["sources"]]
-        ids = [source[0] for source in meta["sources"]]
-        columns = zip(arrays["source"].tolist(), arrays["start"].tolist(), arrays["end"].tolist(),
-                      arrays["section"].tolist(), arrays["position"].tolist(), arrays["speaker"].tolist())
-        passages = tuple(Passage(f"{ids[n]}#{position}", ids[n], titles[n], sections[section], position,
-                                 text[start:end], speakers[speaker])
-                         for n, start, end, section, position, speaker in columns)
-        sources, first = [], 0
-        for n, (source_id, title, path, date, url, origin, count) in enumerate(meta["sources"]):
-            sources.append(Source(source_id, title, Path(path), date, url, origin, passages[first:first + count],
-                                  text[offsets[n]:offsets[n + 1]]))
-            first += count
-        if first != len(passages):
-            raise ValueError("passages and sources do not line up")
-        return Corpus(sources=tuple(sources), passages=passages, key=meta["passages_key"])
+        library = _Library(arrays, meta)
+        _check(library, meta)
+        count = len(library.start)
+        return Corpus(sources=Sources(library, 0, len(library.sources)), passages=Passages(library, 0, count),
+                      key=meta["passages_key"])
     except (KeyError, ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
         log.warning("corpus cache for %s is unusable (%s: %s); reading the articles", key[:12],
                     exc.__class__.__name__, exc)
         return None
-    finally:
-        if collecting:
-            gc.enable()
+
+
+def _check(library: _Library, meta: dict) -> None:
+    """Raise ValueError unless the cached arrays describe the library the loader made."""
+    count = int(library.first[-1])
+    if len(library.text) != meta["length"] or len(library.offsets) != len(library.sources) + 1:
+        raise ValueError("text length")
+    if any(len(a) != count for a in (library.start, library.end, library.source_of, library.section_of,
+                                      library.speaker_of, library.position_of)):
+        raise ValueError("passages and sources do not line up")
+    offsets = np.asarray(library.offsets, dtype=np.int64)
+    if count:
+        source_of = np.asarray(library.source_of, dtype=np.int64)
+        counts = np.diff(library.first)
+        if not np.array_equal(source_of, np.repeat(np.arange(len(library.sources)), counts)):
+            raise ValueError("passages and sources do not line up")
+        rows = np.arange(count, dtype=np.int64)
+        if not np.array_equal(library.position_of, rows - np.repeat(library.first[:-1], counts)):
+            raise ValueError("positions")
+        start, end = np.asarray(library.start), np.asarray(library.end)
+        if (start > end).any() or (start < offsets[source_of]).any() or (end > offsets[source_of + 1]).any():
+            raise ValueError("a passage outside its article")
+        for column, names in ((library.section_of, library.sections), (library.speaker_of, library.speakers)):
+            if int(column.min()) < 0 or int(column.max()) >= len(names):
+                raise ValueError("sections or speakers")
+    if (np.diff(offsets) < 0).any() or (offsets[0] if len(offsets) else 0) != 0:
+        raise ValueError("article offsets")
+    # The first and last passages decode (a damaged text shows itself at its ends, most likely).
+    for i in {0, count - 1} if count else ():
+        library.passage(i)
 
 
 def seed_files(seeds_dir: Path) -> list[Path]:

@@ -365,7 +365,8 @@ def _speaker_of_lead_in(text: str, quote_start: int, before: Passage | None, pre
     """For a quotation opening its sentence: the speaker named in the sentence that leads into it."""
     if text[_sentence_start(text, quote_start):quote_start].strip():
         return None
-    if quote_start == 0 and previous is not None and previous.passage is before:
+    # The same passage by its id: a library read from the cache makes a Passage each time one is asked for.
+    if quote_start == 0 and previous is not None and before is not None and previous.passage.id == before.id:
         return previous.speaker  # a speech quoted over several paragraphs
     context = text[:quote_start] if quote_start else (before.text if before else "")
     lead = context[_sentence_start(context, max(0, len(context.rstrip()) - 1)):]

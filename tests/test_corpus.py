@@ -360,3 +360,47 @@ def test_a_damaged_corpus_cache_is_read_again_with_one_warning(tmp_path, caplog)
         again = load_corpus(config, tmp_path / "cache")
     assert again == parsed
     assert len(caplog.records) == 1 and "unusable" in caplog.records[0].message
+
+
+def test_a_cached_library_behaves_as_the_parsed_one(tmp_path):
+    """The cache's passages and sources are made when asked for: a tuple's behaviour, the same values."""
+    from bot.corpus import Passages
+
+    config = copied_seeds(tmp_path)
+    parsed = load_corpus(config, tmp_path / "cache")
+    cached = load_corpus(config, tmp_path / "cache")
+    assert isinstance(cached.passages, Passages) and len(cached.passages) == len(parsed.passages)
+    assert cached.passages[-1] == parsed.passages[-1] and cached.passages[3:9] == parsed.passages[3:9]
+    assert cached.passages[::7] == parsed.passages[::7] and list(reversed(cached.passages)) == list(reversed(parsed.passages))
+    for passage in parsed.passages[::5]:
+        assert cached.passage(passage.id) == passage
+        assert cached.neighbours(passage.id, 2) == parsed.neighbours(passage.id, 2)
+        assert cached.source(passage.source_id) == parsed.source(passage.source_id)
+    speakers = [p for p in parsed.passages if p.speaker]
+    assert speakers and all(cached.passage(p.id).speaker == p.speaker for p in speakers)
+    for missing in ("", "#", "nope#1", f"{parsed.sources[0].id}#999999", f"{parsed.sources[0].id}#x",
+                    f"{parsed.sources[0].id}#{len(parsed.sources[0].passages)}"):
+        assert cached.passage(missing) is None and cached.neighbours(missing) == ()
+    assert cached.source("nope") is None
+    first = cached.sources[0]
+    assert first.passages == parsed.sources[0].passages and first.passages.row_of(first.passages[-1].id) == \
+        len(first.passages) - 1
+
+
+@pytest.mark.parametrize("damage", ["positions", "spans", "speakers"])
+def test_inconsistent_corpus_cache_arrays_are_read_again_with_one_warning(tmp_path, caplog, damage: str):
+    import logging
+
+    import numpy as np
+
+    config = copied_seeds(tmp_path)
+    parsed = load_corpus(config, tmp_path / "cache")
+    [folder] = (tmp_path / "cache").glob("corpus-*")
+    name = {"positions": "position", "spans": "end", "speakers": "speaker"}[damage]
+    array = np.load(folder / f"{name}.npy")
+    array[len(array) // 2] += 10_000
+    np.save(folder / f"{name}.npy", array)
+    with caplog.at_level(logging.WARNING):
+        again = load_corpus(config, tmp_path / "cache")
+    assert again == parsed
+    assert len(caplog.records) == 1 and "unusable" in caplog.records[0].message

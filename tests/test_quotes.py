@@ -110,3 +110,16 @@ def test_statements_add_reported_speech_interview_turns_and_organisations(tmp_pa
     assert ("Anna Berg", "这也是我们团队每", False) in said              # ... going on in the next paragraph
     speakers = {s for s, _, _ in said}
     assert not speakers & {"ModelCo", "量化", "记者", "Morning Show"}   # passive, a kind of company, the interviewer's label
+
+
+def test_a_library_read_back_from_its_cache_quotes_the_same(corpus, tmp_path: Path) -> None:
+    """A cached library makes its passages anew when asked: a speech over several paragraphs still
+    carries its speaker (the passages are the same by id, not by identity)."""
+    from bot.quotes import find_statements
+
+    config = load_config().corpus
+    load_corpus(config, tmp_path / "cache")
+    cached = load_corpus(config, tmp_path / "cache")
+    assert type(cached.passages) is not tuple
+    assert find_notable_quotes(cached, 20) == find_notable_quotes(corpus, 20)
+    assert find_statements(cached) == find_statements(corpus)

@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from bot.config import RetrievalConfig
-from bot.corpus import Corpus, Passage, sentence_spans
+from bot.corpus import Corpus, Passage, Passages, sentence_spans
 from bot.retrieval import duplicates, snippets
 from bot.retrieval.cache import (CACHE_VERSION, WEIGHTS_VERSION, cache_key, derived_key, load_arrays, load_index,
                                  save_arrays, save_index)
@@ -109,7 +109,9 @@ class Retriever:
                  analyzer: Analyzer | None = None, counts: IndexCounts | None = None) -> None:
         """Load or build the index; a fitting script may pass a model, analyzer and counts."""
         self.config = config
-        self.passages: tuple[Passage, ...] = tuple(corpus.passages)
+        # The cache's passages stay lazy (a Passage is made for the few a question touches).
+        self.passages: Sequence[Passage] = corpus.passages if isinstance(corpus.passages, Passages) \
+            else tuple(corpus.passages)
         self.analyzer = analyzer or Analyzer(config)
         self.model = model or load_model(config.model_file)
         self.necessity = Necessity(self.model.necessity, self.analyzer)
@@ -147,8 +149,14 @@ class Retriever:
 
     @functools.cached_property
     def _row_of(self) -> dict[str, int]:
-        """Passage id -> row; built on first use (a search that avoids passages, row_of)."""
+        """Passage id -> row, for passages made in memory; built on first use."""
         return {p.id: i for i, p in enumerate(self.passages)}
+
+    def _row(self, passage_id: str) -> int | None:
+        """The row of a passage id, or None."""
+        if isinstance(self.passages, Passages):
+            return self.passages.row_of(passage_id)
+        return self._row_of.get(passage_id)
 
     # --- public --------------------------------------------------------------------------
 
@@ -169,7 +177,10 @@ class Retriever:
 
     def row_of(self, passage_id: str) -> int:
         """The index of a passage in the corpus order."""
-        return self._row_of[passage_id]
+        row = self._row(passage_id)
+        if row is None:
+            raise KeyError(passage_id)
+        return row
 
     def score_all(self, query: Sequence[str] | Sequence[tuple[str, float]]) -> np.ndarray:
         """Words score of every passage for a token list or (token, weight) pairs."""
@@ -199,7 +210,7 @@ class Retriever:
         if not prepared.words:
             return []
         scores: dict[int, float] = {}
-        avoided = frozenset(self._row_of[p] for p in avoid if p in self._row_of)
+        avoided = frozenset(row for row in map(self._row, avoid) if row is not None)
         needed = offset + top_k
         ranked = self._rank(prepared, scores, needed=needed, avoided=avoided)
         hits = [self._hit(i, scores[i], p, prepared) for i, p in ranked[offset:needed]]
@@ -712,10 +723,15 @@ def index_counts(passages: Sequence[Passage], analyzer: Analyzer,
 def _article_bounds(passages: Sequence[Passage]) -> tuple[np.ndarray, np.ndarray]:
     """For each passage, the first row of its article and the row after its article's last."""
     n = len(passages)
-    ids = [p.source_id for p in passages]
-    # Rows where a new article starts (a run of one source id), and where each run ends.
-    starts = np.array([0] + [i for i in range(1, n) if ids[i] != ids[i - 1]], dtype=np.int64) if n else \
-        np.zeros(0, dtype=np.int64)
+    # Rows where a new article starts (a run of one source), and where each run ends.
+    if isinstance(passages, Passages):
+        sources = passages.source_indices()
+        starts = np.concatenate(([0], np.flatnonzero(sources[1:] != sources[:-1]) + 1)).astype(np.int64)
+    else:
+        ids = [p.source_id for p in passages]
+        starts = np.array([0] + [i for i in range(1, n) if ids[i] != ids[i - 1]], dtype=np.int64)
+    if not n:
+        starts = np.zeros(0, dtype=np.int64)
     ends = np.append(starts[1:], n).astype(np.int64)
     lengths = ends - starts
     return np.repeat(starts, lengths), np.repeat(ends, lengths)
