@@ -207,6 +207,11 @@ class Passages(_Lazy):
             return None
         return row - self._first
 
+    def place(self, i: int) -> tuple[str, str]:
+        """(source id, section) of passage i, without making it (its text is not read)."""
+        library, row = self._library, self._first + i
+        return library.sources[library.source_of[row]][0], library.sections[library.section_of[row]]
+
     def source_indices(self) -> np.ndarray:
         """Each passage's source, as the source's index in the library (an article is a run of one)."""
         return np.asarray(self._library.source_of[self._first:self._stop])

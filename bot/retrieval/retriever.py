@@ -569,23 +569,28 @@ class Retriever:
         the question's words are the nearest reading once the answers run out. (Only the best
         answer's: a weaker one may be a chance match, and its section another subject.)"""
         shown = {i for i, _ in ranked}
-        best = self.passages[ranked[0][0]]
-        section = (best.source_id, best.section)
+        section = self._place(ranked[0][0])
         top = self._scorer.top(query.word_weights, query.bigram_weights, MAX_POOL)
         scores.update(top.by_row)
         covered = self.coverage(query, top.rows)
         known = set(self._signature[list(shown)].tolist())
         out: list[int] = []
         for i, c in zip(top.rows.tolist(), covered.tolist()):
-            passage = self.passages[i]
             if (i in shown or i in avoided or c <= 0 or self._signature[i] in known
-                    or (passage.source_id, passage.section) != section):
+                    or self._place(i) != section):
                 continue
             known.add(self._signature[i])
             out.append(i)
             if len(out) >= needed:
                 break
         return out
+
+    def _place(self, i: int) -> tuple[str, str]:
+        """(source id, section) of row i; from the cache's arrays without making the passage."""
+        if isinstance(self.passages, Passages):
+            return self.passages.place(i)
+        passage = self.passages[i]
+        return passage.source_id, passage.section
 
     def _rank_deeper(self, query: Query, scores: dict[int, float], needed: int, seen: int,
                      kept: list[tuple[int, float]], page_coverage: float) -> list[tuple[int, float]]:
