@@ -339,7 +339,8 @@ def _load_cached(cache_dir: Path, key: str) -> Corpus | None:
     """
     from bot.retrieval.cache import load_arrays
 
-    arrays = load_arrays(cache_dir, key, kind="corpus")
+    # The text is read a passage at a time (cache.FileArray): a question shows a few of them.
+    arrays = load_arrays(cache_dir, key, kind="corpus", on_demand=("text",))
     if arrays is None:
         return None
     try:

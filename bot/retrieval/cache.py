@@ -186,8 +186,10 @@ def save_arrays(cache_dir: Path | None, key: str, arrays: dict[str, np.ndarray],
     return path
 
 
-def load_arrays(cache_dir: Path | None, key: str, kind: str = "weights") -> dict[str, np.ndarray] | None:
-    """The arrays saved under key, memory-mapped; None when absent or unusable (then logged)."""
+def load_arrays(cache_dir: Path | None, key: str, kind: str = "weights",
+                on_demand: Iterable[str] = ()) -> dict[str, np.ndarray] | None:
+    """The arrays saved under key, memory-mapped (those named in on_demand read a slice at a time,
+    as FileArray); None when absent or unusable (then logged)."""
     if cache_dir is None:
         return None
     path = weights_path(cache_dir, key, kind)
@@ -198,17 +200,57 @@ def load_arrays(cache_dir: Path | None, key: str, kind: str = "weights") -> dict
         if manifest.get("version") != WEIGHTS_VERSION or manifest.get("key") != key or manifest.get("kind") != kind:
             raise ValueError("version or key mismatch")
         arrays = {}
+        on_demand = frozenset(on_demand)
         for name, (dtype, shape) in manifest["arrays"].items():
             array = np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
             if array.dtype.str != dtype or list(array.shape) != shape:
                 raise ValueError(f"{name}.npy does not match the manifest")
-            # A plain array over the mapped pages: memmap's subclass costs on every slice.
-            arrays[name] = array.view(np.ndarray) if isinstance(array, np.memmap) else array
+            if isinstance(array, np.memmap) and name in on_demand and array.ndim == 1:
+                arrays[name] = FileArray(path / f"{name}.npy", array.offset, array.dtype, len(array))
+            else:
+                # A plain array over the mapped pages: memmap's subclass costs on every slice.
+                arrays[name] = array.view(np.ndarray) if isinstance(array, np.memmap) else array
     except (OSError, ValueError, KeyError, TypeError, EOFError, json.JSONDecodeError) as exc:
         log.warning("index cache %s is unusable (%s: %s); rebuilding", path, exc.__class__.__name__, exc)
         return None
     _touch(path)
     return arrays
+
+
+class FileArray:
+    """A 1-D array of a .npy file read a slice at a time (pread), never memory-mapped.
+
+    For arrays a question reads a few scattered bytes of (a passage's text, its terms): mapped,
+    each touch brings a whole page-cache folio into the process (a large folio is up to
+    megabytes), so a few thousand questions would hold most of the file resident. Read so, only
+    what is asked for is copied; the kernel's page cache keeps the rest, shared and reclaimable.
+    """
+
+    def __init__(self, path: Path, offset: int, dtype: np.dtype, length: int) -> None:
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (open for the array's lifetime)
+        self._offset, self.dtype, self._length = offset, np.dtype(dtype), length
+        self.shape = (length,)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self._length)
+            if step != 1:
+                raise IndexError("a FileArray is read in runs: no step")
+            return self._read(start, max(start, stop))
+        i = int(key) + (self._length if int(key) < 0 else 0)
+        if not 0 <= i < self._length:
+            raise IndexError("index out of range")
+        return self._read(i, i + 1)[0]
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        size = self.dtype.itemsize
+        data = os.pread(self._file.fileno(), (stop - start) * size, self._offset + start * size)
+        if len(data) != (stop - start) * size:
+            raise OSError(f"{self._file.name}: shorter than its header says")
+        return np.frombuffer(data, dtype=self.dtype)
 
 
 def _prune_folders(cache_dir: Path, kind: str, keep: Path) -> None:

@@ -647,6 +647,10 @@ class _Rows:
     data: np.ndarray
 
 
+# Read a passage at a time (cache.FileArray): each passage's terms, for the few candidates compared.
+_ON_DEMAND = ("rows.indices", "rows.data")
+
+
 def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
                    cache_dir: Path | None) -> tuple[dict[str, np.ndarray], bool]:
     """What serving reads, memory-mapped from the cache or computed (and cached); and whether cached.
@@ -658,7 +662,7 @@ def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
     weights_key = derived_key(key, f"weights {WEIGHTS_VERSION} long {LONG_COLUMN}/{HIGH_TIER_SHARE}",
                               repr(model.ranking.words), repr(model.ranking.bigrams))
     started = time.perf_counter()
-    arrays = load_arrays(cache_dir, weights_key)
+    arrays = load_arrays(cache_dir, weights_key, on_demand=_ON_DEMAND)
     if arrays is not None:
         log.info("index of %d passages loaded from cache in %.2f s", len(corpus.passages),
                  time.perf_counter() - started)
@@ -668,7 +672,7 @@ def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
     del counts
     if save_arrays(cache_dir, weights_key, arrays) is not None:
         # Served from the files just written: mapped pages, not a second copy in memory.
-        arrays = load_arrays(cache_dir, weights_key) or arrays
+        arrays = load_arrays(cache_dir, weights_key, on_demand=_ON_DEMAND) or arrays
     return arrays, hit
 
 
