@@ -59,6 +59,13 @@ LIBRARY_WORD_PASSAGES = 2
 _FEW_LOOKUPS = 4
 # Candidates the relevance model judges for the first page (the question must be answered by one).
 JUDGED = 5
+# Passages whose tokens, terms and sentence windows are kept between questions: enough for a
+# question's pool over several pages and its follow-ups. Measured at 200,000 passages (400
+# questions, bench/bench_retrieval.py): 4,096 held some 60 MB more than 1,024 for no speed seen.
+PASSAGE_CACHE = 1024
+# Sentence windows are the biggest entry (some 30 KB: each sentence, and each two, as two sets of
+# strings) and only the few candidates judged of each question need them: fewer are kept.
+WINDOW_CACHE = 256
 # The ranking looks no deeper than this many best-scoring passages (pages end there): on a big
 # corpus of repeated paragraphs, thousands of near-copies must not make one question slow.
 MAX_POOL = 4096
@@ -123,9 +130,9 @@ class Retriever:
             arrays = _arrays_of(counts, self.model)
         self._install(arrays)
         # Passages' token spans are needed only for the few passages shown.
-        self._spans = functools.lru_cache(maxsize=4096)(self._passage_tokens)
-        self._terms = functools.lru_cache(maxsize=4096)(self._passage_terms)
-        self._windows = functools.lru_cache(maxsize=4096)(self._passage_windows)
+        self._spans = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_tokens)
+        self._terms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_terms)
+        self._windows = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_windows)
         self._head_terms = functools.lru_cache(maxsize=4096)(
             lambda head: (frozenset(self.analyzer.tokenize(head)), frozenset(self.analyzer.bigrams(head))))
 
