@@ -15,7 +15,8 @@ with tests/eval/*.yaml and ../shared/eval/{dev,natural_dev,dialogues_dev,discuss
 the CMRC 2018 trial library with its questions (--cmrc DIR; skipped with a note if absent).
 
 Each version runs in a subprocess with its own checkout first on PYTHONPATH (a `git archive` of the
-commit in a temporary folder, or the working tree itself for --head .) and its own empty index cache,
+commit in a temporary folder, or the working tree itself for --head .) and its own empty index cache;
+its library is read back from its corpus cache, as a restarted bot serves it (where it has one),
 so it is rerun as it stands after any refit of config/ranking.yaml: both sides read their own.
 Exit status 0 when the two agree everywhere, 1 when anything differs.
 """
@@ -101,6 +102,17 @@ async def _dialogue_record(config, corpus, retriever, dialogues: list[list[str]]
     return out
 
 
+def _served_corpus(load_corpus, config, cache: Path):
+    """The library as a restarted bot serves it: read back from the corpus cache, where the
+    version has one (the first read writes it); else read from the articles."""
+    import inspect
+
+    if "cache_dir" not in inspect.signature(load_corpus).parameters:
+        return load_corpus(config)
+    load_corpus(config, cache)
+    return load_corpus(config, cache)
+
+
 def dump(out: Path, cmrc: Path | None) -> None:
     """Write this checkout's results on every set as JSON (run inside the checkout's environment)."""
     from bot.config import load_config
@@ -112,7 +124,7 @@ def dump(out: Path, cmrc: Path | None) -> None:
     files = sorted((REPO / "tests" / "eval").glob("*.yaml"))
     files += [SHARED_EVAL / name for name in ("dev.yaml", "natural_dev.yaml", "dialogues_dev.yaml",
                                                "discussion_dev.yaml") if (SHARED_EVAL / name).exists()]
-    corpus = load_corpus(config.corpus)
+    corpus = _served_corpus(load_corpus, config.corpus, cache)
     retriever = Retriever(corpus, config.retrieval)
     results: dict[str, object] = {"bot": str(Path(sys.modules["bot"].__file__).parent)}
     for name, questions in _question_sets(files):
@@ -121,7 +133,7 @@ def dump(out: Path, cmrc: Path | None) -> None:
         results[f"bundled/{name}"] = asyncio.run(_dialogue_record(config, corpus, retriever, dialogues))
     if cmrc is not None and (cmrc / "seeds").is_dir():
         cmrc_config = config.with_overrides(corpus={"seeds_dir": cmrc / "seeds"})
-        cmrc_corpus = load_corpus(cmrc_config.corpus)
+        cmrc_corpus = _served_corpus(load_corpus, cmrc_config.corpus, cache)
         cmrc_retriever = Retriever(cmrc_corpus, cmrc_config.retrieval)
         for name, questions in _question_sets([cmrc / "questions.yaml"]):
             results[f"cmrc/{name}"] = _search_record(cmrc_retriever, questions)
