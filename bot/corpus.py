@@ -251,6 +251,9 @@ def load_corpus(config: CorpusConfig, cache_dir: Path | None = None) -> Corpus:
     corpus = Corpus(sources=sources, passages=passages, key=passages_key(passages))
     if cache_dir is not None:
         _save_cached(cache_dir, key, corpus)
+        # Served as a restart serves it, from the cache's arrays: the objects just parsed (a
+        # gigabyte at a million passages) are freed before the index is built.
+        return _load_cached(cache_dir, key) or corpus
     return corpus
 
 

@@ -353,7 +353,8 @@ def test_a_damaged_corpus_cache_is_read_again_with_one_warning(tmp_path, caplog)
     import logging
 
     config = copied_seeds(tmp_path)
-    parsed = load_corpus(config, tmp_path / "cache")
+    load_corpus(config, tmp_path / "cache")
+    parsed = load_corpus(config)  # not from the cache, whose files are damaged in place below
     [folder] = (tmp_path / "cache").glob("corpus-*")
     (folder / "text.npy").write_bytes(b"garbage")
     with caplog.at_level(logging.WARNING):
@@ -394,7 +395,8 @@ def test_inconsistent_corpus_cache_arrays_are_read_again_with_one_warning(tmp_pa
     import numpy as np
 
     config = copied_seeds(tmp_path)
-    parsed = load_corpus(config, tmp_path / "cache")
+    load_corpus(config, tmp_path / "cache")
+    parsed = load_corpus(config)  # not from the cache, whose files are damaged in place below
     [folder] = (tmp_path / "cache").glob("corpus-*")
     name = {"positions": "position", "spans": "end", "speakers": "speaker"}[damage]
     array = np.load(folder / f"{name}.npy")
