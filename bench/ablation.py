@@ -39,6 +39,7 @@ from bot.corpus import load_corpus  # noqa: E402
 from bot.evaluation import load_cases, load_dialogues, score, score_dialogues  # noqa: E402
 from bot.history import HistoryStore  # noqa: E402
 from bot.retrieval import necessity as necessity_module  # noqa: E402
+from bot.retrieval import retriever as retriever_module  # noqa: E402
 from bot.retrieval.model import load_model  # noqa: E402
 from bot.retrieval.retriever import Retriever  # noqa: E402
 
@@ -74,6 +75,8 @@ def variants(model):
         ("full", "nothing: the fitted ranking", model, []),
         ("no-head", "the head field (article title, section, speaker)",
          ranking(model, **{"words.head_weight": 0.0, "bigrams.head_weight": 0.0}), []),
+        ("no-head-ref", "heads' length against a fixed length (the library's mean instead)",
+         ranking(model, **{"words.head_ref": 0.0, "bigrams.head_ref": 0.0}), []),
         ("no-bigrams", "character bigrams", ranking(model, bigram_weight=0.0), []),
         ("no-lead", "the lead bonus", ranking(model, lead_boost=0.0), []),
         ("no-necessity-rank", "term necessity in the ranking weights", ranking(model, necessity_power=0.0), []),
@@ -88,6 +91,8 @@ def variants(model):
          [(text_module.Analyzer, "learn_library_words", lambda self, words: 0)]),
         ("no-lead-ins", "colon lead-ins joined to what they introduce", model,
          [(corpus_module, "_join_lead_ins", lambda text, spans, max_chars: spans)]),
+        ("no-section-pages", "更多 past the answers (the rest of the best answer's section)", model,
+         [(retriever_module.Retriever, "_nearby", lambda self, *args: [])]),
         ("no-follow-ups", "follow-up resolution (every question stands alone)", model,
          [(followup_module.FollowUps, "resolve",
            lambda self, question, previous: followup_module.Resolution(question, None, False, None))]),

@@ -98,6 +98,32 @@ def test_head_field_is_bm25f_combined_before_saturation(bundled: Config) -> None
     assert ids(retriever.search("袋鼠的体重"))[0] == "k#0"
 
 
+def test_a_fixed_head_length_makes_a_long_title_weaker_evidence_of_each_word(bundled: Config) -> None:
+    """With head_ref, B_head = 1 - head_b + head_b * len_head / head_ref, whatever the other heads."""
+    settings = dataclasses.replace(bundled.retrieval, cache_dir=None)
+    base = plain_model(settings, k1=1.2, b=0.0)
+    corpus = Corpus(sources=(), passages=(
+        Passage("s#0", "s", "袋鼠", "", 0, "它跳得很远。"),
+        Passage("l#0", "l", "袋鼠 考拉 鸭嘴兽 袋熊 澳洲 动物 图鉴", "", 0, "它们都生活在澳洲。"),
+    ))
+
+    def scores(head_ref: float):
+        words = dataclasses.replace(base.ranking.words, head_weight=2.0, head_b=1.0, head_ref=head_ref)
+        model = dataclasses.replace(base, ranking=dataclasses.replace(base.ranking, words=words))
+        retriever = Retriever(corpus, settings, model=model)
+        return retriever.score_all(["袋鼠"]), retriever.analyzer
+
+    fixed, analyzer = scores(2.0)
+    idf = math.log(1 + (2 - 2 + 0.5) / (2 + 0.5))
+    lengths = [len(analyzer.tokenize(p.source_title)) for p in corpus.passages]
+    expected = [idf * tf * 2.2 / (tf + 1.2) for tf in (2.0 / (n / 2.0) for n in lengths)]
+    assert np.allclose(fixed, expected)
+    assert fixed[0] > fixed[1]
+    # Without it the heads are compared with their mean: another length, another score.
+    mean, _ = scores(0.0)
+    assert not np.allclose(mean, fixed)
+
+
 def test_score_all_matches_rank_bm25_fed_the_same_tokens_and_idf(bundled: Config) -> None:
     settings = bundled.retrieval
     plain = Retriever(load_corpus(bundled.corpus), settings, model=plain_model(settings))

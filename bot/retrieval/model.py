@@ -107,12 +107,15 @@ def _mapping(value: object, path: Path, prefix: str, known: tuple[str, ...] | No
 
 
 def _field(value: object, path: Path, prefix: str) -> FieldParams:
-    raw = _mapping(value, path, prefix, ("k1", "b", "head_weight", "head_b", "separate_head"))
+    raw = _mapping(value, path, prefix, ("k1", "b", "head_weight", "head_b", "separate_head", "head_ref"))
     separate = raw.get("separate_head", False)
     if not isinstance(separate, bool):
         raise ModelError(f"{path}: key '{prefix}separate_head' must be true or false, got {separate!r}")
+    head_ref = _as_float(raw.get("head_ref", 0.0), path, prefix + "head_ref")
+    if head_ref < 0:
+        raise ModelError(f"{path}: key '{prefix}head_ref' must be 0 or more, got {head_ref!r}")
     return FieldParams(**{k: _number(raw, path, prefix, k) for k in ("k1", "b", "head_weight", "head_b")},
-                       separate_head=separate)
+                       separate_head=separate, head_ref=head_ref)
 
 
 def _number(raw: dict, path: Path, prefix: str, key: str) -> float:

@@ -2,7 +2,7 @@
 
 For one representation (words or bigrams) and a term t of passage d:
     tf~(t, d) = tf_body(t, d) / B_body(d) + head_weight * tf_head(t, d) / B_head(d)
-    B_f(d)    = 1 - b_f + b_f * len_f(d) / mean len_f
+    B_f(d)    = 1 - b_f + b_f * len_f(d) / mean len_f       (for the head: / head_ref, if set)
     w(t, d)   = idf(t) * tf~ * (k1 + 1) / (tf~ + k1)
     idf(t)    = ln(1 + (N - n_t + 0.5) / (n_t + 0.5))      n_t: passages holding t in any field
 This is BM25F (Robertson, Zaragoza & Taylor 2004): the fields' frequencies are combined before
@@ -47,6 +47,11 @@ class FieldParams:
     head_weight: float   # a head (title, section) occurrence counts this many body occurrences
     head_b: float        # length normalization of the head
     separate_head: bool = False  # saturate body and head apart and add them, instead of BM25F
+    # The head length its normalization is relative to, in terms; 0: the library's mean head. A
+    # fixed length makes a long title weaker evidence of each of its words in any library (a
+    # headline of twenty words says less of each than a two-word article name), where the mean
+    # only compares a library's heads with one another.
+    head_ref: float = 0.0
 
 
 def bm25_idf(df: np.ndarray | float, n: int) -> np.ndarray | float:
@@ -203,7 +208,7 @@ def _combined_frequency(counts: FieldCounts, params: FieldParams) -> sp.csc_matr
     body = _normalized(counts.body, counts.body_len, params.b)
     if params.head_weight <= 0 or counts.head.nnz == 0:
         return body
-    head = _normalized(counts.head, counts.head_len, params.head_b)
+    head = _normalized(counts.head, counts.head_len, params.head_b, params.head_ref)
     if params.separate_head:
         k1 = np.float32(params.k1)
         body.data = body.data * (k1 + 1) / (body.data + k1)
@@ -214,10 +219,10 @@ def _combined_frequency(counts: FieldCounts, params: FieldParams) -> sp.csc_matr
     return combined
 
 
-def _normalized(matrix: sp.csc_matrix, lengths: np.ndarray, b: float) -> sp.csc_matrix:
-    """A count matrix divided row-wise by 1 - b + b * len / mean len, in float32."""
+def _normalized(matrix: sp.csc_matrix, lengths: np.ndarray, b: float, ref: float = 0.0) -> sp.csc_matrix:
+    """A count matrix divided row-wise by 1 - b + b * len / mean len (or / ref), in float32."""
     import scipy.sparse as sp  # a build's: a start from the cache never needs scipy
-    mean = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+    mean = ref if ref > 0 else float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
     norm = (1 - b + b * lengths / mean).astype(np.float32)
     data = matrix.data.astype(np.float32)
     data /= norm[matrix.indices]
