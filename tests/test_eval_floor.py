@@ -24,6 +24,8 @@ EVAL = Path(__file__).resolve().parent / "eval"
 FLOORS = [
     ("questions.yaml", 0.95, 0.97, 0.0, 1.0),
     ("natural.yaml", 0.78, 0.90, 0.03, 0.55),
+    # Kept out of the fit: what the method reaches on wording it never saw, less a question.
+    ("natural_unfitted.yaml", 0.90, 0.90, 0.05, 0.5),
 ]
 
 
@@ -45,7 +47,7 @@ def test_questions_reach_their_floors(parts, name: str, hit1: float, hit3: float
         assert not case.gold or any(normalize_for_match(g) in t for g in case.gold for t in texts), case.question
     report: Report = score(cases, lambda q: [h.passage.text for h in search_question(retriever, q, 3)])
     summary = "\n".join(report.lines())
-    assert report.on_topic >= 30 and report.off_topic >= 10
+    assert report.on_topic >= 20 and report.off_topic >= 8
     assert report.hit1 / report.on_topic >= hit1, summary
     assert report.hit3 / report.on_topic >= hit3, summary
     assert report.false_abstain / report.on_topic <= false_abstain, summary
