@@ -23,7 +23,7 @@ from bot_harness import BotProcess
 COST_QUESTION = "DeepSeek-V3 的训练成本是多少？"
 # Questions with clearly different top passages, so a duplicate or a lost answer shows.
 QUESTIONS = ("DeepSeek-V3 的训练成本是多少？", "出口管制对中国 AI 有什么影响？", "梁文锋怎么看开源？",
-             "星际之门计划", "应用层有哪些创业机会？")
+             "星际之门项目是什么？", "应用层有哪些创业机会？")
 FAST_RETRIES = {"retry_first_seconds": 0.1, "retry_max_seconds": 0.5}
 LIMITED = {"rate_limiter": True, "delivery": FAST_RETRIES}
 
