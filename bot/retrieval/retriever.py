@@ -572,21 +572,30 @@ class Retriever:
     def _nearby(self, query: Query, ranked: list[tuple[int, float]], scores: dict[int, float],
                  needed: int, avoided: frozenset[int]) -> list[int]:
         """Rows of the best answer's section, not answers themselves, that hold a word of the
-        question, by score: an article's section keeps to one subject, so its other passages on
-        the question's words are the nearest reading once the answers run out. (Only the best
-        answer's: a weaker one may be a chance match, and its section another subject.)"""
+        question, the ones holding more of it first, then in the article's order: a section
+        keeps to one subject, so its other passages on the question's words are the nearest
+        reading once the answers run out. (Only the best answer's: a weaker one may be a chance
+        match, and its section another subject.) Costs the section's rows, not the library's."""
         shown = {i for i, _ in ranked}
-        section = self._place(ranked[0][0])
-        top = self._scorer.top(query.word_weights, query.bigram_weights, MAX_POOL)
-        scores.update(top.by_row)
-        covered = self.coverage(query, top.rows)
+        best = ranked[0][0]
+        section = self._place(best)
+        first, end = best, best + 1
+        while first > 0 and self._place(first - 1) == section:
+            first -= 1
+        while end < len(self.passages) and self._place(end) == section:
+            end += 1
+        rows = np.array([i for i in range(first, end) if i not in shown and i not in avoided], dtype=np.int64)
+        if not len(rows):
+            return []
+        covered = self.coverage(query, rows)
         known = set(self._signature[list(shown)].tolist())
         out: list[int] = []
-        for i, c in zip(top.rows.tolist(), covered.tolist()):
-            if (i in shown or i in avoided or c <= 0 or self._signature[i] in known
-                    or self._place(i) != section):
+        for n in np.lexsort((rows, -covered)).tolist():
+            i, c = int(rows[n]), float(covered[n])
+            if c <= 0 or self._signature[i] in known:
                 continue
             known.add(self._signature[i])
+            scores.setdefault(i, 0.0)
             out.append(i)
             if len(out) >= needed:
                 break
