@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
+from bot.corpus import load_corpus
+from bot.retrieval import Retriever
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,3 +44,14 @@ def run_cli(isolated_env: dict[str, str], tmp_path: Path):
                               encoding="utf-8", capture_output=True, env=isolated_env,
                               cwd=tmp_path, timeout=timeout)
     return run
+
+
+@pytest.fixture(scope="session")
+def bundled_parts(tmp_path_factory: pytest.TempPathFactory):
+    """(config, corpus, retriever) over the bundled articles, the index cached in a temporary
+    folder; built once for the whole session (engines only read it)."""
+    home = tmp_path_factory.mktemp("home")
+    config = load_config(env={"HOME": str(home)}).with_overrides(retrieval={"cache_dir": home / "cache"})
+    corpus = load_corpus(config.corpus)
+    return config, corpus, Retriever(corpus, config.retrieval)
+

@@ -88,12 +88,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory: pytest.TempPathFactory):
-    """(config, corpus, retriever) over the bundled articles."""
-    home = tmp_path_factory.mktemp("home")
-    config = load_config(env={"HOME": str(home)}).with_overrides(retrieval={"cache_dir": home / "cache"})
-    corpus = load_corpus(config.corpus)
-    return config, corpus, Retriever(corpus, config.retrieval)
+def bundled(bundled_parts):
+    return bundled_parts
 
 
 @pytest.fixture

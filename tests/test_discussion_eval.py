@@ -14,12 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import load_config
 from bot.console import render_json
 from bot.conversation import Engine
-from bot.corpus import load_corpus
 from bot.history import HistoryStore
-from bot.retrieval import Retriever
 
 DIALOGUES = Path(__file__).resolve().parent / "eval" / "discussion.yaml"
 _DROP = re.compile(r"[\W_]+", re.UNICODE)
@@ -46,11 +43,8 @@ def passes(turn: dict, out: dict) -> bool:
 
 
 @pytest.fixture(scope="module")
-def parts(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("home")
-    config = load_config(env={"HOME": str(home)}).with_overrides(retrieval={"cache_dir": home / "cache"})
-    corpus = load_corpus(config.corpus)
-    return config, corpus, Retriever(corpus, config.retrieval)
+def parts(bundled_parts):
+    return bundled_parts
 
 
 async def test_every_turn_of_the_discussion_dialogues_passes(parts, tmp_path: Path) -> None:

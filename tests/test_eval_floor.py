@@ -8,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
 from bot.console import render_json
 from bot.conversation import Engine, search_question
-from bot.corpus import load_corpus
 from bot.evaluation import Report, load_cases, load_dialogues, normalize_for_match, score, score_dialogues
 from bot.history import HistoryStore
-from bot.retrieval import Retriever
 
 EVAL = Path(__file__).resolve().parent / "eval"
 
@@ -30,11 +27,8 @@ FLOORS = [
 
 
 @pytest.fixture(scope="module")
-def parts(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("home")
-    config = load_config(env={"HOME": str(home)}).with_overrides(retrieval={"cache_dir": home / "cache"})
-    corpus = load_corpus(config.corpus)
-    return config, corpus, Retriever(corpus, config.retrieval)
+def parts(bundled_parts):
+    return bundled_parts
 
 
 @pytest.mark.parametrize("name, hit1, hit3, false_abstain, off_topic", FLOORS)

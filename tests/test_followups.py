@@ -7,20 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
 from bot.conversation import Engine, ReplyKind
-from bot.corpus import load_corpus
 from bot.followup import has_pronoun, points_back
 from bot.history import HistoryStore
-from bot.retrieval import Retriever
 
 
 @pytest.fixture(scope="module")
-def parts(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("home")
-    config = load_config(env={"HOME": str(home)}).with_overrides(retrieval={"cache_dir": home / "cache"})
-    corpus = load_corpus(config.corpus)
-    return config, corpus, Retriever(corpus, config.retrieval)
+def parts(bundled_parts):
+    return bundled_parts
 
 
 @pytest.fixture
