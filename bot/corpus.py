@@ -716,12 +716,13 @@ def _has_content_after(kept: list[tuple[str, str]], i: int) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Splitting: paragraphs become passages; long ones are cut at sentence ends, short ones merged.
 
-# A sentence ends at 。！？!? (or a Latin full stop before a space), with any closing quotes or
-# brackets right after it; punctuation followed by a comma or colon is inside a sentence
-# (“你们在做一件很疯狂的事吗?”,他的回答...). The group is atomic so that the lookahead cannot
-# succeed by giving back the closing quote.
+# A sentence ends at 。！？!? (or a Latin full stop before a space, unless it follows a lone
+# capital: the initial of a name, "Andrew W. Mellon"), with any closing quotes or brackets right
+# after it; punctuation followed by a comma or colon is inside a sentence (“你们在做一件很疯狂的事
+# 吗?”,他的回答...). The group is atomic so that the lookahead cannot succeed by giving back the
+# closing quote.
 _SENTENCE_END = re.compile(
-    r"(?>(?:[。！？!?]+|(?<=[A-Za-z])\.(?=\s))[”’\"'」』）)】\]]*)(?![，,、：:；;])"
+    r"(?>(?:[。！？!?]+|(?<=[A-Za-z])(?<![^A-Za-z][A-Z])\.(?=\s))[”’\"'」』）)】\]]*)(?![，,、：:；;])"
 )
 _CLAUSE_END = re.compile(r"[；;][”’\"'」』）)】\]]*")
 _PHRASE_END = re.compile(r"[，,、：:][”’\"'」』）)】\]]*")

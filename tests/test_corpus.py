@@ -131,6 +131,12 @@ def test_sentence_spans_keep_closing_quotes_and_inner_questions():
     assert [text[s:e] for s, e in sentence_spans(text)] == ["他问“你来吗？”，她说“来。”", "然后走了！", "好"]
 
 
+def test_a_latin_initial_does_not_end_a_sentence():
+    text = "这个计划由Andrew W. Mellon Foundation主持。资料来自 J. R. R. Tolkien. 之后另起一句。"
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "这个计划由Andrew W. Mellon Foundation主持。", "资料来自 J. R. R. Tolkien.", "之后另起一句。"]
+
+
 def test_title_falls_back_to_heading_then_first_line_then_file_name(tmp_path):
     (tmp_path / "x1.md").write_text("# 新文章的标题\n\n正文的第一段，讲了一件事情。\n", encoding="utf-8")
     (tmp_path / "x2.txt").write_text("一个短标题\n正文的第一段，讲了另一件事情。\n", encoding="utf-8")
