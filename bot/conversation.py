@@ -320,10 +320,12 @@ class Engine:
             return Reply(ReplyKind.NO_MORE, lang, query=previous.query, offset=offset,
                          lines=(say("no_more", lang),), exchange=exchange)
         # A page past the answers says what it shows: the rest of the best answer's section.
-        nearby = any(h.nearby for h in hits)
+        first_nearby = next((n for n, h in enumerate(hits) if h.nearby), None)
+        notice = () if first_nearby is None else (say("nearby", lang),) if first_nearby == 0 else \
+            (say("nearby_from", lang, number=offset + first_nearby + 1),)
         return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=previous.query, offset=offset,
                      has_more=has_more, context=previous.context, exchange=exchange,
-                     lines=(say("nearby", lang),) if nearby else ())
+                     lines=notice)
 
     async def digest(self, chat_id: int, user_id: int, source_id: str, lang: str | None = None, *,
                      record: bool = True) -> Reply:

@@ -61,6 +61,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "（直接回答这个问题的段落就是前面那些；下面是第一段所在章节里的其他相关段落。）",
         "en": "(The passages that answer it were the earlier ones; here is more from the first one's section.)",
     },
+    "nearby_from": {
+        "zh": "（从第 {number} 段起不再直接回答这个问题，是第一段所在章节里的其他相关段落。）",
+        "en": "(From passage {number} on, they no longer answer it directly: more from the first one's section.)",
+    },
     "no_more": {
         "zh": "这个问题没有更多相关段落了。",
         "en": "There are no more relevant passages for that question.",
