@@ -346,7 +346,7 @@ SMALL = tiny_corpus("幻方量化公司强调其研究不会用于股票交易�
 def test_cache_is_written_then_used(settings: RetrievalConfig) -> None:
     first = Retriever(SMALL, settings)
     assert not first.cache_hit
-    assert list(settings.cache_dir.glob("index-*.npz"))
+    assert list(settings.cache_dir.glob("index-*/manifest.json"))
     second = Retriever(SMALL, settings)
     assert second.cache_hit
     assert ids(second.search("梁文峰的目标")) == ids(first.search("梁文峰的目标")) == ["t#1"]
@@ -389,7 +389,7 @@ def test_cache_is_rebuilt_when_the_counting_code_changes(settings: RetrievalConf
 
 def test_corrupt_cache_is_rebuilt_with_a_warning(settings: RetrievalConfig, caplog: pytest.LogCaptureFixture) -> None:
     first = Retriever(SMALL, settings)
-    [path] = settings.cache_dir.glob("index-*.npz")
+    [path] = settings.cache_dir.glob("index-*/words_body_data.npy")
     path.write_bytes(b"not a cache" * 10)
     [weights] = settings.cache_dir.glob("weights-*")
     shutil.rmtree(weights)

@@ -171,3 +171,25 @@ def test_a_parallel_build_counts_exactly_as_one_process(tmp_path, monkeypatch: p
             assert (x.indptr.tolist(), x.indices.tolist(), x.data.tolist()) == \
                 (y.indptr.tolist(), y.indices.tolist(), y.data.tolist())
         assert a.body_len.tolist() == b.body_len.tolist() and a.head_len.tolist() == b.head_len.tolist()
+
+
+def test_a_build_streamed_to_the_cache_serves_the_arrays_made_whole_in_memory(tmp_path, monkeypatch) -> None:
+    """Chunked tokenizing, columns weighed and written a few at a time: byte for byte the arrays of
+    the whole counts weighed at once."""
+    from bot.retrieval import cache, index
+    from bot.retrieval.model import load_model
+    from bot.text import Analyzer
+
+    config = load_config(env={"HOME": str(tmp_path)})
+    corpus = load_corpus(config.corpus)
+    analyzer = Analyzer(config.retrieval)
+    model = load_model(config.retrieval.model_file)
+    whole = retriever_module._arrays_of(index.build_counts(corpus.passages, analyzer, workers=1), model)
+    monkeypatch.setattr(index, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(index, "CHUNK", 97)
+    monkeypatch.setattr(cache, "BLOCK_POSTINGS", 500)
+    streamed, hit = retriever_module.serving_arrays(corpus, analyzer, model, tmp_path / "cache")
+    assert not hit and set(streamed) == set(whole)
+    for name, array in whole.items():
+        got = np.asarray(streamed[name][:len(streamed[name])])
+        assert got.dtype == array.dtype and got.tobytes() == array.tobytes(), name

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import multiprocessing
 import os
 from collections import Counter
@@ -44,6 +43,18 @@ class FieldCounts:
     head: sp.csc_matrix         # passages x terms: the title and section's counts
     body_len: np.ndarray        # terms per passage body (int64)
     head_len: np.ndarray        # terms per passage head (int64)
+
+    @property
+    def body_df(self) -> np.ndarray:
+        """How many passages' bodies hold each term."""
+        return np.diff(self.body.indptr)
+
+    def body_block(self, first: int, last: int) -> Rows:
+        """The body's columns first..last-1: (indptr from 0, sorted rows, counts)."""
+        indptr = self.body.indptr[first:last + 1]
+        start, end = int(indptr[0]), int(indptr[-1])
+        return (np.asarray(indptr, dtype=np.int64) - start, np.asarray(self.body.indices[start:end], dtype=np.int32),
+                np.asarray(self.body.data[start:end], dtype=np.int32))
 
 
 @dataclass(frozen=True)
@@ -76,100 +87,163 @@ def counting_fingerprint() -> str:
 # Below this many passages one process tokenizes them all: starting workers would cost more.
 PARALLEL_FROM = 20_000
 # Passages a worker tokenizes at a time: small enough to spread the work evenly over the cores
-# and to keep each chunk's token lists small, big enough that handing chunks over costs little.
+# and to keep what a chunk sends back small, big enough that handing chunks over costs little.
+# (A chunk's rows fit 16 bits.)
 CHUNK = 10_000
 
 
 def build_counts(passages: Sequence[Passage], analyzer: Analyzer, workers: int | None = None) -> IndexCounts:
-    """Tokenize every passage (body and head) into words and into bigrams, and count.
+    """Tokenize every passage (body and head) into words and into bigrams, and count."""
+    return IndexCounts(**{name: build_field(passages, analyzer, name, workers).counts()
+                          for name in REPRESENTATIONS})
+
+
+def build_field(passages: Sequence[Passage], analyzer: Analyzer, representation: str,
+                workers: int | None = None, on_rows: Callable[[Rows], None] | None = None) -> "FieldBuild":
+    """One representation's counts of every passage, body and head, held compactly.
 
     Tokenizing (jieba) is most of a cold build: from PARALLEL_FROM passages on, the bodies are
     tokenized by one process per core (forked, so they share the analyzer already loaded), chunk
-    by chunk, and the chunks' counts are joined in passage order, giving exactly the counts, and
-    the vocabulary's order, of one process doing it all.
+    by chunk, and the chunks are joined in passage order, giving exactly the counts, and the
+    vocabulary's order, of one process doing it all. Each chunk is kept as its own small column
+    matrix (16-bit rows): the whole body matrix is only ever made a block of columns at a time
+    (FieldBuild.body_block). on_rows, if given, receives each chunk's rows (CSR, term ids
+    sorted within a row, int32) in passage order, as they come.
     """
     workers = workers if workers is not None else len(os.sched_getaffinity(0))
-    if workers > 1 and len(passages) >= PARALLEL_FROM:
-        words, bigrams = _parallel_bodies(passages, analyzer, workers)
-    else:
-        words = _okapi_counts((analyzer.tokenize(p.text) for p in passages), len(passages), {})
-        bigrams = _plain_counts((analyzer.bigrams(p.text) for p in passages), len(passages), {})
-    return IndexCounts(
-        words=_with_heads(passages, analyzer.tokenize, *words),
-        bigrams=_with_heads(passages, analyzer.bigrams, *bigrams),
-    )
+    bounds = [(first, min(first + CHUNK, len(passages))) for first in range(0, len(passages), CHUNK)]
+    build = FieldBuild(len(passages), on_rows)
+    global _WORK
+    _WORK = (passages, analyzer, representation)
+    try:
+        if workers > 1 and len(passages) >= PARALLEL_FROM:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for part in pool.imap(_count_chunk, bounds):
+                    build.add(*part)
+        else:
+            for part in map(_count_chunk, bounds):
+                build.add(*part)
+    finally:
+        _WORK = None
+    tokenize = analyzer.tokenize if representation == "words" else analyzer.bigrams
+    build.add_heads(passages, tokenize)
+    return build
 
 
-def _with_heads(passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
-                body: Rows, body_len: np.ndarray, vocab: dict[str, int]) -> FieldCounts:
-    """One representation's counts: the body rows given, then the head rows over the same vocabulary."""
-    # Heads repeat (every passage of an article shares its title): tokenize each distinct one once.
-    heads: dict[str, list[str]] = {}
-
-    def head_tokens_of(text: str) -> list[str]:
-        tokens = heads.get(text)
-        if tokens is None:
-            tokens = heads[text] = tokenize(text)
-        return tokens
-    head_tokens = map(head_tokens_of, map(head_text, passages))
-    head, head_len = _plain_counts(head_tokens, len(passages), vocab)[:2]
-    shape = (len(passages), len(vocab))
-    terms = tuple(sorted(vocab, key=vocab.__getitem__))
-    return FieldCounts(terms, _to_csc(body, shape), _to_csc(head, shape), body_len, head_len)
-
-
-_WORK: tuple[Sequence[Passage], Analyzer] | None = None  # what forked workers tokenize
+_WORK: tuple[Sequence[Passage], Analyzer, str] | None = None  # what forked workers tokenize
 
 
 def _count_chunk(bounds: tuple[int, int]) -> tuple:
-    """A worker's counts of passages[first:last], words then bigrams, each over its own vocabulary."""
-    passages, analyzer = _WORK
+    """The counts of passages[first:last] (CSR rows, lengths, the chunk's own vocabulary as a list
+    in id order: the joining keeps their order of first appearance)."""
+    passages, analyzer, representation = _WORK
+    tokenize = analyzer.tokenize if representation == "words" else analyzer.bigrams
     chunk = passages[bounds[0]:bounds[1]]
-    words = _okapi_counts((analyzer.tokenize(p.text) for p in chunk), len(chunk), {})
-    bigrams = _plain_counts((analyzer.bigrams(p.text) for p in chunk), len(chunk), {})
-    # Vocabularies as lists in id order: the joining keeps their order of first appearance.
-    return tuple((rows, lengths, list(vocab)) for rows, lengths, vocab in (words, bigrams))
+    rows, lengths, vocab = _plain_counts((tokenize(p.text) for p in chunk), len(chunk), {})
+    return rows, lengths, list(vocab)
 
 
-def _parallel_bodies(passages: Sequence[Passage], analyzer: Analyzer, workers: int):
-    """(rows, lengths, vocab) of words and of bigrams over every body, tokenized by worker processes."""
-    global _WORK
-    bounds = [(first, min(first + CHUNK, len(passages))) for first in range(0, len(passages), CHUNK)]
-    joined = [_Joined(len(passages)), _Joined(len(passages))]
-    _WORK = (passages, analyzer)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for parts in pool.imap(_count_chunk, bounds):
-                for target, part in zip(joined, parts):
-                    target.add(*part)
-    finally:
-        _WORK = None
-    return tuple(target.result() for target in joined)
+@dataclass
+class _Piece:
+    """A chunk of passages' body counts as columns: rows from `first`, sorted within a column."""
+    first: int
+    indptr: np.ndarray   # over the vocabulary as it stood after the chunk
+    rows: np.ndarray     # uint16: rows within the chunk
+    data: np.ndarray     # uint16 counts (int32 if one does not fit)
 
 
-class _Joined:
-    """Chunks' CSR counts joined in order, their term ids mapped onto one vocabulary."""
+class FieldBuild:
+    """A representation's counts as built: body chunks, head matrix, lengths, vocabulary."""
 
-    def __init__(self, count: int) -> None:
-        self.vocab: dict[str, int] = {}
-        self.indptr, self.indices, self.data, self.lengths = [np.zeros(1, dtype=np.int64)], [], [], []
-        self.count = count
-        self.at = 0
+    def __init__(self, count: int, on_rows: Callable[[Rows], None] | None = None) -> None:
+        self.passages = count
+        self.terms: dict[str, int] = {}
+        self.pieces: list[_Piece] = []
+        self.body_df = np.zeros(0, dtype=np.int64)
+        self.body_len = np.zeros(count, dtype=np.int64)
+        self.head = None
+        self.head_len = np.zeros(count, dtype=np.int64)
+        self.vocab: tuple[str, ...] = ()
+        self._on_rows = on_rows
+        self._at = 0
 
     def add(self, rows: Rows, lengths: np.ndarray, terms: list[str]) -> None:
-        vocab = self.vocab
+        """The next chunk's rows over its own vocabulary."""
+        import scipy.sparse as sp  # a build's: a start from the cache never needs scipy
+        vocab = self.terms
         ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), dtype=np.int32, count=len(terms))
         indptr, indices, data = rows
-        self.indptr.append(indptr[1:] + self.at)
-        self.indices.append(ids[indices] if len(indices) else indices)
-        self.data.append(data)
-        self.lengths.append(lengths)
-        self.at += int(indptr[-1])
+        count = len(lengths)
+        by_row = sp.csr_matrix((data, ids[indices] if len(indices) else indices, indptr),
+                               shape=(count, len(vocab)), dtype=np.int32)
+        by_row.sort_indices()
+        if self._on_rows is not None:
+            self._on_rows((by_row.indptr.astype(np.int64), by_row.indices.astype(np.int32, copy=False),
+                           by_row.data.astype(np.int32, copy=False)))
+        columns = by_row.tocsc()
+        del by_row
+        columns.sort_indices()
+        fits = not len(columns.data) or int(columns.data.max()) <= np.iinfo(np.uint16).max
+        self.pieces.append(_Piece(self._at, columns.indptr.astype(np.int64),
+                                  columns.indices.astype(np.uint16),
+                                  columns.data.astype(np.uint16 if fits else np.int32)))
+        df = np.diff(columns.indptr)
+        if len(df) > len(self.body_df):
+            self.body_df = np.concatenate((self.body_df, np.zeros(len(df) - len(self.body_df), dtype=np.int64)))
+        self.body_df[:len(df)] += df
+        self.body_len[self._at:self._at + count] = lengths
+        self._at += count
 
-    def result(self) -> tuple[Rows, np.ndarray, dict[str, int]]:
-        rows = (np.concatenate(self.indptr), np.concatenate(self.indices).astype(np.int32, copy=False),
-                np.concatenate(self.data).astype(np.int32, copy=False))
-        return rows, np.concatenate(self.lengths), self.vocab
+    def add_heads(self, passages: Sequence[Passage], tokenize: Callable[[str], list[str]]) -> None:
+        """The head rows, over the bodies' vocabulary (extended by terms only heads hold)."""
+        # Heads repeat (every passage of an article shares its title): tokenize each distinct one once.
+        heads: dict[str, list[str]] = {}
+
+        def head_tokens_of(text: str) -> list[str]:
+            tokens = heads.get(text)
+            if tokens is None:
+                tokens = heads[text] = tokenize(text)
+            return tokens
+        head_tokens = map(head_tokens_of, map(head_text, passages))
+        head, self.head_len = _plain_counts(head_tokens, self.passages, self.terms)[:2]
+        size = len(self.terms)
+        self.head = _to_csc(head, (self.passages, size))
+        self.body_df = np.concatenate((self.body_df, np.zeros(size - len(self.body_df), dtype=np.int64)))
+        self.vocab = tuple(sorted(self.terms, key=self.terms.__getitem__))
+        self.terms = {}
+
+    def body_block(self, first: int, last: int) -> Rows:
+        """The body's columns first..last-1: (indptr from 0, sorted rows, counts), gathered from
+        the chunks in passage order."""
+        indptr = np.concatenate(([0], np.cumsum(self.body_df[first:last], dtype=np.int64)))
+        rows = np.empty(int(indptr[-1]), dtype=np.int32)
+        data = np.empty(int(indptr[-1]), dtype=np.int32)
+        free = indptr[:-1].copy()  # where each column's next posting goes
+        for piece in self.pieces:
+            last_here = min(last, len(piece.indptr) - 1)
+            if last_here <= first:
+                continue
+            own = piece.indptr[first:last_here + 1]
+            start, end = int(own[0]), int(own[-1])
+            if start == end:
+                continue
+            lengths = np.diff(own)
+            width = last_here - first
+            at = np.arange(start, end, dtype=np.int64) + np.repeat(free[:width] - own[:-1], lengths)
+            rows[at] = piece.rows[start:end]
+            rows[at] += piece.first
+            data[at] = piece.data[start:end]
+            free[:width] += lengths
+        return indptr, rows, data
+
+    def counts(self) -> FieldCounts:
+        """The whole counts as matrices (for a library that fits in memory twice over)."""
+        import scipy.sparse as sp  # a build's: a start from the cache never needs scipy
+        shape = (self.passages, len(self.vocab))
+        indptr, rows, data = self.body_block(0, len(self.vocab))
+        body = sp.csc_matrix((data, rows, indptr), shape=shape)
+        body.has_sorted_indices = True
+        return FieldCounts(self.vocab, body, self.head, self.body_len, self.head_len)
 
 
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR indptr, indices, data
@@ -189,40 +263,6 @@ def _plain_counts(documents: Iterable[list[str]], count: int,
         lengths[i] = len(tokens)
         indptr[i + 1] = len(indices)
     return (indptr, np.asarray(indices, dtype=np.int32), np.asarray(data, dtype=np.int32)), lengths, vocab
-
-
-def _okapi_counts(documents: Iterable[list[str]], count: int, vocab: dict[str, int],
-                  chunk: int = 20_000) -> tuple[Rows, np.ndarray, dict[str, int]]:
-    """CSR rows of term counts as rank-bm25's BM25Okapi fits them, chunk by chunk.
-
-    BM25Okapi's per-passage dicts of 200,000 passages would take some 400 MB at once; counts and
-    lengths simply concatenate (idf is ours, from the whole corpus).
-    """
-    from rank_bm25 import BM25Okapi
-
-    documents = iter(documents)
-    rows, cols, data, lengths = [], [], [], []
-    while True:
-        # Term ids instead of strings: 200,000 passages of token strings would not fit in memory.
-        part = [[vocab.setdefault(t, len(vocab)) for t in tokens] for tokens in itertools.islice(documents, chunk)]
-        if not part:
-            break
-        bm25 = BM25Okapi(part)
-        counts = np.fromiter((len(d) for d in bm25.doc_freqs), dtype=np.int64, count=len(part))
-        total = int(counts.sum())
-        rows.append(counts)
-        cols.append(np.fromiter(itertools.chain.from_iterable(bm25.doc_freqs), dtype=np.int32, count=total))
-        data.append(np.fromiter(itertools.chain.from_iterable(d.values() for d in bm25.doc_freqs),
-                                dtype=np.int32, count=total))
-        lengths.append(np.asarray(bm25.doc_len, dtype=np.int64))
-        del bm25, part
-    if not rows:
-        empty = np.zeros(0, dtype=np.int32)
-        return (np.zeros(count + 1, dtype=np.int64), empty, empty), np.zeros(count, dtype=np.int64), vocab
-    # Passages come row by row, so the counts are a CSR matrix as they stand: no row-index array
-    # and no COO conversion, which at 200,000 passages were the build's memory peak.
-    indptr = np.concatenate(([0], np.cumsum(np.concatenate(rows))))
-    return (indptr, np.concatenate(cols), np.concatenate(data)), np.concatenate(lengths), vocab
 
 
 def _to_csc(rows: Rows, shape: tuple[int, int]) -> sp.csc_matrix:

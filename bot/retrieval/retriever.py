@@ -31,13 +31,14 @@ import numpy as np
 from bot.config import RetrievalConfig
 from bot.corpus import Corpus, Passage, Passages, sentence_spans
 from bot.retrieval import duplicates, snippets
-from bot.retrieval.cache import (CACHE_VERSION, WEIGHTS_VERSION, cache_key, derived_key, load_arrays, load_index,
-                                 save_arrays, save_index)
-from bot.retrieval.index import REPRESENTATIONS, IndexCounts, build_counts, counting_fingerprint, head_text
+from bot.retrieval.cache import (CACHE_VERSION, WEIGHTS_VERSION, ArraysWriter, cache_key, derived_key,
+                                 load_arrays, load_index, save_arrays, save_field, save_index)
+from bot.retrieval.index import (REPRESENTATIONS, IndexCounts, build_counts, build_field, counting_fingerprint,
+                                 head_text)
 from bot.retrieval.model import Model, load_model
 from bot.retrieval.necessity import COMMON_BELOW, Necessity
 from bot.retrieval.relevance import Evidence, Relevance, Word, features
-from bot.retrieval.scoring import HIGH_TIER_SHARE, LONG_COLUMN, TermColumns
+from bot.retrieval.scoring import HIGH_TIER_SHARE, LONG_COLUMN, TermColumns, write_weights
 from bot.retrieval.topk import Scorer, TopScores
 from bot.text import SUBWORD_WEIGHT, Analyzer, QueryTerm
 
@@ -672,7 +673,9 @@ def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
     """What serving reads, memory-mapped from the cache or computed (and cached); and whether cached.
 
     Keyed by the counts' key and the ranking's numbers: a refitted model recomputes the weights
-    from the cached counts without tokenizing again.
+    from the cached counts without tokenizing again. A build makes one representation at a time
+    (count, weigh, write its arrays as they are made, free), so a big library's counts and
+    weights are never all in memory at once.
     """
     key = index_key(corpus, analyzer)
     weights_key = derived_key(key, f"weights {WEIGHTS_VERSION} long {LONG_COLUMN}/{HIGH_TIER_SHARE}",
@@ -683,13 +686,60 @@ def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
         log.info("index of %d passages loaded from cache in %.2f s", len(corpus.passages),
                  time.perf_counter() - started)
         return arrays, True
-    counts, hit = index_counts(corpus.passages, analyzer, cache_dir, key)
-    arrays = _arrays_of(counts, model)
-    del counts
-    if save_arrays(cache_dir, weights_key, arrays) is not None:
-        # Served from the files just written: mapped pages, not a second copy in memory.
+    cached = load_index(cache_dir, key, len(corpus.passages))
+    if cached is not None:
+        log.info("index of %d passages loaded from cache in %.2f s", len(corpus.passages),
+                 time.perf_counter() - started)
+        arrays = _arrays_of(cached, model)
+        del cached
+        if save_arrays(cache_dir, weights_key, arrays) is not None:
+            # Served from the files just written: mapped pages, not a second copy in memory.
+            arrays = load_arrays(cache_dir, weights_key, on_demand=_ON_DEMAND) or arrays
+        return arrays, True
+    counts_out = ArraysWriter(cache_dir, key, "index", keep=False)
+    weights_out = ArraysWriter(cache_dir, weights_key, "weights")
+    for name in REPRESENTATIONS:
+        rows = _RowsOut(weights_out) if name == "words" else None
+        field = build_field(corpus.passages, analyzer, name, on_rows=rows)
+        _write_field(weights_out, name, field, model)
+        save_field(counts_out, name, field)
+        del field
+    counts_out.finish()
+    arrays, path = weights_out.finish()
+    log.info("index of %d passages built in %.2f s", len(corpus.passages), time.perf_counter() - started)
+    if path is not None:
+        # Served as a restart serves it: each passage's terms read a passage at a time.
         arrays = load_arrays(cache_dir, weights_key, on_demand=_ON_DEMAND) or arrays
-    return arrays, hit
+    return arrays, False
+
+
+class _RowsOut:
+    """Each passage's word terms (CSR, as rows.*) and their signatures, written chunk by chunk."""
+
+    def __init__(self, writer: ArraysWriter) -> None:
+        self.writer, self.at = writer, 0
+        for name, dtype in (("rows.indptr", np.int64), ("rows.indices", np.int32), ("rows.data", np.int32),
+                            ("signatures", np.uint64)):
+            writer.declare(name, dtype)
+        writer.append("rows.indptr", np.zeros(1, dtype=np.int64))
+
+    def __call__(self, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        indptr, indices, data = rows
+        self.writer.append("rows.indptr", indptr[1:] + self.at)
+        self.writer.append("rows.indices", indices)
+        self.writer.append("rows.data", data)
+        # A passage's signature is of its own row alone: a chunk's rows give its passages' own.
+        self.writer.append("signatures", duplicates.signatures(indices, indptr))
+        self.at += int(indptr[-1])
+
+
+def _write_field(writer: ArraysWriter, name: str, field, model: Model) -> None:
+    """One representation's serving arrays (but the rows) into writer."""
+    write_weights(field, getattr(model.ranking, name), writer, f"{name}.")
+    writer.add(f"{name}.vocab", np.frombuffer(json.dumps(list(field.vocab), ensure_ascii=False).encode("utf-8"),
+                                              dtype=np.uint8))
+    if name == "words":
+        writer.add("library_words", np.asarray(library_word_columns(field), dtype=np.int64))
 
 
 def index_key(corpus: Corpus, analyzer: Analyzer) -> str:
@@ -708,21 +758,14 @@ def texts_key(passages: Sequence[Passage], analyzer: Analyzer) -> str:
 
 def _arrays_of(counts: IndexCounts, model: Model) -> dict[str, np.ndarray]:
     """The serving arrays of counts under the model's ranking numbers."""
-    ranking = model.ranking
-    arrays: dict[str, np.ndarray] = {}
-    for name, params in (("words", ranking.words), ("bigrams", ranking.bigrams)):
-        field = counts.field(name)
-        for array_name, array in TermColumns(field, params).arrays().items():
-            arrays[f"{name}.{array_name}"] = array
-        arrays[f"{name}.vocab"] = np.frombuffer(json.dumps(list(field.vocab), ensure_ascii=False).encode("utf-8"),
-                                                dtype=np.uint8)
+    writer = ArraysWriter(None, "", "weights")
+    for name in REPRESENTATIONS:
+        _write_field(writer, name, counts.field(name), model)
     rows = counts.words.body.tocsr()
-    arrays["rows.indptr"] = rows.indptr.astype(np.int64)
-    arrays["rows.indices"] = rows.indices.astype(np.int32, copy=False)
-    arrays["rows.data"] = rows.data.astype(np.int32, copy=False)
-    arrays["signatures"] = duplicates.signatures(rows.indices, rows.indptr)
-    arrays["library_words"] = np.asarray(library_word_columns(counts.words), dtype=np.int64)
-    return arrays
+    rows.sort_indices()
+    _RowsOut(writer)((rows.indptr.astype(np.int64), rows.indices.astype(np.int32, copy=False),
+                      rows.data.astype(np.int32, copy=False)))
+    return writer.finish()[0]
 
 
 def _prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
@@ -777,7 +820,7 @@ def library_words(counts) -> list[str]:
 
 def library_word_columns(counts) -> np.ndarray:
     """The columns of library_words(counts)."""
-    return np.flatnonzero(np.diff(counts.body.indptr) >= LIBRARY_WORD_PASSAGES)
+    return np.flatnonzero(counts.body_df >= LIBRARY_WORD_PASSAGES)
 
 
 def _head_word(members: list[QueryTerm]) -> QueryTerm | None:

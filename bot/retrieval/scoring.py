@@ -151,27 +151,105 @@ class TermColumns:
 
 def _weights(counts: FieldCounts, params: FieldParams, long_column: int) -> dict[str, np.ndarray]:
     """The BM25F weight columns of counts, their idf, peaks and high tiers, as named arrays."""
-    n = counts.body.shape[0]
-    combined = _combined_frequency(counts, params)
-    df = np.diff(combined.indptr)
+    from bot.retrieval.cache import ArraysWriter
+    writer = ArraysWriter(None, "", "weights")
+    write_weights(counts, params, writer, "", long_column)
+    return writer.finish()[0]
+
+
+def write_weights(counts, params: FieldParams, writer, prefix: str, long_column: int = LONG_COLUMN) -> None:
+    """Write the BM25F weight columns of counts (a FieldCounts or a build's index.FieldBuild), their
+    idf, peaks and high tiers, a block of columns at a time, as the arrays TermColumns reads.
+
+    Each block is computed as the whole matrix would be, element by element in float32, so the
+    weights are the same whatever the blocks; idf (a logarithm) is computed over all columns at once.
+    """
+    import scipy.sparse as sp  # a build's: a start from the cache never needs scipy
+    from bot.retrieval.cache import column_blocks
+
+    n = len(counts.body_len)
+    head = counts.head
+    with_head = params.head_weight > 0 and head.nnz > 0
+    body_norm = _norm(counts.body_len, params.b)
+    head_norm = _norm(counts.head_len, params.head_b, params.head_ref) if with_head else None
+    head_df = np.diff(head.indptr)
+    blocks = column_blocks(counts.body_df + head_df if with_head else counts.body_df)
+
+    def block(first: int, last: int, pattern: bool = False) -> sp.csc_matrix:
+        """tf~ of columns first..last-1 (or, with pattern, only where it is non-zero)."""
+        indptr, rows, data = counts.body_block(first, last)
+        shape = (n, last - first)
+        body = sp.csc_matrix((np.ones(len(rows), np.int8) if pattern else _divided(data, rows, body_norm),
+                              rows, indptr), shape=shape)
+        body.has_sorted_indices = True
+        if not with_head:
+            return body
+        start, end = int(head.indptr[first]), int(head.indptr[last])
+        rows = head.indices[start:end]
+        values = np.ones(len(rows), np.int8) if pattern else _divided(head.data[start:end], rows, head_norm)
+        own = sp.csc_matrix((values, rows, head.indptr[first:last + 1] - start), shape=shape)
+        own.has_sorted_indices = True
+        if not pattern:
+            if params.separate_head:
+                k1 = np.float32(params.k1)
+                body.data = body.data * (k1 + 1) / (body.data + k1)
+                own.data = own.data * (k1 + 1) / (own.data + k1)
+            own.data *= np.float32(params.head_weight)
+        combined = (body + own).tocsc()
+        combined.sort_indices()
+        return combined
+
+    # Passages holding each term in any field: the union of the body's and the head's rows.
+    df = np.concatenate([np.diff(block(a, b, pattern=True).indptr) for a, b in blocks]) if with_head \
+        else counts.body_df.copy()
+    df = df.astype(np.int64) if len(df) else np.zeros(0, dtype=np.int64)
     idf = bm25_idf(df, n) if n else np.zeros(0)
-    # In place, in float32: at 200,000 passages each temporary is tens of MB, and float32's
-    # 7 digits rank as float64 does.
-    weights = combined.data
-    if not (params.separate_head and params.head_weight > 0):
-        weights *= np.float32(params.k1 + 1) / (weights + np.float32(params.k1))
-    weights *= np.repeat(idf.astype(np.float32), df)
-    tiers = _high_tiers(combined, long_column)
-    return {"passages": np.array([n], dtype=np.int64), "indptr": combined.indptr.astype(np.int64),
-            "indices": combined.indices.astype(np.int32, copy=False), "data": weights, "idf": idf,
-            "peaks": _column_peaks(combined), **tiers}
+    writer.add(prefix + "passages", np.array([n], dtype=np.int64))
+    writer.add(prefix + "indptr", np.concatenate(([0], np.cumsum(df))).astype(np.int64))
+    writer.add(prefix + "idf", idf)
+    for name, dtype in (("indices", np.int32), ("data", np.float32), ("peaks", np.float32),
+                        ("high_columns", np.int64), ("high_start", np.int64), ("high_end", np.int64),
+                        ("high_cut", np.float32), ("high_rows", np.int32), ("high_values", np.float32)):
+        writer.declare(prefix + name, dtype)
+    idf32 = idf.astype(np.float32)
+    held = 0
+    for first, last in blocks:
+        combined = block(first, last)
+        lengths = np.diff(combined.indptr)
+        # In place, in float32: float32's 7 digits rank as float64 does.
+        weights = combined.data
+        if not (params.separate_head and params.head_weight > 0):
+            weights *= np.float32(params.k1 + 1) / (weights + np.float32(params.k1))
+        weights *= np.repeat(idf32[first:last], lengths)
+        writer.append(prefix + "indices", combined.indices)
+        writer.append(prefix + "data", weights)
+        writer.append(prefix + "peaks", _column_peaks(combined))
+        tiers = _high_tiers(combined, long_column, first, held)
+        for name, array in tiers.items():
+            writer.append(prefix + name, array)
+        held += len(tiers["high_rows"])
+        del combined, weights
 
 
-def _high_tiers(matrix: sp.csc_matrix, long_column: int) -> dict[str, np.ndarray]:
-    """Each long column's high tier, for impact-ordered pruning (bot.retrieval.topk)."""
+def _norm(lengths: np.ndarray, b: float, ref: float = 0.0) -> np.ndarray:
+    """Each row's length norm 1 - b + b * len / mean len (or / ref), float32."""
+    mean = ref if ref > 0 else float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+    return (1 - b + b * lengths / mean).astype(np.float32)
+
+
+def _divided(counts: np.ndarray, rows: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """Counts as float32, each divided by its row's norm."""
+    data = counts.astype(np.float32)
+    data /= norm[rows]
+    return data
+
+
+def _high_tiers(matrix: sp.csc_matrix, long_column: int, first: int = 0, held: int = 0) -> dict[str, np.ndarray]:
+    """Each long column's high tier, for impact-ordered pruning (bot.retrieval.topk); the matrix's
+    columns are the library's from first on, and held tier entries come before its own."""
     lengths = np.diff(matrix.indptr)
     columns, starts, ends, cuts = [], [], [], []
-    rows, values, at = [], [], 0
+    rows, values, at = [], [], held
     for j in np.flatnonzero(lengths >= long_column).tolist():
         start, end = matrix.indptr[j], matrix.indptr[j + 1]
         data = matrix.data[start:end]
@@ -179,14 +257,14 @@ def _high_tiers(matrix: sp.csc_matrix, long_column: int) -> dict[str, np.ndarray
         threshold = np.partition(data, len(data) - size)[len(data) - size]
         high = data >= threshold
         low = data[~high]
-        held = matrix.indices[start:end][high]
-        rows.append(held)
+        kept = matrix.indices[start:end][high]
+        rows.append(kept)
         values.append(data[high])
-        columns.append(j)
+        columns.append(first + j)
         starts.append(at)
-        ends.append(at + len(held))
+        ends.append(at + len(kept))
         cuts.append(float(low.max()) if len(low) else 0.0)
-        at += len(held)
+        at += len(kept)
     return {"high_columns": np.array(columns, dtype=np.int64), "high_start": np.array(starts, dtype=np.int64),
             "high_end": np.array(ends, dtype=np.int64), "high_cut": np.array(cuts, dtype=np.float32),
             "high_rows": np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32),
@@ -201,31 +279,3 @@ def _column_peaks(matrix: sp.csc_matrix) -> np.ndarray:
     if len(filled):
         peaks[filled] = np.maximum.reduceat(matrix.data, matrix.indptr[filled])
     return peaks
-
-
-def _combined_frequency(counts: FieldCounts, params: FieldParams) -> sp.csc_matrix:
-    """tf~ of every (passage, term): body and head frequencies over their length norms (float32)."""
-    body = _normalized(counts.body, counts.body_len, params.b)
-    if params.head_weight <= 0 or counts.head.nnz == 0:
-        return body
-    head = _normalized(counts.head, counts.head_len, params.head_b, params.head_ref)
-    if params.separate_head:
-        k1 = np.float32(params.k1)
-        body.data = body.data * (k1 + 1) / (body.data + k1)
-        head.data = head.data * (k1 + 1) / (head.data + k1)
-    head.data *= np.float32(params.head_weight)
-    combined = (body + head).tocsc()
-    combined.sort_indices()
-    return combined
-
-
-def _normalized(matrix: sp.csc_matrix, lengths: np.ndarray, b: float, ref: float = 0.0) -> sp.csc_matrix:
-    """A count matrix divided row-wise by 1 - b + b * len / mean len (or / ref), in float32."""
-    import scipy.sparse as sp  # a build's: a start from the cache never needs scipy
-    mean = ref if ref > 0 else float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
-    norm = (1 - b + b * lengths / mean).astype(np.float32)
-    data = matrix.data.astype(np.float32)
-    data /= norm[matrix.indices]
-    out = sp.csc_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
-    out.has_sorted_indices = matrix.has_sorted_indices
-    return out
