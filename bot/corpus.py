@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,30 +244,54 @@ def load_corpus(config: CorpusConfig, cache_dir: Path | None = None) -> Corpus:
     if cached is not None:
         return cached
     metadata = read_sources_file(config.sources_file)
-    sources = tuple(
-        load_source(path, metadata.get(path.name, {}), config.max_passage_chars, config.min_passage_chars)
-        for path in files
-    )
-    passages = tuple(p for s in sources for p in s.passages)
-    corpus = Corpus(sources=sources, passages=passages, key=passages_key(passages))
+    parsed = (load_source(path, metadata.get(path.name, {}), config.max_passage_chars, config.min_passage_chars)
+              for path in files)
     if cache_dir is not None:
-        _save_cached(cache_dir, key, corpus)
-        # Served as a restart serves it, from the cache's arrays: the objects just parsed (a
-        # gigabyte at a million passages) are freed before the index is built.
-        return _load_cached(cache_dir, key) or corpus
-    return corpus
+        # Written to the cache an article at a time and served from it, as a restart serves it:
+        # the parsed objects of a million passages (a gigabyte) are never all in memory.
+        cached = _parse_into_cache(cache_dir, key, parsed)
+        if cached is not None:
+            return cached
+        parsed = (load_source(path, metadata.get(path.name, {}), config.max_passage_chars,
+                              config.min_passage_chars) for path in files)
+    sources = tuple(parsed)
+    passages = tuple(p for s in sources for p in s.passages)
+    return Corpus(sources=sources, passages=passages, key=passages_key(passages))
 
 
-def passages_key(passages: tuple[Passage, ...], block: int = 4096) -> str:
+def passages_key(passages: tuple[Passage, ...]) -> str:
     """A hash of every field of every passage, in order."""
-    # Not the corpus cache's version: a new cache layout leaves the passages, and so the index, as they were.
-    digest = hashlib.sha256(f"passages {PASSAGES_KEY_VERSION}\n".encode())
-    for first in range(0, len(passages), block):
-        digest.update("\1".join(f"{p.id}\0{p.source_id}\0{p.source_title}\0{p.section}\0{p.position}\0"
-                                 f"{p.speaker}\0{p.text}" for p in passages[first:first + block])
-                      .encode("utf-8", "surrogatepass"))
-        digest.update(b"\2")
+    digest = _PassagesDigest()
+    digest.update(passages)
     return digest.hexdigest()
+
+
+class _PassagesDigest:
+    """passages_key of passages given a run at a time."""
+
+    BLOCK = 4096  # passages hashed per call: hashing one string at a time costs more than the hash
+
+    def __init__(self) -> None:
+        # Not the corpus cache's version: a new cache layout leaves the passages, and so the index, as they were.
+        self._digest = hashlib.sha256(f"passages {PASSAGES_KEY_VERSION}\n".encode())
+        self._pending: list[Passage] = []
+
+    def update(self, passages: Sequence[Passage]) -> None:
+        self._pending.extend(passages)
+        while len(self._pending) >= self.BLOCK:
+            self._hash(self._pending[:self.BLOCK])
+            del self._pending[:self.BLOCK]
+
+    def hexdigest(self) -> str:
+        if self._pending:
+            self._hash(self._pending)
+            self._pending = []
+        return self._digest.hexdigest()
+
+    def _hash(self, block: list[Passage]) -> None:
+        self._digest.update("\1".join(f"{p.id}\0{p.source_id}\0{p.source_title}\0{p.section}\0{p.position}\0"
+                                       f"{p.speaker}\0{p.text}" for p in block).encode("utf-8", "surrogatepass"))
+        self._digest.update(b"\2")
 
 
 # Bump when what the corpus cache holds, or how it is read back, changes.
@@ -297,46 +321,55 @@ def library_key(config: CorpusConfig, files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _save_cached(cache_dir: Path, key: str, corpus: Corpus) -> None:
-    """Write the parsed library as arrays: the sources' texts and each passage's place in them."""
-    from bot.retrieval.cache import save_arrays
+def _parse_into_cache(cache_dir: Path, key: str, sources: Iterable[Source]) -> Corpus | None:
+    """Write the parsed library to the cache as arrays, an article at a time: the sources' texts
+    and each passage's place in them; the library read back from it, or None when it cannot be
+    cached (not the shape the loader makes, or the folder is unwritable)."""
+    from bot.retrieval.cache import ArraysWriter
 
+    writer = ArraysWriter(cache_dir, key, "corpus", keep=False)
+    columns = (("text", np.uint8), ("source", np.int32), ("start", np.int64), ("end", np.int64),
+               ("section", np.int32), ("speaker", np.int32), ("position", np.int32))
+    for name, dtype in columns:
+        writer.declare(name, dtype)
     sections: dict[str, int] = {}
     speakers: dict[str, int] = {}
-    source_of, starts, ends, section_of, speaker_of, positions = [], [], [], [], [], []
-    texts, offsets, at = [], [], 0
-    for n, source in enumerate(corpus.sources):
+    listed, offsets, at = [], [], 0
+    digest = _PassagesDigest()
+    for n, source in enumerate(sources):
         encoded = source.text.encode("utf-8", "surrogatepass")
-        # Offsets in bytes: the text is read back as memory-mapped UTF-8, a passage at a time.
+        starts, ends = [], []
+        # Offsets in bytes: the text is read back as UTF-8, a passage at a time.
         begin, begin_byte = 0, 0
         for number, passage in enumerate(source.passages):
             start = source.text.find(passage.text, begin)
             if start < 0 or passage.position != number or passage.id != f"{source.id}#{number}":
-                return  # not the shape the loader makes: nothing to cache
+                writer.discard()
+                return None  # not the shape the loader makes: nothing to cache
             start_byte = begin_byte + len(source.text[begin:start].encode("utf-8", "surrogatepass"))
-            source_of.append(n)
             starts.append(at + start_byte)
             ends.append(at + start_byte + len(passage.text.encode("utf-8", "surrogatepass")))
             begin, begin_byte = start, start_byte
-            section_of.append(sections.setdefault(passage.section, len(sections)))
-            speaker_of.append(speakers.setdefault(passage.speaker, len(speakers)))
-            positions.append(passage.position)
-        texts.append(encoded)
+        count = len(source.passages)
+        writer.append("text", np.frombuffer(encoded, dtype=np.uint8))
+        writer.append("source", np.full(count, n, dtype=np.int32))
+        writer.append("start", np.asarray(starts, dtype=np.int64))
+        writer.append("end", np.asarray(ends, dtype=np.int64))
+        writer.append("section", np.fromiter((sections.setdefault(p.section, len(sections)) for p in source.passages),
+                                             dtype=np.int32, count=count))
+        writer.append("speaker", np.fromiter((speakers.setdefault(p.speaker, len(speakers)) for p in source.passages),
+                                             dtype=np.int32, count=count))
+        writer.append("position", np.arange(count, dtype=np.int32))
+        digest.update(source.passages)
+        listed.append([source.id, source.title, str(source.path), source.date, source.url, source.origin, count])
         offsets.append(at)
         at += len(encoded)
-    meta = {"sources": [[s.id, s.title, str(s.path), s.date, s.url, s.origin, len(s.passages)]
-                        for s in corpus.sources],
-            "sections": list(sections), "speakers": list(speakers), "offsets": offsets, "length": at,
-            "passages_key": corpus.key}
-    arrays = {
-        "text": np.frombuffer(b"".join(texts), dtype=np.uint8),
-        "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
-        "source": np.asarray(source_of, dtype=np.int32), "start": np.asarray(starts, dtype=np.int64),
-        "end": np.asarray(ends, dtype=np.int64), "section": np.asarray(section_of, dtype=np.int32),
-        "speaker": np.asarray(speaker_of, dtype=np.int32),
-        "position": np.asarray(positions, dtype=np.int32),
-    }
-    save_arrays(cache_dir, key, arrays, kind="corpus")
+    meta = {"sources": listed, "sections": list(sections), "speakers": list(speakers), "offsets": offsets,
+            "length": at, "passages_key": digest.hexdigest()}
+    writer.add("meta", np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8))
+    if writer.finish()[1] is None:
+        return None
+    return _load_cached(cache_dir, key)
 
 
 def _load_cached(cache_dir: Path, key: str) -> Corpus | None:
