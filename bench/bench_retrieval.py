@@ -956,6 +956,8 @@ def measure(name: str, scale: int, seeds: Path | None, label: str, revision: str
     [build] = run_in_tree(tree, ["--worker", "build"] + common, env)
     print(f"  [{label}] cold build {build['build_s']:.1f} s (whole process {build['wall_s']:.1f} s), "
           f"{fmt_mb(build['memory'])}; {build['passages']:,} passages")
+    if args.build_only:
+        return {f"build_{name}": build["build_s"], f"peak_{name}": build["memory"]["peak"]}
     rounds = ["--rounds", str(args.rounds or (10 if scale == 1 else 2))]
     records = run_in_tree(tree, ["--worker", "serve"] + common + rounds + (["--peers"] if peers_too else []), env)
     serve = next(r for r in records if r["kind"] == "serve")
@@ -1056,6 +1058,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--table-scales", default="200k", help="the table's synthetic libraries (default 200k)")
     parser.add_argument("--million", action="store_true", help="add the 1,000,000-passage library to the table")
     parser.add_argument("--base-million", action="store_true", help="measure --base at 1M too (slow)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="only the cold builds (time, peak RSS): no serving, peers or restarts")
     parser.add_argument("--worker", choices=("index", "restart", "build", "serve"), help=argparse.SUPPRESS)
     parser.add_argument("--seeds-dir", help=argparse.SUPPRESS)
     parser.add_argument("--queries-file", help=argparse.SUPPRESS)
