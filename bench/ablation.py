@@ -39,21 +39,10 @@ from bot.corpus import load_corpus  # noqa: E402
 from bot.evaluation import load_cases, load_dialogues, score, score_dialogues  # noqa: E402
 from bot.history import HistoryStore  # noqa: E402
 from bot.retrieval import necessity as necessity_module  # noqa: E402
+from bot.retrieval.model import with_ranking  # noqa: E402
 from bot.retrieval import retriever as retriever_module  # noqa: E402
 from bot.retrieval.model import load_model  # noqa: E402
 from bot.retrieval.retriever import Retriever  # noqa: E402
-
-
-def ranking(model, **changes):
-    """The model with ranking numbers changed ("words.head_weight": 0, "bigram_weight": 0, ...)."""
-    out = model.ranking
-    for name, value in changes.items():
-        if "." in name:
-            rep, key = name.split(".")
-            out = dataclasses.replace(out, **{rep: dataclasses.replace(getattr(out, rep), **{key: value})})
-        else:
-            out = dataclasses.replace(out, **{name: value})
-    return dataclasses.replace(model, ranking=out)
 
 
 @contextlib.contextmanager
@@ -74,14 +63,14 @@ def variants(model):
     return [
         ("full", "nothing: the fitted ranking", model, []),
         ("no-head", "the head field (article title, section, speaker)",
-         ranking(model, **{"words.head_weight": 0.0, "bigrams.head_weight": 0.0}), []),
+         with_ranking(model, **{"words.head_weight": 0.0, "bigrams.head_weight": 0.0}), []),
         ("no-head-ref", "heads' length against a fixed length (the library's mean instead)",
-         ranking(model, **{"words.head_ref": 0.0, "bigrams.head_ref": 0.0}), []),
-        ("no-bigrams", "character bigrams", ranking(model, bigram_weight=0.0), []),
-        ("no-lead", "the lead bonus", ranking(model, lead_boost=0.0), []),
-        ("no-necessity-rank", "term necessity in the ranking weights", ranking(model, necessity_power=0.0), []),
+         with_ranking(model, **{"words.head_ref": 0.0, "bigrams.head_ref": 0.0}), []),
+        ("no-bigrams", "character bigrams", with_ranking(model, bigram_weight=0.0), []),
+        ("no-lead", "the lead bonus", with_ranking(model, lead_boost=0.0), []),
+        ("no-necessity-rank", "term necessity in the ranking weights", with_ranking(model, necessity_power=0.0), []),
         ("no-necessity", "term necessity everywhere (every word as necessary as any)",
-         ranking(model, necessity_power=0.0), [(necessity_module.Necessity, "__call__", lambda self, word: 1.0)]),
+         with_ranking(model, necessity_power=0.0), [(necessity_module.Necessity, "__call__", lambda self, word: 1.0)]),
         ("no-relevance", "the relevance model: always answer, pages to the end", always_answer, []),
         ("no-taiwan", "Taiwan phrase mapping (character-by-character t2s only)", model,
          [(normalize_module, "_taiwan_phrases", lambda t2s, frequency: {})]),

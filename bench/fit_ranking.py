@@ -51,7 +51,8 @@ from bot.corpus import Corpus, Passage, load_corpus  # noqa: E402
 from bot.evaluation import normalize_for_match  # noqa: E402
 from bot.retrieval import retriever as retriever_module  # noqa: E402
 from bot.retrieval.index import head_text  # noqa: E402
-from bot.retrieval.model import Model, NecessityParams, RankingParams, RelevanceParams, load_model  # noqa: E402
+from bot.retrieval.model import (Model, NecessityParams, RankingParams, RelevanceParams, load_model,  # noqa: E402
+                                 with_ranking)
 from bot.retrieval.necessity import ADVERB_TAG, CLASSES, FUNCTION_TAGS, Necessity, word_class  # noqa: E402
 from bot.retrieval.relevance import FEATURES  # noqa: E402
 from bot.retrieval.retriever import JUDGED, Retriever, index_counts  # noqa: E402
@@ -263,17 +264,6 @@ GRID = {
 }
 
 
-def with_ranking(model: Model, name: str, value) -> Model:
-    """The model with one ranking number changed ("words.k1", "bigram_weight", ...)."""
-    ranking = model.ranking
-    if "." in name:
-        rep, key = name.split(".")
-        ranking = dataclasses.replace(ranking, **{rep: dataclasses.replace(getattr(ranking, rep), **{key: value})})
-    else:
-        ranking = dataclasses.replace(ranking, **{name: value})
-    return dataclasses.replace(model, ranking=ranking)
-
-
 def fit_ranking(libraries, analyzer, config, model: Model, rounds: int = 2, log=print) -> Model:
     """Coordinate ascent on the mean MRR@10 of the libraries."""
     def objective(m):
@@ -284,7 +274,7 @@ def fit_ranking(libraries, analyzer, config, model: Model, rounds: int = 2, log=
         improved = False
         for name, values in GRID.items():
             for value in values:
-                candidate = with_ranking(model, name, value)
+                candidate = with_ranking(model, **{name: value})
                 if candidate == model:
                     continue
                 score = objective(candidate)

@@ -8,7 +8,7 @@ bench/README.md for what it fitted and how each part scores.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.retrieval.scoring import FieldParams
@@ -52,6 +52,19 @@ class Model:
     ranking: RankingParams
     necessity: NecessityParams
     relevance: RelevanceParams
+
+
+def with_ranking(model: Model, **changes: object) -> Model:
+    """The model with ranking numbers changed: {"words.k1": 1.2, "bigram_weight": 0.0, ...}
+    (a dotted name is a representation's field). For the fitting and ablation scripts."""
+    ranking = model.ranking
+    for name, value in changes.items():
+        if "." in name:
+            rep, key = name.split(".")
+            ranking = replace(ranking, **{rep: replace(getattr(ranking, rep), **{key: value})})
+        else:
+            ranking = replace(ranking, **{name: value})
+    return replace(model, ranking=ranking)
 
 
 def load_model(path: Path) -> Model:
