@@ -132,9 +132,13 @@ class Analyzer:
         where the question's words stand together. A pair that is a stop word (什么) is dropped; a
         pair holding one (的原 in 的原因) is kept: measured, such pairs still tell phrases apart.
         """
+        return self.normalized_bigrams(self.normalize(text))
+
+    def normalized_bigrams(self, norm: str) -> list[str]:
+        """bigrams of a text already normalized (a question's, normalized once for all its uses)."""
         out: list[str] = []
         stop = self.stopwords
-        for run in _CJK_RUN.findall(self.normalize(text)):
+        for run in _CJK_RUN.findall(norm):
             if len(run) == 1:
                 if run not in stop:
                     out.append(run)
@@ -272,7 +276,10 @@ class Analyzer:
 
     def query_terms(self, text: str) -> list[QueryTerm]:
         """A question's terms with weights: its words, their synonyms and English translations."""
-        norm = self.normalize(text)
+        return self.normalized_query_terms(self.normalize(text))
+
+    def normalized_query_terms(self, norm: str) -> list[QueryTerm]:
+        """query_terms of a question already normalized."""
         tokens = []
         for token in self._join_library_names(self._segment(norm)):
             pieces = self._library_pieces(token) if token.whole and token.text not in self.user_words else None

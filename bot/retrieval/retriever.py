@@ -67,6 +67,9 @@ PASSAGE_CACHE = 1024
 # Sentence windows are the biggest entry (some 30 KB: each sentence, and each two, as two sets of
 # strings) and only the few candidates judged of each question need them: fewer are kept.
 WINDOW_CACHE = 256
+# Words of questions (with their forms) whose weights and relevance facts are kept between
+# questions: a few hundred bytes each; a day's questions use a few thousand distinct words.
+WORD_CACHE = 8192
 # The ranking looks no deeper than this many best-scoring passages (pages end there): on a big
 # corpus of repeated paragraphs, thousands of near-copies must not make one question slow.
 MAX_POOL = 4096
@@ -134,6 +137,9 @@ class Retriever:
         self._spans = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_tokens)
         self._terms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_terms)
         self._windows = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_windows)
+        # What depends on a word alone, kept between questions: words recur (names, topics).
+        self._word = functools.lru_cache(maxsize=WORD_CACHE)(self._word)
+        self._token_pair_columns = functools.lru_cache(maxsize=WORD_CACHE)(self._token_pair_columns)
         self._head_terms = functools.lru_cache(maxsize=4096)(
             lambda head: (frozenset(self.analyzer.tokenize(head)), frozenset(self.analyzer.bigrams(head))))
 
@@ -231,95 +237,112 @@ class Retriever:
 
     def prepare(self, query: str, context: str | None = None) -> Query:
         """The question's terms, words and weights (with an earlier question's at lower weight)."""
-        terms = self.analyzer.query_terms(query)
-        texts = [(query, 1.0)]
+        # Normalized once: the terms, the pairs and the anaphora test all read the same text.
+        norm = self.analyzer.normalize(query)
+        terms = self.analyzer.normalized_query_terms(norm)
+        pairs = self.analyzer.normalized_bigrams(norm)
+        texts = [(pairs, 1.0)]
         if context:
             own = {t.token for t in terms}
             first_group = max((t.group for t in terms), default=-1) + 1
-            for term in self.analyzer.query_terms(context):
+            context_norm = self.analyzer.normalize(context)
+            for term in self.analyzer.normalized_query_terms(context_norm):
                 if term.token not in own:
                     terms.append(QueryTerm(term.token, term.weight * CONTEXT_WEIGHT, first_group + term.group,
                                            term.kind, from_context=True))
-            texts.append((context, CONTEXT_WEIGHT))
-        words, word_weights = self._words(terms)
+            texts.append((self.analyzer.normalized_bigrams(context_norm), CONTEXT_WEIGHT))
+        words, word_weights, peaks = self._words(terms)
         bigram_weights = self._bigram_weights(terms, texts)
-        unseen = len({p for p in self.analyzer.bigrams(query) if p not in self.bigrams.vocab})
+        unseen = len({p for p in pairs if p not in self.bigrams.vocab})
         # The score of a passage of average length holding each term once, in body and head.
-        ideal = self.words.peak * sum(max((w * float(self.words.idf[j]) for j, w in forms.items()), default=0.0)
-                                      for forms in word_weights)
+        ideal = self.words.peak * sum(peaks)
         ideal += self.model.ranking.bigram_weight * self.bigrams.peak * sum(
             weight * float(self.bigrams.idf[j]) for j, weight in bigram_weights.items())
-        anaphoric = bool(_ANAPHORA.search(self.analyzer.normalize(query)))
+        anaphoric = bool(_ANAPHORA.search(norm))
         return Query(tuple(terms), tuple(words), tuple(word_weights), bigram_weights, unseen, ideal, anaphoric)
 
     # --- the question's words --------------------------------------------------------------
 
-    def _words(self, terms: list[QueryTerm]) -> tuple[list[Word], list[dict[int, float]]]:
-        """Per word of the question: what the relevance model needs, and its ranking weights."""
-        by_group: dict[int, list[QueryTerm]] = {}
+    def _words(self, terms: list[QueryTerm]) -> tuple[list[Word], list[dict[int, float]], list[float]]:
+        """Per word of the question: what the relevance model needs, its ranking weights, and the
+        largest of its forms' weight x idf (what it adds to an ideal passage's score)."""
+        by_group: dict[int, list[tuple[str, float, str]]] = {}
         for term in terms:
-            by_group.setdefault(term.group, []).append(term)
-        power = self.model.ranking.necessity_power
-        words, weights = [], []
+            by_group.setdefault(term.group, []).append((term.token, term.weight, term.kind))
+        words, weights, peaks = [], [], []
         for members in by_group.values():
-            head = _head_word(members)
-            necessity = self._necessity(head, members)
-            factor = necessity ** power if power else 1.0
-            # A word the corpus lacks still counts (it is evidence of another topic) unless a
-            # translation or synonym the corpus has stands in for it.
-            resolved = any(t.kind in ("translation", "synonym") and t.token in self.vocab for t in members)
-            informative = 0.0
-            forms: dict[int, float] = {}
-            surfaces: dict[str, int] = {}
-            ranking: dict[int, float] = {}
-            own = self.vocab.get(head.token) if head is not None and head.kind == "word" else None
-            own_idf = float(self.words.idf[own]) if own is not None else None
-            # An English word the library holds translated stands for its translation: that it
-            # also occurs in English somewhere ("「Open」的 AI 公司") is chance, not the concept.
-            english = head is not None and _LATIN_WORD.fullmatch(head.token) is not None
-            translated = english and any(t.kind == "translation" and t.token in self.vocab for t in members)
-            untranslated = (english and not translated and any(t.kind == "translation" for t in members)
-                            and self.analyzer.english.is_verb(head.token))
-            for t in members:
-                j = self.vocab.get(t.token)
-                if translated and t.kind in ("word", "subword") and _LATIN_WORD.fullmatch(t.token):
-                    j = None
-                if j is not None:
-                    idf = float(self.words.idf[j])
-                    forms[j] = max(forms.get(j, 0.0), t.weight * idf)
-                    surfaces[t.token] = j
-                    # A rarer synonym must not outweigh the word the question used (封闭 for
-                    # 闭源): it counts at most as much as the word itself would.
-                    cap = min(1.0, own_idf / idf) if t.kind == "synonym" and own_idf else 1.0
-                    ranking[j] = max(ranking.get(j, 0.0), t.weight * factor * cap)
-                    # A synonym's full idf is what the question asked for; finding it covers less.
-                    informative = max(informative, (1.0 if t.kind == "synonym" else t.weight) * idf)
-                elif t.kind == "word" and not resolved:
-                    # An English verb the dictionary translates, in senses the library never uses,
-                    # weighs as a sub-word: the articles may well say it otherwise (choose: 选择
-                    # is not among its senses). A noun (pizza) names a thing they would mention.
-                    unseen = self.words.unseen_idf * (SUBWORD_WEIGHT if untranslated else 1.0)
-                    informative = max(informative, t.weight * unseen)
-            pairs, pair_count = self._pairs(head.token) if head is not None else ((), 0)
-            if informative <= 0:
-                continue
-            specific = any(t.kind in ("word", "translation") and t.token in self.vocab
-                           and self.analyzer.is_specific(t.token) for t in members)
-            asked = [t.token for t in members if t.kind == "word"]
-            # A lone everyday character (多, 高, 说) is grammar more than topic; a rare one (蓍,
-            # the name of a plant) is the topic itself.
-            weak = not specific and bool(asked) and all(
-                len(token) == 1 and _CJK_CHAR.match(token)
-                and self.analyzer.general_count(token) >= EVERYDAY_CHAR_COUNT for token in asked)
-            rarity = self._rarity(members)
-            shares = tuple((token, min(forms[j], informative) / informative) for token, j in surfaces.items())
-            texts = _pair_texts(head.token) if pair_count else ()
-            name = specific or (head is not None and _LATIN_WORD.fullmatch(head.token) is not None
-                                and not any(t.kind == "translation" for t in members))
-            words.append(Word(informative, necessity, rarity, tuple(forms.items()), shares, pairs, pair_count,
-                              texts, specific, weak, name))
-            weights.append(ranking)
-        return words, weights
+            word, ranking, peak = self._word(tuple(members))
+            if word is not None:
+                words.append(word)
+                weights.append(dict(ranking))
+                peaks.append(peak)
+        return words, weights, peaks
+
+    def _word(self, forms_asked: tuple[tuple[str, float, str], ...]
+              ) -> tuple[Word | None, tuple[tuple[int, float], ...], float]:
+        """One word of a question from its forms (token, weight, kind), in the question's order: what
+        the relevance model needs of it, its ranking weights and their peak (as _words); None when
+        it tells nothing. Depends on the forms alone, not on the rest of the question, so it is
+        cached: words recur."""
+        members = [QueryTerm(token, weight, 0, kind) for token, weight, kind in forms_asked]
+        power = self.model.ranking.necessity_power
+        head = _head_word(members)
+        necessity = self._necessity(head, members)
+        factor = necessity ** power if power else 1.0
+        # A word the corpus lacks still counts (it is evidence of another topic) unless a
+        # translation or synonym the corpus has stands in for it.
+        resolved = any(t.kind in ("translation", "synonym") and t.token in self.vocab for t in members)
+        informative = 0.0
+        forms: dict[int, float] = {}
+        surfaces: dict[str, int] = {}
+        ranking: dict[int, float] = {}
+        own = self.vocab.get(head.token) if head is not None and head.kind == "word" else None
+        own_idf = float(self.words.idf[own]) if own is not None else None
+        # An English word the library holds translated stands for its translation: that it
+        # also occurs in English somewhere ("「Open」的 AI 公司") is chance, not the concept.
+        english = head is not None and _LATIN_WORD.fullmatch(head.token) is not None
+        translated = english and any(t.kind == "translation" and t.token in self.vocab for t in members)
+        untranslated = (english and not translated and any(t.kind == "translation" for t in members)
+                        and self.analyzer.english.is_verb(head.token))
+        for t in members:
+            j = self.vocab.get(t.token)
+            if translated and t.kind in ("word", "subword") and _LATIN_WORD.fullmatch(t.token):
+                j = None
+            if j is not None:
+                idf = float(self.words.idf[j])
+                forms[j] = max(forms.get(j, 0.0), t.weight * idf)
+                surfaces[t.token] = j
+                # A rarer synonym must not outweigh the word the question used (封闭 for
+                # 闭源): it counts at most as much as the word itself would.
+                cap = min(1.0, own_idf / idf) if t.kind == "synonym" and own_idf else 1.0
+                ranking[j] = max(ranking.get(j, 0.0), t.weight * factor * cap)
+                # A synonym's full idf is what the question asked for; finding it covers less.
+                informative = max(informative, (1.0 if t.kind == "synonym" else t.weight) * idf)
+            elif t.kind == "word" and not resolved:
+                # An English verb the dictionary translates, in senses the library never uses,
+                # weighs as a sub-word: the articles may well say it otherwise (choose: 选择
+                # is not among its senses). A noun (pizza) names a thing they would mention.
+                unseen = self.words.unseen_idf * (SUBWORD_WEIGHT if untranslated else 1.0)
+                informative = max(informative, t.weight * unseen)
+        pairs, pair_count = self._pairs(head.token) if head is not None else ((), 0)
+        if informative <= 0:
+            return None, (), 0.0
+        specific = any(t.kind in ("word", "translation") and t.token in self.vocab
+                       and self.analyzer.is_specific(t.token) for t in members)
+        asked = [t.token for t in members if t.kind == "word"]
+        # A lone everyday character (多, 高, 说) is grammar more than topic; a rare one (蓍,
+        # the name of a plant) is the topic itself.
+        weak = not specific and bool(asked) and all(
+            len(token) == 1 and _CJK_CHAR.match(token)
+            and self.analyzer.general_count(token) >= EVERYDAY_CHAR_COUNT for token in asked)
+        rarity = self._rarity(members)
+        shares = tuple((token, min(forms[j], informative) / informative) for token, j in surfaces.items())
+        texts = _pair_texts(head.token) if pair_count else ()
+        name = specific or (head is not None and _LATIN_WORD.fullmatch(head.token) is not None
+                            and not any(t.kind == "translation" for t in members))
+        peak = max((w * float(self.words.idf[j]) for j, w in ranking.items()), default=0.0)
+        return (Word(informative, necessity, rarity, tuple(forms.items()), shares, pairs, pair_count,
+                     texts, specific, weak, name), tuple(ranking.items()), peak)
 
     def _necessity(self, head: QueryTerm | None, members: list[QueryTerm]) -> float:
         """The word's necessity; an English word's is its translation's (a word's role, not its script)."""
@@ -347,22 +370,27 @@ class Retriever:
             return 1.0
         return max(self.analyzer.rarity(token) for token in chinese) / self.analyzer.max_rarity
 
-    def _bigram_weights(self, terms: list[QueryTerm], texts: list[tuple[str, float]]) -> dict[int, float]:
-        """{bigram column: weight}: the question's own pairs, then its translations' and synonyms'."""
+    def _bigram_weights(self, terms: list[QueryTerm], texts: list[tuple[list[str], float]]) -> dict[int, float]:
+        """{bigram column: weight}: the question's own pairs (texts: each text's pairs and weight),
+        then its translations' and synonyms'."""
         out: dict[int, float] = {}
 
-        def add(text: str, weight: float) -> None:
-            for pair in self.analyzer.bigrams(text):
-                j = self.bigrams.vocab.get(pair)
-                if j is not None:
-                    out[j] = max(out.get(j, 0.0), weight)
+        def add(columns: Sequence[int], weight: float) -> None:
+            for j in columns:
+                out[j] = max(out.get(j, 0.0), weight)
 
-        for text, weight in texts:
-            add(text, weight)
+        vocab = self.bigrams.vocab
+        for pairs, weight in texts:
+            add([vocab[p] for p in pairs if p in vocab], weight)
         for term in terms:
             if term.kind in ("translation", "synonym"):
-                add(term.token, term.weight)
+                add(self._token_pair_columns(term.token), term.weight)
         return out
+
+    def _token_pair_columns(self, token: str) -> tuple[int, ...]:
+        """The bigram columns of a term's pairs (with repeats, in order): a word's own, so cached."""
+        vocab = self.bigrams.vocab
+        return tuple(vocab[p] for p in self.analyzer.bigrams(token) if p in vocab)
 
     # --- ranking ---------------------------------------------------------------------------
 

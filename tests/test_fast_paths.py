@@ -1,0 +1,42 @@
+"""The per-question speed-ups (caches, batched look-ups) give what the plain computation gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def questions() -> list[str]:
+    """The bundled evaluation questions (Chinese, English and mixed), in file order."""
+    out: list[str] = []
+    for path in sorted((REPO / "tests" / "eval").glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        out += [c["q"] for c in raw.get("cases", [])]
+        out += [t["q"] for d in raw.get("dialogues", []) for t in d["turns"]]
+    return list(dict.fromkeys(out))
+
+
+@pytest.fixture(scope="module")
+def retriever(bundled_parts):
+    return bundled_parts[2]
+
+
+def test_a_words_cached_facts_do_not_depend_on_the_question_that_cached_them(retriever) -> None:
+    """Each word's facts are cached by its forms alone: asking the questions in the opposite
+    order (other questions fill the cache first) prepares every question alike."""
+    asked = questions()
+    # Each question alone, and as a follow-up of the next one (its context words join it).
+    cases = [(q, None) for q in asked] + list(zip(asked, asked[1:] + asked[:1]))
+
+    def prepared(order: list[tuple[str, str | None]]) -> dict[tuple[str, str | None], object]:
+        retriever._word.cache_clear()
+        retriever._token_pair_columns.cache_clear()
+        return {case: retriever.prepare(*case) for case in order}
+
+    forwards = prepared(cases)
+    assert retriever._word.cache_info().hits > 0
+    assert prepared(cases[::-1]) == forwards
