@@ -46,6 +46,7 @@ _CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002f
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _ENGLISH_WORD = re.compile(r"[a-z]{3,}")
 _HAS_LATIN = re.compile(r"[a-z]")
+_ALNUM = re.compile(r"[a-z0-9]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+")
 
 log = logging.getLogger(__name__)
@@ -325,7 +326,8 @@ class Analyzer:
         taken: list[tuple[int, int]] = []
         if not _HAS_LATIN.search(norm):
             return terms, taken  # the glossary is English: a Chinese question skips its patterns
-        for (pattern, translations), stem in zip(self._glossary, self._glossary_stems):
+        for n in self._glossary_candidates(norm):
+            (pattern, translations), stem = self._glossary[n], self._glossary_stems[n]
             if stem not in norm:
                 continue  # the phrase's first word is not there: its pattern cannot match
             for match in pattern.finditer(norm):
@@ -339,6 +341,14 @@ class Analyzer:
                         weight = self.aliases.glossary_weight * (1.0 if token.whole else SUBWORD_WEIGHT)
                         terms.append(QueryTerm(token.text, weight, group, "translation"))
         return terms, taken
+
+    def _glossary_candidates(self, norm: str) -> list[int]:
+        """The glossary patterns (by place, in order) that may match in norm: a match starts where
+        no letter or digit precedes it, with its stem's first character; most questions hold few
+        such characters, so most of the glossary is never tried."""
+        firsts = {ch for at, ch in enumerate(norm) if at == 0 or not _ALNUM.match(norm[at - 1])}
+        found = [n for ch in firsts for n in self._glossary_by_first.get(ch, ())]
+        return sorted(found + self._glossary_by_first.get("", []))
 
     def _dictionary_terms(self, tokens: list[Token], taken: list[tuple[int, int]],
                           groups: "_Groups") -> tuple[list[QueryTerm], set[str]]:
@@ -505,6 +515,9 @@ class Analyzer:
             pattern = re.compile(r"(?<![a-z0-9])" + r"[\s\-]*".join(words) + r"(?![a-z0-9])")
             out.append((pattern, self.aliases.glossary[phrase]))
             self._glossary_stems.append(_plural_stem(raw[0]) if raw else "")
+        self._glossary_by_first: dict[str, list[int]] = {}
+        for n, stem in enumerate(self._glossary_stems):
+            self._glossary_by_first.setdefault(stem[:1], []).append(n)
         return out
 
 

@@ -40,3 +40,17 @@ def test_a_words_cached_facts_do_not_depend_on_the_question_that_cached_them(ret
     forwards = prepared(cases)
     assert retriever._word.cache_info().hits > 0
     assert prepared(cases[::-1]) == forwards
+
+
+def test_the_glossary_patterns_skipped_for_a_question_cannot_match_it(retriever) -> None:
+    """_glossary_candidates leaves out only patterns that do not match: tried on the questions and
+    on each glossary phrase alone, inside Chinese, after a space, and glued to a letter."""
+    analyzer = retriever.analyzer
+    phrases = list(analyzer.aliases.glossary)
+    texts = questions() + phrases + [f"什么是{p}？" for p in phrases] + [f"the {p}s" for p in phrases] + \
+        [f"x{p}" for p in phrases]
+    for text in texts:
+        norm = analyzer.normalize(text)
+        kept = set(analyzer._glossary_candidates(norm))
+        matching = {n for n, (pattern, _) in enumerate(analyzer._glossary) if pattern.search(norm)}
+        assert matching <= kept, text
