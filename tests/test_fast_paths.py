@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -54,3 +55,20 @@ def test_the_glossary_patterns_skipped_for_a_question_cannot_match_it(retriever)
         kept = set(analyzer._glossary_candidates(norm))
         matching = {n for n, (pattern, _) in enumerate(analyzer._glossary) if pattern.search(norm)}
         assert matching <= kept, text
+
+
+def test_the_batched_article_look_up_agrees_with_reading_each_article(retriever) -> None:
+    """_in_article (one search per column for all rows) says what a walk over each article's rows
+    of the column says, on random rows and columns, short and long."""
+    rng = np.random.default_rng(9)
+    n = len(retriever.passages)
+    lengths = np.diff(retriever.words.indptr)
+    columns = [int(j) for j in np.argsort(-lengths)[:5]] + rng.integers(0, len(lengths), 40).tolist()
+    rows = rng.integers(0, n, 30)
+    held = retriever._in_article(columns, rows)
+    for c, j in enumerate(columns):
+        column = set(retriever.words.column(j)[0].tolist())
+        for r, i in enumerate(rows.tolist()):
+            first, end = int(retriever._article_first[i]), int(retriever._article_end[i])
+            assert held[c, r] == any(row in column for row in range(first, end))
+    assert retriever._in_article(columns, rows[:0]).shape == (len(columns), 0)

@@ -140,6 +140,7 @@ class Retriever:
         # What depends on a word alone, kept between questions: words recur (names, topics).
         self._word = functools.lru_cache(maxsize=WORD_CACHE)(self._word)
         self._token_pair_columns = functools.lru_cache(maxsize=WORD_CACHE)(self._token_pair_columns)
+        self._row_head = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._row_head)
         self._head_terms = functools.lru_cache(maxsize=4096)(
             lambda head: (frozenset(self.analyzer.tokenize(head)), frozenset(self.analyzer.bigrams(head))))
 
@@ -472,73 +473,76 @@ class Retriever:
         return self.relevance.probability(self.features(query, rows, scores))
 
     def features(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
-        """The relevance features of each candidate row (bot.retrieval.relevance)."""
+        """The relevance features of each candidate row (bot.retrieval.relevance).
+
+        A question judges a handful of rows, so most of this is plain Python over lists: numpy's
+        cost per call would dominate arrays of five. Each value is computed by the same float
+        operations in the same order as elementwise numpy would (the sums stay in numpy).
+        """
         words = list(query.words)
         covered = self._covered(words, rows)
+        listed = rows.tolist()
+        # Each pair's weight x idf, added in the question's order; a row's found ones likewise.
+        idfs = [weight * float(self.bigrams.idf[j]) for j, weight in query.bigram_weights.items()]
         bigram_total = 0.0
-        bigram_found = np.zeros(len(rows))
-        held = self.bigrams.present_many(list(query.bigram_weights), rows)
-        for (j, weight), present in zip(query.bigram_weights.items(), held):
-            idf = weight * float(self.bigrams.idf[j])
+        for idf in idfs:
             bigram_total += idf
-            bigram_found += np.where(present, idf, 0.0)
+        found = []
+        for held in self.bigrams.present_many(list(query.bigram_weights), rows).T.tolist():
+            share = 0.0
+            for idf, present in zip(idfs, held):
+                if present:
+                    share += idf
+            found.append(share)
         # Pairs of the question the library lacks count as missing, like unseen words.
         bigram_total += query.unseen_bigrams * self.bigrams.unseen_idf
-        windows = [self._window_coverage(int(i), words) for i in rows]
-        article = np.zeros((len(rows), len(words)))
-        for g, word in enumerate(words):
-            for j, value in word.forms:
-                share = min(value, word.informative) / word.informative
-                article[:, g] = np.maximum(article[:, g], np.where(self._in_article(j, rows), share, 0.0))
-        head = np.array([self._head_coverage(head_text(self.passages[int(i)]), words) for i in rows])
-        evidence = Evidence(covered, windows, head.reshape(len(rows), len(words)), article, bigram_found / bigram_total if bigram_total > 0 else np.zeros(len(rows)),
+        specs = _share_specs(words)
+        windows = [self._window_coverage(i, specs) for i in listed]
+        head = np.array([_shares_in(*self._row_head(i), specs) for i in listed], dtype=np.float64)
+        evidence = Evidence(covered, windows, head.reshape(len(rows), len(words)), self._article_coverage(words, rows),
+                            np.array(found, dtype=np.float64) / bigram_total if bigram_total > 0 else np.zeros(len(rows)),
                             scores[rows], query.ideal_score, query.anaphoric)
         return features(words, evidence)
 
-    def _in_article(self, j: int, rows: np.ndarray) -> np.ndarray:
-        """Whether term column j occurs anywhere in the article of each of rows."""
-        column = self.words.column(j)[0]
-        if len(column) == 0:
-            return np.zeros(len(rows), dtype=bool)
-        first, last = self._article_first[rows], self._article_end[rows]
-        # The column's rows are sorted: some row of the article holds it iff the first row at or
-        # after the article's start is before its end.
-        at = np.searchsorted(column, first.astype(column.dtype))
-        return (at < len(column)) & (column[np.minimum(at, len(column) - 1)] < last)
+    def _article_coverage(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
+        """rows x words: the share of each word the article of each row holds (by its forms)."""
+        out = [[0.0] * len(words) for _ in range(len(rows))]
+        forms = [(g, min(value, word.informative) / word.informative, j)
+                 for g, word in enumerate(words) for j, value in word.forms]
+        if forms:
+            for (g, share, _), held in zip(forms, self._in_article([j for _, _, j in forms], rows).tolist()):
+                for line, present in zip(out, held):
+                    if present and share > line[g]:
+                        line[g] = share
+        return np.array(out, dtype=np.float64).reshape(len(rows), len(words))
 
-    def _head_coverage(self, head: str, words: list[Word]) -> np.ndarray:
-        """The share of each word a passage's head (title and section) holds: a form, or its
-        character pairs, as in the body (jieba cuts a name in a title as it pleases too)."""
-        held, pairs = self._head_terms(head)
-        out = []
-        for word in words:
-            share = max((sh for token, sh in word.form_shares if token in held), default=0.0)
-            if share < 1.0 and word.pair_count:
-                share = max(share, PAIR_SHARE * sum(1 for p in word.pair_texts if p in pairs) / word.pair_count)
-            out.append(share)
-        return np.array(out)
+    def _in_article(self, columns: list[int], rows: np.ndarray) -> np.ndarray:
+        """columns x rows: whether term column j occurs anywhere in the article of each of rows."""
+        out = np.zeros((len(columns), len(rows)), dtype=bool)
+        if not len(rows):
+            return out
+        indptr, indices = self.words.indptr, self.words.indices
+        # Same dtype as the columns, or numpy would copy each column to compare.
+        bounds = np.concatenate((self._article_first[rows], self._article_end[rows])).astype(indices.dtype)
+        for n, j in enumerate(columns):
+            # A column's rows are sorted: some row of the article holds the term iff fewer of
+            # them come before the article's start than before its end.
+            at = indices[indptr[j]:indptr[j + 1]].searchsorted(bounds)
+            out[n] = at[:len(rows)] < at[len(rows):]
+        return out
 
-    def _window_coverage(self, i: int, words: list[Word]) -> np.ndarray:
-        """windows x words: the share of each word one or two adjacent sentences of passage i hold."""
+    def _window_coverage(self, i: int, specs: list[tuple]) -> np.ndarray:
+        """windows x words: the share of each word (specs: _share_specs) one or two adjacent
+        sentences of passage i hold."""
         windows = self._windows(i)
         if not windows:
-            return np.zeros((0, len(words)))
-        specs = [(word.form_shares, word.pair_texts, word.pair_count) for word in words]
-        out = []
-        for held, pairs in windows:
-            row = []
-            for shares, texts, count in specs:
-                # The largest share of a form the window holds (0 without one); shares are >= 0.
-                share = 0.0
-                for token, sh in shares:
-                    if sh > share and token in held:
-                        share = sh
-                if share < 1.0 and count:
-                    found = sum(1 for p in texts if p in pairs)
-                    share = max(share, PAIR_SHARE * found / count)
-                row.append(share)
-            out.append(row)
-        return np.array(out, dtype=np.float64).reshape(len(windows), len(words))
+            return np.zeros((0, len(specs)))
+        return np.array([_shares_in(held, pairs, specs) for held, pairs in windows],
+                        dtype=np.float64).reshape(len(windows), len(specs))
+
+    def _row_head(self, i: int) -> tuple[frozenset[str], frozenset[str]]:
+        """The terms and character pairs of row i's head (its article's title and its section)."""
+        return self._head_terms(head_text(self.passages[i]))
 
     def _passage_windows(self, i: int) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
         """Each sentence, and each two adjacent ones, of passage i: (its terms, its character pairs)."""
@@ -849,6 +853,33 @@ def library_words(counts) -> list[str]:
 def library_word_columns(counts) -> np.ndarray:
     """The columns of library_words(counts)."""
     return np.flatnonzero(counts.body_df >= LIBRARY_WORD_PASSAGES)
+
+
+def _share_specs(words: Sequence[Word]) -> list[tuple[tuple[tuple[str, float], ...], tuple[str, ...], int]]:
+    """Per word, what _shares_in reads: its forms' shares, largest first, its pairs and their count."""
+    return [(tuple(sorted(word.form_shares, key=lambda form: -form[1])), word.pair_texts, word.pair_count)
+            for word in words]
+
+
+def _shares_in(held: frozenset[str], pairs: frozenset[str], specs: list[tuple]) -> list[float]:
+    """The share of each word a text holds, given its terms and its character pairs: its largest
+    form held (0 without one) or, when more, PAIR_SHARE x the share of its pairs held (jieba may cut
+    a name in one text as it pleases)."""
+    out = []
+    for shares, texts, count in specs:
+        share = 0.0
+        for token, form_share in shares:
+            if token in held:
+                share = form_share
+                break
+        if share < 1.0 and count:
+            found = 0
+            for pair in texts:
+                if pair in pairs:
+                    found += 1
+            share = max(share, PAIR_SHARE * found / count)
+        out.append(share)
+    return out
 
 
 def _head_word(members: list[QueryTerm]) -> QueryTerm | None:
