@@ -72,3 +72,17 @@ def test_the_batched_article_look_up_agrees_with_reading_each_article(retriever)
             first, end = int(retriever._article_first[i]), int(retriever._article_end[i])
             assert held[c, r] == any(row in column for row in range(first, end))
     assert retriever._in_article(columns, rows[:0]).shape == (len(columns), 0)
+
+
+def test_a_rows_covered_words_are_its_own_whatever_rows_come_with_it(retriever) -> None:
+    """_rank takes the judged rows' covered words from the pool's: each row's are exactly those
+    computed for it alone, so the relevance features do not change."""
+    for question in questions():
+        query = retriever.prepare(question)
+        if not query.words:
+            continue
+        order = retriever._scorer.top(query.word_weights, query.bigram_weights, 32).rows
+        words = list(query.words)
+        pool = retriever._covered(words, order)
+        assert np.array_equal(pool[:5], retriever._covered(words, order[:5]))
+        assert all(np.array_equal(pool[n], retriever._covered(words, order[n:n + 1])[0]) for n in range(len(order)))

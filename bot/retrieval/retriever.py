@@ -228,11 +228,12 @@ class Retriever:
         avoided = frozenset(row for row in map(self._row, avoid) if row is not None)
         needed = offset + top_k
         ranked = self._rank(prepared, scores, needed=needed, avoided=avoided)
-        hits = [self._hit(i, scores[i], p, prepared) for i, p in ranked[offset:needed]]
+        highlight = self._highlight_weights(prepared) if ranked else {}
+        hits = [self._hit(i, scores[i], p, highlight) for i, p in ranked[offset:needed]]
         if nearby and ranked and len(ranked) < needed:
             around = self._nearby(prepared, ranked, scores, needed - len(ranked), avoided)
             skip = max(0, offset - len(ranked))
-            hits += [replace(self._hit(i, scores[i], 0.0, prepared), nearby=True)
+            hits += [replace(self._hit(i, scores[i], 0.0, highlight), nearby=True)
                      for i in around[skip:skip + top_k - len(hits)]]
         return hits
 
@@ -423,12 +424,14 @@ class Retriever:
             scores[self._leads] *= 1.0 + self.model.ranking.lead_boost
         return scores
 
-    def coverage(self, query: Query, rows: np.ndarray) -> np.ndarray:
-        """The share of the question's necessity-weighted weight each row holds (the page test)."""
+    def coverage(self, query: Query, rows: np.ndarray, covered: np.ndarray | None = None) -> np.ndarray:
+        """The share of the question's necessity-weighted weight each row holds (the page test);
+        covered is _covered(query's words, rows) when already computed."""
         words = list(query.words)
         if not words or not len(rows):
             return np.zeros(len(rows))
-        covered = self._covered(words, rows)
+        if covered is None:
+            covered = self._covered(words, rows)
         weight = np.array([0.0 if w.weak else w.informative * w.necessity for w in words])
         return covered @ weight / weight.sum() if weight.sum() > 0 else np.zeros(len(rows))
 
@@ -468,19 +471,23 @@ class Retriever:
                 covered[:, g] = np.maximum(covered[:, g], PAIR_SHARE * held)
         return covered
 
-    def judge(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    def judge(self, query: Query, rows: np.ndarray, scores: np.ndarray,
+              covered: np.ndarray | None = None) -> np.ndarray:
         """The relevance model's probability for each candidate row."""
-        return self.relevance.probability(self.features(query, rows, scores))
+        return self.relevance.probability(self.features(query, rows, scores, covered))
 
-    def features(self, query: Query, rows: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
-        """The relevance features of each candidate row (bot.retrieval.relevance).
+    def features(self, query: Query, rows: np.ndarray, scores: np.ndarray,
+                 covered: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The relevance features of each candidate row (bot.retrieval.relevance); covered is
+        _covered(query's words, rows) when already computed (each row's is its own alone).
 
         A question judges a handful of rows, so most of this is plain Python over lists: numpy's
         cost per call would dominate arrays of five. Each value is computed by the same float
         operations in the same order as elementwise numpy would (the sums stay in numpy).
         """
         words = list(query.words)
-        covered = self._covered(words, rows)
+        if covered is None:
+            covered = self._covered(words, rows)
         listed = rows.tolist()
         # Each pair's weight x idf, added in the question's order; a row's found ones likewise.
         idfs = [weight * float(self.bigrams.idf[j]) for j, weight in query.bigram_weights.items()]
@@ -571,7 +578,9 @@ class Retriever:
         scores.update(top.by_row)
         params = self.model.relevance
         order = top.rows
-        judged = self.judge(query, order[:JUDGED], top)
+        # Which words each candidate holds, once for the pool: the judged few are its first rows.
+        covered = self._covered(list(query.words), order)
+        judged = self.judge(query, order[:JUDGED], top, covered[:JUDGED])
         if judged.max(initial=0.0) < params.threshold:
             return []
         # Exact repeats (same terms) go first, in one vectorized step; a big corpus may hold
@@ -580,7 +589,7 @@ class Retriever:
         fresh = np.zeros(len(order), dtype=bool)
         fresh[first] = True
         kept: list[tuple[int, float]] = []
-        coverage = self.coverage(query, order)
+        coverage = self.coverage(query, order, covered)
         # The question is answered: its best-scoring passage leads, whatever its own judgement
         # (a passage the model judged best may score lower); after it, a passage the model judged
         # likely to answer is shown, and any other must cover enough of the question.
@@ -670,11 +679,14 @@ class Retriever:
 
     # --- hits ------------------------------------------------------------------------------
 
-    def _hit(self, i: int, score: float, relevance: float, query: Query) -> Hit:
-        """A passage with its snippet and the query terms found in it."""
+    def _highlight_weights(self, query: Query) -> dict[str, float]:
+        """{term: weight x idf} of the question's terms the library holds: what a snippet weighs."""
+        return {t.token: t.weight * float(self.words.idf[self.vocab[t.token]])
+                for t in query.terms if t.token in self.vocab}
+
+    def _hit(self, i: int, score: float, relevance: float, weight: dict[str, float]) -> Hit:
+        """A passage with its snippet and the query terms found in it (weight: _highlight_weights)."""
         passage = self.passages[i]
-        weight = {t.token: t.weight * float(self.words.idf[self.vocab[t.token]])
-                  for t in query.terms if t.token in self.vocab}
         spans = [(s, e, weight[tok]) for tok, s, e, _ in self._spans(i) if tok in weight]
         start, end = snippets.snippet(passage.text, spans)
         text = passage.text
