@@ -34,6 +34,10 @@ SUBWORD_WEIGHT = 0.5
 # Sub-words are looked for up to this length: a compound rarely holds a longer dictionary word.
 MAX_SUBWORD_CHARS = 6
 
+# Distinct jieba words whose terms are kept (_word_tokens): a question's and a shown passage's
+# words recur; some 200 bytes each.
+WORD_CACHE = 8192
+
 # A lone Chinese character in a question (用, 说, 花) is weaker evidence than a word: the same
 # character sits inside many words that jieba keeps whole, so its idf as a token overstates it.
 SINGLE_CHAR_WEIGHT = 0.5
@@ -91,6 +95,8 @@ class Analyzer:
         # jieba's logger prints "Building prefix dict..." to stderr at DEBUG; the CLI's output
         # must stay clean, so only its warnings get through.
         logging.getLogger("jieba").setLevel(logging.WARNING)
+        # A word's terms depend on the dictionary: _add_word empties the cache.
+        self._word_tokens = functools.lru_cache(maxsize=WORD_CACHE)(self._word_tokens)
         self.stopwords = _read_stopwords(config.stopwords_file)
         self.aliases = _read_aliases(config.aliases_file)
         self._jieba = jieba.Tokenizer()
@@ -190,15 +196,22 @@ class Analyzer:
     def _segment_cjk(self, norm: str, begin: int, end: int) -> list[Token]:
         """jieba's words of one non-Latin stretch, each followed by its dictionary sub-words."""
         out = []
-        for word, start, stop in self._jieba.tokenize(norm[begin:end]):
+        for word, start, _ in self._jieba.tokenize(norm[begin:end]):
             start += begin
-            stop += begin
-            if self._keep(word):
-                out.append(Token(self._canonical(word), start, stop, True))
-            for sub, offset in self._subwords(word):
-                if self._keep(sub):
-                    out.append(Token(self._canonical(sub), start + offset, start + offset + len(sub), False))
+            for text, offset, length, whole in self._word_tokens(word):
+                out.append(Token(text, start + offset, start + offset + length, whole))
         return out
+
+    def _word_tokens(self, word: str) -> tuple[tuple[str, int, int, bool], ...]:
+        """The terms one jieba word gives: (term, offset in the word, length, whether whole); the
+        word itself unless dropped, then its dictionary sub-words. Cached by word (WORD_CACHE)."""
+        out = []
+        if self._keep(word):
+            out.append((self._canonical(word), 0, len(word), True))
+        for sub, offset in self._subwords(word):
+            if self._keep(sub):
+                out.append((self._canonical(sub), offset, len(sub), False))
+        return tuple(out)
 
     def _subwords(self, word: str) -> list[tuple[str, int]]:
         """Dictionary words inside a longer word: 2- and 3-grams as jieba's search mode finds
@@ -484,6 +497,7 @@ class Analyzer:
         """Teach this analyzer's jieba a word, remembering it is ours."""
         self._added.add(word)
         self._jieba.add_word(word, freq, tag)
+        self._word_tokens.cache_clear()
 
     def _prepare_synonyms(self) -> dict[str, tuple[str, ...]]:
         """word -> the other words of its synonym groups (single-token members only)."""

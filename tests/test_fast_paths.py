@@ -86,3 +86,21 @@ def test_a_rows_covered_words_are_its_own_whatever_rows_come_with_it(retriever) 
         pool = retriever._covered(words, order)
         assert np.array_equal(pool[:5], retriever._covered(words, order[:5]))
         assert all(np.array_equal(pool[n], retriever._covered(words, order[n:n + 1])[0]) for n in range(len(order)))
+
+
+def test_a_words_cached_terms_follow_the_dictionary() -> None:
+    """_word_tokens is cached by word: what it gives is what the word's terms are without the
+    cache, and a word taught to jieba afterwards (a new sub-word) empties it."""
+    from bot.config import load_config
+    from bot.text import Analyzer
+
+    analyzer = Analyzer(load_config().retrieval)
+    for question in questions():
+        analyzer.tokens(question)
+    words = [w for w, _, _ in analyzer._jieba.tokenize("".join(questions()))]
+    assert all(analyzer._word_tokens(w) == analyzer._word_tokens.__wrapped__(w) for w in words)
+    assert analyzer._word_tokens.cache_info().hits > 0
+    assert "蓝鲸鱼" not in [t for t, _, _, _ in analyzer._word_tokens("蓝鲸鱼骨")]
+    analyzer._add_word("蓝鲸鱼")
+    assert analyzer._word_tokens.cache_info().currsize == 0
+    assert "蓝鲸鱼" in [t for t, _, _, _ in analyzer._word_tokens("蓝鲸鱼骨")]
