@@ -198,6 +198,17 @@ def test_english_words_without_a_glossary_entry_use_the_dictionary(retriever: Re
     assert any("不乐于拥抱开源" in h.passage.text for h in hits)
 
 
+def test_a_latin_title_in_a_chinese_question_is_matched_as_written(bundled: Config) -> None:
+    # The glossary translates world -> 世界 and real -> 实际 for English questions; in a Chinese
+    # question the Latin words are the title as the article writes it, not two English words.
+    corpus = tiny_corpus("《Real world》是这支乐队的第十五张单曲，在日本发行。",
+                         "乐队的新专辑在世界各地发行。",
+                         "乐队成员都来自大阪。")
+    found = Retriever(corpus, dataclasses.replace(bundled.retrieval, cache_dir=None)).search(
+        "《real world》什么时候发行的？")
+    assert found and found[0].passage.id == "t#0"
+
+
 def test_a_name_the_question_cuts_badly_is_found_through_the_library_words(bundled: Config) -> None:
     # jieba's HMM glues an unknown name to the next character in a short question (刘七是); the
     # articles use the name in several passages, so it is taught to the question analyzer.

@@ -271,21 +271,25 @@ class Retriever:
         by_group: dict[int, list[tuple[str, float, str]]] = {}
         for term in terms:
             by_group.setdefault(term.group, []).append((term.token, term.weight, term.kind))
+        # In a Chinese question a Latin word is a name or a title (《Real world》, Sierra) as the
+        # articles write it: its translation may stand beside it, never in its place.
+        chinese = any(kind == "word" and _CJK_CHAR.match(token) for token, _, kind in
+                      (member for members in by_group.values() for member in members))
         words, weights, peaks = [], [], []
         for members in by_group.values():
-            word, ranking, peak = self._word(tuple(members))
+            word, ranking, peak = self._word(tuple(members), chinese)
             if word is not None:
                 words.append(word)
                 weights.append(dict(ranking))
                 peaks.append(peak)
         return words, weights, peaks
 
-    def _word(self, forms_asked: tuple[tuple[str, float, str], ...]
+    def _word(self, forms_asked: tuple[tuple[str, float, str], ...], chinese: bool = False
               ) -> tuple[Word | None, tuple[tuple[int, float], ...], float]:
         """One word of a question from its forms (token, weight, kind), in the question's order: what
         the relevance model needs of it, its ranking weights and their peak (as _words); None when
-        it tells nothing. Depends on the forms alone, not on the rest of the question, so it is
-        cached: words recur."""
+        it tells nothing. Depends on the forms and on whether the question is Chinese alone, not
+        on the rest of the question, so it is cached: words recur."""
         members = [QueryTerm(token, weight, 0, kind) for token, weight, kind in forms_asked]
         power = self.model.ranking.necessity_power
         head = _head_word(members)
@@ -303,7 +307,8 @@ class Retriever:
         # An English word the library holds translated stands for its translation: that it
         # also occurs in English somewhere ("「Open」的 AI 公司") is chance, not the concept.
         english = head is not None and _LATIN_WORD.fullmatch(head.token) is not None
-        translated = english and any(t.kind == "translation" and t.token in self.vocab for t in members)
+        translated = (english and not chinese
+                      and any(t.kind == "translation" and t.token in self.vocab for t in members))
         untranslated = (english and not translated and any(t.kind == "translation" for t in members)
                         and self.analyzer.english.is_verb(head.token))
         for t in members:
