@@ -128,6 +128,7 @@ def load_libraries(cmrc: Path, config) -> list[Library]:
     libraries = []
     for name, corpus in (("bundled", bundled_corpus), ("cmrc", cmrc_corpus)):
         analyzer = Analyzer(config.retrieval)
+        analyzer.learn_titles(corpus.titles())
         counts, _ = index_counts(corpus.passages, analyzer, config.retrieval.cache_dir)
         analyzer.learn_library_words(retriever_module.library_words(counts.words))
         libraries.append(Library(name, corpus, analyzer, counts))

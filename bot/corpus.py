@@ -72,6 +72,14 @@ class Corpus:
     # were keeps the index. None for a corpus made in memory (its index hashes the passages).
     key: str | None = field(default=None, compare=False)
 
+    def titles(self) -> list[str]:
+        """Every article's title, in order (a corpus made in memory: its passages' titles)."""
+        if isinstance(self.sources, Sources):
+            return self.sources.titles()
+        if self.sources:
+            return [s.title for s in self.sources]
+        return list(dict.fromkeys(p.source_title for p in self.passages))
+
     @functools.cached_property
     def _index(self) -> dict[str, int]:
         """Passage id -> index into `passages`, built on first use so lookups stay O(1)."""
@@ -223,6 +231,10 @@ class Sources(_Lazy):
 
     def _make(self, n: int) -> Source:
         return self._library.source(n)
+
+    def titles(self) -> list[str]:
+        """The titles, without making the sources."""
+        return [source[1] for source in self._library.sources[self._first:self._stop]]
 
     def find(self, source_id: str) -> Source | None:
         """The source with this id, or None."""

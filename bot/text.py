@@ -14,6 +14,7 @@ import logging
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,11 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _ENGLISH_WORD = re.compile(r"[a-z]{3,}")
 _HAS_LATIN = re.compile(r"[a-z]")
 _ALNUM = re.compile(r"[a-z0-9]")
+# A title that is a name: Chinese characters only, no longer than a name runs; a closing
+# qualifier in brackets (电视剧) and the dots of a transliterated name (海梅·雷耶斯) set aside.
+_TITLE_NAME = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,8}")
+_QUALIFIER = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
+_NAME_DOT = re.compile(r"[·・•‧]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+")
 
 log = logging.getLogger(__name__)
@@ -239,7 +245,7 @@ class Analyzer:
         True for the user dictionary's and aliases' names and terms, and for Chinese words jieba's
         general dictionary does not know (闭源, 算力); a question naming one is about the corpus.
         """
-        if token in self.user_words:
+        if token in self.user_words or token in self._added:
             return True
         return bool(_CJK.match(token)) and len(token) > 1 and not self._jieba.FREQ.get(token)
 
@@ -419,6 +425,26 @@ class Analyzer:
                                         and not self._jieba.FREQ.get(w))
         self._longest_library_word = max(map(len, self._library_words), default=0)
         return len(self._library_words)
+
+    def learn_titles(self, titles: Sequence[str]) -> int:
+        """Teach jieba the articles' titles that are names, before the library is indexed.
+
+        An article about a person, place or work is titled with its name (史继偕, 宇宙奇兵), the
+        one word of the library that is surely one word; jieba cuts a name it does not know as
+        it pleases (史继 / 偕 in the article, 史继偕著 in "史继偕著有哪些书册传世"). A title is taken
+        when it is all Chinese characters (the parts of a transliterated name between its dots
+        count one by one), after a closing qualifier in brackets (电视剧, 1979年出生); a headline
+        has punctuation or runs longer than a name. Returns how many words were taught.
+        """
+        taught = 0
+        for title in titles:
+            name = _QUALIFIER.sub("", self.normalize(title)).strip()
+            for part in _NAME_DOT.split(name):
+                if (_TITLE_NAME.fullmatch(part) and part not in self._added
+                        and not self._jieba.FREQ.get(part)):
+                    self._add_word(part)
+                    taught += 1
+        return taught
 
     def _join_library_names(self, tokens: list[Token]) -> list[Token]:
         """Runs of lone characters joined where they spell one of the library's words.

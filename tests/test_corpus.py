@@ -393,6 +393,7 @@ def test_a_cached_library_behaves_as_the_parsed_one(tmp_path, monkeypatch: pytes
                     f"{parsed.sources[0].id}#{len(parsed.sources[0].passages)}"):
         assert cached.passage(missing) is None and cached.neighbours(missing) == ()
     assert cached.source("nope") is None
+    assert cached.titles() == parsed.titles() == [s.title for s in parsed.sources]
     first = cached.sources[0]
     assert first.passages == parsed.sources[0].passages
     assert not lazy or first.passages.row_of(first.passages[-1].id) == len(first.passages) - 1

@@ -191,12 +191,13 @@ def test_dataclass_fields_of_word_match_the_features_inputs() -> None:
 
 def test_a_title_holds_a_name_jieba_cut_otherwise_through_its_character_pairs(tmp_path: Path) -> None:
     """The question's jieba glues 史继偕 to the next character; the title's cuts it in two: the
-    name's character pairs still find it in the head, as they do in the body."""
+    name's character pairs still find it in the head, as they do in the body. (A title that is
+    the name alone would teach it: this one is a headline.)"""
     from bot.corpus import load_corpus
     from bot.retrieval import Retriever
     seeds = tmp_path / "seeds"
     seeds.mkdir()
-    (seeds / "a.txt").write_text("# 史继偕\n\n崇祯二年与泉州知府蔡善继建溜石铳台，卒谥文简。\n\n著有《云台藏稿》十六卷。\n",
+    (seeds / "a.txt").write_text("# 史继偕，明朝的榜眼\n\n崇祯二年与泉州知府蔡善继建溜石铳台，卒谥文简。\n\n著有《云台藏稿》十六卷。\n",
                                  encoding="utf-8")
     (seeds / "b.txt").write_text("# 黄蝉\n\n黄蝉是夹竹桃科的植物，花为黄色。\n", encoding="utf-8")
     config = load_config(env={"HOME": str(tmp_path)}).with_overrides(
@@ -206,5 +207,5 @@ def test_a_title_holds_a_name_jieba_cut_otherwise_through_its_character_pairs(tm
     assert "史继偕" not in {t.token for t in query.terms}, "the case needs a name jieba cuts otherwise"
     rows = np.arange(len(retriever.passages))
     head = retriever.features(query, rows, retriever.scores(query))["head_coverage"]
-    titled = [p.source_title == "史继偕" for p in retriever.passages]
+    titled = [p.source_title.startswith("史继偕") for p in retriever.passages]
     assert all(h > 0 for h, t in zip(head, titled) if t) and all(h == 0 for h, t in zip(head, titled) if not t)

@@ -217,6 +217,22 @@ def test_a_name_the_question_cuts_badly_is_found_through_the_library_words(bundl
     assert found and found[0].passage.id == "t#1"
 
 
+def test_an_article_titled_with_a_name_teaches_the_name(bundled: Config) -> None:
+    # jieba cuts 史继偕 as 史继 / 偕 in the article and glues it to the next character in a
+    # question (史继偕著); the article's title says it is one word, for passages and questions.
+    passages = (Passage("a#0", "a", "史继偕", "", 0, "史继偕（），字世程，明朝政治人物、榜眼。"),
+                Passage("a#1", "a", "史继偕", "", 1, "继偕著有《云台藏稿》十六卷、《奏议》四卷传世。"),
+                Passage("b#0", "b", "魏玩（词人）", "", 0, "魏玩，北宋女词人，著有词集一卷传世。"),
+                Passage("c#0", "c", "从「蒸馏」指控到芯片封锁", "", 0, "这是一篇讲芯片的文章。"))
+    retriever = Retriever(Corpus(sources=(), passages=passages), dataclasses.replace(bundled.retrieval, cache_dir=None))
+    assert "史继偕" in retriever.analyzer.tokenize("史继偕著有哪些书册传世？")
+    assert "史继偕" in [token for token, *_ in retriever._passage_tokens(0)]
+    assert "魏玩" in retriever.analyzer.tokenize("魏玩写过什么")   # the qualifier in brackets set aside
+    assert retriever.analyzer.learn_titles(["从「蒸馏」指控到芯片封锁", "开源模型的崛起谁将主导未来"]) == 0  # headlines
+    found = retriever.search("史继偕著有哪些书册传世？")
+    assert found and found[0].passage.source_id == "a"
+
+
 def test_a_lead_in_and_its_quotation_are_one_hit(retriever: Retriever) -> None:
     hit = retriever.search("梁文峰被问是不是在做疯狂的事，他怎么回答")[0]
     assert "他的回答则十分有意思" in hit.passage.text and "不知道是不是疯狂" in hit.passage.text

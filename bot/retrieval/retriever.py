@@ -128,6 +128,9 @@ class Retriever:
         self.necessity = Necessity(self.model.necessity, self.analyzer)
         self.relevance = Relevance(self.model.relevance)
         self.cache_hit = False
+        # Before the index: passages and questions are cut with the titles' names whole (a
+        # fitting script passing its counts has taught its analyzer the same before counting).
+        self.analyzer.learn_titles(corpus.titles())
         if counts is None:
             arrays, self.cache_hit = serving_arrays(corpus, self.analyzer, self.model, config.cache_dir)
         else:
