@@ -917,7 +917,8 @@ def table(args: argparse.Namespace) -> int:
     figures: dict[str, dict[str, float | None]] = {label: {} for label, _, _ in trees}
     config = bundled_config()
     bundled = len(load_corpus(config.corpus).passages)
-    scales = [("bundled", 1)] + [(token, parse_scale(token, bundled)) for token in args.table_scales.split(",")]
+    scales = [("bundled", 1)] + [(token, parse_scale(token, bundled)) for token in args.table_scales.split(",")
+                                 if token.strip() not in ("", "none")]
     try:
         for name, scale in scales:
             seeds = None
@@ -1055,7 +1056,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="the first benchmark (issue 2's floors, rank-bm25 beside ours) instead of the table")
     parser.add_argument("--base", help="also measure this commit (e.g. main), for figures before and after")
     parser.add_argument("--same-as", help="the commit whose results this checkout must equal (default: --base)")
-    parser.add_argument("--table-scales", default="200k", help="the table's synthetic libraries (default 200k)")
+    parser.add_argument("--table-scales", default="200k", help="the table's synthetic libraries (default 200k; 'none': the bundled library alone)")
     parser.add_argument("--million", action="store_true", help="add the 1,000,000-passage library to the table")
     parser.add_argument("--base-million", action="store_true", help="measure --base at 1M too (slow)")
     parser.add_argument("--build-only", action="store_true",
