@@ -594,7 +594,9 @@ def _merge_terms(terms: list[QueryTerm], groups: _Groups) -> list[QueryTerm]:
     """One entry per token, at its highest weight, with groups resolved after merges."""
     best: dict[str, QueryTerm] = {}
     for term in terms:
-        term = QueryTerm(term.token, term.weight, groups.find(term.group), term.kind, term.from_context)
+        group = groups.find(term.group)
+        if group != term.group:
+            term = QueryTerm(term.token, term.weight, group, term.kind, term.from_context)
         old = best.get(term.token)
         if old is None or term.weight > old.weight:
             best[term.token] = term
