@@ -104,3 +104,17 @@ def test_a_words_cached_terms_follow_the_dictionary() -> None:
     analyzer._add_word("蓝鲸鱼")
     assert analyzer._word_tokens.cache_info().currsize == 0
     assert "蓝鲸鱼" in [t for t, _, _, _ in analyzer._word_tokens("蓝鲸鱼骨")]
+
+
+def test_the_models_sum_over_a_few_rows_is_the_arrays_sum(retriever) -> None:
+    """Relevance.probability takes a few rows' sum over lists: the same floats as over arrays."""
+    from bot.retrieval.relevance import FEATURES
+
+    rng = np.random.default_rng(9)
+    relevance = retriever.relevance
+    for rows in (1, 5, 16, 17, 40):
+        values = {name: rng.random(rows) * rng.choice([1e-3, 1.0, 50.0]) for name in FEATURES}
+        z = np.full(rows, relevance.params.bias)
+        for name, weight in zip(relevance.params.features, relevance.params.weights):
+            z = z + weight * values[name]
+        assert np.array_equal(relevance.probability(values), 1.0 / (1.0 + np.exp(-z)))

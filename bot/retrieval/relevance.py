@@ -52,6 +52,9 @@ FEATURES = ("coverage", "sentence_coverage", "head_coverage", "article_coverage"
 # A word counts as asked for (found_words) when its necessity is at least this: an even chance
 # that the answer holds it.
 NECESSARY = 0.5
+# Up to this many candidate rows, the model's sum is taken over lists: numpy's cost per call
+# is most of the time for a question's five (bot.retrieval.retriever.JUDGED).
+_FEW_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -97,12 +100,15 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
     def column(values) -> np.ndarray:
         return np.array(values, dtype=np.float64) if words else np.zeros(0)
 
-    weak = column([w.weak for w in words]).astype(bool)
+    def flags(values) -> np.ndarray:
+        return np.array(values, dtype=bool) if words else np.zeros(0, dtype=bool)
+
+    weak = flags([w.weak for w in words])
     necessity = column([w.necessity for w in words])
-    informative = np.where(weak, 0.0, column([w.informative for w in words]))
-    rarity = np.where(weak, 0.0, column([w.rarity for w in words]))
-    in_library = column([w.in_library for w in words]).astype(bool)
-    specific = column([w.specific for w in words]).astype(bool)
+    informative = column([0.0 if w.weak else w.informative for w in words])
+    rarity = column([0.0 if w.weak else w.rarity for w in words])
+    in_library = flags([w.in_library for w in words])
+    specific = flags([w.specific for w in words])
     covered = evidence.covered
     found = covered >= 0.5
     necessary = (necessity >= NECESSARY) & ~weak
@@ -115,7 +121,7 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
         "sentence_coverage": sentence,
         "head_coverage": _share(evidence.head, weight, rows),
         "article_coverage": _share(evidence.article, weight, rows),
-        "topic_coverage": _topic_share(covered, weight, column([w.name for w in words]).astype(bool), rows),
+        "topic_coverage": _topic_share(covered, weight, flags([w.name for w in words]), rows),
         "plain_coverage": _share(covered, informative, rows),
         "rarity_coverage": _share(covered, rarity * necessity, rows),
         "bigram_coverage": evidence.bigram_coverage,
@@ -157,7 +163,15 @@ class Relevance:
 
     def probability(self, values: dict[str, np.ndarray]) -> np.ndarray:
         """σ(bias + Σ weight × feature) per candidate row."""
-        z = np.full(len(next(iter(values.values()))), self.params.bias)
-        for name, weight in zip(self.params.features, self.params.weights):
-            z = z + weight * values[name]
+        columns = [values[name] for name in self.params.features]
+        if len(columns[0]) <= _FEW_ROWS and all(c.dtype == np.float64 for c in columns):
+            # A question's few candidates: the sum over lists, by the same float64 operations in
+            # the same order as the arrays' (the exponential stays numpy's).
+            z = [self.params.bias] * len(columns[0])
+            for weight, column in zip(self.params.weights, columns):
+                z = [total + weight * value for total, value in zip(z, column.tolist())]
+            return 1.0 / (1.0 + np.exp(-np.array(z, dtype=np.float64)))
+        z = np.full(len(columns[0]), self.params.bias)
+        for weight, column in zip(self.params.weights, columns):
+            z = z + weight * column
         return 1.0 / (1.0 + np.exp(-z))
