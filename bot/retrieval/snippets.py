@@ -57,10 +57,14 @@ def surfaces(text: str, spans: list[tuple[int, int]]) -> tuple[str, ...]:
     """Distinct surface strings of the matched spans not inside a longer match, longest first."""
     spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
     outer: list[tuple[int, int]] = []
+    # Every span kept so far starts at or before this one (they are sorted by start, the longer
+    # first): one of them holds it iff the farthest end among them reaches its end.
+    reach = None
     for s, e in spans:
-        if any(os_ <= s and e <= oe for os_, oe in outer):
+        if reach is not None and e <= reach:
             continue
         outer.append((s, e))
+        reach = e if reach is None else max(reach, e)
     words = dict.fromkeys(text[s:e] for s, e in outer)
     return tuple(sorted(words, key=lambda w: (-len(w), text.find(w))))
 
