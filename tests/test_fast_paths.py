@@ -118,3 +118,34 @@ def test_the_models_sum_over_a_few_rows_is_the_arrays_sum(retriever) -> None:
         for name, weight in zip(relevance.params.features, relevance.params.weights):
             z = z + weight * values[name]
         assert np.array_equal(relevance.probability(values), 1.0 / (1.0 + np.exp(-z)))
+
+
+def test_the_outer_spans_of_a_snippet_are_those_no_other_span_holds() -> None:
+    """surfaces keeps a span unless a kept one holds it: the same as testing every kept span."""
+    import random
+
+    from bot.retrieval.snippets import surfaces
+
+    def plain(text: str, spans: list[tuple[int, int]]) -> tuple[str, ...]:
+        spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
+        outer: list[tuple[int, int]] = []
+        for s, e in spans:
+            if not any(a <= s and e <= b for a, b in outer):
+                outer.append((s, e))
+        words = dict.fromkeys(text[s:e] for s, e in outer)
+        return tuple(sorted(words, key=lambda w: (-len(w), text.find(w))))
+
+    rng = random.Random(9)
+    text = "".join(rng.choice("甲乙丙丁戊己") for _ in range(60))
+    for _ in range(300):
+        spans = [(s, s + rng.randint(1, 6)) for s in (rng.randrange(55) for _ in range(rng.randint(0, 25)))]
+        assert surfaces(text, spans) == plain(text, spans)
+
+
+def test_a_passages_kept_idf_is_its_terms_summed_idf(retriever) -> None:
+    """_terms_idf keeps a passage's sum with its terms: asked again, the same float as computed."""
+    for i in range(len(retriever.passages)):
+        terms = retriever._terms(i)
+        first = retriever._terms_idf(terms)
+        assert first == (float(retriever.words.idf[list(terms)].sum()) if terms else 0.0)
+        assert terms.idf == first and retriever._terms_idf(terms) == first

@@ -678,12 +678,18 @@ class Retriever:
         return kept
 
     def _terms_idf(self, terms: frozenset[int]) -> float:
-        """The summed idf of word terms (index columns)."""
-        return float(self.words.idf[list(terms)].sum()) if terms else 0.0
+        """The summed idf of word terms (index columns); a passage's is kept with its terms."""
+        known = getattr(terms, "idf", None)
+        if known is not None:
+            return known
+        total = float(self.words.idf[list(terms)].sum()) if terms else 0.0
+        if isinstance(terms, _Terms):
+            terms.idf = total
+        return total
 
     def _passage_terms(self, i: int) -> frozenset[int]:
         """A passage's distinct word terms (index columns), read from the index: no tokenizing."""
-        return frozenset(self._rows.indices[self._rows.indptr[i]:self._rows.indptr[i + 1]].tolist())
+        return _Terms(self._rows.indices[self._rows.indptr[i]:self._rows.indptr[i + 1]].tolist())
 
     # --- hits ------------------------------------------------------------------------------
 
@@ -706,6 +712,12 @@ class Retriever:
     def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int, bool], ...]:
         """A passage's terms with their spans in its original text (and whether a whole word)."""
         return tuple((t.text, t.start, t.end, t.whole) for t in self.analyzer.tokens(self.passages[i].text))
+
+
+class _Terms(frozenset):
+    """A passage's word terms, which keep their summed idf once it is asked for (Retriever._terms_idf):
+    near-duplicate tests compare each candidate with every passage kept before it."""
+    idf: float | None = None
 
 
 @dataclass(frozen=True)
