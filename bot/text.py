@@ -103,6 +103,8 @@ class Analyzer:
         logging.getLogger("jieba").setLevel(logging.WARNING)
         # A word's terms depend on the dictionary: _add_word empties the cache.
         self._word_tokens = functools.lru_cache(maxsize=WORD_CACHE)(self._word_tokens)
+        # Counts the words taught to jieba: what a cache of words' facts elsewhere is keyed by too.
+        self.dictionary_version = 0
         self.stopwords = _read_stopwords(config.stopwords_file)
         self.aliases = _read_aliases(config.aliases_file)
         self._jieba = jieba.Tokenizer()
@@ -524,6 +526,7 @@ class Analyzer:
         self._added.add(word)
         self._jieba.add_word(word, freq, tag)
         self._word_tokens.cache_clear()
+        self.dictionary_version += 1
 
     def _prepare_synonyms(self) -> dict[str, tuple[str, ...]]:
         """word -> the other words of its synonym groups (single-token members only)."""

@@ -149,3 +149,20 @@ def test_a_passages_kept_idf_is_its_terms_summed_idf(retriever) -> None:
         first = retriever._terms_idf(terms)
         assert first == (float(retriever.words.idf[list(terms)].sum()) if terms else 0.0)
         assert terms.idf == first and retriever._terms_idf(terms) == first
+
+
+def test_a_word_taught_to_the_analyzer_afterwards_is_not_served_from_the_cache(bundled_parts) -> None:
+    """A fitting script shares one analyzer between retrievers, and each teaches it its titles:
+    a word's cached facts are keyed by the analyzer's dictionary version, so they follow."""
+    from bot.retrieval import Retriever
+
+    config, corpus, _ = bundled_parts
+    retriever = Retriever(corpus, config.retrieval)
+    question = "李彦宏多大年纪"
+    before = retriever.prepare(question)
+    # Taught, a dictionary word is the library's own: no longer general Chinese (its rarity).
+    retriever.analyzer._add_word("年纪")
+    after = retriever.prepare(question)
+    retriever._word.cache_clear()
+    assert retriever.prepare(question) == after
+    assert [w.rarity for w in after.words] != [w.rarity for w in before.words]

@@ -280,19 +280,20 @@ class Retriever:
                       (member for members in by_group.values() for member in members))
         words, weights, peaks = [], [], []
         for members in by_group.values():
-            word, ranking, peak = self._word(tuple(members), chinese)
+            word, ranking, peak = self._word(tuple(members), chinese, self.analyzer.dictionary_version)
             if word is not None:
                 words.append(word)
                 weights.append(dict(ranking))
                 peaks.append(peak)
         return words, weights, peaks
 
-    def _word(self, forms_asked: tuple[tuple[str, float, str], ...], chinese: bool = False
-              ) -> tuple[Word | None, tuple[tuple[int, float], ...], float]:
+    def _word(self, forms_asked: tuple[tuple[str, float, str], ...], chinese: bool = False,
+              dictionary_version: int = 0) -> tuple[Word | None, tuple[tuple[int, float], ...], float]:
         """One word of a question from its forms (token, weight, kind), in the question's order: what
         the relevance model needs of it, its ranking weights and their peak (as _words); None when
         it tells nothing. Depends on the forms and on whether the question is Chinese alone, not
-        on the rest of the question, so it is cached: words recur."""
+        on the rest of the question, so it is cached: words recur. (dictionary_version, the
+        analyzer's, keys the cache too: a word taught to a shared analyzer since changes its class.)"""
         members = [QueryTerm(token, weight, 0, kind) for token, weight, kind in forms_asked]
         power = self.model.ranking.necessity_power
         head = _head_word(members)
