@@ -233,6 +233,18 @@ def test_an_article_titled_with_a_name_teaches_the_name(bundled: Config) -> None
     assert found and found[0].passage.source_id == "a"
 
 
+def test_an_interviewers_question_comes_after_the_answers_unless_the_asker_is_asked_about(bundled: Config) -> None:
+    # The interviewer's turn restates the topic in the reader's words; it answers nothing.
+    passages = (Passage("i#0", "i", "访谈", "", 0, "王芳: 很多人说开源模型是国家安全威胁,你怎么看开源模型的这种威胁?"),
+                Passage("i#1", "i", "访谈", "", 1, "李明: 我认为开源模型不是威胁,它让全世界的开发者都能用上先进的技术。"),
+                Passage("i#2", "i", "访谈", "", 2, "李明: 当然,出口管制的争论还会继续。", speaker="李明"),
+                Passage("j#0", "j", "天气", "", 0, "今天北京下了一场大雨,气温明显下降。"))
+    retriever = Retriever(Corpus(sources=(), passages=passages), dataclasses.replace(bundled.retrieval, cache_dir=None))
+    found = [h.passage.id for h in retriever.search("李明怎么看开源模型的威胁", top_k=4)]
+    assert found[0] == "i#1" and ("i#0" not in found or found[-1] == "i#0")
+    assert retriever.search("王芳问了什么关于开源模型威胁的问题")[0].passage.id == "i#0"
+
+
 def test_a_lead_in_and_its_quotation_are_one_hit(retriever: Retriever) -> None:
     hit = retriever.search("梁文峰被问是不是在做疯狂的事，他怎么回答")[0]
     assert "他的回答则十分有意思" in hit.passage.text and "不知道是不是疯狂" in hit.passage.text

@@ -76,6 +76,9 @@ MAX_POOL = 4096
 
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+")
+# A passage's last sentence is a question; a turn's label ("Caroline Hyde: ...") names its speaker.
+_ENDS_ASKING = re.compile(r"[?？][”’\"'」』）)】\]]*\s*$")
+_TURN_LABEL = re.compile(r"^([^，,。！？!?:：\n]{1,30})[:：]")
 # A demonstrative standing for the question's subject: 该书, 此剧, 其地理位置, 这位作家.
 _ANAPHORA = re.compile(r"(?:该|此|其(?![他它中实余次])|这(?:个|些|种|位|部|本|首|座|场|次|项|条|家|所|名|支))")
 
@@ -605,20 +608,39 @@ class Retriever:
         shown = coverage >= params.page_coverage
         shown[:len(judged)] |= judged >= params.threshold
         shown[0] = True
+        # A passage that ends by asking (an interviewer's question) restates the topic in the
+        # question's own words but answers nothing: it comes after the passages that do.
+        asking: list[tuple[int, float]] = []
         for n, i in enumerate(order.tolist()):
             if not fresh[n] or not shown[n]:
                 continue
-            if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept):
+            if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept + asking):
                 continue
-            kept.append((i, float(judged[n]) if n < len(judged) else float(coverage[n])))
+            ranked = (i, float(judged[n]) if n < len(judged) else float(coverage[n]))
+            if self._only_asks(query, i):
+                asking.append(ranked)
+                continue
+            kept.append(ranked)
             if len(kept) >= needed:
                 return kept
         if len(order) < MAX_POOL and top.more and (~fresh).sum() * 2 >= len(order):
             # The pool ran out before the pages did because most of it repeated one paragraph
             # (a big corpus may hold thousands of copies): look deeper, to the bound. Otherwise
             # deeper passages score lower still and would not pass either.
-            return self._rank_deeper(query, scores, needed, len(order), kept, params.page_coverage)
-        return kept
+            kept = self._rank_deeper(query, scores, needed, len(order), kept, params.page_coverage)
+        return kept + asking[:max(0, needed - len(kept))]
+
+    def _only_asks(self, query: Query, i: int) -> bool:
+        """Whether passage i ends in a question and the question asked is not about its asker
+        ("Caroline Hyde 问了什么" wants her question): the words of the passage's speaker (its
+        turn's label, or the speaker it continues) are not among the question's."""
+        passage = self.passages[i]
+        if not _ENDS_ASKING.search(passage.text):
+            return False
+        label = _TURN_LABEL.match(passage.text)
+        speaker = label.group(1) if label else passage.speaker
+        asked = {t.token for t in query.terms if not t.from_context}
+        return not (speaker and asked & set(self.analyzer.tokenize(speaker)))
 
     def _nearby(self, query: Query, ranked: list[tuple[int, float]], scores: dict[int, float],
                  needed: int, avoided: frozenset[int]) -> list[int]:
