@@ -162,6 +162,17 @@ class Analyzer:
                        if pair not in stop)
         return out
 
+    def question_bigrams(self, norm: str) -> list[str]:
+        """normalized_bigrams of a question, without the pairs inside a stop word (为什 of 为什么):
+        it frames the question, it is not its topic, and its pairs would favour any heading that
+        asks the same way. Pairs across its edges (么要) stay: measured, they tell phrases apart."""
+        inside: set[str] = set()
+        for word, start, end in self._jieba.tokenize(norm):
+            if end - start >= 3 and word in self.stopwords:
+                inside.update(word[i:i + 2] for i in range(len(word) - 1))
+        pairs = self.normalized_bigrams(norm)
+        return [p for p in pairs if p not in inside] if inside else pairs
+
     def tokens(self, text: str) -> list[Token]:
         """Like tokenize, with each term's span in the original text (for highlighting)."""
         norm, index = self._normalize_with_map(text)

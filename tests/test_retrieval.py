@@ -165,6 +165,17 @@ def test_frame_words_do_not_change_the_best_passage(retriever: Retriever) -> Non
         assert ids(retriever.search(question))[0] == best
 
 
+def test_a_questions_frame_makes_no_character_pairs(retriever: Retriever) -> None:
+    # 为什么 is no topic: its pairs (为什) would favour the section "为什么开源AI模型突然成为焦点"
+    # over the article "DeepSeek为何选择开源" for a question that says only DeepSeek and 开源.
+    analyzer = retriever.analyzer
+    pairs = analyzer.question_bigrams(analyzer.normalize("DeepSeek 为什么要开源？"))
+    assert "为什" not in pairs and "开源" in pairs
+    assert "的原" in analyzer.question_bigrams("开源的原因是什么")   # a one-character stop word still pairs
+    hit = retriever.search("deepseek 为什么要开源")[0]
+    assert hit.passage.source_title.startswith("DeepSeek为何选择开源")
+
+
 def test_misspelled_name_finds_the_right_spelling(retriever: Retriever) -> None:
     hits = retriever.search("梁文峰说 DeepSeek 的目标是什么")
     assert "推动技术前沿" in hits[0].passage.text

@@ -248,7 +248,7 @@ class Retriever:
         # Normalized once: the terms, the pairs and the anaphora test all read the same text.
         norm = self.analyzer.normalize(query)
         terms = self.analyzer.normalized_query_terms(norm)
-        pairs = self.analyzer.normalized_bigrams(norm)
+        pairs = self.analyzer.question_bigrams(norm)
         texts = [(pairs, 1.0)]
         if context:
             own = {t.token for t in terms}
@@ -258,7 +258,7 @@ class Retriever:
                 if term.token not in own:
                     terms.append(QueryTerm(term.token, term.weight * CONTEXT_WEIGHT, first_group + term.group,
                                            term.kind, from_context=True))
-            texts.append((self.analyzer.normalized_bigrams(context_norm), CONTEXT_WEIGHT))
+            texts.append((self.analyzer.question_bigrams(context_norm), CONTEXT_WEIGHT))
         words, word_weights, peaks = self._words(terms)
         bigram_weights = self._bigram_weights(terms, texts)
         unseen = len({p for p in pairs if p not in self.bigrams.vocab})
