@@ -38,6 +38,10 @@ BARE_EXTRA_CHARS = 2
 _LEAD = re.compile(r"^(?:那么|那|他们|她们|它们|这个|那个|这些|那些|他|她|它|这|其(?![他它中实余次]))")
 _TAIL = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些|(?<!其)他|她|(?<!其)它|这|那|呢)$")
 _ANYWHERE = re.compile(r"这么|那么做|这样做|这样|那样|如此|此事|这件事|这一点")
+# 这么 / 那么 before a word of quality or quantity (这么低, 那么多) is degree, not a reference:
+# "DeepSeek 的成本为什么这么低" is a question of its own; "为什么要这么做" points back.
+_DEGREE_ADVERBS = ("这么", "那么")
+_DEGREE_TAGS = ("a", "ad", "an", "d", "m")
 _EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
                  re.I)
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -105,6 +109,20 @@ class FollowUps:
         return tuple(w for w in words if self._analyzer.word_tag(w).startswith(_NAMING_TAGS[:-1])
                      and len(w) > 1)
 
+    def points_back(self, question: str) -> bool:
+        """points_back, except where its only sign is 这么 or 那么 of degree (这么低)."""
+        if not points_back(question):
+            return False
+        core = _LEADING.sub("", _TRAILING.sub("", question))
+        if _LEAD.search(core) or _TAIL.search(core) or _EN.search(core):
+            return True
+        if any(m.group() not in _DEGREE_ADVERBS for m in _ANYWHERE.finditer(core)):
+            return True
+        words = self._analyzer.cut(core)
+        return any(word in _DEGREE_ADVERBS and not (k + 1 < len(words) and
+                                                    self._analyzer.word_tag(words[k + 1]).startswith(_DEGREE_TAGS))
+                   for k, word in enumerate(words))
+
     def resolve(self, question: str, previous: str | None) -> Resolution:
         """How to search question, given the chat's last answered question (None: no conversation)."""
         if not previous:
@@ -116,7 +134,7 @@ class FollowUps:
         contrast = self._contrast(question, own, previous)
         if contrast is not None:
             return contrast
-        if not points_back(question):
+        if not self.points_back(question):
             return Resolution(question, None, False, None)
         words = [w for w in own if len(w) > 1]  # a lone 看 or 说 is the question's grammar
         if words and not any(self._known(w) for w in words):
@@ -142,7 +160,7 @@ class FollowUps:
         it is the bare opposite with at most a question word: 谁反对？); None otherwise."""
         core = _LEADING.sub("", _TRAILING.sub("", question))
         earlier = self.own_words(previous)
-        if not points_back(question) and len(core) > sum(map(len, own)) + BARE_EXTRA_CHARS:
+        if not self.points_back(question) and len(core) > sum(map(len, own)) + BARE_EXTRA_CHARS:
             return None
         swaps = []
         # Words both questions hold (模型 in "那闭源模型呢？" after "开源模型有什么优势？") are shared.

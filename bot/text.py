@@ -262,6 +262,10 @@ class Analyzer:
             return True
         return bool(_CJK.match(token)) and len(token) > 1 and not self._jieba.FREQ.get(token)
 
+    def cut(self, text: str) -> list[str]:
+        """jieba's words of the normalized text, stop words and punctuation included."""
+        return [word for word, _, _ in self._jieba.tokenize(self.normalize(text))]
+
     def word_tag(self, word: str) -> str:
         """jieba's part-of-speech tag of a word ("eng" for Latin, "x" when unknown).
 

@@ -37,6 +37,16 @@ def test_pointing_back_is_told_by_pronouns_and_particles(question: str, leans: b
     assert points_back(question) is leans
 
 
+async def test_this_much_of_degree_is_a_question_of_its_own(engine: Engine) -> None:
+    # 这么 before an adjective is degree (这么低: "so low"), not "like that" (这么做).
+    await engine.handle(9, 9, "梁文锋为什么要开源？")
+    reply = await engine.handle(9, 9, "DeepSeek 的成本为什么这么低？")
+    assert reply.kind is ReplyKind.ANSWER and not any("接着上一个问题" in line for line in reply.lines)
+    assert reply.context is None and "成本" in texts(reply)
+    reply = await engine.handle(9, 9, "他为什么这么说？")
+    assert any("接着上一个问题" in line for line in reply.lines)
+
+
 def test_a_pronoun_is_told_apart_from_other_pointers() -> None:
     assert has_pronoun("他怎么看？") and has_pronoun("What does he think?")
     assert not has_pronoun("那中国呢") and not has_pronoun("其他产区")
