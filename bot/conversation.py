@@ -28,6 +28,8 @@ MAX_TURN_CHARS = 2000
 # The earlier questions a follow-up leans on are kept to this length (they chain: 那她呢 after 那他呢).
 MAX_CONTEXT_CHARS = 300
 HISTORY_TURNS_SHOWN = 10
+# How far back the follow-up notice looks for the last question asked (past pages of 更多).
+LAST_ASKED_TURNS = 12
 KEYWORDS_PER_SOURCE = 5
 KEYWORD_PASSAGES = 2000
 NOTABLE_QUOTES_POOL = 30
@@ -283,13 +285,15 @@ class Engine:
             hits, has_more = [], False
         exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
                                   resolution.query, 0, resolution.context, lang, avoid)
+        # Read before this exchange is stored: the question leaned on is an earlier one.
+        asked = await self._last_asked(chat_id, previous) if resolution.leaning and previous else ""
         if record:
             await self._history.append_turns(chat_id, exchange.turns())
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
         if resolution.contrast:
             notices.append(say("contrast", lang, query=_shorten(resolution.contrast, 40)))
         elif resolution.leaning:
-            notices.append(say("followup", lang, previous=_shorten(previous.query, 40)))
+            notices.append(say("followup", lang, previous=_shorten(asked, 40)))
         if not hits:
             return replace(self._no_match(lang, prepared.text, notices, resolution.context, prepared.truncated),
                            exchange=exchange)
@@ -396,6 +400,18 @@ class Engine:
         lines = (*notices, say("no_match", lang), say("topics", lang, titles=titles))
         return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=lines, sources=self.sources,
                      context=context, truncated=truncated)
+
+    async def _last_asked(self, chat_id: int, previous: Turn) -> str:
+        """The last question the chat asked, in the user's own words, for the follow-up notice.
+
+        previous.query is what was searched: a follow-up's is its question joined with what it
+        leaned on (他还说过什么 梁文锋), which reads as no question. A page (更多) asked nothing.
+        """
+        turns = await self._history.recent_turns(chat_id, LAST_ASKED_TURNS)
+        for user, bot in reversed(list(zip(turns, turns[1:]))):
+            if user.role == "user" and bot.role == "bot" and bot.query and bot.passage_ids and bot.offset == 0:
+                return user.text
+        return previous.query or ""
 
     def _earlier_question(self, previous: Turn | None) -> str | None:
         """The chat's last answered question, with what it leaned on, for a follow-up to lean on."""

@@ -47,6 +47,17 @@ async def test_this_much_of_degree_is_a_question_of_its_own(engine: Engine) -> N
     assert any("接着上一个问题" in line for line in reply.lines)
 
 
+async def test_the_follow_up_notice_quotes_the_last_question_as_asked(engine: Engine) -> None:
+    # What a follow-up searched (its words joined with the names it leaned on) is no question to
+    # show; a page of 更多 asked nothing.
+    await engine.handle(8, 8, "梁文锋为什么要开源？")
+    second = await engine.handle(8, 8, "他还说过什么？")
+    assert "（接着上一个问题：梁文锋为什么要开源？）" in second.lines
+    assert (await engine.handle(8, 8, "更多")).kind is ReplyKind.ANSWER
+    third = await engine.handle(8, 8, "为什么？")
+    assert "（接着上一个问题：他还说过什么？）" in third.lines
+
+
 def test_a_pronoun_is_told_apart_from_other_pointers() -> None:
     assert has_pronoun("他怎么看？") and has_pronoun("What does he think?")
     assert not has_pronoun("那中国呢") and not has_pronoun("其他产区")
