@@ -277,7 +277,8 @@ class Engine:
         previous = await self._history.last_answer(chat_id, with_passages=True)
         resolution = self._followups.resolve(prepared.text, self._earlier_question(previous))
         # A contrast ("那中国呢？") asks for the other side: what the earlier question showed is left out.
-        avoid = tuple(previous.passage_ids) if resolution.replaced and previous else ()
+        # So does a question for something else ("他还说过什么？").
+        avoid = tuple(previous.passage_ids) if (resolution.replaced or resolution.besides) and previous else ()
         hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
         # The earlier topic must not make an off-topic follow-up look answered ("他住在哪个城市？"
         # after a question on Dario): what it asks about must be in the passage that answers it.

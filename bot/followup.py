@@ -42,6 +42,9 @@ _ANYWHERE = re.compile(r"这么|那么做|这样做|这样|那样|如此|此事|
 # "DeepSeek 的成本为什么这么低" is a question of its own; "为什么要这么做" points back.
 _DEGREE_ADVERBS = ("这么", "那么")
 _DEGREE_TAGS = ("a", "ad", "an", "d", "m")
+# 还 with a question word asks for something else: 他还说过什么, 还有谁, 她还投了哪些公司 (not
+# 他还支持开源吗, "still").
+_ELSE = re.compile(r"还[^，,。？?！!]{0,6}?(?:什么|啥|谁|哪些|哪里|哪儿|别的|其他|其它)|还有(?:吗|没有|呢)")
 _EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
                  re.I)
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -65,6 +68,7 @@ class Resolution:
     replaced: str | None       # the earlier question's word this one's replaced, if any
     must_hold: tuple[str, ...] = ()  # a passage must hold one of these to answer it
     contrast: str | None = None  # the earlier question turned round, when this one asks the other side
+    besides: bool = False      # it asks for something else (他还说过什么): what was shown is left out
 
 
 def has_pronoun(question: str) -> bool:
@@ -130,7 +134,7 @@ class FollowUps:
         own = self.own_words(question)
         if not own:
             # Nothing of its own (为什么？): the earlier question asked again, with this one's frame.
-            return Resolution(f"{previous} {question}", None, True, None)
+            return Resolution(f"{previous} {question}", None, True, None, besides=bool(_ELSE.search(question)))
         contrast = self._contrast(question, own, previous)
         if contrast is not None:
             return contrast
@@ -152,7 +156,7 @@ class FollowUps:
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.
         names = self.names(previous) if has_pronoun(question) else []
         query = f"{question} {' '.join(names)}" if names else question
-        return Resolution(query, previous, True, None, self.new_things(own))
+        return Resolution(query, previous, True, None, self.new_things(own), besides=bool(_ELSE.search(question)))
 
     def _contrast(self, question: str, own: list[str], previous: str) -> Resolution | None:
         """The earlier question turned round, when every word this one brings is the opposite of

@@ -58,6 +58,15 @@ async def test_the_follow_up_notice_quotes_the_last_question_as_asked(engine: En
     assert "（接着上一个问题：他还说过什么？）" in third.lines
 
 
+async def test_what_else_leaves_out_what_was_shown(engine: Engine) -> None:
+    first = await engine.handle(7, 7, "Sarah Guo 看好哪些公司？")
+    other = await engine.handle(7, 7, "她还投了哪些公司？")
+    assert other.kind is ReplyKind.ANSWER
+    assert not {h.passage.id for h in first.hits} & {h.passage.id for h in other.hits}
+    still = await engine.handle(7, 7, "她还看好应用层吗？")   # 还 without a question word: "still"
+    assert {h.passage.id for h in still.hits} & {h.passage.id for h in first.hits}
+
+
 def test_a_pronoun_is_told_apart_from_other_pointers() -> None:
     assert has_pronoun("他怎么看？") and has_pronoun("What does he think?")
     assert not has_pronoun("那中国呢") and not has_pronoun("其他产区")
