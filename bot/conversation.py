@@ -288,11 +288,13 @@ class Engine:
                                   resolution.query, 0, resolution.context, lang, avoid)
         # Read before this exchange is stored: the question leaned on is an earlier one.
         asked = await self._last_asked(chat_id, previous) if resolution.leaning and previous else ""
+        # A contrast shows the last question as asked, turned round (not what was searched).
+        turned = (self._followups.turned(asked, resolution.swaps) or resolution.contrast) if resolution.contrast else None
         if record:
             await self._history.append_turns(chat_id, exchange.turns())
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
         if resolution.contrast:
-            notices.append(say("contrast", lang, query=_shorten(resolution.contrast, 40)))
+            notices.append(say("contrast", lang, query=_shorten(turned, 40)))
         elif resolution.leaning:
             notices.append(say("followup", lang, previous=_shorten(asked, 40)))
         if not hits:

@@ -69,6 +69,7 @@ class Resolution:
     must_hold: tuple[str, ...] = ()  # a passage must hold one of these to answer it
     contrast: str | None = None  # the earlier question turned round, when this one asks the other side
     besides: bool = False      # it asks for something else (他还说过什么): what was shown is left out
+    swaps: tuple[tuple[str, str], ...] = ()  # a contrast's (earlier word, its opposite)
 
 
 def has_pronoun(question: str) -> bool:
@@ -188,7 +189,14 @@ class FollowUps:
             turned = _swapped(turned, old, new, self._analyzer)
             rest = _without(rest, old, self._analyzer)
         query = " ".join(new for _, new in swaps)
-        return Resolution(query, rest, True, swaps[0][0], contrast=turned)
+        return Resolution(query, rest, True, swaps[0][0], contrast=turned, swaps=tuple(swaps))
+
+    def turned(self, question: str, swaps: tuple[tuple[str, str], ...]) -> str | None:
+        """question with a contrast's words turned round, or None when it holds none of them."""
+        turned = question
+        for old, new in swaps:
+            turned = _swapped(turned, old, new, self._analyzer)
+        return turned if turned != question else None
 
     def names(self, question: str) -> list[str]:
         """The words of a question that name someone or something: the antecedents of a pronoun."""

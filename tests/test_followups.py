@@ -175,6 +175,15 @@ async def test_an_opposite_the_articles_use_is_swapped_in(engine: Engine) -> Non
     assert all("闭源" in h.passage.text + h.passage.source_title for h in other.hits)
 
 
+async def test_a_contrast_after_a_follow_up_shows_the_question_as_asked(engine: Engine) -> None:
+    # What the follow-up searched ("她怎么看开源模型 Sarah Guo" and the question before it) is not
+    # shown turned round: the user's own last question is.
+    await engine.handle(11, 11, "Sarah Guo 是谁？")
+    await engine.handle(11, 11, "她怎么看开源模型？")
+    other = await engine.handle(11, 11, "那闭源呢？")
+    assert "（上一个问题反过来问：她怎么看闭源模型？）" in other.lines
+
+
 async def test_a_question_of_its_own_with_an_opposite_is_no_contrast(engine: Engine) -> None:
     await engine.handle(11, 11, "哪些公司支持开源？")
     reply = await engine.handle(11, 11, "京东云上线了哪些模型？")
