@@ -584,7 +584,7 @@ class Retriever:
                                min(MAX_POOL, max(8 * needed, 32)) + len(avoided))
         if avoided:
             keep = np.array([int(r) not in avoided for r in top.rows], dtype=bool)
-            top = TopScores(top.rows[keep], top.scores[keep], top.more, top.pruned)
+            top = replace(top, rows=top.rows[keep], scores=top.scores[keep])
         if len(top.rows) == 0:
             return []
         scores.update(top.by_row)
@@ -627,7 +627,7 @@ class Retriever:
             # The pool ran out before the pages did because most of it repeated one paragraph
             # (a big corpus may hold thousands of copies): look deeper, to the bound. Otherwise
             # deeper passages score lower still and would not pass either.
-            kept = self._rank_deeper(query, scores, needed, len(order), kept, params.page_coverage)
+            kept = self._rank_deeper(query, scores, needed, len(order), kept, params.page_coverage, top)
         return kept + asking[:max(0, needed - len(kept))]
 
     def _only_asks(self, query: Query, i: int) -> bool:
@@ -682,9 +682,9 @@ class Retriever:
         return passage.source_id, passage.section
 
     def _rank_deeper(self, query: Query, scores: dict[int, float], needed: int, seen: int,
-                     kept: list[tuple[int, float]], page_coverage: float) -> list[tuple[int, float]]:
-        """Continue the ranking past the first pool, up to MAX_POOL candidates."""
-        top = self._scorer.top(query.word_weights, query.bigram_weights, MAX_POOL)
+                     kept: list[tuple[int, float]], page_coverage: float, first: TopScores) -> list[tuple[int, float]]:
+        """Continue the ranking past the first pool (first), up to MAX_POOL candidates."""
+        top = self._scorer.deeper(first, query.word_weights, query.bigram_weights, MAX_POOL)
         scores.update(top.by_row)
         order = top.rows[seen:]
         known = set(self._signature[[i for i, _ in kept]].tolist()) if kept else set()
