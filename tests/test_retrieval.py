@@ -303,6 +303,49 @@ def test_near_duplicate_passages_are_shown_once(bundled: Config) -> None:
     assert "t#1" in shown  # related, but not a copy
 
 
+def test_many_candidates_are_compared_with_a_kept_passage_exactly_as_one_at_a_time() -> None:
+    """duplicates.Candidates against duplicates.repeats: random term sets of 5-40 terms sharing
+    much or little with the kept one, idf values that make some ratios fall on OVERLAP itself."""
+    import random
+
+    from bot.retrieval import duplicates
+
+    pick = random.Random(3)
+    idf = np.array([pick.choice([1.0, 2.0, 0.5, 3.0, pick.uniform(0.1, 9.0)]) for _ in range(300)])
+    idf[:50] = 1.0
+
+    def idf_of(terms: frozenset[int]) -> float:
+        return float(idf[list(terms)].sum()) if terms else 0.0
+
+    decided_exactly = 0
+    for _ in range(60):
+        kept = frozenset(pick.sample(range(300), pick.randint(5, 40)))
+        others = []
+        for _ in range(40):
+            shared = pick.sample(sorted(kept), pick.randint(0, len(kept)))
+            others.append(frozenset(shared + pick.sample(range(300), pick.randint(0, 30))))
+        if pick.random() < 0.3:
+            # Ten terms of weight 1, seven of them kept's: a ratio of exactly OVERLAP.
+            kept = frozenset(pick.sample(range(50), 10))
+            others = [frozenset(pick.sample(sorted(kept), 7) + pick.sample(sorted(set(range(50)) - kept), 3))
+                      for _ in range(5)]
+        others = [t for t in others if t != kept]
+        asked: list[int] = []
+        lengths = np.array([len(t) for t in others])
+        long = [sorted(t) for t in others if len(t) >= duplicates.MIN_WORDS]
+        candidates = duplicates.Candidates(lengths, np.array([j for t in long for j in t], dtype=np.int64), idf)
+
+        def exact(n: int) -> bool:
+            asked.append(n)
+            return duplicates.repeats(others[n], kept, idf_of)
+
+        got = candidates.repeating(kept, idf_of(kept), exact)
+        assert got.tolist() == [duplicates.repeats(t, kept, idf_of) for t in others]
+        decided_exactly += len(asked)
+    # Ratios of exactly OVERLAP (7 of 10 equal weights) were left to repeats itself.
+    assert decided_exactly > 0
+
+
 def test_summary_bullet_and_its_body_paragraph_are_not_both_shown(retriever: Retriever) -> None:
     pages = retriever.search("深度求索声称单次训练成本600万美元 实验和基础设施成本被低估", top_k=10)
     texts = [h.passage.text for h in pages]
@@ -487,3 +530,22 @@ def test_unwritable_cache_folder_still_answers(settings: RetrievalConfig, tmp_pa
 
 def test_cache_file_name_depends_on_the_key(settings: RetrievalConfig) -> None:
     assert cache_path(Path("/c"), "a" * 64) != cache_path(Path("/c"), "b" * 64)
+
+
+def test_runs_gathered_from_a_cached_array_are_its_slices_in_the_order_asked(tmp_path: Path) -> None:
+    """cache.gather over a FileArray (runs overlapping, adjacent, far apart, empty, out of order)
+    gives what slicing the array gives."""
+    from bot.retrieval import cache
+
+    data = np.arange(50_000, dtype=np.int32) * 7
+    np.save(tmp_path / "a.npy", data)
+    mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+    array = cache.FileArray(tmp_path / "a.npy", mapped.offset, mapped.dtype, len(mapped))
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        starts = rng.integers(0, 50_000, rng.integers(1, 60))
+        stops = np.minimum(starts + rng.integers(0, 3_000, len(starts)), 50_000)
+        want = np.concatenate([data[a:b] for a, b in zip(starts, stops)])
+        assert cache.gather(array, starts, stops).tolist() == want.tolist()
+        assert cache.gather(data, starts, stops).tolist() == want.tolist()
+    assert len(cache.gather(array, np.zeros(0), np.zeros(0))) == 0

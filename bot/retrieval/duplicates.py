@@ -31,6 +31,49 @@ def repeats(a: frozenset[int], b: frozenset[int], idf: Callable[[frozenset[int]]
     return idf(a & b) / idf(smaller) >= OVERLAP
 
 
+# A ratio of idf sums added up in another order than repeats' own may miss it by a few units in
+# the last place; one this close to OVERLAP is decided by repeats itself.
+_MARGIN = 1e-9
+
+
+class Candidates:
+    """repeats(a, b) of many passages a against one passage b at a time, vectorised.
+
+    For passages whose term sets differ from b's (callers skip exact repeats by signature first):
+    repeats is then whether both hold MIN_WORDS terms and the shared terms' idf is OVERLAP of the
+    smaller one's. The sums here are added in another order than repeats' own, so a ratio within
+    _MARGIN of OVERLAP is left to repeats itself: the answers are exactly repeats'.
+    """
+
+    def __init__(self, lengths: np.ndarray, terms: np.ndarray, idf: np.ndarray) -> None:
+        """lengths: each passage's number of distinct terms; terms: the terms of those holding
+        MIN_WORDS or more, one passage after the other (the others can repeat no passage);
+        idf: every term's idf."""
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self._long = np.flatnonzero(self.lengths >= MIN_WORDS)
+        held = self.lengths[self._long]
+        self._terms = np.asarray(terms, dtype=np.intp)
+        self._starts = np.concatenate(([0], np.cumsum(held)[:-1])).astype(np.intp)
+        self._idf = idf
+        self._weights = np.asarray(idf[self._terms], dtype=np.float64)
+        self._sums = np.add.reduceat(self._weights, self._starts) if len(held) else np.zeros(0)
+
+    def repeating(self, b: frozenset[int], b_idf: float, exact: Callable[[int], bool]) -> np.ndarray:
+        """Whether each passage repeats b (b_idf: idf(b) as repeats computes it); exact(n) is
+        repeats(passage n, b), asked only for ratios too close to OVERLAP to tell here."""
+        out = np.zeros(len(self.lengths), dtype=bool)
+        if len(b) < MIN_WORDS or not len(self._long):
+            return out
+        shared = np.zeros(len(self._idf), dtype=bool)
+        shared[np.fromiter(b, dtype=np.intp, count=len(b))] = True
+        overlap = np.add.reduceat(np.where(shared[self._terms], self._weights, 0.0), self._starts)
+        ratio = overlap / np.minimum(self._sums, b_idf)
+        out[self._long] = ratio >= OVERLAP
+        for n in self._long[np.abs(ratio - OVERLAP) <= _MARGIN].tolist():
+            out[n] = exact(n)
+        return out
+
+
 def signatures(terms: np.ndarray, starts: np.ndarray, block_rows: int = 1 << 14) -> np.ndarray:
     """A 64-bit fingerprint of each passage's set of terms: equal sets, equal fingerprints."""
     rows = len(starts) - 1

@@ -31,7 +31,7 @@ import numpy as np
 from bot.config import RetrievalConfig
 from bot.corpus import Corpus, Passage, Passages, sentence_spans
 from bot.retrieval import duplicates, snippets
-from bot.retrieval.cache import (CACHE_VERSION, WEIGHTS_VERSION, ArraysWriter, cache_key, derived_key,
+from bot.retrieval.cache import (CACHE_VERSION, WEIGHTS_VERSION, ArraysWriter, cache_key, derived_key, gather,
                                  load_arrays, load_index, save_arrays, save_field, save_index)
 from bot.retrieval.index import (REPRESENTATIONS, IndexCounts, build_counts, build_field, counting_fingerprint,
                                  head_text)
@@ -689,15 +689,38 @@ class Retriever:
         order = top.rows[seen:]
         known = set(self._signature[[i for i, _ in kept]].tolist()) if kept else set()
         coverage = self.coverage(query, order)
-        for i, c in zip(order.tolist(), coverage.tolist()):
-            if c < page_coverage or self._signature[i] in known:
-                continue
-            if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept):
-                continue
-            known.add(self._signature[i])
-            kept.append((i, c))
-            if len(kept) >= needed:
-                return kept
+        passing = [(i, c) for i, c in zip(order.tolist(), coverage.tolist()) if c >= page_coverage]
+        # Thousands of near-copies may pass: they are compared with the kept passages a batch at
+        # a time (the first batch small: the pages are usually filled early). A row whose
+        # signature is known is an exact repeat, skipped first; any other holds other terms than
+        # every kept passage, as duplicates.Candidates needs.
+        start, size = 0, 64
+        while start < len(passing):
+            batch = passing[start:start + size]
+            start, size = start + size, size * 4
+            rows = np.array([i for i, _ in batch], dtype=np.int64)
+            begin, end = self._rows.indptr[rows], self._rows.indptr[rows + 1]
+            long = end - begin >= duplicates.MIN_WORDS
+            candidates = duplicates.Candidates(end - begin, gather(self._rows.indices, begin[long], end[long]),
+                                               self.words.idf)
+            repeating = np.zeros(len(batch), dtype=bool)
+
+            def against(j: int) -> None:
+                held = self._terms(j)
+                repeating[:] |= candidates.repeating(
+                    held, self._terms_idf(held), lambda n: duplicates.repeats(self._terms(batch[n][0]), held,
+                                                                              self._terms_idf))
+
+            for j, _ in kept:
+                against(j)
+            for n, (i, c) in enumerate(batch):
+                if self._signature[i] in known or repeating[n]:
+                    continue
+                known.add(self._signature[i])
+                kept.append((i, c))
+                if len(kept) >= needed:
+                    return kept
+                against(i)
         return kept
 
     def _terms_idf(self, terms: frozenset[int]) -> float:
