@@ -166,3 +166,16 @@ def test_a_word_taught_to_the_analyzer_afterwards_is_not_served_from_the_cache(b
     retriever._word.cache_clear()
     assert retriever.prepare(question) == after
     assert [w.rarity for w in after.words] != [w.rarity for w in before.words]
+
+
+def test_a_hits_matched_spans_from_the_terms_places_are_the_passages_in_order(retriever) -> None:
+    """_hit gathers the matched terms' spans from each term's places: the same spans, in the same
+    order, as reading the passage's terms one by one."""
+    weights = [retriever._highlight_weights(retriever.prepare(q)) for q in questions()[:60]]
+    for i in range(0, len(retriever.passages), 3):
+        places = retriever._places(i)
+        for weight in weights:
+            plain = [(s, e, weight[tok]) for tok, s, e, _ in retriever._spans(i) if tok in weight]
+            merged = [(s, e, w) for _, s, e, w in sorted(
+                (place, s, e, w) for tok, w in weight.items() for place, s, e in places.get(tok, ()))]
+            assert merged == plain

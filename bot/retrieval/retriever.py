@@ -143,6 +143,8 @@ class Retriever:
         self._spans = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_tokens)
         self._terms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_terms)
         self._windows = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_windows)
+        # Only the few passages shown need their terms' places (a question's pages, its follow-ups).
+        self._places = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_places)
         # What depends on a word alone, kept between questions: words recur (names, topics).
         self._word = functools.lru_cache(maxsize=WORD_CACHE)(self._word)
         self._token_pair_columns = functools.lru_cache(maxsize=WORD_CACHE)(self._token_pair_columns)
@@ -747,13 +749,23 @@ class Retriever:
     def _hit(self, i: int, score: float, relevance: float, weight: dict[str, float]) -> Hit:
         """A passage with its snippet and the query terms found in it (weight: _highlight_weights)."""
         passage = self.passages[i]
-        spans = [(s, e, weight[tok]) for tok, s, e, _ in self._spans(i) if tok in weight]
+        # The matched terms' spans in the passage's order: each term's places, merged.
+        places = self._places(i)
+        spans = [(s, e, w) for _, s, e, w in sorted(
+            (place, s, e, w) for tok, w in weight.items() for place, s, e in places.get(tok, ()))]
         start, end = snippets.snippet(passage.text, spans)
         text = passage.text
         shown = ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
         inside = [(s, e) for s, e, _ in spans if start <= s and e <= end]
         return Hit(passage=passage, score=score, snippet=shown, matched_terms=snippets.surfaces(text, inside),
                    relevance=relevance)
+
+    def _passage_places(self, i: int) -> dict[str, tuple[tuple[int, int, int], ...]]:
+        """term -> its (place among the passage's terms, start, end) in passage i, for snippets."""
+        places: dict[str, list[tuple[int, int, int]]] = {}
+        for place, (tok, s, e, _) in enumerate(self._spans(i)):
+            places.setdefault(tok, []).append((place, s, e))
+        return {tok: tuple(where) for tok, where in places.items()}
 
     def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int, bool], ...]:
         """A passage's terms with their spans in its original text (and whether a whole word)."""
