@@ -40,6 +40,7 @@ that nearly every passage answering a question in the fitting data reaches.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,7 +73,7 @@ class Word:
     weak: bool = False                        # a lone general character: evidence of nothing
     name: bool = False                        # a name: the library's own, or a Latin one
 
-    @property
+    @functools.cached_property
     def in_library(self) -> bool:
         """Whether some passage holds it: a form standing for at least half of it (not a lone
         character of it, which every library holds), or most of its character pairs."""
@@ -114,19 +115,20 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
     necessary = (necessity >= NECESSARY) & ~weak
     weight = informative * necessity
     total = weight.sum()
+    rare = rarity * necessity
     sentence = np.array([float((window @ weight).max(initial=0.0) / total) if total > 0 else 0.0
                          for window in evidence.windows])
     return {
-        "coverage": _share(covered, weight, rows),
+        "coverage": _share(covered, weight, rows, total),
         "sentence_coverage": sentence,
-        "head_coverage": _share(evidence.head, weight, rows),
-        "article_coverage": _share(evidence.article, weight, rows),
+        "head_coverage": _share(evidence.head, weight, rows, total),
+        "article_coverage": _share(evidence.article, weight, rows, total),
         "topic_coverage": _topic_share(covered, weight, flags([w.name for w in words]), rows),
         "plain_coverage": _share(covered, informative, rows),
-        "rarity_coverage": _share(covered, rarity * necessity, rows),
+        "rarity_coverage": _share(covered, rare, rows),
         "bigram_coverage": evidence.bigram_coverage,
-        "missing": np.full(rows, _share(~in_library[None, :], informative * necessity, 1)[0]),
-        "missing_rarity": ((~found) * (rarity * necessity)[None, :]).max(axis=1, initial=0.0),
+        "missing": np.full(rows, _share(~in_library[None, :], weight, 1, total)[0]),
+        "missing_rarity": ((~found) * rare[None, :]).max(axis=1, initial=0.0),
         "found_rarity": (found * rarity[None, :]).max(axis=1, initial=0.0),
         "score_ratio": (evidence.scores / evidence.ideal_score if evidence.ideal_score > 0
                         else np.zeros(rows)),
@@ -139,14 +141,16 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
 def _topic_share(covered: np.ndarray, weight: np.ndarray, names: np.ndarray, rows: int) -> np.ndarray:
     """The share of the weight of the words that are not names; 1 when all are names."""
     topic = np.where(names, 0.0, weight)
-    if topic.sum() <= 0:
+    total = topic.sum()
+    if total <= 0:
         return np.ones(rows)
-    return _share(covered, topic, rows)
+    return _share(covered, topic, rows, total)
 
 
-def _share(covered: np.ndarray, weight: np.ndarray, rows: int) -> np.ndarray:
-    """Per row, the weighted share of the words covered."""
-    total = weight.sum()
+def _share(covered: np.ndarray, weight: np.ndarray, rows: int, total: float | None = None) -> np.ndarray:
+    """Per row, the weighted share of the words covered (total: weight.sum(), when known)."""
+    if total is None:
+        total = weight.sum()
     if total <= 0:
         return np.zeros(rows)
     return np.asarray(covered, dtype=np.float64) @ weight / total
