@@ -36,6 +36,7 @@ class Normalizer:
     def __init__(self, general_frequency: dict[str, int]) -> None:
         self._t2s = opencc.OpenCC("t2s")
         self._traditional = _traditional_chars()
+        self._changing = _changing_keys()
         self._phrases = _taiwan_phrases(self._t2s, general_frequency)
         # One alternation, longest phrase first, so the regex engine does the longest match in C.
         keys = sorted(self._phrases, key=len, reverse=True)
@@ -59,7 +60,7 @@ class Normalizer:
             pieces = [unicodedata.normalize("NFKC", ch).lower() for ch in text]
             norm = "".join(pieces)
             index = [i for i, piece in enumerate(pieces) for _ in piece]
-        if self._traditional is None or not self._traditional.isdisjoint(norm):
+        if (self._traditional is None or not self._traditional.isdisjoint(norm)) and self._may_change(norm):
             converted = self._t2s.convert(norm)
             if len(converted) != len(norm):
                 # Keep offsets exact: fall back to a per-character conversion.
@@ -71,6 +72,17 @@ class Normalizer:
         if not matches:
             return norm, index
         return self._map_phrases(norm, index, matches)
+
+    def _may_change(self, text: str) -> bool:
+        """Whether t2s could change text: some key of its tables that it replaces by something
+        else is in it. Every replacement is of a key found in the text, so without one the text
+        comes out as it went in (什么 holds 么, which t2s changes only inside 么麼)."""
+        if self._changing is None:
+            return True
+        chars, phrases = self._changing
+        if not chars.isdisjoint(text):
+            return True
+        return any(phrase in text for ch in set(text) for phrase in phrases.get(ch, ()))
 
     def _map_phrases(self, norm: str, index: list[int] | None,
                      matches: list[re.Match[str]]) -> tuple[str, list[int] | None]:
@@ -124,6 +136,30 @@ def _taiwan_phrases(t2s: opencc.OpenCC, frequency: dict[str, int]) -> dict[str, 
 
 def _is_han(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff"
+
+
+def _changing_keys() -> tuple[frozenset[str], dict[str, tuple[str, ...]]] | None:
+    """The keys of t2s's tables (read as its converter reads them) whose value is not the key
+    itself: the one-character ones, and the longer ones by their first character. None without
+    the tables."""
+    folder = Path(opencc.__file__).resolve().parent / "dictionary"
+    chars: set[str] = set()
+    phrases: dict[str, list[str]] = {}
+    try:
+        for name in ("TSPhrases.txt", "TSCharacters.txt"):
+            for line in (folder / name).read_text(encoding="utf-8").splitlines():
+                if not line.strip():
+                    continue
+                key, value = line.strip().split("\t")
+                if value == key:
+                    continue
+                if len(key) == 1:
+                    chars.add(key)
+                else:
+                    phrases.setdefault(key[0], []).append(key)
+    except (OSError, ValueError):
+        return None
+    return frozenset(chars), {ch: tuple(keys) for ch, keys in phrases.items()}
 
 
 def _traditional_chars() -> frozenset[str] | None:

@@ -179,3 +179,19 @@ def test_a_hits_matched_spans_from_the_terms_places_are_the_passages_in_order(re
             merged = [(s, e, w) for _, s, e, w in sorted(
                 (place, s, e, w) for tok, w in weight.items() for place, s, e in places.get(tok, ()))]
             assert merged == plain
+
+
+def test_a_text_t2s_is_not_run_on_comes_out_as_t2s_would_make_it(retriever, bundled_parts) -> None:
+    """The normalizer skips t2s when no key its tables change is in the text: on the questions,
+    the passages and texts around every changing phrase, the result is what running it gives."""
+    normalizer = retriever.analyzer._normalizer
+    plain = type(normalizer).__new__(type(normalizer))
+    plain.__dict__.update(normalizer.__dict__, _changing=None)
+    _, phrases = normalizer._changing
+    texts = questions() + [p.text for p in bundled_parts[1].passages] + \
+        [f"什么{key}么" for keys in phrases.values() for key in keys] + ["什么", "么麼", "甚麼", "乾隆", "這麼"]
+    skipped = 0
+    for text in texts:
+        assert normalizer.normalize_with_map(text) == plain.normalize_with_map(text), text
+        skipped += not normalizer._may_change(text)
+    assert skipped > 0 and normalizer.normalize("么麼") != "么麼"
