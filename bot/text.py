@@ -38,6 +38,9 @@ MAX_SUBWORD_CHARS = 6
 # Distinct jieba words whose terms are kept (_word_tokens): a question's and a shown passage's
 # words recur; some 200 bytes each.
 WORD_CACHE = 8192
+# Texts whose jieba cut is kept: enough for the question being prepared, cut for its terms and
+# again for its pairs (and a follow-up's earlier question); a page of 更多 asks it again at once.
+JIEBA_RECENT = 4
 
 # A lone Chinese character in a question (用, 说, 花) is weaker evidence than a word: the same
 # character sits inside many words that jieba keeps whole, so its idf as a token overstates it.
@@ -103,6 +106,7 @@ class Analyzer:
         logging.getLogger("jieba").setLevel(logging.WARNING)
         # A word's terms depend on the dictionary: _add_word empties the cache.
         self._word_tokens = functools.lru_cache(maxsize=WORD_CACHE)(self._word_tokens)
+        self._jieba_words = functools.lru_cache(maxsize=JIEBA_RECENT)(self._jieba_words)
         # Counts the words taught to jieba: what a cache of words' facts elsewhere is keyed by too.
         self.dictionary_version = 0
         self.stopwords = _read_stopwords(config.stopwords_file)
@@ -167,7 +171,7 @@ class Analyzer:
         it frames the question, it is not its topic, and its pairs would favour any heading that
         asks the same way. Pairs across its edges (么要) stay: measured, they tell phrases apart."""
         inside: set[str] = set()
-        for word, start, end in self._jieba.tokenize(norm):
+        for word, start, end in self._jieba_words(norm):
             if end - start >= 3 and word in self.stopwords:
                 inside.update(word[i:i + 2] for i in range(len(word) - 1))
         pairs = self.normalized_bigrams(norm)
@@ -215,11 +219,16 @@ class Analyzer:
     def _segment_cjk(self, norm: str, begin: int, end: int) -> list[Token]:
         """jieba's words of one non-Latin stretch, each followed by its dictionary sub-words."""
         out = []
-        for word, start, _ in self._jieba.tokenize(norm[begin:end]):
+        for word, start, _ in self._jieba_words(norm[begin:end]):
             start += begin
             for text, offset, length, whole in self._word_tokens(word):
                 out.append(Token(text, start + offset, start + offset + length, whole))
         return out
+
+    def _jieba_words(self, text: str) -> tuple[tuple[str, int, int], ...]:
+        """jieba's (word, start, end) of text. The last few texts' are kept (JIEBA_RECENT): a
+        question of Chinese only is cut whole for its terms and again for its pairs."""
+        return tuple(self._jieba.tokenize(text))
 
     def _word_tokens(self, word: str) -> tuple[tuple[str, int, int, bool], ...]:
         """The terms one jieba word gives: (term, offset in the word, length, whether whole); the
@@ -264,7 +273,7 @@ class Analyzer:
 
     def cut(self, text: str) -> list[str]:
         """jieba's words of the normalized text, stop words and punctuation included."""
-        return [word for word, _, _ in self._jieba.tokenize(self.normalize(text))]
+        return [word for word, _, _ in self._jieba_words(self.normalize(text))]
 
     def word_tag(self, word: str) -> str:
         """jieba's part-of-speech tag of a word ("eng" for Latin, "x" when unknown).
@@ -541,6 +550,7 @@ class Analyzer:
         self._added.add(word)
         self._jieba.add_word(word, freq, tag)
         self._word_tokens.cache_clear()
+        self._jieba_words.cache_clear()
         self.dictionary_version += 1
 
     def _prepare_synonyms(self) -> dict[str, tuple[str, ...]]:

@@ -102,7 +102,8 @@ def test_a_words_cached_terms_follow_the_dictionary() -> None:
     assert analyzer._word_tokens.cache_info().hits > 0
     assert "蓝鲸鱼" not in [t for t, _, _, _ in analyzer._word_tokens("蓝鲸鱼骨")]
     analyzer._add_word("蓝鲸鱼")
-    assert analyzer._word_tokens.cache_info().currsize == 0
+    assert analyzer._word_tokens.cache_info().currsize == 0 == analyzer._jieba_words.cache_info().currsize
+    assert analyzer.cut("蓝鲸鱼骨头") == [w for w, _, _ in analyzer._jieba.tokenize("蓝鲸鱼骨头")]
     assert "蓝鲸鱼" in [t for t, _, _, _ in analyzer._word_tokens("蓝鲸鱼骨")]
 
 
