@@ -276,6 +276,9 @@ class Engine:
                                        prepared.text, intent, lang, record=record)
         previous = await self._history.last_answer(chat_id, with_passages=True)
         resolution = self._followups.resolve(prepared.text, self._earlier_question(previous))
+        if not resolution.leaning and not self._analyzer.tokenize(resolution.query):
+            # No word to search and nothing to lean on (嗯, 哈哈, "a"): ask for a question.
+            return Reply(ReplyKind.EMPTY, lang, lines=(say("empty", lang, example=EXAMPLES[lang][0]),))
         # A contrast ("那中国呢？") asks for the other side: what the earlier question showed is left out.
         # So does a question for something else ("他还说过什么？").
         avoid = tuple(previous.passage_ids) if (resolution.replaced or resolution.besides) and previous else ()

@@ -45,6 +45,8 @@ _DEGREE_TAGS = ("a", "ad", "an", "d", "m")
 # 还 with a question word asks for something else: 他还说过什么, 还有谁, 她还投了哪些公司 (not
 # 他还支持开源吗, "still").
 _ELSE = re.compile(r"还[^，,。？?！!]{0,6}?(?:什么|啥|谁|哪些|哪里|哪儿|别的|其他|其它)|还有(?:吗|没有|呢)")
+_ASKS = re.compile(r"[?？]|为什么|为啥|为何|怎|如何|咋|何时|何地|哪|谁|什么|啥|吗|呢|多少|几|"
+                   r"\b(?:why|how|what|who|whom|whose|when|where|which)\b", re.I)
 _EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
                  re.I)
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -75,6 +77,11 @@ class Resolution:
 def has_pronoun(question: str) -> bool:
     """Whether a question holds a third-person pronoun (他, 它们, "he", "their")."""
     return bool(_PRONOUN.search(question) or _EN_PRONOUN.search(question))
+
+
+def asks(question: str) -> bool:
+    """Whether a message asks something: a question mark or a question word (为什么, 吗, why)."""
+    return bool(_ASKS.search(question))
 
 
 def points_back(question: str) -> bool:
@@ -133,6 +140,9 @@ class FollowUps:
         if not previous:
             return Resolution(question, None, False, None)
         own = self.own_words(question)
+        if not own and not asks(question):
+            # Nothing of its own and no question either (嗯, 哈哈, ok): it leans on nothing.
+            return Resolution(question, None, False, None)
         if not own:
             # Nothing of its own (为什么？): the earlier question asked again, with this one's frame.
             return Resolution(f"{previous} {question}", None, True, None, besides=bool(_ELSE.search(question)))

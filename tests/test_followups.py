@@ -67,6 +67,18 @@ async def test_what_else_leaves_out_what_was_shown(engine: Engine) -> None:
     assert {h.passage.id for h in still.hits} & {h.passage.id for h in first.hits}
 
 
+async def test_a_message_that_asks_nothing_leans_on_nothing(engine: Engine) -> None:
+    # "为什么？" alone asks the earlier question again; "嗯" asks nothing: it gets a prompt for a
+    # question, not the earlier answer again, and leaves the conversation as it was.
+    first = await engine.handle(6, 6, "梁文锋是谁？")
+    assert first.kind is ReplyKind.ANSWER
+    for message in ("嗯", "a"):
+        reply = await engine.handle(6, 6, message)
+        assert reply.kind is ReplyKind.EMPTY and not reply.hits
+    why = await engine.handle(6, 6, "为什么？")
+    assert why.kind is ReplyKind.ANSWER and "（接着上一个问题：梁文锋是谁？）" in why.lines
+
+
 def test_a_pronoun_is_told_apart_from_other_pointers() -> None:
     assert has_pronoun("他怎么看？") and has_pronoun("What does he think?")
     assert not has_pronoun("那中国呢") and not has_pronoun("其他产区")
