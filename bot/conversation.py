@@ -17,7 +17,7 @@ from bot.discussion import PAGED, Discussion, Group, Intent, Kind, Page
 from bot.followup import FollowUps
 from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
-from bot.quotes import find_notable_quotes
+from bot.quotes import find_notable_quotes, quotation_speakers
 from bot.retrieval import Hit, Retriever
 
 # Only the first characters of a message are searched: a question is short, and a pasted article
@@ -28,6 +28,8 @@ MAX_TURN_CHARS = 2000
 # The earlier questions a follow-up leans on are kept to this length (they chain: 那她呢 after 那他呢).
 MAX_CONTEXT_CHARS = 300
 HISTORY_TURNS_SHOWN = 10
+# Articles whose quotations' speakers are kept worked out (the oldest is dropped past this).
+QUOTATION_SOURCES_KEPT = 256
 # How far back the follow-up notice looks for the last question asked (past pages of 更多).
 LAST_ASKED_TURNS = 12
 KEYWORDS_PER_SOURCE = 5
@@ -185,6 +187,7 @@ class Engine:
                  history: HistoryStore, bot_username: str | None = None) -> None:
         self._config = config
         self._corpus = corpus
+        self._speakers_of: dict[str, dict[str, str]] = {}   # source id -> quotation speakers
         self._retriever = retriever
         self._history = history
         self._top_k = config.retrieval.top_k
@@ -379,10 +382,28 @@ class Engine:
         # milliseconds, and the other chats' questions must not wait for it.
         hits = await asyncio.to_thread(self._retriever.search, query, top_k=top_k + 1, offset=offset,
                                        context=context, avoid=avoid, nearby=True)
+        hits = [self._with_speaker(h) for h in hits]
         if offset == 0:
             answers = [h for h in hits if not h.nearby][:top_k]
             return answers, len(hits) > len(answers)
         return hits[:top_k], len(hits) > top_k
+
+    def _with_speaker(self, hit: Hit) -> Hit:
+        """A quotation shown alone names who said it: the article names them in the sentence
+        before, which the quote does not show."""
+        if hit.speaker or hit.passage.speaker:
+            return hit
+        speaker = self._quotation_speakers(hit.passage.source_id).get(hit.passage.id)
+        return replace(hit, speaker=speaker) if speaker else hit
+
+    def _quotation_speakers(self, source_id: str) -> dict[str, str]:
+        """quotation_speakers of one article, worked out when one of its passages is first shown."""
+        if source_id not in self._speakers_of:
+            source = self._corpus.source(source_id)
+            if len(self._speakers_of) >= QUOTATION_SOURCES_KEPT:
+                self._speakers_of.pop(next(iter(self._speakers_of)))
+            self._speakers_of[source_id] = quotation_speakers(source.passages) if source else {}
+        return self._speakers_of[source_id]
 
     def _exchange(self, user_id: int, question: str, hits: list[Hit], query: str, offset: int,
                   context: str | None, lang: str, avoid: tuple[str, ...] = ()) -> Exchange:

@@ -9,6 +9,7 @@ marks ("Sarah Guo 指出，……") and the turns of an interview transcript ("S
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.corpus import Corpus, Passage, sentence_spans
@@ -125,6 +126,8 @@ _TITLES = ("创始人", "总裁", "总监", "董事长", "首席执行官", "执
            "经理", "负责人", "研究员", "分析师", "工程师", "记者", "总经理", "总编", "院士", "博士", "先生", "女士")
 _QUOTATION = re.compile(r"“(?P<a>[^“”]+)”|「(?P<b>[^「」]+)」|『(?P<c>[^『』]+)』")
 _SENTENCE_END = re.compile(r"[。！？!?][”」』]?")
+# A paragraph that is one quotation and nothing else (its closing punctuation aside).
+_WHOLE_QUOTATION = re.compile(r"^\s*(?:“[^“”]+”|「[^「」]+」|『[^『』]+』)[。！？!?…]*\s*$")
 # Words that end a noun phrase, not a name: "量化公司强调" names a company, not a person.
 _NOT_A_NAME_END = ("公司", "集团", "基金", "政府", "部门", "官员", "人士", "专家", "记者", "机构", "团队",
                    "平台", "媒体", "白皮书", "报告", "文章", "声明")
@@ -164,6 +167,23 @@ def find_statements(corpus: Corpus) -> list[Quote]:
     names = _known_names(corpus)
     candidates = _direct_candidates(corpus, names) + _reported_candidates(corpus, names)
     return [c.quote for c in sorted(candidates, key=lambda c: c.order)]
+
+
+def quotation_speakers(passages: Sequence[Passage]) -> dict[str, str]:
+    """Of one article's passages, in order: passage id -> who speaks, for each passage that is a
+    quotation alone, its speaker named in the sentence before ("“开源模型打不过闭源模型……”" after
+    "李彦宏……表示：……"). Shown alone, such a quotation would name nobody."""
+    names = _known_names(passages)
+    out = {}
+    previous: Quote | None = None
+    for index, passage in enumerate(passages):
+        quotes = _passage_quotes(passage, passages[index - 1] if index else None, previous, names)
+        if quotes and quotes[0][0].speaker and _WHOLE_QUOTATION.match(passage.text):
+            out[passage.id] = quotes[0][0].speaker
+        previous = quotes[-1][0] if quotes else previous
+        if not passage.text.startswith(("“", "「", "『")):
+            previous = None  # as in _direct_candidates: a speaker carries over only within a speech
+    return out
 
 
 def statement_score(quote: Quote) -> int:
@@ -255,11 +275,12 @@ def _reported_sentence(passage: Passage, start: int, end: int, context: str,
     return None
 
 
-def _known_names(corpus: Corpus) -> tuple[str, ...]:
-    """Names seen anywhere in the corpus right before a speech verb, to resolve 他/她 later."""
+def _known_names(corpus: Corpus | Sequence[Passage]) -> tuple[str, ...]:
+    """Names seen anywhere in the corpus (or passages) right before a speech verb, to resolve 他/她."""
     # Only names whose verb follows an adverbial phrase at most ("苏佩维埃尔始终与…称霸" is no one
     # speaking), so a pronoun is never resolved to a fragment of a word.
-    found = {_name(m) for p in corpus.passages for m in _named(_NAMED_SPEECH, p.text)
+    passages = corpus.passages if isinstance(corpus, Corpus) else corpus
+    found = {_name(m) for p in passages for m in _named(_NAMED_SPEECH, p.text)
              if _adverbial_gap(m.groupdict().get("lgap") or m.group("cgap") or "")}
     return tuple(sorted(found))
 

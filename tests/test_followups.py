@@ -79,6 +79,14 @@ async def test_a_message_that_asks_nothing_leans_on_nothing(engine: Engine) -> N
     assert why.kind is ReplyKind.ANSWER and "（接着上一个问题：梁文锋是谁？）" in why.lines
 
 
+async def test_a_quotation_shown_alone_names_its_speaker(engine: Engine) -> None:
+    # The article names 李彦宏 in the sentence before his quoted paragraphs, not in them.
+    reply = await engine.handle(5, 5, "开源模型打不过闭源模型吗？")
+    quoted = [h for h in reply.hits if h.passage.text.startswith("“开源模型打不过闭源模型")]
+    assert quoted and quoted[0].speaker == "李彦宏"
+    assert all(h.speaker is None for h in reply.hits if not h.passage.text.startswith("“"))
+
+
 def test_a_pronoun_is_told_apart_from_other_pointers() -> None:
     assert has_pronoun("他怎么看？") and has_pronoun("What does he think?")
     assert not has_pronoun("那中国呢") and not has_pronoun("其他产区")

@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import CorpusConfig, load_config
 from bot.corpus import load_corpus
-from bot.quotes import Quote, find_notable_quotes
+from bot.quotes import Quote, find_notable_quotes, quotation_speakers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "corpus"
 
@@ -84,6 +84,19 @@ def test_speech_continued_over_paragraphs_keeps_its_speaker(tmp_path):
     ]))
     speakers = {q.text[:6]: q.speaker for q in find_notable_quotes(corpus)}
     assert speakers == {"当你认真算一": "李大海", "所以我们必须": "李大海"}
+
+
+def test_a_quotation_alone_is_given_the_speaker_named_before_it(tmp_path):
+    corpus = load_text(tmp_path, "\n".join([
+        "在一次采访中，创始人李大海直言：开源其实很难赚钱。",
+        "“当你认真算一笔账，就会发现开源的成本远远高于它带来的直接收入。”",
+        "“所以我们必须找到别的办法，让开源和商业可以互相支撑。”",
+        "有人把这家公司叫作“小巨人”，这个说法流传很广，也有人不同意这种说法。",
+        "“这是一句没有人署名的话，前面也没有谁在说话。”",
+    ]))
+    speakers = quotation_speakers(corpus.passages)
+    assert sorted(speakers.values()) == ["李大海", "李大海"]   # the two paragraphs of his speech
+    assert all(corpus.passage(pid).text.startswith("“") for pid in speakers)
 
 
 def test_no_quotes_in_a_corpus_without_quotation_marks(tmp_path):
