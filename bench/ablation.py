@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import re
 import sys
 import tempfile
 import time
@@ -80,6 +81,8 @@ def variants(model):
          [(text_module.Analyzer, "learn_library_words", lambda self, words: 0)]),
         ("no-title-names", "the articles' titles that are names taught to jieba", model,
          [(text_module.Analyzer, "learn_titles", lambda self, titles: 0)]),
+        ("no-number-answer", "a question asking a number wants a passage with a numeral", model,
+         [(retriever_module, "_ASKS_NUMBER", re.compile(r"(?!)"))]),
         ("no-asking-last", "a passage that ends asking comes after the answers", model,
          [(retriever_module.Retriever, "_only_asks", lambda self, query, i: False)]),
         ("no-lead-ins", "colon lead-ins joined to what they introduce", model,

@@ -209,3 +209,23 @@ def test_a_title_holds_a_name_jieba_cut_otherwise_through_its_character_pairs(tm
     head = retriever.features(query, rows, retriever.scores(query))["head_coverage"]
     titled = [p.source_title.startswith("史继偕") for p in retriever.passages]
     assert all(h > 0 for h, t in zip(head, titled) if t) and all(h == 0 for h, t in zip(head, titled) if not t)
+
+
+def test_a_question_asking_a_number_is_not_answered_by_a_passage_without_one() -> None:
+    # 李彦宏多大年纪: the only passages naming him hold no numeral, so none can be the answer.
+    from bot.corpus import Corpus, Passage
+    from bot.retrieval import Retriever
+    from bot.retrieval.retriever import _ASKS_NUMBER, _NUMERAL
+    assert all(_NUMERAL.search(t) for t in ("成立于 2015 年", "二十三岁", "两个校区", "第二位皇后", "一半以上"))
+    assert not any(_NUMERAL.search(t) for t in ("一种智商税", "一样的看法", "统一", "三星的手机"))
+    assert all(_ASKS_NUMBER.search(q) for q in ("他多大年纪", "有几个孩子", "股价多少", "什么时候发布", "How old is he?"))
+    assert not any(_ASKS_NUMBER.search(q) for q in ("有哪几家公司", "他为什么这么说"))
+    config = load_config(None)
+    passages = (Passage("a#0", "a", "访谈", "", 0, "张大山是这家公司的创始人,他认为开源是一种智商税。"),
+                Passage("a#1", "a", "访谈", "", 1, "这家公司成立于 2015 年,如今有 300 名员工。"))
+    retriever = Retriever(Corpus(sources=(), passages=passages), dataclasses.replace(config.retrieval, cache_dir=None))
+    rows = np.arange(2)
+    for question, expected in (("张大山多大年纪", [1.0, 0.0]), ("这家公司有多少员工", [1.0, 0.0]),
+                               ("张大山怎么看开源", [0.0, 0.0])):
+        query = retriever.prepare(question)
+        assert list(retriever.features(query, rows, retriever.scores(query))["number_missing"]) == expected

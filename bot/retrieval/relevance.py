@@ -31,6 +31,9 @@ it) its character pairs: jieba may cut a name differently in the article and in 
   specific_found    whether it holds one of the library's own names or terms
   anaphoric         whether the question names its subject only by 该 / 此 / 其 / 这个 (该书讲述了
                     什么？): it gives the words less to go on, which is no sign of another topic
+  number_missing    whether the question asks a number or a date (多少, 几个, 多大, 什么时候, how
+                    many) and the passage holds no numeral: such an answer is a number (李彦宏多大
+                    年纪 finds only passages that name him)
 
 The question is answered when the best of the first few candidates reaches `threshold`. Which
 passages are then shown, on the first page and on the pages 更多 brings, is a looser and cheaper
@@ -49,7 +52,8 @@ from bot.retrieval.model import RelevanceParams
 
 FEATURES = ("coverage", "sentence_coverage", "head_coverage", "article_coverage", "topic_coverage",
             "plain_coverage", "rarity_coverage", "bigram_coverage", "missing",
-            "missing_rarity", "found_rarity", "score_ratio", "found_words", "specific_found", "anaphoric")
+            "missing_rarity", "found_rarity", "score_ratio", "found_words", "specific_found", "anaphoric",
+            "number_missing")
 # A word counts as asked for (found_words) when its necessity is at least this: an even chance
 # that the answer holds it.
 NECESSARY = 0.5
@@ -92,6 +96,7 @@ class Evidence:
     scores: np.ndarray         # the candidates' ranking scores
     ideal_score: float         # score of a passage holding every term of the question once
     anaphoric: bool = False    # the question names its subject only by a demonstrative
+    number_missing: np.ndarray | None = None  # the question asks a number or date, the passage has none
 
 
 def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
@@ -135,6 +140,8 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
         "found_words": np.log1p((found & necessary).sum(axis=1)).astype(np.float64),
         "specific_found": (found & specific).any(axis=1).astype(np.float64),
         "anaphoric": np.full(rows, float(evidence.anaphoric)),
+        "number_missing": (np.asarray(evidence.number_missing, dtype=np.float64)
+                           if evidence.number_missing is not None else np.zeros(rows)),
     }
 
 

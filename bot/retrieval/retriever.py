@@ -76,6 +76,15 @@ MAX_POOL = 4096
 
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+")
+# A question asking a number or a date (its answer is one), and a numeral in a passage.
+_ASKS_NUMBER = re.compile(r"多少|(?<!哪)几(?:个|岁|年|次|位|名|种|部|本|家|届|场|条|项|天|月|号|万|千|百|十)|多大|多久|多长|"
+                          r"多高|多重|多远|多深|多宽|哪一年|哪年|何时|什么时候|几时|年龄|年纪|岁数|哪一天|"
+                          r"\bhow (?:many|much|old|long)\b|\bwhen\b|\bwhat year\b", re.I)
+# A numeral: digits, Chinese numerals of two characters or more (二十三, 一百), one before a unit
+# of age, time or size (三岁, 五年, 十万, 一半) or, but for 一 (一种, 一个: "a"), before a measure
+# word (两个, 五种), or an ordinal (第二).
+_NUMERAL = re.compile(r"[0-9]|[零〇一二两三四五六七八九十百千万亿]{2,}|[一二两三四五六七八九十][岁年月日天万亿千百倍半]"
+                      r"|[二两三四五六七八九十][个种位项名次家条件只本部所座届]|第[一二三四五六七八九十]")
 # A passage's last sentence is a question; a turn's label ("Caroline Hyde: ...") names its speaker.
 _ENDS_ASKING = re.compile(r"[?？][”’\"'」』）)】\]]*\s*$")
 _TURN_LABEL = re.compile(r"^([^，,。！？!?:：\n]{1,30})[:：]")
@@ -106,6 +115,7 @@ class Query:
     unseen_bigrams: int                          # distinct pairs of the question the library lacks
     ideal_score: float
     anaphoric: bool = False                      # it names its subject only by 该 / 此 / 其 / 这个
+    asks_number: bool = False                    # it asks a number or a date (多少, 几个, 什么时候)
 
 
 class Retriever:
@@ -269,7 +279,9 @@ class Retriever:
         ideal += self.model.ranking.bigram_weight * self.bigrams.peak * sum(
             weight * float(self.bigrams.idf[j]) for j, weight in bigram_weights.items())
         anaphoric = bool(_ANAPHORA.search(norm))
-        return Query(tuple(terms), tuple(words), tuple(word_weights), bigram_weights, unseen, ideal, anaphoric)
+        asks_number = bool(_ASKS_NUMBER.search(norm))
+        return Query(tuple(terms), tuple(words), tuple(word_weights), bigram_weights, unseen, ideal, anaphoric,
+                     asks_number)
 
     # --- the question's words --------------------------------------------------------------
 
@@ -522,7 +534,8 @@ class Retriever:
         head = np.array([_shares_in(*self._row_head(i), specs) for i in listed], dtype=np.float64)
         evidence = Evidence(covered, windows, head.reshape(len(rows), len(words)), self._article_coverage(words, rows),
                             np.array(found, dtype=np.float64) / bigram_total if bigram_total > 0 else np.zeros(len(rows)),
-                            scores[rows], query.ideal_score, query.anaphoric)
+                            scores[rows], query.ideal_score, query.anaphoric,
+                            [query.asks_number and not _NUMERAL.search(self.passages[i].text) for i in listed])
         return features(words, evidence)
 
     def _article_coverage(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
