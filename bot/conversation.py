@@ -424,7 +424,11 @@ class Engine:
         """Nothing relevant: say so honestly and name what the articles cover."""
         titles = "、".join(f"《{s.title}》" for s in self.sources) if lang == "zh" else \
             "; ".join(f"“{s.title}”" for s in self.sources)
-        lines = (*notices, say("no_match", lang), say("topics", lang, titles=titles))
+        # A name the articles know, asked something they never say of it (李彦宏多大年纪): say so.
+        names = self._retriever.names_in(query)
+        named = (say("named_elsewhere", lang, names="、".join(names) if lang == "zh" else ", ".join(names),
+                     first=names[0]),) if names else ()
+        lines = (*notices, say("no_match", lang), *named, say("topics", lang, titles=titles))
         return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=lines, sources=self.sources,
                      context=context, truncated=truncated)
 

@@ -57,6 +57,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I found nothing relevant to that in the articles.",
     },
     "topics": {"zh": "这些文章讲的是：{titles}", "en": "The articles cover: {titles}"},
+    "named_elsewhere": {
+        "zh": "文章里提到了{names}，但没有说到你问的这一点；可以问问{first}说了什么。",
+        "en": "The articles mention {names}, but not what you asked; you could ask what {first} said.",
+    },
     "nearby": {
         "zh": "（直接回答这个问题的段落就是前面那些；下面是第一段所在章节里的其他相关段落。）",
         "en": "(The passages that answer it were the earlier ones; here is more from the first one's section.)",

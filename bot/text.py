@@ -134,6 +134,10 @@ class Analyzer:
         """NFKC (full-width to half-width), lower-case, Traditional to Simplified."""
         return self._normalize_with_map(text)[0]
 
+    def normalize_with_map(self, text: str) -> tuple[str, list[int] | None]:
+        """normalize, with each normalized character's index in text when the length changed."""
+        return self._normalize_with_map(text)
+
     def _normalize_with_map(self, text: str) -> tuple[str, list[int] | None]:
         """The normalized text and, when its length changed, each normalized char's source index."""
         return self._normalizer.normalize_with_map(text)

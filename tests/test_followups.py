@@ -87,6 +87,14 @@ async def test_a_quotation_shown_alone_names_its_speaker(engine: Engine) -> None
     assert all(h.speaker is None for h in reply.hits if not h.passage.text.startswith("“"))
 
 
+async def test_a_known_name_asked_what_the_articles_never_say_is_told_so(engine: Engine) -> None:
+    reply = await engine.handle(4, 4, "李彥宏多大年紀？")
+    assert reply.kind is ReplyKind.NO_MATCH
+    assert any("文章里提到了李彥宏" in line for line in reply.lines)
+    other = await engine.handle(4, 4, "今天北京天气怎么样？")
+    assert other.kind is ReplyKind.NO_MATCH and not any("文章里提到了" in line for line in other.lines)
+
+
 def test_a_pronoun_is_told_apart_from_other_pointers() -> None:
     assert has_pronoun("他怎么看？") and has_pronoun("What does he think?")
     assert not has_pronoun("那中国呢") and not has_pronoun("其他产区")

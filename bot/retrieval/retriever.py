@@ -255,6 +255,25 @@ class Retriever:
                      for i in around[skip:skip + top_k - len(hits)]]
         return hits
 
+    def names_in(self, question: str) -> list[str]:
+        """The names of a question that the library holds (the library's own, or Latin names), as
+        the question writes them: what a no-match reply can say the articles do mention."""
+        query = self.prepare(question)
+        held = {j for word in query.words if word.name and word.in_library for j, _ in word.forms}
+        tokens = [t.token for t in query.terms if t.kind == "word" and self.vocab.get(t.token) in held]
+        norm, where = self.analyzer.normalize_with_map(question)
+        spans = sorted({(k, k + len(token)) for token in tokens if (k := norm.find(token)) >= 0})
+        merged: list[list[int]] = []
+        for start, end in spans:   # Sarah + Guo: one name, as written
+            if merged and not norm[merged[-1][1]:start].strip():
+                merged[-1][1] = end
+            else:
+                merged.append([start, end])
+
+        def original(start: int, end: int) -> str:
+            return question[where[start]:where[end - 1] + 1] if where else question[start:end]
+        return list(dict.fromkeys(original(start, end) for start, end in merged))
+
     def prepare(self, query: str, context: str | None = None) -> Query:
         """The question's terms, words and weights (with an earlier question's at lower weight)."""
         # Normalized once: the terms, the pairs and the anaphora test all read the same text.
