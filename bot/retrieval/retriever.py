@@ -80,10 +80,11 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 _ASKS_NUMBER = re.compile(r"多少|(?<!哪)几(?:个|岁|年|次|位|名|种|部|本|家|届|场|条|项|天|月|号|万|千|百|十)|多大|多久|多长|"
                           r"多高|多重|多远|多深|多宽|哪一年|哪年|何时|什么时候|几时|年龄|年纪|岁数|哪一天|"
                           r"\bhow (?:many|much|old|long)\b|\bwhen\b|\bwhat year\b", re.I)
-# A numeral: digits, Chinese numerals of two characters or more (二十三, 一百), a numeral before a
+# A numeral: digits that are not part of a name (H20, Yi-34B, GPT-5, 01.AI), Chinese numerals of two characters or more (二十三, 一百), a numeral before a
 # word (六小时, 两个, 五种: a passage that says 十分 too counts, which only answers more often),
 # one before a unit (一半, 一小时; not 一种, 一个: "a"), or an ordinal (第二).
-_NUMERAL = re.compile(r"[0-9]|[零〇一二两三四五六七八九十百千万亿]{2,}|一[岁年月日天万亿千百倍半小分秒周]"
+_NUMERAL = re.compile(r"(?<![A-Za-z0-9.-])[0-9]+(?![0-9]*(?:[A-Za-z]|[.-][A-Za-z]))|[零〇一二两三四五六七八九十百千万亿]{2,}"
+                      r"|一[岁年月日天万亿千百倍半小分秒周]"
                       r"|[二两三四五六七八九十][\u4e00-\u9fff]|第[一二三四五六七八九十]")
 # A passage's last sentence is a question; a turn's label ("Caroline Hyde: ...") names its speaker.
 _ENDS_ASKING = re.compile(r"[?？][”’\"'」』）)】\]]*\s*$")
