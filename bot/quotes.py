@@ -173,16 +173,11 @@ def quotation_speakers(passages: Sequence[Passage]) -> dict[str, str]:
     """Of one article's passages, in order: passage id -> who speaks, for each passage that is a
     quotation alone, its speaker named in the sentence before ("“开源模型打不过闭源模型……”" after
     "李彦宏……表示：……"). Shown alone, such a quotation would name nobody."""
-    names = _known_names(passages)
-    out = {}
-    previous: Quote | None = None
-    for index, passage in enumerate(passages):
-        quotes = _passage_quotes(passage, passages[index - 1] if index else None, previous, names)
-        if quotes and quotes[0][0].speaker and _WHOLE_QUOTATION.match(passage.text):
-            out[passage.id] = quotes[0][0].speaker
-        previous = quotes[-1][0] if quotes else previous
-        if not passage.text.startswith(("“", "「", "『")):
-            previous = None  # as in _direct_candidates: a speaker carries over only within a speech
+    out: dict[str, str] = {}
+    for candidate in _direct_candidates(passages, _known_names(passages)):
+        quote = candidate.quote
+        if quote.speaker and quote.passage.id not in out and _WHOLE_QUOTATION.match(quote.passage.text):
+            out[quote.passage.id] = quote.speaker
     return out
 
 
@@ -196,12 +191,13 @@ def statement_score(quote: Quote) -> int:
     return score
 
 
-def _direct_candidates(corpus: Corpus, names: tuple[str, ...]) -> list[_Candidate]:
-    """Every quotation in quotation marks, with its speaker when found."""
+def _direct_candidates(corpus: Corpus | Sequence[Passage], names: tuple[str, ...]) -> list[_Candidate]:
+    """Every quotation in quotation marks (of a corpus, or of passages), with its speaker when found."""
     candidates = []
     previous: Quote | None = None
-    for index, passage in enumerate(corpus.passages):
-        before = corpus.passages[index - 1] if index and corpus.passages[index - 1].source_id == passage.source_id else None
+    passages = corpus.passages if isinstance(corpus, Corpus) else corpus
+    for index, passage in enumerate(passages):
+        before = passages[index - 1] if index and passages[index - 1].source_id == passage.source_id else None
         for quote, offset in _passage_quotes(passage, before, previous, names):
             candidates.append(_Candidate(quote, _score(quote), (index, offset)))
             previous = quote
