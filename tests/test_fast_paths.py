@@ -196,3 +196,76 @@ def test_a_text_t2s_is_not_run_on_comes_out_as_t2s_would_make_it(retriever, bund
         assert normalizer.normalize_with_map(text) == plain.normalize_with_map(text), text
         skipped += not normalizer._may_change(text)
     assert skipped > 0 and normalizer.normalize("么麼") != "么麼"
+
+
+def _pools(retriever):
+    """Each bundled question's prepared form, its first pool (TopScores) and words, for the tests
+    of the judged rows' fast paths."""
+    out = []
+    for question in questions():
+        query = retriever.prepare(question)
+        if query.words:
+            out.append((query, retriever._scorer.top(query.word_weights, query.bigram_weights, 32)))
+    return out
+
+
+def test_the_covered_words_from_the_columns_row_sets_are_the_columns_own(retriever) -> None:
+    """_covered reads short columns' row sets for a pool: the same floats as searching the columns
+    (batched, and one by one), on each question's pool and on rows of any kind."""
+    rng = np.random.default_rng(9)
+    for query, top in _pools(retriever):
+        words = list(query.words)
+        assert retriever._held_sets(words) is not None   # the bundled library's columns are short
+        for rows in (top.rows, top.rows[::-1][:5], rng.integers(0, len(retriever.passages), 20)):
+            plain = retriever._covered_by_columns(words, rows)
+            assert np.array_equal(retriever._covered(words, rows), plain)
+            assert np.array_equal(retriever._covered_one_by_one(words, rows), plain)
+
+
+def test_the_judged_rows_features_from_lists_and_row_sets_are_the_arrays(retriever, monkeypatch) -> None:
+    """judge computes a few rows' features as lists (relevance.feature_lists) from the columns' row
+    sets: every feature and probability is the float the arrays and the column searches give."""
+    from bot.retrieval.relevance import feature_lists
+
+    cases = []
+    for query, top in _pools(retriever):
+        rows = top.rows[:5]
+        covered = retriever._covered(list(query.words), rows)
+        listed = feature_lists(list(query.words), retriever._evidence(query, rows, top, covered, True))
+        cases.append((query, top, rows, covered, listed, retriever.judge(query, rows, top, covered)))
+    monkeypatch.setattr(retriever, "_held_sets", lambda words: None)
+    monkeypatch.setattr(retriever, "_bigram_sets", lambda weights: None)
+    for query, top, rows, covered, listed, judged in cases:
+        plain = retriever.features(query, rows, retriever.scores(query), covered)
+        assert set(listed) == set(plain)
+        for name, values in plain.items():
+            assert listed[name] == values.tolist(), name
+        assert np.array_equal(judged, retriever.relevance.probability(plain))
+
+
+def test_numpys_sum_and_log1p_as_the_feature_lists_compute_them() -> None:
+    """_numpy_sum adds as np.sum does (pairwise from eight values on), _log1p is np.log1p of a count."""
+    from bot.retrieval.relevance import _log1p, _numpy_sum
+
+    rng = np.random.default_rng(9)
+    for n in list(range(0, 40)) + [127, 128, 129, 200, 300]:
+        for scale in (1.0, 1e12, 1e-12):
+            values = (rng.random(n) * scale * rng.choice([1.0, -1.0, 1e8], n)).tolist()
+            assert _numpy_sum(values) == float(np.array(values, dtype=np.float64).sum())
+    assert str(_numpy_sum([-0.0])) == str(float(np.array([-0.0]).sum()))
+    counts = rng.integers(0, 70, 50)
+    assert [_log1p(c) for c in counts.tolist()] == np.log1p(counts).tolist()
+
+
+def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(retriever) -> None:
+    """_window_coverage reads which windows hold each term and pair: the same shares as _shares_in
+    over each window of every passage, for every question's words."""
+    from bot.retrieval.retriever import _share_specs, _shares_in
+
+    for question in questions()[::3]:
+        specs = _share_specs(list(retriever.prepare(question).words))
+        for i in range(len(retriever.passages)):
+            windows = retriever._passage_windows(i)
+            plain = np.array([_shares_in(held, pairs, specs) for held, pairs in windows],
+                             dtype=np.float64).reshape(len(windows), len(specs))
+            assert np.array_equal(retriever._window_coverage(i, specs), plain)

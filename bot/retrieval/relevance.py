@@ -145,6 +145,113 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
     }
 
 
+def feature_lists(words: list[Word], evidence: Evidence) -> dict[str, list[float]]:
+    """features() of a question's few candidate rows, as lists: the same floats, computed by the
+    same float64 operations in the same order, in plain Python where numpy's cost per call would
+    dominate arrays of five (bot.retrieval.retriever.JUDGED). The weighted shares stay numpy's
+    matrix-vector products on the same arrays (BLAS may add in its own order), and so do the
+    words' sums' order (numpy's pairwise sum, `_numpy_sum`) and found_words' logarithm (_LOG1P).
+
+    evidence.scores, bigram_coverage and number_missing may be lists; words must not be empty."""
+    rows = evidence.covered.shape[0]
+    necessity = [w.necessity for w in words]
+    informative = [0.0 if w.weak else w.informative for w in words]
+    rarity = [0.0 if w.weak else w.rarity for w in words]
+    weights = [a * b for a, b in zip(informative, necessity)]
+    rare = [a * b for a, b in zip(rarity, necessity)]
+    necessary = [n >= NECESSARY and not w.weak for n, w in zip(necessity, words)]
+    weight = np.array(weights, dtype=np.float64)
+    total = _numpy_sum(weights)
+    covered = evidence.covered
+    found = [[value >= 0.5 for value in line] for line in covered.tolist()]
+
+    def share(matrix: np.ndarray, vector: list[float], array: np.ndarray | None = None,
+              whole: float | None = None) -> list[float]:
+        whole = _numpy_sum(vector) if whole is None else whole
+        if whole <= 0:
+            return [0.0] * rows
+        product = np.asarray(matrix, dtype=np.float64) @ (np.array(vector, dtype=np.float64) if array is None else array)
+        return [value / whole for value in product.tolist()]
+
+    sentence = []
+    for window in evidence.windows:
+        if total > 0:
+            best = 0.0
+            for value in (window @ weight).tolist():
+                if value > best:
+                    best = value
+            sentence.append(best / total)
+        else:
+            sentence.append(0.0)
+    topic = [0.0 if w.name else value for w, value in zip(words, weights)]
+    topic_total = _numpy_sum(topic)
+    missing = share(np.array([[0.0 if w.in_library else 1.0 for w in words]]), weights, weight, total)[0]
+    ideal = evidence.ideal_score
+    number_missing = evidence.number_missing
+    return {
+        "coverage": share(covered, weights, weight, total),
+        "sentence_coverage": sentence,
+        "head_coverage": share(evidence.head, weights, weight, total),
+        "article_coverage": share(evidence.article, weights, weight, total),
+        "topic_coverage": share(covered, topic, None, topic_total) if topic_total > 0 else [1.0] * rows,
+        "plain_coverage": share(covered, informative),
+        "rarity_coverage": share(covered, rare),
+        "bigram_coverage": _listed(evidence.bigram_coverage),
+        "missing": [missing] * rows,
+        "missing_rarity": [max([0.0] + [r for r, held in zip(rare, line) if not held]) for line in found],
+        "found_rarity": [max([0.0] + [r for r, held in zip(rarity, line) if held]) for line in found],
+        "score_ratio": [s / ideal for s in _listed(evidence.scores)] if ideal > 0 else [0.0] * rows,
+        "found_words": [_log1p(sum(1 for held, asked in zip(line, necessary) if held and asked)) for line in found],
+        "specific_found": [1.0 if any(held and w.specific for held, w in zip(line, words)) else 0.0 for line in found],
+        "anaphoric": [float(evidence.anaphoric)] * rows,
+        "number_missing": ([1.0 if flag else 0.0 for flag in _listed(number_missing)] if number_missing is not None
+                           else [0.0] * rows),
+    }
+
+
+def _listed(values) -> list:
+    """A list of an array's or a sequence's values."""
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+# np.log1p of small counts, as numpy computes it over an array (found_words' logarithm).
+_LOG1P = np.log1p(np.arange(64, dtype=np.int64)).tolist()
+
+
+def _log1p(count: int) -> float:
+    """np.log1p of a count, as over an array of counts."""
+    return _LOG1P[count] if count < len(_LOG1P) else float(np.log1p(np.array([count], dtype=np.int64))[0])
+
+
+def _numpy_sum(values: list[float]) -> float:
+    """np.sum of a float64 vector of these values, by numpy's own order: 0.0 plus its pairwise sum
+    (eight partial sums from eight values on, halves beyond 128; numpy/_core/src/umath/loops_utils.h.src)."""
+    return 0.0 + _pairwise(values, 0, len(values)) if values else 0.0
+
+
+def _pairwise(values: list[float], start: int, count: int) -> float:
+    if count < 8:
+        total = -0.0
+        for value in values[start:start + count]:
+            total += value
+        return total
+    if count <= 128:
+        partial = values[start:start + 8]
+        at = 8
+        while at < count - count % 8:
+            for k in range(8):
+                partial[k] += values[start + at + k]
+            at += 8
+        total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + \
+                ((partial[4] + partial[5]) + (partial[6] + partial[7]))
+        for value in values[start + at:start + count]:
+            total += value
+        return total
+    half = count // 2
+    half -= half % 8
+    return _pairwise(values, start, half) + _pairwise(values, start + half, count - half)
+
+
 def _topic_share(covered: np.ndarray, weight: np.ndarray, names: np.ndarray, rows: int) -> np.ndarray:
     """The share of the weight of the words that are not names; 1 when all are names."""
     topic = np.where(names, 0.0, weight)
@@ -172,15 +279,16 @@ class Relevance:
             raise ValueError(f"unknown relevance feature {unknown[0]!r}")
         self.params = params
 
-    def probability(self, values: dict[str, np.ndarray]) -> np.ndarray:
-        """σ(bias + Σ weight × feature) per candidate row."""
+    def probability(self, values: dict[str, np.ndarray] | dict[str, list[float]]) -> np.ndarray:
+        """σ(bias + Σ weight × feature) per candidate row (values: features() or feature_lists())."""
         columns = [values[name] for name in self.params.features]
-        if len(columns[0]) <= _FEW_ROWS and all(c.dtype == np.float64 for c in columns):
+        if len(columns[0]) <= _FEW_ROWS and all(isinstance(c, list) or c.dtype == np.float64 for c in columns):
             # A question's few candidates: the sum over lists, by the same float64 operations in
-            # the same order as the arrays' (the exponential stays numpy's).
+            # the same order as the arrays' (the exponential stays numpy's). Lists (feature_lists)
+            # hold floats.
             z = [self.params.bias] * len(columns[0])
             for weight, column in zip(self.params.weights, columns):
-                z = [total + weight * value for total, value in zip(z, column.tolist())]
+                z = [total + weight * value for total, value in zip(z, _listed(column))]
             return 1.0 / (1.0 + np.exp(-np.array(z, dtype=np.float64)))
         z = np.full(len(columns[0]), self.params.bias)
         for weight, column in zip(self.params.weights, columns):

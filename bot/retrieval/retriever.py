@@ -37,7 +37,7 @@ from bot.retrieval.index import (REPRESENTATIONS, IndexCounts, build_counts, bui
                                  head_text)
 from bot.retrieval.model import Model, load_model
 from bot.retrieval.necessity import COMMON_BELOW, Necessity
-from bot.retrieval.relevance import Evidence, Relevance, Word, features
+from bot.retrieval.relevance import Evidence, Relevance, Word, feature_lists, features
 from bot.retrieval.scoring import HIGH_TIER_SHARE, LONG_COLUMN, TermColumns, write_weights
 from bot.retrieval.topk import Scorer, TopScores
 from bot.text import SUBWORD_WEIGHT, Analyzer, QueryTerm
@@ -58,6 +58,13 @@ EVERYDAY_CHAR_COUNT = COMMON_BELOW
 LIBRARY_WORD_PASSAGES = 2
 # Up to this many term columns, _covered looks each up on its own: batching them costs more.
 _FEW_LOOKUPS = 4
+# A term column of up to this many passages is also kept as sets (its rows, their articles),
+# cached by column (WORD_CACHE of each representation): when every column of a question is this
+# short, which rows hold which of its words is looked up in Python, not by numpy calls on arrays
+# of a few dozen. Bounds the sets at some 2 x 8,192 x 256 rows.
+SET_COLUMN = 256
+# Up to this many rows (a question's judged few, or its first pool) are looked up in the sets.
+_SET_ROWS = 64
 # Candidates the relevance model judges for the first page (the question must be answered by one).
 JUDGED = 5
 # Passages whose tokens, terms and sentence windows are kept between questions: enough for a
@@ -153,12 +160,14 @@ class Retriever:
         # Passages' token spans are needed only for the few passages shown.
         self._spans = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_tokens)
         self._terms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_terms)
-        self._windows = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_windows)
+        self._windows = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_window_places)
         # Only the few passages shown need their terms' places (a question's pages, its follow-ups).
         self._places = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_places)
         # What depends on a word alone, kept between questions: words recur (names, topics).
         self._word = functools.lru_cache(maxsize=WORD_CACHE)(self._word)
         self._token_pair_columns = functools.lru_cache(maxsize=WORD_CACHE)(self._token_pair_columns)
+        self._word_sets = functools.lru_cache(maxsize=WORD_CACHE)(functools.partial(self._column_sets, self.words))
+        self._pair_sets = functools.lru_cache(maxsize=WORD_CACHE)(functools.partial(self._column_sets, self.bigrams))
         self._row_head = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._row_head)
         self._head_terms = functools.lru_cache(maxsize=4096)(
             lambda head: (frozenset(self.analyzer.tokenize(head)), frozenset(self.analyzer.bigrams(head))))
@@ -483,6 +492,14 @@ class Retriever:
 
     def _covered(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
         """rows x words: the share of each word's weight the passage holds (a form, or its pairs)."""
+        if len(rows) <= _SET_ROWS:
+            sets = self._held_sets(words)
+            if sets is not None:
+                return self._covered_by_sets(words, rows.tolist(), *sets)
+        return self._covered_by_columns(words, rows)
+
+    def _covered_by_columns(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
+        """_covered from the term columns themselves (numpy searches)."""
         if sum(len(word.forms) + len(word.pairs) for word in words) <= _FEW_LOOKUPS:
             return self._covered_one_by_one(words, rows)
         covered = np.zeros((len(rows), len(words)))
@@ -505,6 +522,65 @@ class Retriever:
             covered[:, with_pairs] = np.maximum(covered[:, with_pairs], (PAIR_SHARE * held).T)
         return covered
 
+    def _column_sets(self, columns: TermColumns, j: int) -> tuple[frozenset[int], frozenset[int]] | None:
+        """A short term column's rows and the first rows of their articles, as sets; None for a
+        column of more than SET_COLUMN passages. Cached by column (_word_sets, _pair_sets)."""
+        start, end = int(columns.indptr[j]), int(columns.indptr[j + 1])
+        if end - start > SET_COLUMN:
+            return None
+        rows = columns.indices[start:end]
+        return frozenset(rows.tolist()), frozenset(self._article_first[rows].tolist())
+
+    def _held_sets(self, words: list[Word]) -> tuple[list[list[frozenset[int]]], list[list[frozenset[int]]]] | None:
+        """Per word, the row sets of its forms' columns and of its pairs' (in their order); None
+        when one of them is longer than SET_COLUMN."""
+        forms, pairs = [], []
+        for word in words:
+            held = []
+            for j, _ in word.forms:
+                sets = self._word_sets(j)
+                if sets is None:
+                    return None
+                held.append(sets[0])
+            forms.append(held)
+            held = []
+            for j in word.pairs:
+                sets = self._pair_sets(j)
+                if sets is None:
+                    return None
+                held.append(sets[0])
+            pairs.append(held)
+        return forms, pairs
+
+    def _covered_by_sets(self, words: list[Word], rows: list[int], forms: list[list[frozenset[int]]],
+                         pairs: list[list[frozenset[int]]]) -> np.ndarray:
+        """_covered from the columns' row sets (_held_sets): the same floats by the same operations
+        (each word's largest form share held, then PAIR_SHARE x the share of its pairs held). Only
+        the rows a column holds are visited: a row holding none of a word's keeps its 0.0."""
+        out = [[0.0] * len(words) for _ in rows]
+        place = {i: line for i, line in zip(rows, out)}
+        wanted = frozenset(place)
+        if len(wanted) < len(rows):
+            return self._covered_by_columns(words, np.asarray(rows, dtype=np.int64))
+        for g, word in enumerate(words):
+            for (_, value), held in zip(word.forms, forms[g]):
+                share = min(value, word.informative) / word.informative
+                for i in held & wanted:
+                    line = place[i]
+                    if share > line[g]:
+                        line[g] = share
+            if word.pairs:
+                found: dict[int, int] = {}
+                for held in pairs[g]:
+                    for i in held & wanted:
+                        found[i] = found.get(i, 0) + 1
+                for i, count in found.items():
+                    share = PAIR_SHARE * (count / word.pair_count)
+                    line = place[i]
+                    if share > line[g]:
+                        line[g] = share
+        return np.array(out, dtype=np.float64).reshape(len(rows), len(words))
+
     def _covered_one_by_one(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
         """_covered, one term column at a time: cheaper for a question of a word or two."""
         covered = np.zeros((len(rows), len(words)))
@@ -520,50 +596,92 @@ class Retriever:
     def judge(self, query: Query, rows: np.ndarray, scores: np.ndarray,
               covered: np.ndarray | None = None) -> np.ndarray:
         """The relevance model's probability for each candidate row."""
+        if query.words and len(rows) <= _SET_ROWS:
+            return self.relevance.probability(feature_lists(list(query.words),
+                                                            self._evidence(query, rows, scores, covered, True)))
         return self.relevance.probability(self.features(query, rows, scores, covered))
 
     def features(self, query: Query, rows: np.ndarray, scores: np.ndarray,
                  covered: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The relevance features of each candidate row (bot.retrieval.relevance); covered is
-        _covered(query's words, rows) when already computed (each row's is its own alone).
+        _covered(query's words, rows) when already computed (each row's is its own alone)."""
+        return features(list(query.words), self._evidence(query, rows, scores, covered))
 
-        A question judges a handful of rows, so most of this is plain Python over lists: numpy's
-        cost per call would dominate arrays of five. Each value is computed by the same float
-        operations in the same order as elementwise numpy would (the sums stay in numpy).
-        """
+    def _evidence(self, query: Query, rows: np.ndarray, scores: np.ndarray | TopScores,
+                  covered: np.ndarray | None = None, listed_values: bool = False) -> Evidence:
+        """What the relevance features of rows are computed from (features, feature_lists); with
+        listed_values, its scores and bigram coverage are lists (feature_lists reads them so).
+
+        A question judges a handful of rows, so most of this is plain Python over lists (and the
+        columns' row sets, when short): numpy's cost per call would dominate arrays of five. Each
+        value is computed by the same float operations in the same order as elementwise numpy
+        would (the sums stay in numpy)."""
         words = list(query.words)
         if covered is None:
             covered = self._covered(words, rows)
         listed = rows.tolist()
+        sets = self._held_sets(words) if len(listed) <= _SET_ROWS else None
         # Each pair's weight x idf, added in the question's order; a row's found ones likewise.
         idfs = [weight * float(self.bigrams.idf[j]) for j, weight in query.bigram_weights.items()]
         bigram_total = 0.0
         for idf in idfs:
             bigram_total += idf
         found = []
-        for held in self.bigrams.present_many(list(query.bigram_weights), rows).T.tolist():
-            share = 0.0
-            for idf, present in zip(idfs, held):
-                if present:
-                    share += idf
-            found.append(share)
+        pair_sets = self._bigram_sets(query.bigram_weights) if sets is not None else None
+        if pair_sets is not None:
+            for i in listed:
+                share = 0.0
+                for idf, held in zip(idfs, pair_sets):
+                    if i in held:
+                        share += idf
+                found.append(share)
+        else:
+            for held in self.bigrams.present_many(list(query.bigram_weights), rows).T.tolist():
+                share = 0.0
+                for idf, present in zip(idfs, held):
+                    if present:
+                        share += idf
+                found.append(share)
         # Pairs of the question the library lacks count as missing, like unseen words.
         bigram_total += query.unseen_bigrams * self.bigrams.unseen_idf
         specs = _share_specs(words)
         windows = [self._window_coverage(i, specs) for i in listed]
         head = np.array([_shares_in(*self._row_head(i), specs) for i in listed], dtype=np.float64)
-        evidence = Evidence(covered, windows, head.reshape(len(rows), len(words)), self._article_coverage(words, rows),
-                            np.array(found, dtype=np.float64) / bigram_total if bigram_total > 0 else np.zeros(len(rows)),
-                            scores[rows], query.ideal_score, query.anaphoric,
-                            [query.asks_number and not _NUMERAL.search(self.passages[i].text) for i in listed])
-        return features(words, evidence)
+        numerals = [query.asks_number and not _NUMERAL.search(self.passages[i].text) for i in listed]
+        article = self._article_coverage(words, rows, sets)
+        if listed_values:
+            bigram = [share / bigram_total for share in found] if bigram_total > 0 else [0.0] * len(listed)
+            picked = [scores.by_row[i] for i in listed] if isinstance(scores, TopScores) else scores[rows].tolist()
+        else:
+            bigram = np.array(found, dtype=np.float64) / bigram_total if bigram_total > 0 else np.zeros(len(rows))
+            picked = scores[rows]
+        return Evidence(covered, windows, head.reshape(len(rows), len(words)), article, bigram, picked,
+                        query.ideal_score, query.anaphoric, numerals)
 
-    def _article_coverage(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
-        """rows x words: the share of each word the article of each row holds (by its forms)."""
+    def _bigram_sets(self, bigram_weights: dict[int, float]) -> list[frozenset[int]] | None:
+        """The row sets of the question's pair columns, in order; None when one is longer than SET_COLUMN."""
+        out = []
+        for j in bigram_weights:
+            sets = self._pair_sets(j)
+            if sets is None:
+                return None
+            out.append(sets[0])
+        return out
+
+    def _article_coverage(self, words: list[Word], rows: np.ndarray, sets: tuple | None = None) -> np.ndarray:
+        """rows x words: the share of each word the article of each row holds (by its forms);
+        sets: _held_sets(words), when every column is short (their articles' sets are read)."""
         out = [[0.0] * len(words) for _ in range(len(rows))]
         forms = [(g, min(value, word.informative) / word.informative, j)
                  for g, word in enumerate(words) for j, value in word.forms]
-        if forms:
+        if forms and sets is not None:
+            firsts = self._article_first[rows].tolist()
+            for g, share, j in forms:
+                articles = self._word_sets(j)[1]
+                for line, first in zip(out, firsts):
+                    if first in articles and share > line[g]:
+                        line[g] = share
+        elif forms:
             for (g, share, _), held in zip(forms, self._in_article([j for _, _, j in forms], rows).tolist()):
                 for line, present in zip(out, held):
                     if present and share > line[g]:
@@ -587,12 +705,42 @@ class Retriever:
 
     def _window_coverage(self, i: int, specs: list[tuple]) -> np.ndarray:
         """windows x words: the share of each word (specs: _share_specs) one or two adjacent
-        sentences of passage i hold."""
-        windows = self._windows(i)
-        if not windows:
+        sentences of passage i hold: what _shares_in gives each window, from the windows that
+        hold each term and pair (a window holding none of a word's keeps its 0.0)."""
+        count, terms, pairs = self._windows(i)
+        if not count:
             return np.zeros((0, len(specs)))
-        return np.array([_shares_in(held, pairs, specs) for held, pairs in windows],
-                        dtype=np.float64).reshape(len(windows), len(specs))
+        out = [[0.0] * len(specs) for _ in range(count)]
+        for g, (shares, texts, pair_count) in enumerate(specs):
+            # The largest share of a form a window holds (the first held, largest first).
+            for token, form_share in shares:
+                for w in terms.get(token, ()):
+                    if form_share > out[w][g]:
+                        out[w][g] = form_share
+            if pair_count:
+                found: dict[int, int] = {}
+                for pair in texts:
+                    for w in pairs.get(pair, ()):
+                        found[w] = found.get(w, 0) + 1
+                for w, held in found.items():
+                    share = out[w][g]
+                    if share < 1.0:
+                        out[w][g] = max(share, PAIR_SHARE * held / pair_count)
+        return np.array(out, dtype=np.float64).reshape(count, len(specs))
+
+    def _passage_window_places(self, i: int) -> tuple[int, dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        """How many windows passage i has (_passage_windows), and which of them hold each term and
+        each character pair."""
+        windows = self._passage_windows(i)
+        terms: dict[str, list[int]] = {}
+        pairs: dict[str, list[int]] = {}
+        for w, (held, held_pairs) in enumerate(windows):
+            for token in held:
+                terms.setdefault(token, []).append(w)
+            for pair in held_pairs:
+                pairs.setdefault(pair, []).append(w)
+        return (len(windows), {t: tuple(ws) for t, ws in terms.items()},
+                {p: tuple(ws) for p, ws in pairs.items()})
 
     def _row_head(self, i: int) -> tuple[frozenset[str], frozenset[str]]:
         """The terms and character pairs of row i's head (its article's title and its section)."""
