@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jieba
+import jieba.finalseg
 
 from bot import prefixdict
 from bot.config import RetrievalConfig
@@ -41,6 +42,9 @@ WORD_CACHE = 8192
 # Texts whose jieba cut is kept: enough for the question being prepared, cut for its terms and
 # again for its pairs (and a follow-up's earlier question); a page of 更多 asks it again at once.
 JIEBA_RECENT = 4
+# Runs of characters jieba's dictionary has no word for whose HMM cut (jieba.finalseg) is kept:
+# a name jieba does not know recurs; a few dozen bytes each.
+HMM_CACHE = 8192
 
 # A lone Chinese character in a question (用, 说, 花) is weaker evidence than a word: the same
 # character sits inside many words that jieba keeps whole, so its idf as a token overstates it.
@@ -107,6 +111,7 @@ class Analyzer:
         # A word's terms depend on the dictionary: _add_word empties the cache.
         self._word_tokens = functools.lru_cache(maxsize=WORD_CACHE)(self._word_tokens)
         self._jieba_words = functools.lru_cache(maxsize=JIEBA_RECENT)(self._jieba_words)
+        self._hmm_words = functools.lru_cache(maxsize=HMM_CACHE)(_hmm_words)
         # Counts the words taught to jieba: what a cache of words' facts elsewhere is keyed by too.
         self.dictionary_version = 0
         self.stopwords = _read_stopwords(config.stopwords_file)
@@ -232,7 +237,7 @@ class Analyzer:
     def _jieba_words(self, text: str) -> tuple[tuple[str, int, int], ...]:
         """jieba's (word, start, end) of text. The last few texts' are kept (JIEBA_RECENT): a
         question of Chinese only is cut whole for its terms and again for its pairs."""
-        return tuple(self._jieba.tokenize(text))
+        return jieba_tokenize(self._jieba, text, self._hmm_words)
 
     def _word_tokens(self, word: str) -> tuple[tuple[str, int, int, bool], ...]:
         """The terms one jieba word gives: (term, offset in the word, length, whether whole); the
@@ -555,6 +560,7 @@ class Analyzer:
         self._jieba.add_word(word, freq, tag)
         self._word_tokens.cache_clear()
         self._jieba_words.cache_clear()
+        self._hmm_words.cache_clear()
         self.dictionary_version += 1
 
     def _prepare_synonyms(self) -> dict[str, tuple[str, ...]]:
@@ -591,6 +597,99 @@ class Analyzer:
         for n, stem in enumerate(self._glossary_stems):
             self._glossary_by_first.setdefault(stem[:1], []).append(n)
         return out
+
+
+# How jieba's default cut splits a text into blocks it segments and stretches it passes through.
+_JIEBA_HAN = jieba.re_han_default
+_JIEBA_SKIP = jieba.re_skip_default
+
+
+def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str,
+                   hmm_words=None) -> tuple[tuple[str, int, int], ...]:
+    """tuple(tokenizer.tokenize(text)): jieba's default cut with its HMM, the same words, computed
+    the same way in one pass (jieba 0.42.1's Tokenizer.cut, get_DAG, calc and __cut_DAG) without
+    its generators, slices and second dictionary look-ups. hmm_words, if given, is _hmm_words
+    cached (the HMM's cut of a run of characters depends on the run alone).
+    tests/test_fast_paths.py checks it against jieba on every passage and question."""
+    tokenizer.check_initialized()
+    freq = tokenizer.FREQ
+    logtotal = math.log(tokenizer.total)
+    log = math.log
+    words: list[str] = []
+    hmm = hmm_words if hmm_words is not None and not jieba.finalseg.Force_Split_Words else _hmm_words
+    for block in _JIEBA_HAN.split(text):
+        if not block:
+            continue
+        if not _JIEBA_HAN.match(block):
+            for part in _JIEBA_SKIP.split(block):
+                if _JIEBA_SKIP.match(part):
+                    words.append(part)
+                else:
+                    words.extend(part)
+            continue
+        # The DAG (each word starting at k: its end and count) and the best route from the right.
+        n = len(block)
+        dag: list[list[tuple[int, int]]] = []
+        for k in range(n):
+            ends = []
+            i = k
+            frag = block[k]
+            while i < n:
+                count = freq.get(frag)
+                if count is None:
+                    break
+                if count:
+                    ends.append((i, count))
+                i += 1
+                frag = block[k:i + 1]
+            if not ends:
+                ends.append((k, freq.get(block[k])))
+            dag.append(ends)
+        route_score = [0.0] * (n + 1)
+        route_end = [0] * (n + 1)
+        for k in range(n - 1, -1, -1):
+            best, best_end = None, 0
+            for x, count in dag[k]:
+                score = log(count or 1) - logtotal + route_score[x + 1]
+                if best is None or score >= best:
+                    best, best_end = score, x
+            route_score[k], route_end[k] = best, best_end
+        x = 0
+        buf = ""
+        while x < n:
+            y = route_end[x] + 1
+            if y - x == 1:
+                buf += block[x]
+            else:
+                if buf:
+                    if len(buf) == 1:
+                        words.append(buf)
+                    elif not freq.get(buf):
+                        words.extend(hmm(buf))
+                    else:
+                        words.extend(buf)
+                    buf = ""
+                words.append(block[x:y])
+            x = y
+        if buf:
+            if len(buf) == 1:
+                words.append(buf)
+            elif not freq.get(buf):
+                words.extend(hmm(buf))
+            else:
+                words.extend(buf)
+    out = []
+    start = 0
+    for word in words:
+        end = start + len(word)
+        out.append((word, start, end))
+        start = end
+    return tuple(out)
+
+
+def _hmm_words(run: str) -> tuple[str, ...]:
+    """jieba's HMM cut of a run of characters its dictionary cut into single ones (finalseg.cut)."""
+    return tuple(jieba.finalseg.cut(run))
 
 
 class _Groups:

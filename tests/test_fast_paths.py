@@ -269,3 +269,25 @@ def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(r
             plain = np.array([_shares_in(held, pairs, specs) for held, pairs in windows],
                              dtype=np.float64).reshape(len(windows), len(specs))
             assert np.array_equal(retriever._window_coverage(i, specs), plain)
+
+
+def test_the_one_pass_jieba_cut_is_jiebas_own(retriever, bundled_parts) -> None:
+    """jieba_tokenize gives what jieba's tokenize gives, with and without the HMM cache: on every
+    passage (as written and normalized), every question, every word jieba cut them into, and
+    random strings of their characters (Latin, digits, spaces, punctuation among them)."""
+    import random
+
+    from bot.text import jieba_tokenize
+
+    analyzer = retriever.analyzer
+    tokenizer = analyzer._jieba
+    texts = [p.text for p in bundled_parts[1].passages] + questions()
+    texts += [analyzer.normalize(t) for t in texts]
+    texts += sorted({word for t in texts for word, _, _ in tokenizer.tokenize(t)})
+    rng = random.Random(9)
+    alphabet = sorted({ch for t in texts for ch in t} | set(" \r\n\t-+#&._%"))
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(2000)]
+    for text in texts:
+        assert jieba_tokenize(tokenizer, text, analyzer._hmm_words) == tuple(tokenizer.tokenize(text)), text
+        assert jieba_tokenize(tokenizer, text) == tuple(tokenizer.tokenize(text)), text
+    assert analyzer._hmm_words.cache_info().hits > 0
