@@ -58,7 +58,7 @@ _LEADING = re.compile(r"^[\s\W_]+")
 # one another in "那 X 呢".
 _NAMING_TAGS = ("n", "nr", "ns", "nt", "nz", "ng", "nrt", "nrfg", "eng")
 # Tags of proper names (a person, place, organisation, other name), which a pronoun stands for.
-_NAME_TAGS = ("nr", "ns", "nt", "nz")
+_NAME_TAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
 
 
 @dataclass(frozen=True)
@@ -223,15 +223,21 @@ class FollowUps:
     def _replacement(self, own: list[str], previous: str) -> tuple[str, str] | None:
         """(earlier word, new word) when one of the question's words names what an earlier one did."""
         earlier = [w for w in self.own_words(previous)]
+        earlier_names = [w for w in earlier if self._analyzer.word_tag(w) in _NAME_TAGS]
         for new in own:
             kind = self._analyzer.word_tag(new)
             # Proper names only (a place for a place, a person for a person): a common noun
             # ("股票交易" after "是什么公司") asks something new about the same subject.
-            if kind not in _NAME_TAGS or new in earlier:
+            if kind not in _NAME_TAGS or new in earlier or not self._in_library(new):
                 continue
-            for old in earlier:
-                if old != new and self._analyzer.word_tag(old) == kind and self._in_library(new):
+            for old in earlier_names:
+                if old != new and self._analyzer.word_tag(old) == kind:
                     return old, new
+            # jieba's kinds of names are rough (华为 a person, 阿里 a transliteration, 阿里巴巴 an
+            # organisation): when the earlier question names one thing only, a name in its place
+            # ("那阿里呢？" after "华为为什么支持开源？") stands for it, whatever kind each was given.
+            if len(earlier_names) == 1 and earlier_names[0] != new:
+                return earlier_names[0], new
         return None
 
 

@@ -108,6 +108,17 @@ async def test_a_bare_why_asks_the_earlier_question_again(engine: Engine) -> Non
     assert "削弱 Microsoft Windows" in texts(why) or "减少对外国软件依赖" in texts(why)
 
 
+async def test_a_name_of_another_kind_stands_for_the_earlier_one(engine: Engine) -> None:
+    # jieba calls 华为 a person and 阿里 a transliterated name: with one name in the earlier
+    # question, the new one takes its place whatever kind each was given.
+    await engine.handle(12, 12, "华为为什么支持开源？")
+    reply = await engine.handle(12, 12, "那阿里呢？")
+    assert reply.kind is ReplyKind.ANSWER and reply.context is not None
+    assert "华为" not in reply.context and "开源" in reply.context
+    assert all("阿里" in h.passage.text for h in reply.hits)
+    assert any("Qwen" in h.passage.text for h in reply.hits)
+
+
 async def test_a_pronoun_stands_for_the_earlier_name(engine: Engine) -> None:
     await engine.handle(2, 2, "李彦宏是谁？")
     reply = await engine.handle(2, 2, "他对开源怎么看？")
