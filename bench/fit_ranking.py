@@ -22,7 +22,10 @@ What is fitted, in order (each step uses the ones before it):
      (ANSWERABLE_WEIGHT, CROSSED_WEIGHT); then the threshold that abstains
      on the most off-topic questions while wrongly abstaining on at most MAX_FALSE_ABSTAIN of the
      answerable ones of each library, and the page coverage that PAGE_RECALL of the
-     answers found in the first ten ranks hold (the coverage the pages go down to).
+     answers found in the first ten ranks hold (the coverage the pages go down to);
+  4. snippets (bot/retrieval/snippets.py): the share a question word the passage's head holds
+     weighs in choosing which sentences of a long passage are shown, by how many first hits then
+     show the answer in their snippet.
 It prints the figures of the fitted model and of a two-fold check (fit on half the CMRC articles,
 score the other half), the honest estimate of how it does on a library it never saw.
 """
@@ -51,8 +54,8 @@ from bot.corpus import Corpus, Passage, load_corpus  # noqa: E402
 from bot.evaluation import normalize_for_match  # noqa: E402
 from bot.retrieval import retriever as retriever_module  # noqa: E402
 from bot.retrieval.index import head_text  # noqa: E402
-from bot.retrieval.model import (Model, NecessityParams, RankingParams, RelevanceParams, load_model,  # noqa: E402
-                                 with_ranking)
+from bot.retrieval.model import (Model, NecessityParams, RankingParams, RelevanceParams, SnippetParams,  # noqa: E402
+                                 load_model, with_ranking)
 from bot.retrieval.necessity import ADVERB_TAG, CLASSES, FUNCTION_TAGS, Necessity, word_class  # noqa: E402
 from bot.retrieval.relevance import FEATURES  # noqa: E402
 from bot.retrieval.retriever import JUDGED, Retriever, index_counts  # noqa: E402
@@ -402,6 +405,40 @@ def choose_page_coverage(samples) -> float:
     return float(np.quantile(found, 1 - PAGE_RECALL)) if found else 0.0
 
 
+# ----------------------------------------------------------------------------- 4. snippets
+
+HEAD_SHARES = (1.0, 0.5, 0.25, 0.1, 0.0)
+
+
+def snippet_hits(library: Library, retriever: Retriever) -> float:
+    """The share of a library's answerable questions whose first hit shows the answer in its
+    snippet (what a reader sees of a long passage), not only somewhere in the passage."""
+    found = asked = 0
+    for case in library.cases:
+        if not case.gold:
+            continue
+        asked += 1
+        hits = retriever.search(case.question, top_k=1) if case.question else []
+        golds = [normalize_for_match(g) for g in case.gold]
+        found += bool(hits) and any(g in normalize_for_match(hits[0].snippet) for g in golds)
+    return found / asked if asked else 0.0
+
+
+def fit_snippets(libraries, config, model: Model, log=print) -> SnippetParams:
+    """The head share (SnippetParams) whose snippets show the answer for the most questions,
+    averaged over the libraries; of equal ones the largest (the least change)."""
+    best = None
+    for share in HEAD_SHARES:
+        candidate = dataclasses.replace(model, snippets=SnippetParams(head_share=share))
+        shown = [snippet_hits(lib, make_retriever(lib, config, candidate)) for lib in libraries]
+        mean = float(np.mean(shown))
+        log(f"  snippets: head share {share:<4} answer shown {mean:.4f}  "
+            + "  ".join(f"{lib.name} {v:.3f}" for lib, v in zip(libraries, shown)))
+        if best is None or mean > best[0] + 1e-12:
+            best = (mean, share)
+    return SnippetParams(head_share=best[1])
+
+
 # ----------------------------------------------------------------------------- reports
 
 def report(samples, params: RelevanceParams, title: str, log=print) -> dict[str, str]:
@@ -460,6 +497,7 @@ def write_model(path: Path, model: Model, command: str, figures: dict[str, str])
             "features": list(v.features), "weights": list(v.weights), "bias": v.bias,
             "threshold": v.threshold, "page_coverage": v.page_coverage,
         },
+        "snippets": dataclasses.asdict(model.snippets),
     }
     text = yaml.safe_dump(body, allow_unicode=True, sort_keys=False, default_flow_style=None, width=100)
     path.write_text("\n".join(header) + "\n" + text, encoding="utf-8")
@@ -496,7 +534,8 @@ def fit_all(libraries, analyzer, config, function_words, start: Model, cases_of=
     model = fit_ranking(scoped, analyzer, config, model, log=log)
     samples = collect_relevance(scoped, analyzer, config, model)
     relevance = fit_relevance(samples, log=log)
-    return dataclasses.replace(model, relevance=relevance)
+    model = dataclasses.replace(model, relevance=relevance)
+    return dataclasses.replace(model, snippets=fit_snippets(scoped, config, model, log=log))
 
 
 PASSAGE_MINIMA = (24, 40, 60, 80, 100)

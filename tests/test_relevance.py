@@ -120,6 +120,8 @@ def test_the_bundled_model_loads_with_every_feature(model_file: Path) -> None:
     (lambda raw: raw["relevance"].update(weights=[1.0]), "relevance.weights"),
     (lambda raw: raw["relevance"].update(threshold=2), "relevance.threshold"),
     (lambda raw: raw["necessity"]["words"].update({"原因": [1, 5]}), "necessity.words.原因"),
+    (lambda raw: raw["snippets"].update(head_share=1.5), "snippets.head_share"),
+    (lambda raw: raw["snippets"].update(head_shares=0.5), "snippets.head_shares"),
 ])
 def test_a_broken_model_file_names_the_file_and_the_key(model_file: Path, change, key: str) -> None:
     _edit(model_file, change)

@@ -19,7 +19,7 @@ from bot.corpus import Corpus, Passage, load_corpus
 from bot.retrieval import Hit, Retriever, bm25_idf
 from bot.retrieval import retriever as retriever_module
 from bot.retrieval.cache import cache_path
-from bot.retrieval.model import Model, load_model
+from bot.retrieval.model import Model, SnippetParams, load_model
 
 
 def tiny_corpus(*texts: str, title: str = "Tiny") -> Corpus:
@@ -352,6 +352,34 @@ def test_summary_bullet_and_its_body_paragraph_are_not_both_shown(retriever: Ret
     bullet = [t for t in texts if t.startswith("尽管深度求索声称单次训练运行成本为600万美元")]
     dialog = [t for t in texts if "这大大低估了实验和基础设施的总成本" in t]
     assert len(bullet) + len(dialog) == 1
+
+
+def test_a_long_passage_shows_the_sentence_of_what_is_asked_not_of_its_title(bundled: Config) -> None:
+    # Every sentence of an article is about its title, and the source line under the quote shows
+    # the title: the name weighs the model's head share in choosing the sentences shown, so the
+    # sentence that holds 面积 is shown, not the passage's opening that names the park.
+    text = ("青石公园位于城市东郊的青石镇，是三条大路之间的一处公众游园地，早年由铁路局捐出土地修建而成。"
+            "公园在一九八零年的冬天正式开放，园里有一片湖、一座小山和几条林荫小路，湖边种着柳树和桃树，"
+            "山上有一座木头搭的小亭子，从亭子里可以望见整片湖面，周末常有附近的居民带着孩子来这里散步、钓鱼、放风筝和野餐。"
+            "它的面积约为零点三平方公里，是全城第二大的公园。"
+            "后来又在邻近的地段增辟了两座小公园，彼此之间只隔着一条街，"
+            "每年春天三座公园一起举办花展，吸引了不少从外地赶来的游客，公园门口的小吃摊也因此热闹起来。")
+    assert len(text) > 160
+    corpus = Corpus(sources=(), passages=(
+        Passage("p#0", "p", "青石公园", "", 0, text),
+        Passage("q#0", "q", "白河大桥", "", 0, "白河大桥横跨白河，全长八百米，是城里最长的桥。")))
+    settings = dataclasses.replace(bundled.retrieval, cache_dir=None)
+    fitted = load_model(settings.model_file)
+    assert fitted.snippets.head_share < 1.0
+
+    def shown(share: float) -> str:
+        model = dataclasses.replace(fitted, snippets=SnippetParams(head_share=share))
+        hits = Retriever(corpus, settings, model=model).search("青石公园的面积有多大？", top_k=1)
+        assert hits and hits[0].passage.id == "p#0"
+        return hits[0].snippet
+
+    assert "面积约为零点三平方公里" in shown(fitted.snippets.head_share)
+    assert "面积约为零点三平方公里" not in shown(1.0)   # the title's name chose the opening
 
 
 def test_snippets_are_verbatim(retriever: Retriever) -> None:

@@ -48,10 +48,20 @@ class RelevanceParams:
 
 
 @dataclass(frozen=True)
+class SnippetParams:
+    """Which sentences of a long passage are shown (bot.retrieval.snippets)."""
+    # A question word the passage's head holds (its article's title, its section) weighs this
+    # share in choosing them: the source line under the quote already shows it, and every sentence
+    # of an article is about its title ("乍都节公园的面积有多大" wants the sentence of 面积).
+    head_share: float = 1.0
+
+
+@dataclass(frozen=True)
 class Model:
     ranking: RankingParams
     necessity: NecessityParams
     relevance: RelevanceParams
+    snippets: SnippetParams = SnippetParams()
 
 
 def with_ranking(model: Model, **changes: object) -> Model:
@@ -70,7 +80,7 @@ def with_ranking(model: Model, **changes: object) -> Model:
 def load_model(path: Path) -> Model:
     """Read and check the fitted model; ModelError names the file and the key."""
     raw = read_yaml(path, "ranking model file", ModelError)
-    top = _mapping(raw, path, "", ("ranking", "necessity", "relevance", "fitted"))
+    top = _mapping(raw, path, "", ("ranking", "necessity", "relevance", "snippets", "fitted"))
     ranking = _mapping(top.get("ranking"), path, "ranking.",
                        ("words", "bigrams", "bigram_weight", "necessity_power", "lead_boost"))
     necessity = _mapping(top.get("necessity"), path, "necessity.", ("smoothing", "classes", "words"))
@@ -82,6 +92,7 @@ def load_model(path: Path) -> Model:
         raise ModelError(f"{path}: key 'relevance.features' must be a list of names")
     if not isinstance(weights, list) or len(weights) != len(features):
         raise ModelError(f"{path}: key 'relevance.weights' must hold one number per feature")
+    snippets = _mapping(top.get("snippets", {}), path, "snippets.", ("head_share",))
     words = necessity.get("words") or {}
     if not isinstance(words, dict):
         raise ModelError(f"{path}: key 'necessity.words' must map words to [asked, found]")
@@ -106,6 +117,7 @@ def load_model(path: Path) -> Model:
             threshold=_share(relevance.get("threshold"), path, "relevance.threshold"),
             page_coverage=_share(relevance.get("page_coverage"), path, "relevance.page_coverage"),
         ),
+        snippets=SnippetParams(head_share=_share(snippets.get("head_share", 1.0), path, "snippets.head_share")),
     )
 
 

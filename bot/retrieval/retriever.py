@@ -933,13 +933,23 @@ class Retriever:
         # The matched terms' spans in the passage's order: each term's places, merged.
         places = self._places(i)
         spans = [(s, e, w) for _, s, e, w in sorted(
-            (place, s, e, w) for tok, w in weight.items() for place, s, e in places.get(tok, ()))]
+            (place, s, e, w) for tok, w in self._snippet_weights(i, weight).items()
+            for place, s, e in places.get(tok, ()))]
         start, end = snippets.snippet(passage.text, spans)
         text = passage.text
         shown = ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
         inside = [(s, e) for s, e, _ in spans if start <= s and e <= end]
         return Hit(passage=passage, score=score, snippet=shown, matched_terms=snippets.surfaces(text, inside),
                    relevance=relevance)
+
+    def _snippet_weights(self, i: int, weight: dict[str, float]) -> dict[str, float]:
+        """weight, with the terms row i's head holds weighing the model's head share: what
+        chooses the sentences of a long passage shown (every match is still highlighted)."""
+        share = self.model.snippets.head_share
+        if share == 1.0 or len(self.passages[i].text) <= snippets.SNIPPET_CHARS:
+            return weight
+        head = self._row_head(i)[0]
+        return {tok: w * share if tok in head else w for tok, w in weight.items()}
 
     def _passage_places(self, i: int) -> dict[str, tuple[tuple[int, int, int], ...]]:
         """term -> its (place among the passage's terms, start, end) in passage i, for snippets."""
