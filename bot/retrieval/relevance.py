@@ -286,9 +286,12 @@ class Relevance:
             # A question's few candidates: the sum over lists, by the same float64 operations in
             # the same order as the arrays' (the exponential stays numpy's). Lists (feature_lists)
             # hold floats.
-            z = [self.params.bias] * len(columns[0])
-            for weight, column in zip(self.params.weights, columns):
-                z = [total + weight * value for total, value in zip(z, _listed(column))]
+            z = []
+            for row in zip(*map(_listed, columns)):
+                total = self.params.bias
+                for weight, value in zip(self.params.weights, row):
+                    total = total + weight * value
+                z.append(total)
             return 1.0 / (1.0 + np.exp(-np.array(z, dtype=np.float64)))
         z = np.full(len(columns[0]), self.params.bias)
         for weight, column in zip(self.params.weights, columns):

@@ -488,7 +488,8 @@ class Retriever:
         if covered is None:
             covered = self._covered(words, rows)
         weight = np.array([0.0 if w.weak else w.informative * w.necessity for w in words])
-        return covered @ weight / weight.sum() if weight.sum() > 0 else np.zeros(len(rows))
+        total = weight.sum()
+        return covered @ weight / total if total > 0 else np.zeros(len(rows))
 
     def _covered(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
         """rows x words: the share of each word's weight the passage holds (a form, or its pairs)."""
@@ -622,7 +623,8 @@ class Retriever:
         listed = rows.tolist()
         sets = self._held_sets(words) if len(listed) <= _SET_ROWS else None
         # Each pair's weight x idf, added in the question's order; a row's found ones likewise.
-        idfs = [weight * float(self.bigrams.idf[j]) for j, weight in query.bigram_weights.items()]
+        pair_idf = self.bigrams.idf[list(query.bigram_weights)].tolist() if query.bigram_weights else []
+        idfs = [weight * idf for weight, idf in zip(query.bigram_weights.values(), pair_idf)]
         bigram_total = 0.0
         for idf in idfs:
             bigram_total += idf
@@ -778,18 +780,22 @@ class Retriever:
         judged = self.judge(query, order[:JUDGED], top, covered[:JUDGED])
         if judged.max(initial=0.0) < params.threshold:
             return []
-        # Exact repeats (same terms) go first, in one vectorized step; a big corpus may hold
-        # thousands of copies of one paragraph.
-        _, first = np.unique(self._signature[order], return_index=True)
-        fresh = np.zeros(len(order), dtype=bool)
-        fresh[first] = True
+        # Exact repeats (same terms) go first: a row is fresh when no better one has its
+        # signature (a big corpus may hold thousands of copies of one paragraph).
+        seen: set[int] = set()
+        fresh = []
+        for signature in self._signature[order].tolist():
+            fresh.append(signature not in seen)
+            seen.add(signature)
         kept: list[tuple[int, float]] = []
-        coverage = self.coverage(query, order, covered)
+        coverage = self.coverage(query, order, covered).tolist()
         # The question is answered: its best-scoring passage leads, whatever its own judgement
         # (a passage the model judged best may score lower); after it, a passage the model judged
         # likely to answer is shown, and any other must cover enough of the question.
-        shown = coverage >= params.page_coverage
-        shown[:len(judged)] |= judged >= params.threshold
+        likely = judged.tolist()
+        shown = [c >= params.page_coverage for c in coverage]
+        for n, p in enumerate(likely):
+            shown[n] = shown[n] or p >= params.threshold
         shown[0] = True
         # A passage that ends by asking (an interviewer's question) restates the topic in the
         # question's own words but answers nothing: it comes after the passages that do.
@@ -799,14 +805,14 @@ class Retriever:
                 continue
             if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept + asking):
                 continue
-            ranked = (i, float(judged[n]) if n < len(judged) else float(coverage[n]))
+            ranked = (i, likely[n] if n < len(likely) else coverage[n])
             if self._only_asks(query, i):
                 asking.append(ranked)
                 continue
             kept.append(ranked)
             if len(kept) >= needed:
                 return kept
-        if len(order) < MAX_POOL and top.more and (~fresh).sum() * 2 >= len(order):
+        if len(order) < MAX_POOL and top.more and fresh.count(False) * 2 >= len(order):
             # The pool ran out before the pages did because most of it repeated one paragraph
             # (a big corpus may hold thousands of copies): look deeper, to the bound. Otherwise
             # deeper passages score lower still and would not pass either.
@@ -924,8 +930,9 @@ class Retriever:
 
     def _highlight_weights(self, query: Query) -> dict[str, float]:
         """{term: weight x idf} of the question's terms the library holds: what a snippet weighs."""
-        return {t.token: t.weight * float(self.words.idf[self.vocab[t.token]])
-                for t in query.terms if t.token in self.vocab}
+        held = [t for t in query.terms if t.token in self.vocab]
+        idf = self.words.idf[[self.vocab[t.token] for t in held]].tolist() if held else []
+        return {t.token: t.weight * value for t, value in zip(held, idf)}
 
     def _hit(self, i: int, score: float, relevance: float, weight: dict[str, float]) -> Hit:
         """A passage with its snippet and the query terms found in it (weight: _highlight_weights)."""
