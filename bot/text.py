@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import jieba
 import jieba.finalseg
@@ -73,16 +74,16 @@ class AnalyzerError(Exception):
     """A user dictionary, stop-word or alias file is missing or malformed."""
 
 
-@dataclass(frozen=True)
-class Token:
+# Token and QueryTerm are named tuples, not frozen dataclasses: a question makes a few dozen, and
+# a frozen dataclass's __init__ (a setattr per field) cost most of a microsecond each.
+class Token(NamedTuple):
     text: str    # the normalized search term
     start: int   # span of the surface text in the original string
     end: int
     whole: bool  # False for a sub-word emitted inside a longer word or a hyphenated Latin name
 
 
-@dataclass(frozen=True)
-class QueryTerm:
+class QueryTerm(NamedTuple):
     token: str
     weight: float   # 1.0 for the question's own words; lower for sub-words, synonyms, context
     group: int      # terms standing for the same word of the question share a group
