@@ -291,3 +291,14 @@ def test_the_one_pass_jieba_cut_is_jiebas_own(retriever, bundled_parts) -> None:
         assert jieba_tokenize(tokenizer, text, analyzer._hmm_words) == tuple(tokenizer.tokenize(text)), text
         assert jieba_tokenize(tokenizer, text) == tuple(tokenizer.tokenize(text)), text
     assert analyzer._hmm_words.cache_info().hits > 0
+
+
+def test_the_judged_rows_coverage_is_the_pools_without_the_other_rows(retriever) -> None:
+    """_rank finds which words the pool's other rows hold only when the pages reach them: the
+    judged rows' page coverage (_first_coverage) is what the whole pool's coverage gives them."""
+    for query, top in _pools(retriever):
+        words = list(query.words)
+        whole = retriever.coverage(query, top.rows, retriever._covered(words, top.rows)).tolist()
+        for first in (1, 5, len(top.rows)):
+            covered = retriever._covered(words, top.rows[:first])
+            assert retriever._first_coverage(query, top.rows, covered) == whole[:first]

@@ -775,9 +775,11 @@ class Retriever:
         scores.update(top.by_row)
         params = self.model.relevance
         order = top.rows
-        # Which words each candidate holds, once for the pool: the judged few are its first rows.
-        covered = self._covered(list(query.words), order)
-        judged = self.judge(query, order[:JUDGED], top, covered[:JUDGED])
+        # Which words each candidate holds: the judged few's now, the rest of the pool's only when
+        # the pages reach past them (most questions' first page is filled from the judged rows).
+        words = list(query.words)
+        covered = self._covered(words, order[:JUDGED])
+        judged = self.judge(query, order[:JUDGED], top, covered)
         if judged.max(initial=0.0) < params.threshold:
             return []
         # Exact repeats (same terms) go first: a row is fresh when no better one has its
@@ -788,20 +790,20 @@ class Retriever:
             fresh.append(signature not in seen)
             seen.add(signature)
         kept: list[tuple[int, float]] = []
-        coverage = self.coverage(query, order, covered).tolist()
+        known = len(covered)
+        coverage = self._first_coverage(query, order, covered)
         # The question is answered: its best-scoring passage leads, whatever its own judgement
         # (a passage the model judged best may score lower); after it, a passage the model judged
         # likely to answer is shown, and any other must cover enough of the question.
         likely = judged.tolist()
-        shown = [c >= params.page_coverage for c in coverage]
-        for n, p in enumerate(likely):
-            shown[n] = shown[n] or p >= params.threshold
-        shown[0] = True
         # A passage that ends by asking (an interviewer's question) restates the topic in the
         # question's own words but answers nothing: it comes after the passages that do.
         asking: list[tuple[int, float]] = []
         for n, i in enumerate(order.tolist()):
-            if not fresh[n] or not shown[n]:
+            if n == known:
+                coverage = self.coverage(query, order, self._covered(words, order)).tolist()
+            shown = n == 0 or coverage[n] >= params.page_coverage or (n < len(likely) and likely[n] >= params.threshold)
+            if not fresh[n] or not shown:
                 continue
             if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept + asking):
                 continue
@@ -818,6 +820,16 @@ class Retriever:
             # deeper passages score lower still and would not pass either.
             kept = self._rank_deeper(query, scores, needed, len(order), kept, params.page_coverage, top)
         return kept + asking[:max(0, needed - len(kept))]
+
+    def _first_coverage(self, query: Query, order: np.ndarray, covered: np.ndarray) -> list[float]:
+        """coverage(query, order)'s values for the first len(covered) rows of order (covered: theirs;
+        the others' are not computed): the pool's product with the other rows zero, since each
+        row's product is its own (matrix times vector), and the pool's shape stays the same."""
+        if len(covered) == len(order):
+            return self.coverage(query, order, covered).tolist()
+        padded = np.zeros((len(order), covered.shape[1]))
+        padded[:len(covered)] = covered
+        return self.coverage(query, order, padded).tolist()[:len(covered)]
 
     def _only_asks(self, query: Query, i: int) -> bool:
         """Whether passage i ends in a question and the question asked is not about its asker
