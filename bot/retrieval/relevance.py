@@ -78,6 +78,12 @@ class Word:
     name: bool = False                        # a name: the library's own, or a Latin one
 
     @functools.cached_property
+    def share_spec(self) -> tuple[tuple[tuple[str, float], ...], tuple[str, ...], int]:
+        """What a text's share of the word is read from: its forms' shares, largest first, its
+        pairs and their count (bot.retrieval.retriever._shares_in)."""
+        return tuple(sorted(self.form_shares, key=lambda form: -form[1])), self.pair_texts, self.pair_count
+
+    @functools.cached_property
     def in_library(self) -> bool:
         """Whether some passage holds it: a form standing for at least half of it (not a lone
         character of it, which every library holds), or most of its character pairs."""
@@ -185,6 +191,28 @@ def feature_lists(words: list[Word], evidence: Evidence) -> dict[str, list[float
             sentence.append(0.0)
     topic = [0.0 if w.name else value for w, value in zip(words, weights)]
     topic_total = _numpy_sum(topic)
+    # Per row, in one walk over its words: the rarest lacking and found, how many necessary found,
+    # and whether a specific one is found (each the largest of 0.0 and the values, as numpy's max).
+    missing_rarity, found_rarity, found_words, specific_found = [], [], [], []
+    specific = [w.specific for w in words]
+    for line in found:
+        lacking = held_rarest = 0.0
+        asked_found = 0
+        any_specific = False
+        for held, lack_value, held_value, asked, named in zip(line, rare, rarity, necessary, specific):
+            if held:
+                if held_value > held_rarest:
+                    held_rarest = held_value
+                if asked:
+                    asked_found += 1
+                if named:
+                    any_specific = True
+            elif lack_value > lacking:
+                lacking = lack_value
+        missing_rarity.append(lacking)
+        found_rarity.append(held_rarest)
+        found_words.append(_log1p(asked_found))
+        specific_found.append(1.0 if any_specific else 0.0)
     missing = share(np.array([[0.0 if w.in_library else 1.0 for w in words]]), weights, weight, total)[0]
     ideal = evidence.ideal_score
     number_missing = evidence.number_missing
@@ -198,11 +226,11 @@ def feature_lists(words: list[Word], evidence: Evidence) -> dict[str, list[float
         "rarity_coverage": share(covered, rare),
         "bigram_coverage": _listed(evidence.bigram_coverage),
         "missing": [missing] * rows,
-        "missing_rarity": [max([0.0] + [r for r, held in zip(rare, line) if not held]) for line in found],
-        "found_rarity": [max([0.0] + [r for r, held in zip(rarity, line) if held]) for line in found],
+        "missing_rarity": missing_rarity,
+        "found_rarity": found_rarity,
         "score_ratio": [s / ideal for s in _listed(evidence.scores)] if ideal > 0 else [0.0] * rows,
-        "found_words": [_log1p(sum(1 for held, asked in zip(line, necessary) if held and asked)) for line in found],
-        "specific_found": [1.0 if any(held and w.specific for held, w in zip(line, words)) else 0.0 for line in found],
+        "found_words": found_words,
+        "specific_found": specific_found,
         "anaphoric": [float(evidence.anaphoric)] * rows,
         "number_missing": ([1.0 if flag else 0.0 for flag in _listed(number_missing)] if number_missing is not None
                            else [0.0] * rows),

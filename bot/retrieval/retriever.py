@@ -648,7 +648,13 @@ class Retriever:
         bigram_total += query.unseen_bigrams * self.bigrams.unseen_idf
         specs = _share_specs(words)
         windows = [self._window_coverage(i, specs) for i in listed]
-        head = np.array([_shares_in(*self._row_head(i), specs) for i in listed], dtype=np.float64)
+        # Rows of one article's section share their head: its shares are found once.
+        heads: dict[tuple[frozenset[str], frozenset[str]], list[float]] = {}
+        for i in listed:
+            terms = self._row_head(i)
+            if terms not in heads:
+                heads[terms] = _shares_in(*terms, specs)
+        head = np.array([heads[self._row_head(i)] for i in listed], dtype=np.float64)
         numerals = [query.asks_number and not _NUMERAL.search(self.passages[i].text) for i in listed]
         article = self._article_coverage(words, rows, sets)
         if listed_values:
@@ -801,7 +807,8 @@ class Retriever:
         asking: list[tuple[int, float]] = []
         for n, i in enumerate(order.tolist()):
             if n == known:
-                coverage = self.coverage(query, order, self._covered(words, order)).tolist()
+                rest = self._covered(words, order[known:])
+                coverage = self.coverage(query, order, np.concatenate((covered, rest))).tolist()
             shown = n == 0 or coverage[n] >= params.page_coverage or (n < len(likely) and likely[n] >= params.threshold)
             if not fresh[n] or not shown:
                 continue
@@ -1157,8 +1164,7 @@ def library_word_columns(counts) -> np.ndarray:
 
 def _share_specs(words: Sequence[Word]) -> list[tuple[tuple[tuple[str, float], ...], tuple[str, ...], int]]:
     """Per word, what _shares_in reads: its forms' shares, largest first, its pairs and their count."""
-    return [(tuple(sorted(word.form_shares, key=lambda form: -form[1])), word.pair_texts, word.pair_count)
-            for word in words]
+    return [word.share_spec for word in words]
 
 
 def _shares_in(held: frozenset[str], pairs: frozenset[str], specs: list[tuple]) -> list[float]:
