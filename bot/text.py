@@ -46,6 +46,10 @@ JIEBA_RECENT = 4
 # Runs of characters jieba's dictionary has no word for whose HMM cut (jieba.finalseg) is kept:
 # a name jieba does not know recurs; a few dozen bytes each.
 HMM_CACHE = 8192
+# Fragments whose count in jieba's prefix dictionary is kept in a small dict of their own (emptied
+# when full): the cut looks up every prefix of every word, and the prefix dictionary's half a
+# million entries are mostly out of the processor's cache; a few hundred fragments a question.
+FRAGMENT_CACHE = 65536
 
 # A lone Chinese character in a question (用, 说, 花) is weaker evidence than a word: the same
 # character sits inside many words that jieba keeps whole, so its idf as a token overstates it.
@@ -113,6 +117,7 @@ class Analyzer:
         self._word_tokens = functools.lru_cache(maxsize=WORD_CACHE)(self._word_tokens)
         self._jieba_words = functools.lru_cache(maxsize=JIEBA_RECENT)(self._jieba_words)
         self._hmm_words = functools.lru_cache(maxsize=HMM_CACHE)(_hmm_words)
+        self._fragments: dict[str, int | None] = {}
         # Counts the words taught to jieba: what a cache of words' facts elsewhere is keyed by too.
         self.dictionary_version = 0
         self.stopwords = _read_stopwords(config.stopwords_file)
@@ -238,7 +243,9 @@ class Analyzer:
     def _jieba_words(self, text: str) -> tuple[tuple[str, int, int], ...]:
         """jieba's (word, start, end) of text. The last few texts' are kept (JIEBA_RECENT): a
         question of Chinese only is cut whole for its terms and again for its pairs."""
-        return jieba_tokenize(self._jieba, text, self._hmm_words)
+        if len(self._fragments) > FRAGMENT_CACHE:
+            self._fragments.clear()
+        return jieba_tokenize(self._jieba, text, self._hmm_words, self._fragments)
 
     def _word_tokens(self, word: str) -> tuple[tuple[str, int, int, bool], ...]:
         """The terms one jieba word gives: (term, offset in the word, length, whether whole); the
@@ -562,6 +569,7 @@ class Analyzer:
         self._word_tokens.cache_clear()
         self._jieba_words.cache_clear()
         self._hmm_words.cache_clear()
+        self._fragments.clear()
         self.dictionary_version += 1
 
     def _prepare_synonyms(self) -> dict[str, tuple[str, ...]]:
@@ -605,15 +613,19 @@ _JIEBA_HAN = jieba.re_han_default
 _JIEBA_SKIP = jieba.re_skip_default
 
 
-def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str,
-                   hmm_words=None) -> tuple[tuple[str, int, int], ...]:
+def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str, hmm_words=None,
+                   fragments: dict[str, int | None] | None = None) -> tuple[tuple[str, int, int], ...]:
     """tuple(tokenizer.tokenize(text)): jieba's default cut with its HMM, the same words, computed
     the same way in one pass (jieba 0.42.1's Tokenizer.cut, get_DAG, calc and __cut_DAG) without
     its generators, slices and second dictionary look-ups. hmm_words, if given, is _hmm_words
-    cached (the HMM's cut of a run of characters depends on the run alone).
+    cached (the HMM's cut of a run of characters depends on the run alone); fragments, if given,
+    keeps the prefix dictionary's counts (None: absent) of the fragments looked up, for a
+    dictionary that does not change meanwhile.
     tests/test_fast_paths.py checks it against jieba on every passage and question."""
     tokenizer.check_initialized()
     freq = tokenizer.FREQ
+    known = fragments if fragments is not None else {}
+    unseen = _UNSEEN
     logtotal = math.log(tokenizer.total)
     log = math.log
     words: list[str] = []
@@ -636,7 +648,9 @@ def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str,
             i = k
             frag = block[k]
             while i < n:
-                count = freq.get(frag)
+                count = known.get(frag, unseen)
+                if count is unseen:
+                    count = known[frag] = freq.get(frag)
                 if count is None:
                     break
                 if count:
@@ -686,6 +700,9 @@ def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str,
         out.append((word, start, end))
         start = end
     return tuple(out)
+
+
+_UNSEEN = object()  # jieba_tokenize: a fragment not looked up yet
 
 
 def _hmm_words(run: str) -> tuple[str, ...]:

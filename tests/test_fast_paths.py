@@ -272,9 +272,10 @@ def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(r
 
 
 def test_the_one_pass_jieba_cut_is_jiebas_own(retriever, bundled_parts) -> None:
-    """jieba_tokenize gives what jieba's tokenize gives, with and without the HMM cache: on every
-    passage (as written and normalized), every question, every word jieba cut them into, and
-    random strings of their characters (Latin, digits, spaces, punctuation among them)."""
+    """jieba_tokenize gives what jieba's tokenize gives, with and without the HMM's and the
+    fragments' caches: on every passage (as written and normalized), every question, every word
+    jieba cut them into, and random strings of their characters (Latin, digits, spaces,
+    punctuation among them); and after a word is taught, which empties the caches."""
     import random
 
     from bot.text import jieba_tokenize
@@ -288,9 +289,18 @@ def test_the_one_pass_jieba_cut_is_jiebas_own(retriever, bundled_parts) -> None:
     alphabet = sorted({ch for t in texts for ch in t} | set(" \r\n\t-+#&._%"))
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(2000)]
     for text in texts:
-        assert jieba_tokenize(tokenizer, text, analyzer._hmm_words) == tuple(tokenizer.tokenize(text)), text
-        assert jieba_tokenize(tokenizer, text) == tuple(tokenizer.tokenize(text)), text
-    assert analyzer._hmm_words.cache_info().hits > 0
+        expected = tuple(tokenizer.tokenize(text))
+        assert jieba_tokenize(tokenizer, text, analyzer._hmm_words, analyzer._fragments) == expected, text
+        assert jieba_tokenize(tokenizer, text) == expected, text
+    assert analyzer._hmm_words.cache_info().hits > 0 and analyzer._fragments
+    from bot.config import load_config
+    from bot.text import Analyzer
+
+    taught = Analyzer(load_config().retrieval)
+    assert taught._jieba_words("蓝鲸鱼骨头") == tuple(taught._jieba.tokenize("蓝鲸鱼骨头"))
+    taught._add_word("蓝鲸鱼")
+    assert not taught._fragments
+    assert taught._jieba_words("蓝鲸鱼骨头") == tuple(taught._jieba.tokenize("蓝鲸鱼骨头"))
 
 
 def test_the_judged_rows_coverage_is_the_pools_without_the_other_rows(retriever) -> None:
