@@ -216,12 +216,19 @@ def feature_lists(words: list[Word], evidence: Evidence) -> dict[str, list[float
     missing = share(np.array([[0.0 if w.in_library else 1.0 for w in words]]), weights, weight, total)[0]
     ideal = evidence.ideal_score
     number_missing = evidence.number_missing
+    coverage = share(covered, weights, weight, total)
+    if topic_total <= 0:
+        topic_coverage = [1.0] * rows
+    elif topic == weights:
+        topic_coverage = list(coverage)   # no word is a name: the same product of the same values
+    else:
+        topic_coverage = share(covered, topic, None, topic_total)
     return {
-        "coverage": share(covered, weights, weight, total),
+        "coverage": coverage,
         "sentence_coverage": sentence,
         "head_coverage": share(evidence.head, weights, weight, total),
         "article_coverage": share(evidence.article, weights, weight, total),
-        "topic_coverage": share(covered, topic, None, topic_total) if topic_total > 0 else [1.0] * rows,
+        "topic_coverage": topic_coverage,
         "plain_coverage": share(covered, informative),
         "rarity_coverage": share(covered, rare),
         "bigram_coverage": _listed(evidence.bigram_coverage),

@@ -558,8 +558,9 @@ class Retriever:
         """_covered from the columns' row sets (_held_sets): the same floats by the same operations
         (each word's largest form share held, then PAIR_SHARE x the share of its pairs held). Only
         the rows a column holds are visited: a row holding none of a word's keeps its 0.0."""
-        out = [[0.0] * len(words) for _ in rows]
-        place = {i: line for i, line in zip(rows, out)}
+        width = len(words)
+        out = [0.0] * (len(rows) * width)   # row by row (row n, word g at n * width + g)
+        place = {i: n * width for n, i in enumerate(rows)}
         wanted = frozenset(place)
         if len(wanted) < len(rows):
             return self._covered_by_columns(words, np.asarray(rows, dtype=np.int64))
@@ -567,9 +568,9 @@ class Retriever:
             for (_, value), held in zip(word.forms, forms[g]):
                 share = min(value, word.informative) / word.informative
                 for i in held & wanted:
-                    line = place[i]
-                    if share > line[g]:
-                        line[g] = share
+                    at = place[i] + g
+                    if share > out[at]:
+                        out[at] = share
             if word.pairs:
                 found: dict[int, int] = {}
                 for held in pairs[g]:
@@ -577,10 +578,10 @@ class Retriever:
                         found[i] = found.get(i, 0) + 1
                 for i, count in found.items():
                     share = PAIR_SHARE * (count / word.pair_count)
-                    line = place[i]
-                    if share > line[g]:
-                        line[g] = share
-        return np.array(out, dtype=np.float64).reshape(len(rows), len(words))
+                    at = place[i] + g
+                    if share > out[at]:
+                        out[at] = share
+        return np.array(out, dtype=np.float64).reshape(len(rows), width)
 
     def _covered_one_by_one(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
         """_covered, one term column at a time: cheaper for a question of a word or two."""
@@ -654,7 +655,7 @@ class Retriever:
             terms = self._row_head(i)
             if terms not in heads:
                 heads[terms] = _shares_in(*terms, specs)
-        head = np.array([heads[self._row_head(i)] for i in listed], dtype=np.float64)
+        head = np.array([share for i in listed for share in heads[self._row_head(i)]], dtype=np.float64)
         numerals = [query.asks_number and not _NUMERAL.search(self.passages[i].text) for i in listed]
         article = self._article_coverage(words, rows, sets)
         if listed_values:
@@ -679,22 +680,23 @@ class Retriever:
     def _article_coverage(self, words: list[Word], rows: np.ndarray, sets: tuple | None = None) -> np.ndarray:
         """rows x words: the share of each word the article of each row holds (by its forms);
         sets: _held_sets(words), when every column is short (their articles' sets are read)."""
-        out = [[0.0] * len(words) for _ in range(len(rows))]
+        width = len(words)
+        out = [0.0] * (len(rows) * width)   # row by row (row n, word g at n * width + g)
         forms = [(g, min(value, word.informative) / word.informative, j)
                  for g, word in enumerate(words) for j, value in word.forms]
         if forms and sets is not None:
             firsts = self._article_first[rows].tolist()
             for g, share, j in forms:
                 articles = self._word_sets(j)[1]
-                for line, first in zip(out, firsts):
-                    if first in articles and share > line[g]:
-                        line[g] = share
+                for at, first in enumerate(firsts):
+                    if first in articles and share > out[at * width + g]:
+                        out[at * width + g] = share
         elif forms:
             for (g, share, _), held in zip(forms, self._in_article([j for _, _, j in forms], rows).tolist()):
-                for line, present in zip(out, held):
-                    if present and share > line[g]:
-                        line[g] = share
-        return np.array(out, dtype=np.float64).reshape(len(rows), len(words))
+                for at, present in enumerate(held):
+                    if present and share > out[at * width + g]:
+                        out[at * width + g] = share
+        return np.array(out, dtype=np.float64).reshape(len(rows), width)
 
     def _in_article(self, columns: list[int], rows: np.ndarray) -> np.ndarray:
         """columns x rows: whether term column j occurs anywhere in the article of each of rows."""
@@ -718,23 +720,24 @@ class Retriever:
         count, terms, pairs = self._windows(i)
         if not count:
             return np.zeros((0, len(specs)))
-        out = [[0.0] * len(specs) for _ in range(count)]
+        width = len(specs)
+        out = [0.0] * (count * width)   # row by row (window w, word g at w * width + g)
         for g, (shares, texts, pair_count) in enumerate(specs):
             # The largest share of a form a window holds (the first held, largest first).
             for token, form_share in shares:
                 for w in terms.get(token, ()):
-                    if form_share > out[w][g]:
-                        out[w][g] = form_share
+                    if form_share > out[w * width + g]:
+                        out[w * width + g] = form_share
             if pair_count:
                 found: dict[int, int] = {}
                 for pair in texts:
                     for w in pairs.get(pair, ()):
                         found[w] = found.get(w, 0) + 1
                 for w, held in found.items():
-                    share = out[w][g]
+                    share = out[w * width + g]
                     if share < 1.0:
-                        out[w][g] = max(share, PAIR_SHARE * held / pair_count)
-        return np.array(out, dtype=np.float64).reshape(count, len(specs))
+                        out[w * width + g] = max(share, PAIR_SHARE * held / pair_count)
+        return np.array(out, dtype=np.float64).reshape(count, width)
 
     def _passage_window_places(self, i: int) -> tuple[int, dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
         """How many windows passage i has (_passage_windows), and which of them hold each term and
