@@ -176,6 +176,19 @@ def test_a_questions_frame_makes_no_character_pairs(retriever: Retriever) -> Non
     assert hit.passage.source_title.startswith("DeepSeek为何选择开源")
 
 
+@pytest.mark.parametrize("polite, plain", [
+    ("你好，请问一下 DeepSeek 为什么要开源啊？谢谢！", "DeepSeek 为什么要开源？"),
+    ("您好，麻烦问下李彦宏怎么看开源", "李彦宏怎么看开源"),
+    ("hi, does DeepSeek have outside investors? thanks", "does DeepSeek have outside investors?"),
+])
+def test_greetings_and_thanks_around_a_question_change_nothing(retriever: Retriever, polite: str,
+                                                               plain: str) -> None:
+    # 你好 and 谢谢 are in no article: counted as words of the question, they made it look like
+    # one about something the library never mentions, and it got "nothing relevant".
+    found = retriever.search(polite)
+    assert found and ids(found) == ids(retriever.search(plain))
+
+
 def test_misspelled_name_finds_the_right_spelling(retriever: Retriever) -> None:
     hits = retriever.search("梁文峰说 DeepSeek 的目标是什么")
     assert "推动技术前沿" in hits[0].passage.text
