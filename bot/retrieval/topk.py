@@ -98,17 +98,20 @@ class Scorer:
             if len(forms) == 1:
                 for j, weight in forms.items():
                     rows, values = self.words.column(j)
-                    # Rows within one column are unique, so fancy-index addition is exact;
-                    # numpy indexes with intp arrays twice as fast as with the stored int32.
-                    scores[rows.astype(np.intp)] += weight * values
+                    # Rows within one column are unique: unbuffered addition is the formula's.
+                    # ufunc.at takes its fast loop only for intp rows and float64 values (the
+                    # float32 products widen exactly).
+                    np.add.at(scores, rows.astype(np.intp), (weight * values).astype(np.float64))
             elif forms:
                 rows, part = self._word(forms)
-                scores[rows] += part
+                # rows repeat (one place per form holding the passage): every place of a row
+                # writes the same sum, so the row gets its part once.
+                scores[rows] = scores[rows] + part
         if bigram_weights and self.bigram_weight > 0:
             bigram = np.zeros(n)
             for j, weight in bigram_weights.items():
                 rows, values = self.bigrams.column(j)
-                bigram[rows.astype(np.intp)] += weight * values
+                np.add.at(bigram, rows.astype(np.intp), (weight * values).astype(np.float64))
             bigram *= self.bigram_weight
             scores += bigram
         if self.boost is not None:
@@ -117,21 +120,21 @@ class Scorer:
 
     def _word(self, forms: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
         """(rows, part) of a word of several forms: its best form's weight plus TIE_SHARE of the
-        others', for the passages holding a form (computed as the formula does over all)."""
+        others', for the passages holding a form, a row once per form holding it (computed as
+        the formula does over all: the forms' weights added in their order, the largest kept)."""
         n = self.passages
         best = np.zeros(n)
         total = np.zeros(n)
-        held = np.zeros(n, dtype=bool)
+        places, contributions = [], []
         for j, weight in forms.items():
             rows, values = self.words.column(j)
-            rows = rows.astype(np.intp)
-            contribution = weight * values
-            total[rows] += contribution
-            best[rows] = np.maximum(best[rows], contribution)
-            held[rows] = True
-        rows = np.flatnonzero(held)
-        best, total = best[rows], total[rows]
-        return rows, best + self.tie_share * (total - best)
+            places.append(rows.astype(np.intp))
+            contributions.append((weight * values).astype(np.float64))
+        rows, contributions = np.concatenate(places), np.concatenate(contributions)
+        np.add.at(total, rows, contributions)
+        np.maximum.at(best, rows, contributions)
+        best = best[rows]
+        return rows, best + self.tie_share * (total[rows] - best)
 
 
 def _select(scores: np.ndarray, k: int) -> TopScores:
