@@ -41,6 +41,9 @@ from bot.retrieval.index import FIELDS, REPRESENTATIONS, FieldCounts, IndexCount
 # Bump when the file layout or the meaning of its arrays changes.
 CACHE_VERSION = "4"
 WEIGHTS_VERSION = "1"
+# Bump when what the weights hold changes (their key has it: the counts and the parsed library stay
+# valid, and the weights are computed again from the cached counts). 2: each term's head_df.
+SERVING_VERSION = "2"
 _KEEP_FILES = 4  # older cache files (other corpora, old versions) beyond this are removed
 _MANIFEST = "manifest.json"
 

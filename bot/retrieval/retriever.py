@@ -31,8 +31,8 @@ import numpy as np
 from bot.config import RetrievalConfig
 from bot.corpus import Corpus, Passage, Passages, sentence_spans
 from bot.retrieval import duplicates, snippets
-from bot.retrieval.cache import (CACHE_VERSION, WEIGHTS_VERSION, ArraysWriter, cache_key, derived_key, gather,
-                                 load_arrays, load_index, save_arrays, save_field, save_index)
+from bot.retrieval.cache import (CACHE_VERSION, SERVING_VERSION, WEIGHTS_VERSION, ArraysWriter, cache_key,
+                                 derived_key, gather, load_arrays, load_index, save_arrays, save_field, save_index)
 from bot.retrieval.index import (REPRESENTATIONS, IndexCounts, build_counts, build_field, counting_fingerprint,
                                  head_text)
 from bot.retrieval.model import Model, load_model
@@ -911,16 +911,19 @@ class Retriever:
             start, size = start + size, size * 4
             rows = np.array([i for i, _ in batch], dtype=np.int64)
             begin, end = self._rows.indptr[rows], self._rows.indptr[rows + 1]
-            long = end - begin >= duplicates.MIN_WORDS
-            candidates = duplicates.Candidates(end - begin, gather(self._rows.indices, begin[long], end[long]),
-                                               self.words.idf)
+            # A candidate's terms are read only when the kept passages' columns cannot decide.
+            candidates = duplicates.Candidates(
+                end - begin,
+                lambda places, begin=begin, end=end: gather(self._rows.indices, begin[places], end[places]),
+                self.words.idf, lambda terms, places, rows=rows: self.words.present_many(terms, rows[places]),
+                self.words.headless)
             repeating = np.zeros(len(batch), dtype=bool)
 
             def against(j: int) -> None:
                 held = self._terms(j)
                 repeating[:] |= candidates.repeating(
                     held, self._terms_idf(held), lambda n: duplicates.repeats(self._terms(batch[n][0]), held,
-                                                                              self._terms_idf))
+                                                                              self._terms_idf), repeating)
 
             for j, _ in kept:
                 against(j)
@@ -1020,7 +1023,7 @@ def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
     weights are never all in memory at once.
     """
     key = index_key(corpus, analyzer)
-    weights_key = derived_key(key, f"weights {WEIGHTS_VERSION} long {LONG_COLUMN}/{HIGH_TIER_SHARE}",
+    weights_key = derived_key(key, f"weights {WEIGHTS_VERSION}.{SERVING_VERSION} long {LONG_COLUMN}/{HIGH_TIER_SHARE}",
                               repr(model.ranking.words), repr(model.ranking.bigrams))
     started = time.perf_counter()
     arrays = load_arrays(cache_dir, weights_key, on_demand=_ON_DEMAND)

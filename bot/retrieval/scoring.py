@@ -78,6 +78,8 @@ class TermColumns:
         self.passages = int(arrays["passages"][0])
         self.indptr, self.indices, self.data = arrays["indptr"], arrays["indices"], arrays["data"]
         self.idf = arrays["idf"]
+        # Terms no passage's head holds: their columns' passages are those whose body holds them.
+        self.headless = np.asarray(arrays["head_df"]) == 0
         self.unseen_idf = float(bm25_idf(0, max(self.passages, 1)))
         # Each column's largest weight: the bound of what the term gives a passage (bot.retrieval.topk).
         self.peak_values = arrays["peaks"]
@@ -207,6 +209,9 @@ def write_weights(counts, params: FieldParams, writer, prefix: str, long_column:
     writer.add(prefix + "passages", np.array([n], dtype=np.int64))
     writer.add(prefix + "indptr", np.concatenate(([0], np.cumsum(df))).astype(np.int64))
     writer.add(prefix + "idf", idf)
+    # Passages holding each term in their head: where it is 0, a column's passages are exactly
+    # those whose body holds the term (bot.retrieval.duplicates reads body terms so).
+    writer.add(prefix + "head_df", head_df.astype(np.int64) if with_head else np.zeros(len(df), dtype=np.int64))
     for name, dtype in (("indices", np.int32), ("data", np.float32), ("peaks", np.float32),
                         ("high_columns", np.int64), ("high_start", np.int64), ("high_end", np.int64),
                         ("high_cut", np.float32), ("high_rows", np.int32), ("high_values", np.float32)):
