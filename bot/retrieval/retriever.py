@@ -101,6 +101,8 @@ _ANAPHORA = re.compile(r"(?:该|此|其(?![他它中实余次])|这(?:个|些|�
 
 log = logging.getLogger(__name__)
 
+_UNKNOWN = object()  # a fast path's sets not computed yet (Retriever._held_sets)
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -491,10 +493,12 @@ class Retriever:
         total = weight.sum()
         return covered @ weight / total if total > 0 else np.zeros(len(rows))
 
-    def _covered(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
-        """rows x words: the share of each word's weight the passage holds (a form, or its pairs)."""
+    def _covered(self, words: list[Word], rows: np.ndarray, sets=_UNKNOWN) -> np.ndarray:
+        """rows x words: the share of each word's weight the passage holds (a form, or its pairs);
+        sets: _held_sets(words), when known."""
         if len(rows) <= _SET_ROWS:
-            sets = self._held_sets(words)
+            if sets is _UNKNOWN:
+                sets = self._held_sets(words)
             if sets is not None:
                 return self._covered_by_sets(words, rows.tolist(), *sets)
         return self._covered_by_columns(words, rows)
@@ -596,11 +600,12 @@ class Retriever:
         return covered
 
     def judge(self, query: Query, rows: np.ndarray, scores: np.ndarray,
-              covered: np.ndarray | None = None) -> np.ndarray:
-        """The relevance model's probability for each candidate row."""
+              covered: np.ndarray | None = None, sets=_UNKNOWN) -> np.ndarray:
+        """The relevance model's probability for each candidate row (sets: _held_sets of its words,
+        when known)."""
         if query.words and len(rows) <= _SET_ROWS:
             return self.relevance.probability(feature_lists(list(query.words),
-                                                            self._evidence(query, rows, scores, covered, True)))
+                                                            self._evidence(query, rows, scores, covered, True, sets)))
         return self.relevance.probability(self.features(query, rows, scores, covered))
 
     def features(self, query: Query, rows: np.ndarray, scores: np.ndarray,
@@ -610,7 +615,7 @@ class Retriever:
         return features(list(query.words), self._evidence(query, rows, scores, covered))
 
     def _evidence(self, query: Query, rows: np.ndarray, scores: np.ndarray | TopScores,
-                  covered: np.ndarray | None = None, listed_values: bool = False) -> Evidence:
+                  covered: np.ndarray | None = None, listed_values: bool = False, sets=_UNKNOWN) -> Evidence:
         """What the relevance features of rows are computed from (features, feature_lists); with
         listed_values, its scores and bigram coverage are lists (feature_lists reads them so).
 
@@ -622,7 +627,10 @@ class Retriever:
         if covered is None:
             covered = self._covered(words, rows)
         listed = rows.tolist()
-        sets = self._held_sets(words) if len(listed) <= _SET_ROWS else None
+        if len(listed) > _SET_ROWS:
+            sets = None
+        elif sets is _UNKNOWN:
+            sets = self._held_sets(words)
         # Each pair's weight x idf, added in the question's order; a row's found ones likewise.
         pair_idf = self.bigrams.idf[list(query.bigram_weights)].tolist() if query.bigram_weights else []
         idfs = [weight * idf for weight, idf in zip(query.bigram_weights.values(), pair_idf)]
@@ -632,12 +640,13 @@ class Retriever:
         found = []
         pair_sets = self._bigram_sets(query.bigram_weights) if sets is not None else None
         if pair_sets is not None:
-            for i in listed:
-                share = 0.0
-                for idf, held in zip(idfs, pair_sets):
-                    if i in held:
-                        share += idf
-                found.append(share)
+            # Each row's found pairs added in the question's order: pair by pair, to the rows holding it.
+            shares = dict.fromkeys(listed, 0.0)
+            wanted = frozenset(listed)
+            for idf, held in zip(idfs, pair_sets):
+                for i in held & wanted:
+                    shares[i] += idf
+            found = [shares[i] for i in listed]
         else:
             for held in self.bigrams.present_many(list(query.bigram_weights), rows).T.tolist():
                 share = 0.0
@@ -787,8 +796,9 @@ class Retriever:
         # Which words each candidate holds: the judged few's now, the rest of the pool's only when
         # the pages reach past them (most questions' first page is filled from the judged rows).
         words = list(query.words)
-        covered = self._covered(words, order[:JUDGED])
-        judged = self.judge(query, order[:JUDGED], top, covered)
+        sets = self._held_sets(words)
+        covered = self._covered(words, order[:JUDGED], sets)
+        judged = self.judge(query, order[:JUDGED], top, covered, sets)
         if judged.max(initial=0.0) < params.threshold:
             return []
         # Exact repeats (same terms) go first: a row is fresh when no better one has its
@@ -810,7 +820,7 @@ class Retriever:
         asking: list[tuple[int, float]] = []
         for n, i in enumerate(order.tolist()):
             if n == known:
-                rest = self._covered(words, order[known:])
+                rest = self._covered(words, order[known:], sets)
                 coverage = self.coverage(query, order, np.concatenate((covered, rest))).tolist()
             shown = n == 0 or coverage[n] >= params.page_coverage or (n < len(likely) and likely[n] >= params.threshold)
             if not fresh[n] or not shown:
