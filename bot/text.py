@@ -121,6 +121,12 @@ class Analyzer:
         # Counts the words taught to jieba: what a cache of words' facts elsewhere is keyed by too.
         self.dictionary_version = 0
         self.stopwords = _read_stopwords(config.stopwords_file)
+        # The stop words of three characters or more, by their first character: a question none of
+        # them is in holds no such word, whatever jieba makes of it (question_bigrams).
+        self._long_stopwords: dict[str, tuple[str, ...]] = {}
+        for word in sorted(self.stopwords):
+            if len(word) >= 3:
+                self._long_stopwords[word[0]] = self._long_stopwords.get(word[0], ()) + (word,)
         self.aliases = _read_aliases(config.aliases_file)
         self._jieba = jieba.Tokenizer()
         prefixdict.initialize(self._jieba, config.cache_dir)
@@ -186,11 +192,18 @@ class Analyzer:
         it frames the question, it is not its topic, and its pairs would favour any heading that
         asks the same way. Pairs across its edges (么要) stay: measured, they tell phrases apart."""
         inside: set[str] = set()
-        for word, start, end in self._jieba_words(norm):
-            if end - start >= 3 and word in self.stopwords:
-                inside.update(word[i:i + 2] for i in range(len(word) - 1))
+        # jieba's words are pieces of the text: without a long stop word in it, none is one, and a
+        # question mixing Latin and Chinese (cut by stretches for its terms) is not cut again whole.
+        if self._holds_long_stopword(norm):
+            for word, start, end in self._jieba_words(norm):
+                if end - start >= 3 and word in self.stopwords:
+                    inside.update(word[i:i + 2] for i in range(len(word) - 1))
         pairs = self.normalized_bigrams(norm)
         return [p for p in pairs if p not in inside] if inside else pairs
+
+    def _holds_long_stopword(self, norm: str) -> bool:
+        """Whether a stop word of three characters or more is in the text."""
+        return any(word in norm for ch in self._long_stopwords.keys() & set(norm) for word in self._long_stopwords[ch])
 
     def tokens(self, text: str) -> list[Token]:
         """Like tokenize, with each term's span in the original text (for highlighting)."""

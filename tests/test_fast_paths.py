@@ -312,3 +312,29 @@ def test_the_judged_rows_coverage_is_the_pools_without_the_other_rows(retriever)
         for first in (1, 5, len(top.rows)):
             covered = retriever._covered(words, top.rows[:first])
             assert retriever._first_coverage(query, top.rows, covered) == whole[:first]
+
+
+def test_a_questions_pairs_without_cutting_it_again_are_those_of_its_cut(retriever) -> None:
+    """question_bigrams cuts a question only when a stop word of three characters or more is in
+    it: the pairs are those found by cutting it, on every question, every stop word alone and
+    in a question, and random runs of long stop words among other words."""
+    import random
+
+    analyzer = retriever.analyzer
+
+    def plain(norm: str) -> list[str]:
+        inside = set()
+        for word, start, end in analyzer._jieba_words(norm):
+            if end - start >= 3 and word in analyzer.stopwords:
+                inside.update(word[i:i + 2] for i in range(len(word) - 1))
+        return [p for p in analyzer.normalized_bigrams(norm) if p not in inside]
+
+    longs = sorted(w for w in analyzer.stopwords if len(w) >= 3)
+    rng = random.Random(9)
+    texts = [analyzer.normalize(q) for q in questions()] + [f"{w}是什么" for w in analyzer.stopwords]
+    texts += ["".join(rng.choice(longs + ["a1", "的", "模型", "deepseek"]) for _ in range(4)) for _ in range(300)]
+    skipped = 0
+    for text in texts:
+        assert analyzer.question_bigrams(text) == plain(text), text
+        skipped += not analyzer._holds_long_stopword(text)
+    assert 0 < skipped < len(texts)
