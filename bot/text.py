@@ -63,7 +63,6 @@ _CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002f
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _ENGLISH_WORD = re.compile(r"[a-z]{3,}")
 _HAS_LATIN = re.compile(r"[a-z]")
-_ALNUM = re.compile(r"[a-z0-9]")
 # A title that is a name: Chinese characters only, no longer than a name runs; a closing
 # qualifier in brackets (电视剧) and the dots of a transliterated name (海梅·雷耶斯) set aside.
 _TITLE_NAME = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,8}")
@@ -402,9 +401,9 @@ class Analyzer:
         if not _HAS_LATIN.search(norm):
             return terms, taken  # the glossary is English: a Chinese question skips its patterns
         for n in self._glossary_candidates(norm):
-            (pattern, translations), stem = self._glossary[n], self._glossary_stems[n]
-            if stem not in norm:
+            if self._glossary_stems[n] not in norm:
                 continue  # the phrase's first word is not there: its pattern cannot match
+            pattern, translations = self._glossary[n]
             for match in pattern.finditer(norm):
                 span = match.span()
                 if any(s < span[1] and span[0] < e for s, e in taken):
@@ -421,7 +420,8 @@ class Analyzer:
         """The glossary patterns (by place, in order) that may match in norm: a match starts where
         no letter or digit precedes it, with its stem's first character; most questions hold few
         such characters, so most of the glossary is never tried."""
-        firsts = {ch for at, ch in enumerate(norm) if at == 0 or not _ALNUM.match(norm[at - 1])}
+        # Where no [a-z0-9] precedes (a range test a character: a regex match each cost more).
+        firsts = {ch for before, ch in zip(" " + norm, norm) if not ("a" <= before <= "z" or "0" <= before <= "9")}
         found = [n for ch in firsts for n in self._glossary_by_first.get(ch, ())]
         return sorted(found + self._glossary_by_first.get("", []))
 
