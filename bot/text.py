@@ -653,11 +653,13 @@ def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str, hmm_words=None,
                 else:
                     words.extend(part)
             continue
-        # The DAG (each word starting at k: its end and count) and the best route from the right.
+        # The best route from the right (calc), each position's words (get_DAG: the prefixes from
+        # it that are words, by their end, ascending) read as it is reached.
         n = len(block)
-        dag: list[list[tuple[int, int]]] = []
-        for k in range(n):
-            ends = []
+        route_score = [0.0] * (n + 1)
+        route_end = [0] * (n + 1)
+        for k in range(n - 1, -1, -1):
+            best, best_end = None, 0
             i = k
             frag = block[k]
             while i < n:
@@ -667,20 +669,14 @@ def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str, hmm_words=None,
                 if count is None:
                     break
                 if count:
-                    ends.append((i, count))
+                    score = log(count) - logtotal + route_score[i + 1]
+                    if best is None or score >= best:
+                        best, best_end = score, i
                 i += 1
                 frag = block[k:i + 1]
-            if not ends:
-                ends.append((k, freq.get(block[k])))
-            dag.append(ends)
-        route_score = [0.0] * (n + 1)
-        route_end = [0] * (n + 1)
-        for k in range(n - 1, -1, -1):
-            best, best_end = None, 0
-            for x, count in dag[k]:
-                score = log(count or 1) - logtotal + route_score[x + 1]
-                if best is None or score >= best:
-                    best, best_end = score, x
+            if best is None:
+                # No word starts here: the character alone, at its count or one.
+                best, best_end = log(freq.get(block[k]) or 1) - logtotal + route_score[k + 1], k
             route_score[k], route_end[k] = best, best_end
         x = 0
         buf = ""
