@@ -30,6 +30,8 @@ MAX_CONTEXT_CHARS = 300
 HISTORY_TURNS_SHOWN = 10
 # Articles whose quotations' speakers are kept worked out (the oldest is dropped past this).
 QUOTATION_SOURCES_KEPT = 256
+# jieba's tags of a person's, an organisation's, a place's or another proper name, and Latin words.
+_SOMEONE_TAGS = ("nr", "ns", "nt", "nz", "eng")
 # How far back the follow-up notice looks for the last question asked (past pages of 更多).
 LAST_ASKED_TURNS = 12
 KEYWORDS_PER_SOURCE = 5
@@ -419,6 +421,12 @@ class Engine:
         if reply.exchange is not None:
             await self._history.append_turns(chat_id, reply.exchange.turns())
 
+    def _names_someone(self, name: str) -> bool:
+        """Whether a name the articles hold is a person's, a company's or a place's (jieba's proper
+        name tags, or Latin), someone who can have said something: 开源 is a topic."""
+        words = self._analyzer.tokenize(self._analyzer.normalize(name))
+        return bool(words) and self._analyzer.word_tag(words[0]).startswith(_SOMEONE_TAGS)
+
     def _no_match(self, lang: str, query: str, notices: list[str], context: str | None,
                   truncated: bool) -> Reply:
         """Nothing relevant: say so honestly and name what the articles cover."""
@@ -426,8 +434,10 @@ class Engine:
             "; ".join(f"“{s.title}”" for s in self.sources)
         # A name the articles know, asked something they never say of it (李彦宏多大年纪): say so.
         names = self._retriever.names_in(query)
-        named = (say("named_elsewhere", lang, names="、".join(names) if lang == "zh" else ", ".join(names),
-                     first=names[0]),) if names else ()
+        listed = "、".join(names) if lang == "zh" else ", ".join(names)
+        speakers = [name for name in names if self._names_someone(name)]
+        named = ((say("named_elsewhere", lang, names=listed, first=speakers[0]),) if speakers else
+                 (say("named_elsewhere_topic", lang, names=listed),) if names else ())
         lines = (*notices, say("no_match", lang), *named, say("topics", lang, titles=titles))
         return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=lines, sources=self.sources,
                      context=context, truncated=truncated)

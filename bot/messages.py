@@ -61,6 +61,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "文章里提到了{names}，但没有说到你问的这一点；可以问问{first}说了什么。",
         "en": "The articles mention {names}, but not what you asked; you could ask what {first} said.",
     },
+    # The same when what the question names is a topic (开源), not someone who could have said anything.
+    "named_elsewhere_topic": {
+        "zh": "文章里提到了{names}，但没有说到你问的这一点。",
+        "en": "The articles mention {names}, but not what you asked.",
+    },
     "nearby": {
         "zh": "（直接回答这个问题的段落就是前面那些；下面是第一段所在章节里的其他相关段落。）",
         "en": "(The passages that answer it were the earlier ones; here is more from the first one's section.)",

@@ -93,6 +93,11 @@ async def test_a_known_name_asked_what_the_articles_never_say_is_told_so(engine:
     assert any("文章里提到了李彥宏" in line for line in reply.lines)
     other = await engine.handle(4, 4, "今天北京天气怎么样？")
     assert other.kind is ReplyKind.NO_MATCH and not any("文章里提到了" in line for line in other.lines)
+    # A topic the articles hold (开源) said nothing: no "ask what 开源 said".
+    topic = await engine.handle(4, 4, "开源的保质期有多长？")
+    assert topic.kind is ReplyKind.NO_MATCH
+    assert "文章里提到了开源，但没有说到你问的这一点。" in topic.lines
+    assert not any("说了什么" in line for line in topic.lines)
 
 
 def test_a_pronoun_is_told_apart_from_other_pointers() -> None:
