@@ -181,6 +181,7 @@ def test_a_questions_frame_makes_no_character_pairs(retriever: Retriever) -> Non
     ("您好，麻烦问下李彦宏怎么看开源", "李彦宏怎么看开源"),
     ("hi, does DeepSeek have outside investors? thanks", "does DeepSeek have outside investors?"),
     ("总结一下开源的好处", "开源的好处"),
+    ("Why did DeepSeek open-source its models? Thanks a lot", "Why did DeepSeek open-source its models?"),
 ])
 def test_greetings_and_thanks_around_a_question_change_nothing(retriever: Retriever, polite: str,
                                                                plain: str) -> None:
