@@ -88,7 +88,8 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     """Score an evaluation file: questions (q + gold; gold [] = off-topic) or dialogues.
 
     A questions file prints hit@1, hit@3, MRR, false abstention, off-topic abstained and the
-    misses, the figures of the team's score_retrieval.py. A dialogues file (dialogues: name,
+    misses, the figures of the team's score_retrieval.py, and how often the answer is in what
+    the reader sees of the passage (its snippet). A dialogues file (dialogues: name,
     turns) runs each dialogue in a fresh chat of the engine, with a history database of its own
     that is thrown away, and prints the turns that missed and the first / later turns passed, as
     score_dialogues.py does.
@@ -105,8 +106,15 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from bot.evaluation import load_cases, score
     cases = load_cases(path)
     _, retriever = build_engine_parts(config)
-    report = score(cases, lambda q: [h.passage.text for h in search_question(retriever, q, args.top)])
-    print("\n".join(report.lines()))
+    hits = {case.question: search_question(retriever, case.question, args.top) for case in cases}
+    report = score(cases, lambda q: [h.passage.text for h in hits[q]])
+    # The scorers count a gold string anywhere in a passage; a long one is shown as its best
+    # sentences, so this says how often the reader sees the answer too.
+    shown = score(cases, lambda q: [h.snippet for h in hits[q]])
+    lines = report.lines()
+    on = max(shown.on_topic, 1)
+    lines.insert(2, f"shown in the snippets: hit@1 {shown.hit1 / on:.3f}  hit@3 {shown.hit3 / on:.3f}")
+    print("\n".join(lines))
     return 0
 
 

@@ -121,6 +121,7 @@ def test_eval_prints_the_scorers_figures(run_cli, tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("on-topic 1: hit@1 ") and "mrr" in lines[0] and "false abstain" in lines[0]
     assert lines[1] == "off-topic 1: abstained 1/1"
+    assert lines[2].startswith("shown in the snippets: hit@1 1.000")
 
 
 def test_eval_of_a_malformed_file_is_one_sentence(run_cli, tmp_path: Path) -> None:
