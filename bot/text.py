@@ -120,6 +120,8 @@ class Analyzer:
         # Counts the words taught to jieba: what a cache of words' facts elsewhere is keyed by too.
         self.dictionary_version = 0
         self.stopwords = _read_stopwords(config.stopwords_file)
+        # Whether a word is a term depends on the word (and the stop words, read once) alone.
+        self._keep = functools.lru_cache(maxsize=WORD_CACHE)(self._keep)
         # The stop words of three characters or more, by their first character: a question none of
         # them is in holds no such word, whatever jieba makes of it (question_bigrams).
         self._long_stopwords: dict[str, tuple[str, ...]] = {}

@@ -338,3 +338,15 @@ def test_a_questions_pairs_without_cutting_it_again_are_those_of_its_cut(retriev
         assert analyzer.question_bigrams(text) == plain(text), text
         skipped += not analyzer._holds_long_stopword(text)
     assert 0 < skipped < len(texts)
+
+
+def test_a_words_cached_keep_is_the_words_own(retriever, bundled_parts) -> None:
+    """_keep is cached by word: on every word, sub-word and character of the passages and the
+    questions (Latin, digits and punctuation among them), what it gives is what it computes."""
+    analyzer = retriever.analyzer
+    texts = [p.text for p in bundled_parts[1].passages] + questions()
+    words = {w for t in texts for w, _, _ in analyzer._jieba_words(analyzer.normalize(t))}
+    words |= {ch for w in words for ch in w} | {"a", "z", "ai", "的", "什么", "", " "}
+    for word in words:
+        assert analyzer._keep(word) == analyzer._keep.__wrapped__(word), word
+    assert analyzer._keep.cache_info().hits > 0
