@@ -628,6 +628,17 @@ _JIEBA_HAN = jieba.re_han_default
 _JIEBA_SKIP = jieba.re_skip_default
 
 
+def _add_single_run(words: list[str], run: str, freq: dict, hmm) -> None:
+    """A run of characters the route took one by one (jieba's __cut_DAG): a lone one as it is,
+    a run the dictionary lacks cut by the HMM, one it holds character by character."""
+    if len(run) == 1:
+        words.append(run)
+    elif not freq.get(run):
+        words.extend(hmm(run))
+    else:
+        words.extend(run)
+
+
 def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str, hmm_words=None,
                    fragments: dict[str, int | None] | None = None) -> tuple[tuple[str, int, int], ...]:
     """tuple(tokenizer.tokenize(text)): jieba's default cut with its HMM, the same words, computed
@@ -688,22 +699,12 @@ def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str, hmm_words=None,
                 buf += block[x]
             else:
                 if buf:
-                    if len(buf) == 1:
-                        words.append(buf)
-                    elif not freq.get(buf):
-                        words.extend(hmm(buf))
-                    else:
-                        words.extend(buf)
+                    _add_single_run(words, buf, freq, hmm)
                     buf = ""
                 words.append(block[x:y])
             x = y
         if buf:
-            if len(buf) == 1:
-                words.append(buf)
-            elif not freq.get(buf):
-                words.extend(hmm(buf))
-            else:
-                words.extend(buf)
+            _add_single_run(words, buf, freq, hmm)
     out = []
     start = 0
     for word in words:
