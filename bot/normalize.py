@@ -12,6 +12,9 @@ original, so a matched word can be highlighted in the passage exactly as the art
    table behind OpenCC's tw2sp): a phrase is mapped only when jieba's general dictionary counts
    the mainland form as commoner, so a word that mainland Chinese uses in its own sense (程序,
    执行, 元件) is never rewritten.
+4. The aspect particle: Taiwan writes 着 (随着, 意味着, 看着) as 著, which t2s leaves alone, since
+   著 is Simplified too, read zhù (著名, 显著). A 著 becomes 着 unless a dictionary word holding it
+   there is commoner as written than with 着.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ log = logging.getLogger(__name__)
 # A Taiwan phrase whose own frequency in jieba's dictionary is below this is not a mainland word
 # at all (执行长 for 首席执行官), so it maps even where the mainland form is a rare compound.
 _RARE_IN_MAINLAND = 30
+# 著 read zhù, and 着 (the particle, or zháo as in 着手), in the longest words that hold them.
+_ZHU, _ZHE = "著", "着"
+_LONGEST_ZHU_WORD = 4
 
 
 class Normalizer:
@@ -38,6 +44,7 @@ class Normalizer:
         self._traditional = _traditional_chars()
         self._changing = _changing_keys()
         self._phrases = _taiwan_phrases(self._t2s, general_frequency)
+        self._frequency = general_frequency
         # One alternation, longest phrase first, so the regex engine does the longest match in C.
         keys = sorted(self._phrases, key=len, reverse=True)
         self._phrase_pattern = re.compile("|".join(map(re.escape, keys))) if keys else None
@@ -66,12 +73,26 @@ class Normalizer:
                 # Keep offsets exact: fall back to a per-character conversion.
                 converted = "".join(self._t2s.convert(ch)[:1] or ch for ch in norm)
             norm = converted
-        if self._phrase_pattern is None:
-            return norm, index
-        matches = list(self._phrase_pattern.finditer(norm))
-        if not matches:
-            return norm, index
-        return self._map_phrases(norm, index, matches)
+        matches = list(self._phrase_pattern.finditer(norm)) if self._phrase_pattern is not None else []
+        if matches:
+            norm, index = self._map_phrases(norm, index, matches)
+        # Last: one character for one, so the map stays as it is.
+        return (self._particles(norm) if _ZHU in norm else norm), index
+
+    def _particles(self, norm: str) -> str:
+        """norm with each 著 that is the particle 着 written the Taiwan way turned into 着."""
+        chars = list(norm)
+        for at in (i for i, ch in enumerate(norm) if ch == _ZHU):
+            kept = turned = 0
+            for length in range(2, _LONGEST_ZHU_WORD + 1):
+                for start in range(max(0, at - length + 1), min(at, len(norm) - length) + 1):
+                    span = norm[start:start + length]
+                    kept = max(kept, self._frequency.get(span, 0))
+                    other = span[:at - start] + _ZHE + span[at - start + 1:]
+                    turned = max(turned, self._frequency.get(other, 0))
+            if turned >= kept:
+                chars[at] = _ZHE
+        return "".join(chars)
 
     def _may_change(self, text: str) -> bool:
         """Whether t2s could change text: some key of its tables that it replaces by something

@@ -34,6 +34,17 @@ def test_traditional_and_simplified_questions_give_the_same_terms(analyzer: Anal
     assert analyzer.tokenize("梁文鋒說 DeepSeek 的目標是什麼？") == analyzer.tokenize("梁文锋说 DeepSeek 的目标是什么?")
 
 
+def test_the_particle_written_the_taiwan_way_meets_the_mainland_one(analyzer: Analyzer) -> None:
+    # Taiwan writes the particle 着 as 著, which is Simplified too (著名): t2s leaves it, and 随著
+    # or 意味著 never met 随着 and 意味着, while 面临著 kept a stray 著 as a word of the question.
+    assert analyzer.normalize("隨著開源，這意味著什麼？") == "随着开源,这意味着什么?"
+    assert analyzer.tokenize("DeepSeek 面臨著哪些攻擊？") == analyzer.tokenize("DeepSeek 面临着哪些攻击？")
+    assert analyzer.normalize("著手") == "着手"
+    # Read zhù, it stays: the dictionary knows these words with 著, not with 着.
+    for word in ("著名", "顯著", "著作", "名著", "土著", "臭名昭著"):
+        assert "著" in analyzer.normalize(word)
+
+
 def test_user_dictionary_terms_stay_whole(analyzer: Analyzer) -> None:
     tokens = analyzer.tokenize("幻方量化强调出口管制挡不住星际之门，梁文锋谈开源情怀")
     for term in ("幻方量化", "出口管制", "星际之门", "梁文锋", "开源情怀"):
