@@ -48,6 +48,12 @@ class Normalizer:
         # One alternation, longest phrase first, so the regex engine does the longest match in C.
         keys = sorted(self._phrases, key=len, reverse=True)
         self._phrase_pattern = re.compile("|".join(map(re.escape, keys))) if keys else None
+        # The phrases by their first character, in the alternation's order (longest first), and
+        # where such a character is: _phrase_matches tries them only there.
+        self._phrases_by_first: dict[str, list[str]] = {}
+        for key in keys:
+            self._phrases_by_first.setdefault(key[0], []).append(key)
+        self._phrase_starts = re.compile("[" + "".join(map(re.escape, self._phrases_by_first)) + "]") if keys else None
 
     @property
     def phrase_targets(self) -> frozenset[str]:
@@ -73,7 +79,7 @@ class Normalizer:
                 # Keep offsets exact: fall back to a per-character conversion.
                 converted = "".join(self._t2s.convert(ch)[:1] or ch for ch in norm)
             norm = converted
-        matches = list(self._phrase_pattern.finditer(norm)) if self._phrase_pattern is not None else []
+        matches = self._phrase_matches(norm) if self._phrase_pattern is not None else []
         if matches:
             norm, index = self._map_phrases(norm, index, matches)
         # Last: one character for one, so the map stays as it is.
@@ -94,6 +100,24 @@ class Normalizer:
                 chars[at] = _ZHE
         return "".join(chars)
 
+    def _phrase_matches(self, norm: str) -> list[tuple[int, int, str]]:
+        """(start, end, phrase) of the Taiwan phrases in norm: what the alternation's finditer
+        matches (left to right, the first phrase in its order matching at a place, the next
+        search from the match's end), tried only where a phrase's first character is."""
+        out: list[tuple[int, int, str]] = []
+        reached = 0
+        by_first = self._phrases_by_first
+        for place in self._phrase_starts.finditer(norm):
+            at = place.start()
+            if at < reached:
+                continue
+            for phrase in by_first[norm[at]]:
+                if norm.startswith(phrase, at):
+                    reached = at + len(phrase)
+                    out.append((at, reached, phrase))
+                    break
+        return out
+
     def _may_change(self, text: str) -> bool:
         """Whether t2s could change text: some key of its tables that it replaces by something
         else is in it. Every replacement is of a key found in the text, so without one the text
@@ -103,17 +127,16 @@ class Normalizer:
         chars, phrases = self._changing
         if not chars.isdisjoint(text):
             return True
-        return any(phrase in text for ch in set(text) for phrase in phrases.get(ch, ()))
+        return any(phrase in text for ch in phrases.keys() & set(text) for phrase in phrases[ch])
 
     def _map_phrases(self, norm: str, index: list[int] | None,
-                     matches: list[re.Match[str]]) -> tuple[str, list[int] | None]:
+                     matches: list[tuple[int, int, str]]) -> tuple[str, list[int] | None]:
         """Replace the matched Taiwan phrases, composing the character map."""
         out: list[str] = []
         where: list[int] = []
         pos = 0
-        for match in matches:
-            start, end = match.span()
-            target = self._phrases[match.group()]
+        for start, end, phrase in matches:
+            target = self._phrases[phrase]
             out.append(norm[pos:start])
             where.extend(range(pos, start))
             # Each new character points into the phrase; the last points at its last character,

@@ -184,8 +184,8 @@ class Analyzer:
                 if run not in stop:
                     out.append(run)
                 continue
-            out.extend(pair for pair in (run[i:i + 2] for i in range(len(run) - 1))
-                       if pair not in stop)
+            pairs = [run[i:i + 2] for i in range(len(run) - 1)]
+            out.extend(pairs if stop.isdisjoint(pairs) else [pair for pair in pairs if pair not in stop])
         return out
 
     def question_bigrams(self, norm: str) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -350,3 +352,41 @@ def test_a_words_cached_keep_is_the_words_own(retriever, bundled_parts) -> None:
     for word in words:
         assert analyzer._keep(word) == analyzer._keep.__wrapped__(word), word
     assert analyzer._keep.cache_info().hits > 0
+
+
+def test_the_taiwan_phrases_found_where_a_first_character_is_are_the_alternations_matches(retriever, bundled_parts) -> None:
+    """_phrase_matches tries the phrases only where one's first character is: the matches of the
+    alternation's finditer, on the questions, the passages and strings of phrases run together
+    (overlapping, cut short, one inside another)."""
+    normalizer = retriever.analyzer._normalizer
+    keys = sorted(normalizer._phrases)
+    rng = random.Random(9)
+    texts = questions() + [p.text for p in bundled_parts[1].passages]
+    texts += ["".join(rng.choice(keys)[rng.randrange(2):] + rng.choice(["", "", "的", " ", "网"])
+                      for _ in range(rng.randint(1, 8))) for _ in range(3000)]
+    found = 0
+    for text in texts:
+        expected = [(m.start(), m.end(), m.group()) for m in normalizer._phrase_pattern.finditer(text)]
+        assert normalizer._phrase_matches(text) == expected, text
+        found += len(expected)
+    assert found > 3000
+
+
+def test_a_texts_pairs_are_its_chinese_runs_pairs_without_stop_words(retriever, bundled_parts) -> None:
+    """normalized_bigrams: each run of Chinese characters' adjacent pairs that are no stop word (a
+    lone character for itself), as a plain walk over the text gives them."""
+    analyzer = retriever.analyzer
+    stop = analyzer.stopwords
+    rng = random.Random(3)
+    texts = questions() + [analyzer.normalize(p.text) for p in bundled_parts[1].passages]
+    texts += ["".join(rng.choice(["什么", "为", "的", "开源", "a", " ", "模型"]) for _ in range(rng.randint(0, 12)))
+              for _ in range(500)]
+    for text in texts:
+        plain = []
+        for run in re.findall(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+", text):
+            if len(run) == 1:
+                plain += [run] if run not in stop else []
+            else:
+                plain += [run[i:i + 2] for i in range(len(run) - 1) if run[i:i + 2] not in stop]
+        assert analyzer.normalized_bigrams(text) == plain, text
+
