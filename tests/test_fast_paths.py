@@ -390,3 +390,20 @@ def test_a_texts_pairs_are_its_chinese_runs_pairs_without_stop_words(retriever, 
                 plain += [run[i:i + 2] for i in range(len(run) - 1) if run[i:i + 2] not in stop]
         assert analyzer.normalized_bigrams(text) == plain, text
 
+
+def test_a_passages_window_places_are_what_its_windows_sets_give(retriever) -> None:
+    """_passage_window_places finds a term's windows from the sentence it starts in: the windows
+    that hold each term and pair, in order, as reading _passage_windows window by window gives."""
+    for i in range(len(retriever.passages)):
+        windows = retriever._passage_windows(i)
+        terms: dict[str, list[int]] = {}
+        pairs: dict[str, list[int]] = {}
+        for w, (held, held_pairs) in enumerate(windows):
+            for token in held:
+                terms.setdefault(token, []).append(w)
+            for pair in held_pairs:
+                pairs.setdefault(pair, []).append(w)
+        count, found_terms, found_pairs = retriever._passage_window_places(i)
+        assert count == len(windows)
+        assert found_terms == {t: tuple(ws) for t, ws in terms.items()}
+        assert found_pairs == {p: tuple(ws) for p, ws in pairs.items()}

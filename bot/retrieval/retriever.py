@@ -17,6 +17,7 @@ How a question is answered
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import logging
@@ -750,17 +751,43 @@ class Retriever:
 
     def _passage_window_places(self, i: int) -> tuple[int, dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
         """How many windows passage i has (_passage_windows), and which of them hold each term and
-        each character pair."""
-        windows = self._passage_windows(i)
-        terms: dict[str, list[int]] = {}
+        each character pair (in order): what reading _passage_windows window by window gives,
+        without its sets of terms. A window [start, end) holds a term at [s, e) when start <= s
+        and e <= end; the sentences are in order and apart, so only the sentence a term starts in
+        (the last starting at or before it), the pair of it and the next, and the pair of the one
+        before and it can."""
+        text = self.passages[i].text
+        tokens = self._spans(i)
+        sentences = sentence_spans(text) or [(0, len(text))]
+        count = 2 * len(sentences) - 1
+        starts = [start for start, _ in sentences]
+        ends = [end for _, end in sentences]
+        last = len(sentences) - 1
+        held: dict[str, set[int]] = {}
+        for token, s, e, _ in tokens:
+            k = bisect.bisect_right(starts, s) - 1
+            if k < 0:
+                continue
+            windows = held.get(token)
+            if windows is None:
+                windows = held[token] = set()
+            if e <= ends[k]:
+                windows.add(k)                      # its sentence
+                if k > 0:
+                    windows.add(last + k)           # the one before and its sentence
+            if k < last and e <= ends[k + 1]:
+                windows.add(last + k + 1)           # its sentence and the next
+        terms = {token: tuple(sorted(windows)) for token, windows in held.items() if windows}
         pairs: dict[str, list[int]] = {}
-        for w, (held, held_pairs) in enumerate(windows):
-            for token in held:
-                terms.setdefault(token, []).append(w)
-            for pair in held_pairs:
-                pairs.setdefault(pair, []).append(w)
-        return (len(windows), {t: tuple(ws) for t, ws in terms.items()},
-                {p: tuple(ws) for p, ws in pairs.items()})
+        spans = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
+        for w, (start, end) in enumerate(spans):
+            for pair in frozenset(self.analyzer.bigrams(text[start:end])):
+                places = pairs.get(pair)
+                if places is None:
+                    pairs[pair] = [w]
+                else:
+                    places.append(w)
+        return count, terms, {p: tuple(ws) for p, ws in pairs.items()}
 
     def _row_head(self, i: int) -> tuple[frozenset[str], frozenset[str]]:
         """The terms and character pairs of row i's head (its article's title and its section)."""
