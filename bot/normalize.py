@@ -15,6 +15,8 @@ original, so a matched word can be highlighted in the passage exactly as the art
 4. The aspect particle: Taiwan writes 着 (随着, 意味着, 看着) as 著, which t2s leaves alone, since
    著 is Simplified too, read zhù (著名, 显著). A 著 becomes 着 unless a dictionary word holding it
    there is commoner as written than with 着.
+5. Variant forms t2s keeps, each for the mainland one: 甚么 (甚麼) for 什么, 妳 for 你, 牠 for 它,
+   祂 for 他; so a question word written so is still one (甚麼時候 asks a date as 什么时候 does).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ _RARE_IN_MAINLAND = 30
 # 著 read zhù, and 着 (the particle, or zháo as in 着手), in the longest words that hold them.
 _ZHU, _ZHE = "著", "着"
 _LONGEST_ZHU_WORD = 4
+_VARIANT_CHARS = str.maketrans({"妳": "你", "牠": "它", "祂": "他"})
+_VARIANT_WORD, _STANDARD_WORD = "甚么", "什么"
 
 
 class Normalizer:
@@ -83,6 +87,9 @@ class Normalizer:
         if matches:
             norm, index = self._map_phrases(norm, index, matches)
         # Last: one character for one, so the map stays as it is.
+        norm = norm.translate(_VARIANT_CHARS)
+        if _VARIANT_WORD in norm:
+            norm = norm.replace(_VARIANT_WORD, _STANDARD_WORD)
         return (self._particles(norm) if _ZHU in norm else norm), index
 
     def _particles(self, norm: str) -> str:

@@ -45,6 +45,12 @@ def test_the_particle_written_the_taiwan_way_meets_the_mainland_one(analyzer: An
         assert "著" in analyzer.normalize(word)
 
 
+def test_variant_forms_t2s_keeps_become_the_mainland_ones(analyzer: Analyzer) -> None:
+    # 甚麼 is 什么 (so 甚麼時候 asks a date, as 什么时候 does); 妳 and 牠 are 你 and 它.
+    assert analyzer.normalize("妳覺得牠甚麼時候會來？") == "你觉得它什么时候会来?"
+    assert analyzer.normalize("甚至") == "甚至"
+
+
 def test_user_dictionary_terms_stay_whole(analyzer: Analyzer) -> None:
     tokens = analyzer.tokenize("幻方量化强调出口管制挡不住星际之门，梁文锋谈开源情怀")
     for term in ("幻方量化", "出口管制", "星际之门", "梁文锋", "开源情怀"):
