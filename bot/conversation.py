@@ -18,7 +18,7 @@ from bot.followup import FollowUps
 from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
 from bot.quotes import find_notable_quotes, quotation_speakers
-from bot.retrieval import Hit, Retriever
+from bot.retrieval import Hit, Retriever, holds_asked_number
 
 # Only the first characters of a message are searched: a question is short, and a pasted article
 # would otherwise cost time and drown the question's own words. The reply says so.
@@ -292,6 +292,11 @@ class Engine:
         # after a question on Dario): what it asks about must be in the passage that answers it.
         if resolution.must_hold and not any(self._holds(h, resolution.must_hold) for h in hits):
             hits, has_more = [], False
+        # Nor a number it asks ("他多大了？" after a question on 梁文锋: the year of an interview
+        # is no age): some passage must hold one of the kind asked.
+        if resolution.leaning and hits and not any(
+                holds_asked_number(self._analyzer.normalize(prepared.text), h.passage.text) for h in hits):
+            hits, has_more = [], False
         exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
                                   resolution.query, 0, resolution.context, lang, avoid)
         # Read before this exchange is stored: the question leaned on is an earlier one.
@@ -306,8 +311,9 @@ class Engine:
         elif resolution.leaning:
             notices.append(say("followup", lang, previous=_shorten(asked, 40)))
         if not hits:
-            return replace(self._no_match(lang, prepared.text, notices, resolution.context, prepared.truncated),
-                           exchange=exchange)
+            about = resolution.query if resolution.leaning else None
+            return replace(self._no_match(lang, prepared.text, notices, resolution.context, prepared.truncated,
+                                          about), exchange=exchange)
         return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=resolution.query, offset=0,
                      has_more=has_more, lines=tuple(notices), context=resolution.context,
                      truncated=prepared.truncated, exchange=exchange)
@@ -428,12 +434,13 @@ class Engine:
         return bool(words) and self._analyzer.word_tag(words[0]).startswith(_SOMEONE_TAGS)
 
     def _no_match(self, lang: str, query: str, notices: list[str], context: str | None,
-                  truncated: bool) -> Reply:
-        """Nothing relevant: say so honestly and name what the articles cover."""
+                  truncated: bool, about: str | None = None) -> Reply:
+        """Nothing relevant: say so honestly and name what the articles cover. about: what a
+        follow-up was searched as, which names what its pronoun stands for (他多大了 -> 梁文锋)."""
         titles = "、".join(f"《{s.title}》" for s in self.sources) if lang == "zh" else \
             "; ".join(f"“{s.title}”" for s in self.sources)
         # A name the articles know, asked something they never say of it (李彦宏多大年纪): say so.
-        names = self._retriever.names_in(query)
+        names = self._retriever.names_in(about or query)
         listed = "、".join(names) if lang == "zh" else ", ".join(names)
         speakers = [name for name in names if self._names_someone(name)]
         named = ((say("named_elsewhere", lang, names=listed, first=speakers[0]),) if speakers else

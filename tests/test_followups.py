@@ -151,6 +151,18 @@ async def test_an_attribute_the_articles_never_mention_is_not_answered_by_the_ea
     assert (await engine.handle(5, 5, "他老家在哪儿？")).kind is ReplyKind.NO_MATCH
 
 
+async def test_a_number_the_articles_never_give_is_not_answered_by_the_earlier_topic(engine: Engine) -> None:
+    # 梁文锋's passages hold years ("在 2023 年的一次采访中"), none an age: the honest reply names him.
+    await engine.handle(7, 7, "梁文锋是谁？")
+    reply = await engine.handle(7, 7, "他多大了？")
+    assert reply.kind is ReplyKind.NO_MATCH and not reply.hits
+    assert any("文章里提到了梁文锋" in line for line in reply.lines)
+    # A date the passages do give is still found.
+    await engine.handle(8, 8, "DeepSeek 遭受了什么攻击？")
+    reply = await engine.handle(8, 8, "什么时候？")
+    assert reply.kind is ReplyKind.ANSWER and "1 月 28 日" in texts(reply)
+
+
 async def test_a_new_question_after_a_follow_up_stands_alone(engine: Engine) -> None:
     await engine.handle(6, 6, "OpenAI 指控 DeepSeek 什么？")
     await engine.handle(6, 6, "他们打算怎么应对？")

@@ -216,7 +216,7 @@ def test_a_title_holds_a_name_jieba_cut_otherwise_through_its_character_pairs(tm
 def test_a_question_asking_a_number_is_not_answered_by_a_passage_without_one() -> None:
     # 李彦宏多大年纪: the only passages naming him hold no numeral, so none can be the answer.
     from bot.corpus import Corpus, Passage
-    from bot.retrieval import Retriever
+    from bot.retrieval import Retriever, holds_asked_number
     from bot.retrieval.retriever import _ASKS_NUMBER, _NUMERAL
     assert all(_NUMERAL.search(t) for t in ("成立于 2015 年", "二十三岁", "两个校区", "第二位皇后", "一半以上", "每天六小时"))
     assert not any(_NUMERAL.search(t) for t in ("一种智商税", "一样的看法", "统一", "一个人", "H20 芯片", "Yi-34B", "GPT-5", "01.AI"))
@@ -224,10 +224,17 @@ def test_a_question_asking_a_number_is_not_answered_by_a_passage_without_one() -
     assert not any(_ASKS_NUMBER.search(q) for q in ("有哪几家公司", "他为什么这么说"))
     config = load_config(None)
     passages = (Passage("a#0", "a", "访谈", "", 0, "张大山是这家公司的创始人,他认为开源是一种智商税。"),
-                Passage("a#1", "a", "访谈", "", 1, "这家公司成立于 2015 年,如今有 300 名员工。"))
+                Passage("a#1", "a", "访谈", "", 1, "这家公司成立于 2015 年,如今有 300 名员工。"),
+                Passage("a#2", "a", "访谈", "", 2, "张大山生于浙江,是家中长子。"))
     retriever = Retriever(Corpus(sources=(), passages=passages), dataclasses.replace(config.retrieval, cache_dir=None))
-    rows = np.arange(2)
-    for question, expected in (("张大山多大年纪", [1.0, 0.0]), ("这家公司有多少员工", [1.0, 0.0]),
-                               ("张大山怎么看开源", [0.0, 0.0])):
+    rows = np.arange(3)
+    for question, expected in (("张大山多大年纪", [1.0, 0.0, 1.0]), ("这家公司有多少员工", [1.0, 0.0, 1.0]),
+                               ("张大山怎么看开源", [0.0, 0.0, 0.0])):
         query = retriever.prepare(question)
         assert list(retriever.features(query, rows, retriever.scores(query))["number_missing"]) == expected
+    # A follow-up is held to the kind asked: an age is said in years of age or by a birth, and the
+    # year a company was founded is none.
+    texts = [p.text for p in passages]
+    assert [holds_asked_number("张大山多大年纪", t) for t in texts] == [False, False, True]
+    assert [holds_asked_number("这家公司有多少员工", t) for t in texts] == [False, True, False]
+    assert all(holds_asked_number("张大山怎么看开源", t) for t in texts)

@@ -13,7 +13,7 @@ own modules so each can be read, tested and refitted alone:
   retriever   the Retriever that puts them together
 """
 
-from bot.retrieval.retriever import Hit, Retriever
+from bot.retrieval.retriever import Hit, Retriever, holds_asked_number
 from bot.retrieval.scoring import bm25_idf
 
-__all__ = ["Hit", "Retriever", "bm25_idf"]
+__all__ = ["Hit", "Retriever", "bm25_idf", "holds_asked_number"]

@@ -88,6 +88,12 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 _ASKS_NUMBER = re.compile(r"多少|(?<!哪)几(?:个|岁|年|次|位|名|种|部|本|家|届|场|条|项|天|月|号|万|千|百|十)|多大|多久|多长|"
                           r"多高|多重|多远|多深|多宽|哪一年|哪年|何时|什么时候|几时|年龄|年纪|岁数|哪一天|"
                           r"\bhow (?:many|much|old|long)\b|\bwhen\b|\bwhat year\b", re.I)
+# A question asking an age, and what an age is said with: a number of years, or the birth it counts
+# from. Only a follow-up is held to it (holds_asked_number): there the earlier topic covers the
+# question whole, and the year of an interview ("在 2023 年的一次采访中") would pass for an age.
+# For a question of its own, number_missing is a feature among others and any numeral counts.
+_ASKS_AGE = re.compile(r"多大了|多大年纪|多大岁数|多少岁|几岁|年龄|年纪|岁数|\bhow old\b", re.I)
+_AGE = re.compile(r"岁|年龄|年纪|出生|生于|诞生|\bborn\b|\baged?\b", re.I)
 # A numeral: digits that are not part of a name (H20, Yi-34B, GPT-5, 01.AI), Chinese numerals of two characters or more (二十三, 一百), a numeral before a
 # word (六小时, 两个, 五种: a passage that says 十分 too counts, which only answers more often),
 # one before a unit (一半, 一小时; not 一种, 一个: "a"), or an ordinal (第二).
@@ -1185,6 +1191,14 @@ def _article_bounds(passages: Sequence[Passage]) -> tuple[np.ndarray, np.ndarray
     ends = np.append(starts[1:], n).astype(np.int64)
     lengths = ends - starts
     return np.repeat(starts, lengths), np.repeat(ends, lengths)
+
+
+def holds_asked_number(question: str, text: str) -> bool:
+    """Whether text could answer the number a normalized question asks (True when it asks none):
+    a numeral, or for an age an age (a follow-up's check; see _ASKS_AGE)."""
+    if not _ASKS_NUMBER.search(question):
+        return True
+    return bool((_AGE if _ASKS_AGE.search(question) else _NUMERAL).search(text))
 
 
 def _pair_texts(word: str) -> tuple[str, ...]:
