@@ -65,6 +65,7 @@ class Scorer:
         # Each passage's score is multiplied by its boost (an article's lead scores more).
         self.boost = boost
         self._boosted = np.flatnonzero(boost != 1.0) if boost is not None else None
+        self._boosts = boost[self._boosted] if boost is not None else None
 
     def top(self, word_weights, bigram_weights: dict[int, float], k: int) -> TopScores:
         """The k best-scoring passages (fewer when fewer score above zero), exactly as dense would rank them."""
@@ -103,10 +104,7 @@ class Scorer:
                     # float32 products widen exactly).
                     np.add.at(scores, rows.astype(np.intp), (weight * values).astype(np.float64))
             elif forms:
-                rows, part = self._word(forms)
-                # rows repeat (one place per form holding the passage): every place of a row
-                # writes the same sum, so the row gets its part once.
-                scores[rows] = scores[rows] + part
+                self._add_word(scores, forms)
         if bigram_weights and self.bigram_weight > 0:
             bigram = np.zeros(n)
             for j, weight in bigram_weights.items():
@@ -115,13 +113,17 @@ class Scorer:
             bigram *= self.bigram_weight
             scores += bigram
         if self.boost is not None:
-            scores[self._boosted] *= self.boost[self._boosted]
+            scores[self._boosted] *= self._boosts
         return scores
 
-    def _word(self, forms: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, part) of a word of several forms: its best form's weight plus TIE_SHARE of the
-        others', for the passages holding a form, a row once per form holding it (computed as
-        the formula does over all: the forms' weights added in their order, the largest kept)."""
+    def _add_word(self, scores: np.ndarray, forms: dict[int, float]) -> None:
+        """scores += a word of several forms' part: its best form's weight plus TIE_SHARE of the
+        others' (computed as the formula does: the forms' weights added in their order, the
+        largest kept), the same operations as over the passages holding a form alone (addition
+        and product commute exactly): one lacking every form gets 0.0 + TIE_SHARE x (0.0 - 0.0) =
+        0.0, which leaves its score (never -0.0) as it is. A few passes over the library cost less
+        than gathering and scattering each place (a row once per form holding it: some 61,000
+        places a word at 200,000 passages, 0.76 -> 0.55 ms a word by hand)."""
         n = self.passages
         best = np.zeros(n)
         total = np.zeros(n)
@@ -133,8 +135,10 @@ class Scorer:
         rows, contributions = np.concatenate(places), np.concatenate(contributions)
         np.add.at(total, rows, contributions)
         np.maximum.at(best, rows, contributions)
-        best = best[rows]
-        return rows, best + self.tie_share * (total[rows] - best)
+        total -= best
+        total *= self.tie_share
+        total += best
+        scores += total
 
 
 def _select(scores: np.ndarray, k: int) -> TopScores:
