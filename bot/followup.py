@@ -38,10 +38,13 @@ BARE_EXTRA_CHARS = 2
 _LEAD = re.compile(r"^(?:那么|那|他们|她们|它们|这个|那个|这些|那些|他|她|它|这|其(?![他它中实余次]))")
 _TAIL = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些|(?<!其)他|她|(?<!其)它|这|那|呢)$")
 _ANYWHERE = re.compile(r"这么|那么做|这样做|这样|那样|如此|此事|这件事|这一点")
-# 这么 / 那么 before a word of quality or quantity (这么低, 那么多) is degree, not a reference:
-# "DeepSeek 的成本为什么这么低" is a question of its own; "为什么要这么做" points back.
+# 这么 / 那么 point back only as the manner of doing, saying or thinking (为什么要这么做, 他为什么这么
+# 说, 你怎么这么看): before a quality, a quantity or a feeling they are degree (这么低, 那么多, 这么怕,
+# 这么重视), and "为啥美国这么怕 DeepSeek" is a question of its own.
 _DEGREE_ADVERBS = ("这么", "那么")
-_DEGREE_TAGS = ("a", "ad", "an", "d", "m")
+_MANNER_VERBS = frozenset(("做", "干", "搞", "弄", "办", "说", "讲", "写", "想", "看", "认为", "觉得", "看待",
+                           "评价", "形容", "描述", "称呼", "叫", "回答", "解释", "处理", "安排", "决定", "选择",
+                           "操作", "对待", "应对", "设计", "规定"))
 # 还 with a question word asks for something else: 他还说过什么, 还有谁, 她还投了哪些公司 (not
 # 他还支持开源吗, "still").
 _ELSE = re.compile(r"还[^，,。？?！!]{0,6}?(?:什么|啥|谁|哪些|哪里|哪儿|别的|其他|其它)|还有(?:吗|没有|呢)")
@@ -130,9 +133,8 @@ class FollowUps:
             return True
         if any(m.group() not in _DEGREE_ADVERBS for m in _ANYWHERE.finditer(core)):
             return True
-        words = self._analyzer.cut(core)
-        return any(word in _DEGREE_ADVERBS and not (k + 1 < len(words) and
-                                                    self._analyzer.word_tag(words[k + 1]).startswith(_DEGREE_TAGS))
+        words = [w for w in self._analyzer.cut(core) if w.strip()]
+        return any(word in _DEGREE_ADVERBS and (k + 1 == len(words) or words[k + 1] in _MANNER_VERBS)
                    for k, word in enumerate(words))
 
     def resolve(self, question: str, previous: str | None) -> Resolution:

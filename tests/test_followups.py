@@ -45,6 +45,10 @@ async def test_this_much_of_degree_is_a_question_of_its_own(engine: Engine) -> N
     assert reply.context is None and "成本" in texts(reply)
     reply = await engine.handle(9, 9, "他为什么这么说？")
     assert any("接着上一个问题" in line for line in reply.lines)
+    # Before a feeling too (这么怕, 这么重视): only the manner of doing, saying or thinking points back.
+    reply = await engine.handle(9, 9, "为啥美国这么怕 DeepSeek？")
+    assert reply.kind is ReplyKind.ANSWER and reply.context is None
+    assert not any("接着上一个问题" in line for line in reply.lines) and "美国" in texts(reply)
 
 
 async def test_the_follow_up_notice_quotes_the_last_question_as_asked(engine: Engine) -> None:
