@@ -220,6 +220,9 @@ def test_a_question_asking_a_number_is_not_answered_by_a_passage_without_one() -
     from bot.retrieval.retriever import _ASKS_NUMBER, _NUMERAL
     assert all(_NUMERAL.search(t) for t in ("成立于 2015 年", "二十三岁", "两个校区", "第二位皇后", "一半以上", "每天六小时"))
     assert not any(_NUMERAL.search(t) for t in ("一种智商税", "一样的看法", "统一", "一个人", "H20 芯片", "Yi-34B", "GPT-5", "01.AI"))
+    # Passages are read as written: a Traditional article's numerals and full-width digits count.
+    assert all(_NUMERAL.search(t) for t in ("顏色有白色與黑色兩種", "人口約一萬", "２０２３年"))
+    assert not _NUMERAL.search("一種智商稅")
     assert all(_ASKS_NUMBER.search(q) for q in ("他多大年纪", "有几个孩子", "股价多少", "什么时候发布", "How old is he?"))
     assert not any(_ASKS_NUMBER.search(q) for q in ("有哪几家公司", "他为什么这么说"))
     config = load_config(None)
@@ -238,3 +241,4 @@ def test_a_question_asking_a_number_is_not_answered_by_a_passage_without_one() -
     assert [holds_asked_number("张大山多大年纪", t) for t in texts] == [False, False, True]
     assert [holds_asked_number("这家公司有多少员工", t) for t in texts] == [False, True, False]
     assert all(holds_asked_number("张大山怎么看开源", t) for t in texts)
+    assert holds_asked_number("张大山多大年纪", "張大山今年四十歲。")
