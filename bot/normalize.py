@@ -21,6 +21,7 @@ original, so a matched word can be highlighted in the passage exactly as the art
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -211,6 +212,29 @@ def _changing_keys() -> tuple[frozenset[str], dict[str, tuple[str, ...]]] | None
     except (OSError, ValueError):
         return None
     return frozenset(chars), {ch: tuple(keys) for ch, keys in phrases.items()}
+
+
+def simplified_chars(text: str) -> str:
+    """text with each Traditional character turned into its Simplified one, one for one (OpenCC's
+    character table, no phrases, no other change): patterns written in Simplified Chinese read a
+    Traditional text this way, and a match's offsets are the original's."""
+    return text.translate(_character_table())
+
+
+@functools.lru_cache(maxsize=1)
+def _character_table() -> dict[int, str]:
+    """OpenCC's t2s characters as a translate table: each to its first Simplified form."""
+    path = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
+    table: dict[int, str] = {}
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("\t")
+            value = value.split(" ")[0]
+            if len(key) == 1 and len(value) == 1 and key != value:
+                table[ord(key)] = value
+    except OSError:
+        log.warning("OpenCC's character table is missing; Traditional text is read as it is")
+    return table
 
 
 def _traditional_chars() -> frozenset[str] | None:

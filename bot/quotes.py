@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.corpus import Corpus, Passage, sentence_spans
+from bot.normalize import simplified_chars
 
 # A statement worth showing on its own is a sentence, not a scare-quoted word or a whole speech.
 _MIN_CHARS = 8
@@ -152,10 +153,11 @@ class _Candidate:
 
 def find_notable_quotes(corpus: Corpus, limit: int = 10) -> list[Quote]:
     """The corpus's best quotations said by named people, best first, at most `limit`."""
-    candidates = [c for c in _direct_candidates(corpus, _known_names(corpus))
+    passages, originals = _in_simplified(corpus.passages)
+    candidates = [c for c in _direct_candidates(passages, _known_names(passages))
                   if c.quote.speaker and len(c.quote.text) >= _MIN_CHARS]
     ranked = sorted(candidates, key=lambda c: (-c.score, c.order))
-    return [c.quote for c in _vary_speakers(ranked)][:limit]
+    return [_as_written(c.quote, originals) for c in _vary_speakers(ranked)][:limit]
 
 
 def find_statements(corpus: Corpus) -> list[Quote]:
@@ -164,21 +166,70 @@ def find_statements(corpus: Corpus) -> list[Quote]:
     Quotations are all of them (speaker None when none is named); reported statements and turns
     always have a speaker. A sentence holding a real quotation is not reported a second time.
     """
-    names = _known_names(corpus)
-    candidates = _direct_candidates(corpus, names) + _reported_candidates(corpus, names)
-    return [c.quote for c in sorted(candidates, key=lambda c: c.order)]
+    passages, originals = _in_simplified(corpus.passages)
+    names = _known_names(passages)
+    candidates = _direct_candidates(passages, names) + _reported_candidates(passages, names)
+    return [_as_written(c.quote, originals) for c in sorted(candidates, key=lambda c: c.order)]
 
 
 def quotation_speakers(passages: Sequence[Passage]) -> dict[str, str]:
     """Of one article's passages, in order: passage id -> who speaks, for each passage that is a
     quotation alone, its speaker named in the sentence before ("“开源模型打不过闭源模型……”" after
     "李彦宏……表示：……"). Shown alone, such a quotation would name nobody."""
+    passages, originals = _in_simplified(passages)
     out: dict[str, str] = {}
     for candidate in _direct_candidates(passages, _known_names(passages)):
         quote = candidate.quote
         if quote.speaker and quote.passage.id not in out and _WHOLE_QUOTATION.match(quote.passage.text):
-            out[quote.passage.id] = quote.speaker
+            out[quote.passage.id] = _as_written(quote, originals).speaker
     return out
+
+
+def _in_simplified(passages: Sequence[Passage]) -> tuple[tuple[Passage, ...], "_Originals"]:
+    """passages with their text in Simplified characters, one for one, so that the patterns here
+    (written in Simplified Chinese: 表示, 认为, 创始人) read a Traditional article too; and the
+    originals of those that changed."""
+    out, originals = [], _Originals()
+    for passage in passages:
+        text = simplified_chars(passage.text)
+        if text != passage.text:
+            read = replace(passage, text=text)
+            originals.add(read, passage)
+            passage = read
+        out.append(passage)
+    return tuple(out), originals
+
+
+class _Originals:
+    """The passages that read differently in Simplified characters: each as read and as written."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, tuple[Passage, Passage]] = {}
+        self.by_article: dict[str, list[tuple[Passage, Passage]]] = {}
+
+    def add(self, read: Passage, original: Passage) -> None:
+        self.by_id[original.id] = (read, original)
+        self.by_article.setdefault(original.source_id, []).append((read, original))
+
+    def name(self, name: str, source_id: str) -> str:
+        """A name found in an article read in Simplified characters, as the article writes it."""
+        for read, original in self.by_article.get(source_id, ()):
+            if (at := read.text.find(name)) >= 0:
+                return original.text[at:at + len(name)]
+        return name
+
+
+def _as_written(quote: Quote, originals: _Originals) -> Quote:
+    """A quote found in a passage read in Simplified characters, as its article writes it: the
+    same places of the original passage (one character stood for one)."""
+    pair = originals.by_id.get(quote.passage.id)
+    if pair is None:
+        return quote
+    read, original = pair
+    start = read.text.find(quote.text)
+    text = original.text[start:start + len(quote.text)] if start >= 0 else quote.text
+    speaker = originals.name(quote.speaker, original.source_id) if quote.speaker else quote.speaker
+    return replace(quote, passage=original, text=text, speaker=speaker)
 
 
 def statement_score(quote: Quote) -> int:
@@ -206,7 +257,7 @@ def _direct_candidates(corpus: Corpus | Sequence[Passage], names: tuple[str, ...
     return candidates
 
 
-def _reported_candidates(corpus: Corpus, names: tuple[str, ...]) -> list[_Candidate]:
+def _reported_candidates(passages: Sequence[Passage], names: tuple[str, ...]) -> list[_Candidate]:
     """Sentences reporting a named speaker's words, and interview turns ("Name: ..."), in order.
 
     A paragraph after a turn, in the same section, without a name of its own, goes on with that
@@ -214,8 +265,8 @@ def _reported_candidates(corpus: Corpus, names: tuple[str, ...]) -> list[_Candid
     """
     candidates = []
     turn_speaker: str | None = None   # the interview turn a paragraph without a name continues
-    for index, passage in enumerate(corpus.passages):
-        before = corpus.passages[index - 1] if index and corpus.passages[index - 1].source_id == passage.source_id else None
+    for index, passage in enumerate(passages):
+        before = passages[index - 1] if index and passages[index - 1].source_id == passage.source_id else None
         if before is None or before.section != passage.section:
             turn_speaker = None
         turn = _TURN.match(passage.text)

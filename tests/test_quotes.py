@@ -140,3 +140,18 @@ def test_a_library_read_back_from_its_cache_quotes_the_same(corpus, tmp_path: Pa
     assert type(cached.passages) is not tuple
     assert find_notable_quotes(cached, 20) == find_notable_quotes(corpus, 20)
     assert find_statements(cached) == find_statements(corpus)
+
+
+def test_an_article_in_traditional_script_quotes_its_speakers_as_it_writes_them(tmp_path):
+    # The patterns are written in Simplified Chinese (创始人, 表示, 认为); a Traditional article is
+    # read through them one character for one, and what is quoted is the article's own text.
+    from bot.quotes import find_statements
+    corpus = load_text(tmp_path, "\n".join([
+        "在一次採訪中，創始人李大海直言：開源其實很難賺錢。",
+        "“當你認真算一筆賬，就會發現開源的成本遠遠高於它帶來的直接收入。”",
+        "遠山資本公司強調，它的研究不會用於股票交易，這一點不會改變。",
+    ]))
+    assert sorted(quotation_speakers(corpus.passages).values()) == ["李大海"]
+    said = [(q.speaker, q.text[:6]) for q in find_statements(corpus) if q.speaker]
+    assert ("李大海", "當你認真算一") in said
+    assert ("遠山資本", "遠山資本公司") in said
