@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from bot.corpus import Corpus, Passage, Source, sentence_spans
 from bot.messages import say
+from bot.normalize import simplified_chars
 from bot.quotes import Quote, find_statements, statement_score
 from bot.retrieval import Hit, Retriever
 from bot.shapes import PAGED, Intent, Kind, QuestionShapes, squash
@@ -74,6 +75,8 @@ class Page:
         return tuple(h for g in self.groups for h in g.hits)
 
 
+# The patterns below are written in Simplified Chinese: a text is matched as simplified_chars reads
+# it, so an article in Traditional script is read alike.
 # An article's own summary, announced as such.
 _SUMMARY_MARK = re.compile(
     r"^(?:摘要|导语|导读|编者按|概要|简介|内容提要|tl;?dr|summary|abstract)\s*[:：]|"
@@ -195,7 +198,7 @@ class Discussion:
         """An article's summary: announced as one, its opening paragraph, or a summary section's first."""
         passages = source.passages
         for passage in passages[:LEAD_WINDOW]:
-            if _SUMMARY_MARK.search(passage.text):
+            if _SUMMARY_MARK.search(simplified_chars(passage.text)):
                 return passage
         first = passages[0]
         # The article starts with its title, and the first paragraph comes before any heading: its
@@ -206,7 +209,7 @@ class Discussion:
                 and not _ASKS_OR_LEADS.search(first.text)):
             return first
         for passage in passages:
-            if _SUMMARY_SECTION.match(passage.section.rsplit(" / ", 1)[-1]):
+            if _SUMMARY_SECTION.match(simplified_chars(passage.section.rsplit(" / ", 1)[-1])):
                 return passage
         return None
 
@@ -358,7 +361,7 @@ class Discussion:
                 shared[hit.passage.id] = hit
         # Passages naming both sides are where the articles discuss them together; those that compare
         # them in so many words ("白葡萄酒比红葡萄酒含有更多…") first.
-        ranked = sorted(shared.values(), key=lambda h: not _COMPARING.search(h.passage.text))  # stable
+        ranked = sorted(shared.values(), key=lambda h: not _COMPARING.search(simplified_chars(h.passage.text)))  # stable
         both = ranked[:PER_SIDE]
         own = [[h for h in pool if h.passage.id not in shared] for pool in pools]
         chosen: list[list[Hit]] = [[], []]
@@ -397,7 +400,7 @@ class Discussion:
         spans = [(s, e) for s, e in sentence_spans(text) if all(self._mentions(text[s:e], side) for side in sides)]
         if not spans:
             return hit
-        start, end = min(spans, key=lambda se: not _COMPARING.search(text[se[0]:se[1]]))
+        start, end = min(spans, key=lambda se: not _COMPARING.search(simplified_chars(text[se[0]:se[1]])))
         shown = _around(hit.passage, start, end)
         return Hit(hit.passage, hit.score, shown.snippet, hit.matched_terms, hit.speaker)
 
@@ -452,7 +455,7 @@ class Discussion:
             # Only a passage among the side's best: a contrast far off the topic answers nothing.
             for hit in pools[first][:2 * PER_SIDE]:  # two pages' worth of the side's own passages
                 for after in self._corpus.neighbours(hit.passage.id):
-                    if after.position != hit.passage.position + 1 or not _CONTRAST_OPENING.match(after.text):
+                    if after.position != hit.passage.position + 1 or not _CONTRAST_OPENING.match(simplified_chars(after.text)):
                         continue
                     if self._mentions(after.text, sides[1 - first]) and not self._mentions(after.text, sides[first]):
                         answer = _passage_hit(after, SNIPPET_CHARS)

@@ -354,3 +354,21 @@ async def test_passages_naming_both_sides_come_first_under_both_names(engine: En
     assert both.label == "张强 和 普通咖啡 一并提到" and "高出一倍" in both.hits[0].snippet
     assert zhang.hits == () and "只在上面" in zhang.note            # named nowhere else: said so,
     assert ordinary.hits and all("张强" not in h.passage.text for h in ordinary.hits)  # not "nothing"
+
+
+async def test_an_article_in_traditional_script_is_summed_up_as_in_simplified(tmp_path: Path, tiny) -> None:
+    # The summary's mark (本文介绍) is written in Simplified Chinese; the same article in Traditional
+    # script (本文介紹) is read alike, and its own words are quoted.
+    import opencc
+    config, _, _ = tiny
+    # The summary is announced after the first section's opening, so only its mark tells it.
+    article = GARDEN.replace("本文介绍了城市屋顶菜园的兴起、种植方法和居民对屋顶菜园的看法。\n\n## 兴起\n\n", "## 兴起\n\n")
+    article = article.replace("## 种植方法\n\n", "本文介绍三件事：它们怎样兴起，怎么种，大家怎么看。\n\n## 种植方法\n\n")
+    seeds = write_library(tmp_path / "tw", {"garden.md": opencc.OpenCC("s2t").convert(article)})
+    library = config.with_overrides(corpus={"seeds_dir": seeds})
+    corpus = load_corpus(library.corpus)
+    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
+        engine = Engine(library, corpus, Retriever(corpus, library.retrieval), history)
+        reply = await engine.handle(1, 1, "這些文章都講了什麼？")
+    assert reply.kind is ReplyKind.OVERVIEW
+    assert texts(reply)[0].startswith("本文介紹三件事")
