@@ -294,8 +294,7 @@ class Engine:
             hits, has_more = [], False
         # Nor a number it asks ("他多大了？" after a question on 梁文锋: the year of an interview
         # is no age): some passage must hold one of the kind asked.
-        if resolution.leaning and hits and not any(
-                holds_asked_number(self._analyzer.normalize(prepared.text), h.passage.text) for h in hits):
+        if resolution.leaning and hits and not self._holds_number(hits, prepared.text):
             hits, has_more = [], False
         exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
                                   resolution.query, 0, resolution.context, lang, avoid)
@@ -476,6 +475,11 @@ class Engine:
         held = set(self._analyzer.tokenize(hit.passage.text))
         return any(t.token in held for word in words for t in self._analyzer.query_terms(word)
                    if t.kind != "subword" or t.weight >= 0.5)
+
+    def _holds_number(self, hits: list[Hit], question: str) -> bool:
+        """Whether a hit holds a number of the kind the question asks (True when it asks none)."""
+        asked = self._analyzer.normalize(question)
+        return any(holds_asked_number(asked, h.passage.text) for h in hits)
 
     def is_follow_up(self, question: str) -> bool:
         """Whether a question leans on an earlier one (a pronoun, 呢, or no words of its own)."""
