@@ -18,6 +18,7 @@ import numpy as np
 from bot.yamlfile import read_yaml
 
 from bot.config import CorpusConfig
+from bot.normalize import simplified_chars
 
 SEED_SUFFIXES = (".txt", ".md")
 SOURCE_KEYS = ("title", "date", "url", "origin")
@@ -575,7 +576,7 @@ _SHARE_LINE = re.compile(r"^(分享|转发|收藏|点赞)(这篇文章|本文|�
 _RELATED_LINE = re.compile(r"^(相关文章推荐|相关文章|相关推荐|推荐阅读|延伸阅读|猜你喜欢|热门文章|热门推荐|更多文章|往期推荐|往期回顾)[:：]?$")
 # A promotion asks the reader to reply, follow or scan in an official account (公众号).
 _PROMO = re.compile(
-    r"(公众号|对话框|后台).{0,20}(回复|留言)\s*[“\"「『【]|扫码关注|长按(识别)?二维码|点击(上方|下方)?.{0,6}关注|关注(我们的|本)?公众号"
+    r"(公众号|对话框|后台).{0,20}(回复|回覆|留言)\s*[“\"「『【]|扫码关注|长按(识别)?二维码|点击(上方|下方)?.{0,6}关注|关注(我们的|本)?公众号"
 )
 # The comment box's placeholder ("还没有评论,来说两句吧...") is an empty comment section.
 _COMMENT_PROMPT = re.compile(r"(还没有|暂无|尚无)(任何)?评论|来说两句|抢沙发|发表(你的)?评论|写下你的评论")
@@ -585,7 +586,7 @@ _MAX_COMMENT_PROMPT_CHARS = 30
 _MAX_DEBRIS_LINE_CHARS = 80
 # "_原链接:https://..._" names where the text came from: it becomes the source's url.
 _ORIGIN_LINK = re.compile(
-    r"^[_*\s]*(原链接|原文链接|原文地址|原文|来源链接|来源|出处|source|original)\s*[:：]\s*<?(https?://[^\s>_*]+)>?[_*\s]*$",
+    r"^[_*\s]*(原链接|原文链接|原文连结|原文地址|原文|来源链接|来源连结|来源|出处|source|original)\s*[:：]\s*<?(https?://[^\s>_*]+)>?[_*\s]*$",
     re.IGNORECASE,
 )
 # Markdown headings ("## 亮点") name the section of what follows.
@@ -635,16 +636,19 @@ def clean_article(raw: str) -> CleanArticle:
     for line in lines:
         if not line:
             continue
-        if _RELATED_LINE.match(line):
+        # The debris patterns are written in Simplified Chinese: a Traditional page (相關文章,
+        # 分享這篇文章, 公眾號) is read one character for one in Simplified.
+        read = simplified_chars(line)
+        if _RELATED_LINE.match(read):
             break  # the teaser list of other articles runs to the end of the page
-        link = _ORIGIN_LINK.match(line)
+        link = _ORIGIN_LINK.match(read)
         if link:
             url = url or link.group(2)
             continue
-        if _is_byline(line):
-            date = date or _iso_date(line)
+        if _is_byline(read):
+            date = date or _iso_date(read)
             continue
-        if _is_debris(line):
+        if _is_debris(read):
             continue
         if _SECTION_NUMBER.match(line):
             next_is_heading = True  # the number itself says nothing; the next line is the heading
@@ -699,7 +703,7 @@ def _looks_like_heading(line: str) -> bool:
     """A short phrase without sentence punctuation: a section line, not a sentence."""
     if len(line) > _MAX_HEADING_CHARS or _SENTENCE_TAIL.search(line) or _CLAUSE_INSIDE.search(line):
         return False
-    if _QUOTED_LINE.match(line) or _CAPTION.search(line) or not re.search(r"\w", line):
+    if _QUOTED_LINE.match(line) or _CAPTION.search(simplified_chars(line)) or not re.search(r"\w", line):
         return False
     has_comma = bool(re.search(r"[，,、]", line))
     return not has_comma or len(line) <= _MAX_HEADING_CHARS_WITH_COMMA

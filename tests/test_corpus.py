@@ -54,6 +54,22 @@ def test_fixture_debris_is_gone(fixture_corpus, debris):
     assert all(debris not in s.text for s in fixture_corpus.sources)
 
 
+def test_the_same_debris_in_traditional_script_is_gone(tmp_path):
+    # The debris patterns are written in Simplified Chinese (相关文章推荐, 分享这篇文章, 公众号); a
+    # page in Traditional script (相關文章推薦, 分享這篇文章, 公眾號) is read through them alike.
+    import opencc
+    to_traditional = opencc.OpenCC("s2t")
+    for seed in (FIXTURES / "seeds").iterdir():
+        (tmp_path / seed.name).write_text(to_traditional.convert(seed.read_text(encoding="utf-8")), encoding="utf-8")
+    corpus = load_corpus(fixture_config(seeds_dir=tmp_path))
+    everything = "\n".join(p.text for p in corpus.passages)
+    for debris in ("分鐘閱讀", "目錄", "文章信息", "字數", "閱讀時間", "標籤", "分享這篇文章", "相關文章推薦",
+                   "公眾號", "還沒有評論", "來說兩句", "原鏈接", "example.org"):
+        assert debris not in everything, debris
+    assert corpus.sources[1].url == "https://example.org/cafe-winter"
+    assert len(corpus.passages) == len(load_corpus(fixture_config()).passages)
+
+
 def test_fixture_sections_and_markup(fixture_corpus):
     blog, notes = fixture_corpus.sources
     by_text = {p.text: p for p in fixture_corpus.passages}
