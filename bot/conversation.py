@@ -17,6 +17,7 @@ from bot.discussion import PAGED, Discussion, Group, Intent, Kind, Page
 from bot.followup import FollowUps
 from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
+from bot.normalize import simplified_chars
 from bot.quotes import find_notable_quotes, quotation_speakers
 from bot.retrieval import Hit, Retriever, holds_asked_number
 
@@ -163,8 +164,9 @@ def _looks_binary(raw: str) -> bool:
 
 
 def is_more(text: str) -> bool:
-    """Whether a plain message asks for the next page ("更多", "more", "下一页", with punctuation)."""
-    return bool(_MORE.match((text or "").strip()))
+    """Whether a plain message asks for the next page ("更多", "more", "下一页", with punctuation;
+    in Traditional script too: 再來幾段, 下一頁)."""
+    return bool(_MORE.match(simplified_chars((text or "").strip())))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.normalize import simplified_chars
 from bot.retrieval.relevance import NECESSARY as FRAME_NECESSITY
 from bot.text import Analyzer
 
@@ -77,18 +78,26 @@ class Resolution:
     swaps: tuple[tuple[str, str], ...] = ()  # a contrast's (earlier word, its opposite)
 
 
+def _asks_else(question: str) -> bool:
+    """Whether a question asks for something else (他还说过什么, 還有誰)."""
+    return bool(_ELSE.search(simplified_chars(question)))
+
+
 def has_pronoun(question: str) -> bool:
     """Whether a question holds a third-person pronoun (他, 它们, "he", "their")."""
+    question = simplified_chars(question)
     return bool(_PRONOUN.search(question) or _EN_PRONOUN.search(question))
 
 
 def asks(question: str) -> bool:
     """Whether a message asks something: a question mark or a question word (为什么, 吗, why)."""
+    question = simplified_chars(question)
     return bool(_ASKS.search(question))
 
 
 def points_back(question: str) -> bool:
     """Whether a question points back at the conversation: a pronoun, 呢, "what about"."""
+    question = simplified_chars(question)
     core = _LEADING.sub("", _TRAILING.sub("", question))
     if len(core) >= MAX_LEANING_CHARS:
         return False
@@ -128,7 +137,7 @@ class FollowUps:
         """points_back, except where its only sign is 这么 or 那么 of degree (这么低)."""
         if not points_back(question):
             return False
-        core = _LEADING.sub("", _TRAILING.sub("", question))
+        core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
         if _LEAD.search(core) or _TAIL.search(core) or _EN.search(core):
             return True
         if any(m.group() not in _DEGREE_ADVERBS for m in _ANYWHERE.finditer(core)):
@@ -147,7 +156,7 @@ class FollowUps:
             return Resolution(question, None, False, None)
         if not own:
             # Nothing of its own (为什么？): the earlier question asked again, with this one's frame.
-            return Resolution(f"{previous} {question}", None, True, None, besides=bool(_ELSE.search(question)))
+            return Resolution(f"{previous} {question}", None, True, None, besides=_asks_else(question))
         contrast = self._contrast(question, own, previous)
         if contrast is not None:
             return contrast
@@ -169,7 +178,7 @@ class FollowUps:
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.
         names = self.names(previous) if has_pronoun(question) else []
         query = f"{question} {' '.join(names)}" if names else question
-        return Resolution(query, previous, True, None, self.new_things(own), besides=bool(_ELSE.search(question)))
+        return Resolution(query, previous, True, None, self.new_things(own), besides=_asks_else(question))
 
     def _contrast(self, question: str, own: list[str], previous: str) -> Resolution | None:
         """The earlier question turned round, when every word this one brings is the opposite of

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.conversation import Engine, ReplyKind
-from bot.followup import has_pronoun, points_back
+from bot.followup import asks, has_pronoun, points_back
 from bot.history import HistoryStore
 
 
@@ -60,6 +60,16 @@ async def test_the_follow_up_notice_quotes_the_last_question_as_asked(engine: En
     assert (await engine.handle(8, 8, "更多")).kind is ReplyKind.ANSWER
     third = await engine.handle(8, 8, "为什么？")
     assert "（接着上一个问题：他还说过什么？）" in third.lines
+
+
+async def test_a_follow_up_in_traditional_script_leans_as_in_simplified(engine: Engine) -> None:
+    # 還 and 這麼 are 还 and 这么: "她還投了哪些公司？" asks for something else, so what the first
+    # answer showed is left out, as for "她还投了哪些公司？".
+    first = await engine.handle(11, 11, "Sarah Guo 看好哪些公司？")
+    other = await engine.handle(11, 11, "她還投了哪些公司？")
+    assert other.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in other.lines)
+    assert not {h.passage.id for h in first.hits} & {h.passage.id for h in other.hits}
+    assert points_back("為什麼要這麼做？") and asks("這是真的嗎")
 
 
 async def test_what_else_leaves_out_what_was_shown(engine: Engine) -> None:
