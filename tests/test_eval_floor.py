@@ -48,9 +48,10 @@ def test_questions_reach_their_floors(parts, name: str, hit1: float, hit3: float
     assert report.off_topic_abstained / report.off_topic >= off_topic, summary
 
 
-async def test_own_dialogues_reach_their_floor(parts, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["dialogues.yaml", "dialogues_traditional.yaml"])
+async def test_own_dialogues_reach_their_floor(parts, tmp_path: Path, name: str) -> None:
     config, corpus, retriever = parts
-    dialogues = load_dialogues(EVAL / "dialogues.yaml")
+    dialogues = load_dialogues(EVAL / name)
     async with await HistoryStore.open(tmp_path / "eval.sqlite3", 200) as history:
         engine = Engine(config, corpus, retriever, history)
 
