@@ -242,11 +242,10 @@ def statement_score(quote: Quote) -> int:
     return score
 
 
-def _direct_candidates(corpus: Corpus | Sequence[Passage], names: tuple[str, ...]) -> list[_Candidate]:
-    """Every quotation in quotation marks (of a corpus, or of passages), with its speaker when found."""
+def _direct_candidates(passages: Sequence[Passage], names: tuple[str, ...]) -> list[_Candidate]:
+    """Every quotation in quotation marks of the passages, with its speaker when found."""
     candidates = []
     previous: Quote | None = None
-    passages = corpus.passages if isinstance(corpus, Corpus) else corpus
     for index, passage in enumerate(passages):
         before = passages[index - 1] if index and passages[index - 1].source_id == passage.source_id else None
         for quote, offset in _passage_quotes(passage, before, previous, names):
@@ -322,11 +321,10 @@ def _reported_sentence(passage: Passage, start: int, end: int, context: str,
     return None
 
 
-def _known_names(corpus: Corpus | Sequence[Passage]) -> tuple[str, ...]:
-    """Names seen anywhere in the corpus (or passages) right before a speech verb, to resolve 他/她."""
+def _known_names(passages: Sequence[Passage]) -> tuple[str, ...]:
+    """Names seen anywhere in the passages right before a speech verb, to resolve 他/她."""
     # Only names whose verb follows an adverbial phrase at most ("苏佩维埃尔始终与…称霸" is no one
     # speaking), so a pronoun is never resolved to a fragment of a word.
-    passages = corpus.passages if isinstance(corpus, Corpus) else corpus
     found = {_name(m) for p in passages for m in _named(_NAMED_SPEECH, p.text)
              if _adverbial_gap(m.groupdict().get("lgap") or m.group("cgap") or "")}
     return tuple(sorted(found))
