@@ -19,6 +19,7 @@ from bot.retrieval import Retriever
 from bot.retrieval import retriever as retriever_module
 from bot.retrieval.index import FieldCounts
 from bot.retrieval.scoring import FieldParams, TermColumns
+from bot.retrieval import topk
 from bot.retrieval.topk import Scorer
 
 TIE = retriever_module.TIE_SHARE
@@ -185,3 +186,45 @@ def test_a_build_streamed_to_the_cache_serves_the_arrays_made_whole_in_memory(tm
     for name, array in whole.items():
         got = np.asarray(streamed[name][:len(streamed[name])])
         assert got.dtype == array.dtype and got.tobytes() == array.tobytes(), name
+
+
+@pytest.mark.parametrize("seed,parts,compiled,lead", [(10, 2, True, 0.0), (11, 2, False, 0.3), (12, 3, True, 0.1),
+                                                     (13, 7, False, 0.0), (14, 1, True, 0.2), (15, 2, True, 0.3)])
+def test_scoring_ranges_of_passages_at_once_gives_the_plain_formulas_floats(seed: int, parts: int, compiled: bool,
+                                                                           lead: float) -> None:
+    """A library scored in ranges of passages, all but the first in worker threads, its columns
+    added by scipy's compiled loop or np.add.at: every passage's score is the very float of the
+    plain formula, and the top k are one range's with np.add.at."""
+    rng = np.random.default_rng(seed)
+    params = FieldParams(k1=0.9, b=0.5, head_weight=2.0, head_b=0.5)
+    words = TermColumns(random_counts(rng, 1500, 60), params, 64)
+    bigrams = TermColumns(random_counts(rng, 1500, 80), FieldParams(k1=0.9, b=0.3, head_weight=5.0, head_b=0.5), 64)
+    boost = None
+    if lead:
+        boost = np.ones(1500)
+        boost[::10] *= 1.0 + lead
+    whole = Scorer(words, bigrams, 0.25, TIE, boost, parts=1, compiled=False)
+    ranged = Scorer(words, bigrams, 0.25, TIE, boost, parts=parts, compiled=compiled)
+    assert len(ranged._bounds) == parts + 1
+    pick = random.Random(seed)
+    for _ in range(150):
+        groups, pairs = random_question(pick, 60, 80)
+        reference = dense(words, bigrams, groups, pairs, 0.25)
+        if lead:
+            reference[::10] *= 1.0 + lead
+        assert ranged._dense(groups, pairs).tobytes() == reference.tobytes()
+        assert whole._dense(groups, pairs).tobytes() == reference.tobytes()
+        k = pick.choice([1, 3, 32, 200])
+        top, plain = ranged.top(groups, pairs, k), whole.top(groups, pairs, k)
+        assert top.rows.tolist() == plain.rows.tolist() and top.scores.tobytes() == plain.scores.tobytes()
+        assert top.more == plain.more
+
+
+def test_a_library_is_scored_in_ranges_and_by_scipys_loop_only_from_its_size_on() -> None:
+    assert topk._parts(1000, topk.PARALLEL_FROM) == 1 and topk._parts(200_000, topk.PARALLEL_FROM) == 1
+    assert topk._parts(topk.PARALLEL_FROM, topk.PARALLEL_FROM) in (1, 2)
+    assert topk._parts(5, 0) <= 2
+    rng = np.random.default_rng(9)
+    words = TermColumns(random_counts(rng, 300, 10), FieldParams(k1=0.9, b=0.5, head_weight=0.0, head_b=0.5))
+    small = Scorer(words, words, 0.25, TIE)
+    assert small._scatter is topk._ufunc_scatter and len(small._bounds) == 2

@@ -5,9 +5,12 @@ word of the question and one for its character pairs, times the passage's boost 
     word g     the best of its forms' weights plus TIE_SHARE of the others' (0 without the word)
     pairs      bigram_weight x the sum of the pairs' weights                  (0 without a pair)
 Every passage's score is computed, but each part only for the passages holding its terms (adding
-0.0 or multiplying by 1.0 leaves a float as it is): one scatter-add per term column, a few
-numpy passes over the library per question. Then the k best are selected from the passages at or
-above a floor the blocks' peaks give, never by partitioning the library.
+0.0 or multiplying by 1.0 leaves a float as it is): one scatter-add per run of term columns
+(scipy's compiled loop in a large library, _compiled_scatter), a few numpy passes over the
+library per question. A library of PARALLEL_FROM passages or more is scored in two halves at
+once, one in a worker thread (those calls release the GIL; a passage's operations are the same
+whichever range it is scored in). Then the k best are selected from the passages at or above a
+floor the blocks' peaks give, never by partitioning the library.
 
 The scores are the same floating-point numbers as the dense formula's, operation for operation,
 and the same passages win, ties going to the lower row (tests/test_topk.py checks it on random
@@ -20,6 +23,9 @@ a numpy call per unit and candidate batch for them; the walk below costs less.
 from __future__ import annotations
 
 import functools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +35,15 @@ from bot.retrieval.scoring import TermColumns
 # _select's blocks hold at most this many passages: with at least 4 k blocks, the k-th best
 # block peak leaves some 4 k passages or fewer above it on a library without many ties.
 _BLOCK = 256
+# A library of at least this many passages has its columns added by scipy's compiled loop
+# (_compiled_scatter); a smaller one's by np.add.at, which needs no scipy (its import would be
+# a tenth of the bundled library's start-up).
+COMPILED_FROM = 65_536
+# A library of at least this many passages is scored in two ranges at once (_parts). Measured by
+# hand, top 32 of the 200 sentence questions: at 1M p50 17.1 -> 14.7 ms, mean 19.7 -> 16.1 ms with
+# the other core idle; at 200k 2.76 -> 2.73 ms idle but 3.62 -> 4.75 ms with the other core busy
+# (the worker's range waits for it), so below this the caller scores every passage itself.
+PARALLEL_FROM = 500_000
 
 
 @dataclass(frozen=True)
@@ -54,7 +69,12 @@ class Scorer:
     """The ranking score over the words and bigrams term columns: every passage's, or the top k."""
 
     def __init__(self, words: TermColumns, bigrams: TermColumns, bigram_weight: float,
-                 tie_share: float, boost: np.ndarray | None = None) -> None:
+                 tie_share: float, boost: np.ndarray | None = None, parts: int | None = None,
+                 compiled: bool | None = None) -> None:
+        """parts: how many ranges of passages are scored at once (default _parts: one per core,
+        up to two, for a library of PARALLEL_FROM passages or more); compiled: whether columns are
+        added by scipy's loop (default: for a library of COMPILED_FROM passages or more) or by
+        np.add.at (the same floats)."""
         if boost is not None and len(boost) != words.passages:
             raise ValueError("a boost is a factor per passage")
         self.words = words
@@ -66,6 +86,12 @@ class Scorer:
         self.boost = boost
         self._boosted = np.flatnonzero(boost != 1.0) if boost is not None else None
         self._boosts = boost[self._boosted] if boost is not None else None
+        if compiled is None:
+            compiled = self.passages >= COMPILED_FROM
+        self._scatter = _compiled_scatter() if compiled else _ufunc_scatter
+        parts = _parts(self.passages, PARALLEL_FROM) if parts is None else max(1, min(parts, self.passages))
+        # The ranges' bounds: lo of each, then the library's end.
+        self._bounds = tuple(self.passages * p // parts for p in range(parts + 1))
 
     def top(self, word_weights, bigram_weights: dict[int, float], k: int) -> TopScores:
         """The k best-scoring passages (fewer when fewer score above zero), exactly as dense would rank them."""
@@ -91,54 +117,149 @@ class Scorer:
 
         A passage's score is a sequence of float64 additions, one per part, in the formula's
         order: adding 0.0 (a part the passage lacks) or multiplying by a boost of 1.0 leaves a
-        float as it is, so each part is added to the passages holding it only.
+        float as it is, so each part is added to the passages holding it only. Each passage's
+        operations are its own, so ranges of passages are scored apart, at once (_parts).
         """
-        n = self.passages
-        scores = np.zeros(n)
-        for forms in word_weights:
-            if len(forms) == 1:
-                for j, weight in forms.items():
-                    rows, values = self.words.column(j)
-                    # Rows within one column are unique: unbuffered addition is the formula's.
-                    # ufunc.at takes its fast loop only for intp rows and float64 values (the
-                    # float32 products widen exactly).
-                    np.add.at(scores, rows.astype(np.intp), (weight * values).astype(np.float64))
-            elif forms:
-                self._add_word(scores, forms)
-        if bigram_weights and self.bigram_weight > 0:
-            bigram = np.zeros(n)
-            for j, weight in bigram_weights.items():
-                rows, values = self.bigrams.column(j)
-                np.add.at(bigram, rows.astype(np.intp), (weight * values).astype(np.float64))
-            bigram *= self.bigram_weight
-            scores += bigram
-        if self.boost is not None:
-            scores[self._boosted] *= self._boosts
+        scores = np.zeros(self.passages)
+        bounds = self._bounds
+        if len(bounds) == 2:
+            self._dense_range(scores, word_weights, bigram_weights, 0, self.passages)
+            return scores
+        # numpy releases the GIL in the scatter-adds and passes that are most of the time, so
+        # the worker threads' ranges and the caller's own are scored on as many cores.
+        ranges = list(zip(bounds[1:-1], bounds[2:]))
+        pending = [_workers(len(ranges)).submit(self._dense_range, scores, word_weights, bigram_weights, lo, hi)
+                   for lo, hi in ranges]
+        self._dense_range(scores, word_weights, bigram_weights, bounds[0], bounds[1])
+        for future, (lo, hi) in zip(pending, ranges):
+            # A range no worker has begun yet (every core busy, or another question's range
+            # ahead of it) is scored here rather than waited for.
+            if future.cancel():
+                self._dense_range(scores, word_weights, bigram_weights, lo, hi)
+            else:
+                future.result()
         return scores
 
-    def _add_word(self, scores: np.ndarray, forms: dict[int, float]) -> None:
-        """scores += a word of several forms' part: its best form's weight plus TIE_SHARE of the
-        others' (computed as the formula does: the forms' weights added in their order, the
-        largest kept), the same operations as over the passages holding a form alone (addition
-        and product commute exactly): one lacking every form gets 0.0 + TIE_SHARE x (0.0 - 0.0) =
-        0.0, which leaves its score (never -0.0) as it is. A few passes over the library cost less
-        than gathering and scattering each place (a row once per form holding it: some 61,000
-        places a word at 200,000 passages, 0.76 -> 0.55 ms a word by hand)."""
+    def _dense_range(self, scores: np.ndarray, word_weights, bigram_weights: dict[int, float],
+                     lo: int, hi: int) -> None:
+        """The formula's scores of passages lo..hi-1 into scores[lo:hi] (zeros), no other element
+        touched: each term column's postings of these rows (a column's rows are sorted) and the
+        passes over the library over this range only, the same operations for each passage."""
+        singles: list[tuple[int, float]] = []   # a run of one-form words, added in one product
+        for forms in word_weights:
+            if len(forms) == 1:
+                singles.extend(forms.items())
+            elif forms:
+                _add_columns(scores, self.words, singles, lo, hi, self._scatter)
+                singles = []
+                self._add_word(scores, forms, lo, hi)
+        _add_columns(scores, self.words, singles, lo, hi, self._scatter)
+        if bigram_weights and self.bigram_weight > 0:
+            bigram = np.zeros(self.passages)
+            _add_columns(bigram, self.bigrams, list(bigram_weights.items()), lo, hi, self._scatter)
+            part = bigram[lo:hi]
+            part *= self.bigram_weight
+            scores[lo:hi] += part
+        if self.boost is not None:
+            first, last = np.searchsorted(self._boosted, (lo, hi))
+            scores[self._boosted[first:last]] *= self._boosts[first:last]
+
+    def _add_word(self, scores: np.ndarray, forms: dict[int, float], lo: int, hi: int) -> None:
+        """scores[lo:hi] += a word of several forms' part: its best form's weight plus TIE_SHARE
+        of the others' (computed as the formula does: the forms' weights added in their order,
+        the largest kept), the same operations as over the passages holding a form alone
+        (addition and product commute exactly): one lacking every form gets 0.0 + TIE_SHARE x
+        (0.0 - 0.0) = 0.0, which leaves its score (never -0.0) as it is. A few passes over the
+        range cost less than gathering and scattering each place (a row once per form holding
+        it: some 61,000 places a word at 200,000 passages, 0.76 -> 0.55 ms a word by hand)."""
         n = self.passages
+        # Full-size arrays touched in lo..hi only: np.zeros's pages outside it are never written.
         best = np.zeros(n)
         total = np.zeros(n)
-        places, contributions = [], []
-        for j, weight in forms.items():
-            rows, values = self.words.column(j)
-            places.append(rows.astype(np.intp))
-            contributions.append((weight * values).astype(np.float64))
-        rows, contributions = np.concatenate(places), np.concatenate(contributions)
-        np.add.at(total, rows, contributions)
-        np.maximum.at(best, rows, contributions)
+        rows, contributions = _add_columns(total, self.words, list(forms.items()), lo, hi, self._scatter)
+        # The largest is the largest in any order (no rounding): ufunc.at's fast loop needs intp rows.
+        np.maximum.at(best, rows.astype(np.intp), contributions)
+        total, best = total[lo:hi], best[lo:hi]
         total -= best
         total *= self.tie_share
         total += best
-        scores += total
+        scores[lo:hi] += total
+
+
+def _add_columns(out: np.ndarray, columns: TermColumns, weights: list[tuple[int, float]],
+                 lo: int, hi: int, scatter) -> tuple[np.ndarray, np.ndarray]:
+    """out += weight x column for each (column, weight) in turn, over the rows in lo..hi-1; the
+    rows and float64 contributions added (concatenated, in that order).
+
+    Each contribution is the formula's float32 product widened to float64 (exactly), and scatter
+    (_ufunc_scatter or _compiled_scatter()) adds the concatenated columns' in one call, in order:
+    a row's additions are those, in the order, of one scatter-add per column."""
+    parts = [(_rows_within(*columns.column(j), lo, hi, len(out)), weight) for j, weight in weights]
+    if not parts:
+        return np.zeros(0, dtype=np.int32), np.zeros(0)
+    rows = np.concatenate([part_rows for (part_rows, _), _ in parts])
+    offsets = np.zeros(len(parts) + 1, dtype=rows.dtype)
+    np.cumsum([len(part_rows) for (part_rows, _), _ in parts], out=offsets[1:])
+    contributions = np.empty(len(rows))
+    for ((_, values), weight), start, end in zip(parts, offsets[:-1].tolist(), offsets[1:].tolist()):
+        # weight * values computed in float32 (the formula's product), written widened.
+        np.multiply(values, weight, out=contributions[start:end], dtype=np.float32)
+    scatter(out, offsets, rows, contributions)
+    return rows, contributions
+
+
+def _ufunc_scatter(out: np.ndarray, offsets: np.ndarray, rows: np.ndarray, contributions: np.ndarray) -> None:
+    """out[rows] += contributions, one at a time in order (np.add.at is unbuffered; its fast
+    loop needs intp rows)."""
+    np.add.at(out, rows.astype(np.intp), contributions)
+
+
+def _compiled_scatter():
+    """out[rows] += contributions, one at a time in order, by scipy's compiled CSC product of the
+    columns (offsets: where each starts in rows) and a vector of ones, in place: for each column
+    in order, out[row] += contribution x 1.0, which is out[row] + contribution whether or not the
+    compiler fuses it. It takes the index's int32 rows as they are and releases the GIL, where
+    np.add.at needs intp rows and holds it (71 against 115 us for 60,000 postings into 200,000
+    scores). Imported here: a small library's start never loads scipy."""
+    from scipy.sparse._sparsetools import csc_matvec
+
+    def scatter(out: np.ndarray, offsets: np.ndarray, rows: np.ndarray, contributions: np.ndarray) -> None:
+        columns = len(offsets) - 1
+        csc_matvec(len(out), columns, offsets, rows, contributions, np.ones(columns), out)
+    return scatter
+
+
+def _rows_within(rows: np.ndarray, values: np.ndarray, lo: int, hi: int, passages: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (rows, values) of a column (rows sorted) whose rows are in lo..hi-1."""
+    first = int(rows.searchsorted(lo)) if lo > 0 else 0
+    last = int(rows.searchsorted(hi)) if hi < passages else len(rows)
+    return rows[first:last], values[first:last]
+
+
+def _parts(passages: int, parallel_from: int) -> int:
+    """How many ranges of passages a question's scores are computed in at once: one per core,
+    up to two (the scatter-adds share the memory bus), from parallel_from passages on."""
+    if passages < max(parallel_from, 2):
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 2))
+
+
+_POOL_LOCK = threading.Lock()
+_POOL: tuple[int, int, ThreadPoolExecutor] | None = None   # (process id, threads, pool)
+
+
+def _workers(threads: int) -> ThreadPoolExecutor:
+    """The worker threads scoring ranges of passages, shared by every Scorer of the process (a
+    forked child makes its own: the parent's threads are not in it)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] < threads:
+            _POOL = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="topk"))
+        return _POOL[2]
 
 
 def _select(scores: np.ndarray, k: int) -> TopScores:
