@@ -188,8 +188,8 @@ def test_a_build_streamed_to_the_cache_serves_the_arrays_made_whole_in_memory(tm
         assert got.dtype == array.dtype and got.tobytes() == array.tobytes(), name
 
 
-@pytest.mark.parametrize("seed,parts,compiled,lead", [(10, 2, True, 0.0), (11, 2, False, 0.3), (12, 3, True, 0.1),
-                                                     (13, 7, False, 0.0), (14, 1, True, 0.2), (15, 2, True, 0.3)])
+@pytest.mark.parametrize("seed,parts,compiled,lead", [(10, 2, True, 0.0), (11, 2, True, 0.3), (12, 3, True, 0.1),
+                                                     (13, 7, True, 0.0), (14, 1, True, 0.2), (15, 1, False, 0.3)])
 def test_scoring_ranges_of_passages_at_once_gives_the_plain_formulas_floats(seed: int, parts: int, compiled: bool,
                                                                            lead: float) -> None:
     """A library scored in ranges of passages, all but the first in worker threads, its columns
@@ -227,4 +227,4 @@ def test_a_library_is_scored_in_ranges_and_by_scipys_loop_only_from_its_size_on(
     rng = np.random.default_rng(9)
     words = TermColumns(random_counts(rng, 300, 10), FieldParams(k1=0.9, b=0.5, head_weight=0.0, head_b=0.5))
     small = Scorer(words, words, 0.25, TIE)
-    assert small._scatter is topk._ufunc_scatter and len(small._bounds) == 2
+    assert small._add is None and len(small._bounds) == 2
