@@ -175,7 +175,7 @@ def feature_lists(words: list[Word], evidence: Evidence) -> dict[str, list[float
               whole: float | None = None) -> list[float]:
         whole = _numpy_sum(vector) if whole is None else whole
         if whole <= 0:
-            return [0.0] * rows
+            return [0.0] * len(matrix)   # the matrix's rows (one, for `missing`)
         product = np.asarray(matrix, dtype=np.float64) @ (np.array(vector, dtype=np.float64) if array is None else array)
         return [value / whole for value in product.tolist()]
 
