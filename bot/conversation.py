@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from bot.config import Config
 from bot.corpus import Corpus, Passage
 from bot.discussion import PAGED, Discussion, Group, Intent, Kind, Page
-from bot.followup import FollowUps
+from bot.followup import FollowUps, Resolution
 from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
 from bot.normalize import simplified_chars
@@ -290,6 +290,11 @@ class Engine:
         # So does a question for something else ("他还说过什么？").
         avoid = tuple(previous.passage_ids) if (resolution.replaced or resolution.besides) and previous else ()
         hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
+        if not hits and avoid and resolution.keeps:
+            # Nothing else: a shown passage naming what was put in place of the earlier word
+            # answers too ("腾讯呢？" after 华为, where the one passage on 腾讯 names both).
+            avoid = self._avoided(previous, resolution)
+            hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
         # The earlier topic must not make an off-topic follow-up look answered ("他住在哪个城市？"
         # after a question on Dario): what it asks about must be in the passage that answers it.
         if resolution.must_hold and not any(self._holds(h, resolution.must_hold) for h in hits):
@@ -298,6 +303,14 @@ class Engine:
         # is no age): some passage must hold one of the kind asked.
         if resolution.leaning and hits and not self._holds_number(hits, prepared.text):
             hits, has_more = [], False
+        if not hits and not resolution.leaning:
+            # Nothing alone: a short question right after an answer may still lean on it.
+            retry = self._followups.as_follow_up(prepared.text, self._earlier_question(previous))
+            if retry is not None:
+                found, more = await self._page(retry.query, 0, top_k, retry.context)
+                if found and (not retry.must_hold or any(self._holds(h, retry.must_hold) for h in found)) \
+                        and self._holds_number(found, prepared.text):
+                    resolution, hits, has_more = retry, found, more
         exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
                                   resolution.query, 0, resolution.context, lang, avoid)
         # Read before this exchange is stored: the question leaned on is an earlier one.
@@ -471,10 +484,29 @@ class Engine:
         chain = previous.query if not previous.context else f"{previous.query} {previous.context}"
         return chain[:MAX_CONTEXT_CHARS]
 
+    def _avoided(self, previous, resolution: Resolution) -> tuple[str, ...]:
+        """The passages the earlier question showed, but those holding a word put in place of the
+        earlier one's."""
+        shown = tuple(previous.passage_ids)
+        return tuple(pid for pid in shown if not self._passage_holds(pid, resolution.keeps))
+
+    def _passage_holds(self, passage_id: str, words: tuple[str, ...]) -> bool:
+        """Whether the library's passage of that id holds one of the words (False when the library
+        no longer has it: a reload between the turns)."""
+        try:
+            row = self._retriever.row_of(passage_id)
+        except KeyError:
+            return False
+        return self._text_holds(self._retriever.passages[row].text, words)
+
     def _holds(self, hit: Hit, words: tuple[str, ...]) -> bool:
         """Whether a hit's passage holds one of the words, or a form standing for most of one
         (a synonym, a translation, the word jieba glued it into: 研究 of 研究会用来)."""
-        held = set(self._analyzer.tokenize(hit.passage.text))
+        return self._text_holds(hit.passage.text, words)
+
+    def _text_holds(self, text: str, words: tuple[str, ...]) -> bool:
+        """_holds for a passage's text."""
+        held = set(self._analyzer.tokenize(text))
         return any(t.token in held for word in words for t in self._analyzer.query_terms(word)
                    if t.kind != "subword" or t.weight >= 0.5)
 

@@ -16,7 +16,12 @@ is searched then depends on what it brings:
     question with the words swapped, leaving out what it showed. When the articles never use
     the opposite (they quote no one "反对" anything), another of its words is turned round
     instead: to oppose open source is to side with closed source (哪些公司支持闭源？).
-A question that does not lean on anything is a new question.
+Words that only frame what is asked do not count as the question's own (ASPECT_NOUNS: 效果, 理由;
+time words: 当时; a demonstrative and its measure word: 这件; a question word jieba glued to a
+neighbour: 哪来): "效果怎么样？" brings nothing of its own, and 理由 need not be in the answer.
+A question that does not lean on anything is a new question; when it finds nothing alone and is
+short, it is searched once more leaning on the earlier one (as_follow_up), unless it names
+something the articles never mention (京东的快递几天能到？).
 """
 
 from __future__ import annotations
@@ -38,7 +43,11 @@ BARE_EXTRA_CHARS = 2
 # ("DeepSeek 呢", "怎么评价他"), or a demonstrative adverb anywhere ("为什么要这么做").
 _LEAD = re.compile(r"^(?:那么|那|他们|她们|它们|这个|那个|这些|那些|他|她|它|这|其(?![他它中实余次]))")
 _TAIL = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些|(?<!其)他|她|(?<!其)它|这|那|呢)$")
-_ANYWHERE = re.compile(r"这么|那么做|这样做|这样|那样|如此|此事|这件事|这一点")
+_ANYWHERE = re.compile(r"这么|那么做|这样做|这样|那样|如此|此事|这件事|这一点|"
+                       # A pronoun after a preposition (DeepSeek 对它有什么威胁, 谁支持他): the
+                       # question's own subject would be 自己 there, so it is someone earlier; not
+                       # a possessive (梁文锋和他的团队).
+                       r"(?:对|给|跟|和|与|同|把|被|让|比|向|替|支持|反对|批评|评价)(?:他们|她们|它们|他|她|它)(?!的)")
 # 这么 / 那么 point back only as the manner of doing, saying or thinking (为什么要这么做, 他为什么这么
 # 说, 你怎么这么看): before a quality, a quantity or a feeling they are degree (这么低, 那么多, 这么怕,
 # 这么重视), and "为啥美国这么怕 DeepSeek" is a question of its own.
@@ -48,7 +57,14 @@ _MANNER_VERBS = frozenset(("做", "干", "搞", "弄", "办", "说", "讲", "写
                            "操作", "对待", "应对", "设计", "规定"))
 # 还 with a question word asks for something else: 他还说过什么, 还有谁, 她还投了哪些公司 (not
 # 他还支持开源吗, "still").
-_ELSE = re.compile(r"还[^，,。？?！!]{0,6}?(?:什么|啥|谁|哪些|哪里|哪儿|别的|其他|其它)|还有(?:吗|没有|呢)")
+_ELSE = re.compile(r"还[^，,。？?！!]{0,6}?(?:什么|啥|谁|哪些|哪里|哪儿|别的|别人|其他|其它)|还有(?:吗|没有|呢)")
+# Nouns that ask for an aspect of whatever is being discussed, not for a thing of their own: a
+# reason, an effect, a prospect, a view. "效果怎么样？" after a question on export controls asks
+# how well they worked, and "那他支持闭源的理由是什么？" needs no passage saying 理由. General
+# Chinese, for any library; words with an opposite (优点 / 缺点) stay words, as a contrast turns them.
+ASPECT_NOUNS = frozenset(("原因", "理由", "缘故", "缘由", "目的", "用意", "效果", "成效", "结果", "后果",
+                          "影响", "作用", "意义", "前景", "进展", "现状", "反应", "态度", "看法", "评价",
+                          "细节", "详情", "情况", "经过", "过程", "措施", "办法", "依据", "根据"))
 _ASKS = re.compile(r"[?？]|为什么|为啥|为何|怎|如何|咋|何时|何地|哪|谁|什么|啥|吗|呢|多少|几|"
                    r"\b(?:why|how|what|who|whom|whose|when|where|which)\b", re.I)
 _EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
@@ -61,6 +77,13 @@ _LEADING = re.compile(r"^[\s\W_]+")
 # jieba tags of words that name something (a person, place, organisation, thing): these replace
 # one another in "那 X 呢".
 _NAMING_TAGS = ("n", "nr", "ns", "nt", "nz", "ng", "nrt", "nrfg", "eng")
+# A question word and at most two characters jieba cut with it (哪来, 从哪儿, 啥时候, 几种, 多久):
+# it asks, it names nothing. Longer, the rest is a topic (什么游戏).
+_GLUED_QUESTION = re.compile(r"^(?=.{2,3}$)(?:.*(?:哪|谁|啥|什么|怎|咋).*|几(?![乎何]).|多[少大久长高远])$")
+# A demonstrative with its measure word (这件, 那些): it points, as 这 does.
+_DEMONSTRATIVE = re.compile(r"^[这那此该][个件种些项类次位家条样点回场批]$")
+# jieba's tag of time words (当时, 后来, 现在, 今年).
+_TIME_TAG = "t"
 # Tags of proper names (a person, place, organisation, other name), which a pronoun stands for.
 _NAME_TAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
 
@@ -76,6 +99,9 @@ class Resolution:
     contrast: str | None = None  # the earlier question turned round, when this one asks the other side
     besides: bool = False      # it asks for something else (他还说过什么): what was shown is left out
     swaps: tuple[tuple[str, str], ...] = ()  # a contrast's (earlier word, its opposite)
+    # Words put in place of the earlier question's (腾讯 for 华为): when nothing else answers, a
+    # passage the earlier question showed that holds one answers this one too.
+    keeps: tuple[str, ...] = ()
 
 
 def _asks_else(question: str) -> bool:
@@ -101,7 +127,8 @@ def points_back(question: str) -> bool:
     core = _LEADING.sub("", _TRAILING.sub("", question))
     if len(core) >= MAX_LEANING_CHARS:
         return False
-    return bool(_LEAD.search(core) or _TAIL.search(core) or _ANYWHERE.search(core) or _EN.search(core))
+    return bool(_LEAD.search(core) or _TAIL.search(core) or _ANYWHERE.search(core) or _EN.search(core)
+                or _ELSE.search(core))
 
 
 class FollowUps:
@@ -113,15 +140,32 @@ class FollowUps:
         self._in_library = in_library        # word -> whether the library holds it
 
     def own_words(self, question: str) -> list[str]:
-        """The words a question brings: whole words that are neither function words nor frame words."""
+        """The words a question brings: whole words that are neither function words nor frame
+        words (those an answer seldom holds, and the aspect nouns)."""
         words = []
         for token in self._analyzer.tokens(question):
             if not token.whole or token.text in self._analyzer.function_words:
+                continue
+            if self._frames(token.text):
                 continue
             if self._necessity(token.text) < FRAME_NECESSITY:
                 continue  # 原因, 作用, 何时: the frame of a question, not what it is about
             words.append(token.text)
         return words
+
+    def _frames(self, word: str) -> bool:
+        """Whether a word frames what is asked rather than bringing a topic: an aspect noun (原因,
+        效果), a time word (当时, 后来, 现在: the time of what is being discussed), a question
+        word jieba glued to its neighbour (哪来, 从哪, 啥时候, 几种), a demonstrative with its
+        measure word (这件, 那些: they point, as 这 does), or function words glued together
+        (是从). A word with
+        an opposite (过去 / 未来) stays a word, as a contrast turns it."""
+        if self._analyzer.opposites(word):
+            return False
+        return (word in ASPECT_NOUNS or self._analyzer.word_tag(word) == _TIME_TAG
+                or bool(_GLUED_QUESTION.search(word)) or bool(_DEMONSTRATIVE.match(word))
+                or all(ch in self._analyzer.function_words or ch in self._analyzer.stopwords
+                       for ch in word))   # 是从: grammar glued
 
     def _known(self, word: str) -> bool:
         """Whether the library holds the word, or a translation or synonym of it."""
@@ -138,7 +182,7 @@ class FollowUps:
         if not points_back(question):
             return False
         core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
-        if _LEAD.search(core) or _TAIL.search(core) or _EN.search(core):
+        if _LEAD.search(core) or _TAIL.search(core) or _EN.search(core) or _ELSE.search(core):
             return True
         if any(m.group() not in _DEGREE_ADVERBS for m in _ANYWHERE.finditer(core)):
             return True
@@ -171,14 +215,30 @@ class FollowUps:
         if swap is not None:
             # The earlier question, without the word this one replaces, is the context: the new
             # name at full weight, the rest of the earlier topic at the context's weight.
-            old, _ = swap
-            return Resolution(question, _without(previous, old, self._analyzer), True, old)
+            old, new = swap
+            return Resolution(question, _without(previous, old, self._analyzer), True, old, keeps=(new,))
         # A pronoun stands for the earlier question's names: they join the question at full
         # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Without a
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.
         names = self.names(previous) if has_pronoun(question) else []
         query = f"{question} {' '.join(names)}" if names else question
         return Resolution(query, previous, True, None, self.new_things(own), besides=_asks_else(question))
+
+    def as_follow_up(self, question: str, previous: str | None) -> Resolution | None:
+        """A short question that found nothing alone, read as leaning on the earlier one (None
+        when it cannot lean): "攻击是从哪来的？" after "DeepSeek 什么时候被攻击了？" asks where the
+        attack came from. The earlier question is context; a thing it names must still be in the
+        passage that answers it, so "上海明天会下雨吗？" asked in between stays unanswered."""
+        core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
+        if not previous or len(core) >= MAX_LEANING_CHARS or not asks(question):
+            return None
+        own = self.own_words(question)
+        if not own:
+            return None   # resolve() already leant it
+        if not all(self._known(w) for w in own if len(w) > 1):
+            return None   # it asks about something the articles never mention (京东的快递)
+        # Its own words only: the frame that found nothing alone (哪来, 从哪) is left out.
+        return Resolution(" ".join(own), previous, True, None, self.new_things(own))
 
     def _contrast(self, question: str, own: list[str], previous: str) -> Resolution | None:
         """The earlier question turned round, when every word this one brings is the opposite of
@@ -210,7 +270,8 @@ class FollowUps:
             turned = _swapped(turned, old, new, self._analyzer)
             rest = _without(rest, old, self._analyzer)
         query = " ".join(new for _, new in swaps)
-        return Resolution(query, rest, True, swaps[0][0], contrast=turned, swaps=tuple(swaps))
+        return Resolution(query, rest, True, swaps[0][0], contrast=turned, swaps=tuple(swaps),
+                          keeps=tuple(new for _, new in swaps))
 
     def turned(self, question: str, swaps: tuple[tuple[str, str], ...]) -> str | None:
         """question with a contrast's words turned round, or None when it holds none of them."""

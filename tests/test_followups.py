@@ -258,3 +258,52 @@ async def test_a_question_of_its_own_with_an_opposite_is_no_contrast(engine: Eng
     await engine.handle(11, 11, "哪些公司支持开源？")
     reply = await engine.handle(11, 11, "京东云上线了哪些模型？")
     assert reply.query == "京东云上线了哪些模型？" and not any("反过来" in line for line in reply.lines)
+
+
+@pytest.mark.parametrize("question, leans", [
+    ("DeepSeek 对它有什么威胁？", True), ("谁支持他？", True), ("还有别人这么说吗", True),
+    ("梁文锋和他的团队怎么看开源", False), ("还有谁表态了？", True),
+])
+def test_a_pronoun_after_a_preposition_and_what_else_point_back(question: str, leans: bool) -> None:
+    assert points_back(question) is leans
+
+
+async def test_an_aspect_of_the_earlier_topic_leans_on_it(engine: Engine) -> None:
+    # 效果 and 前景 ask about whatever was being discussed; the articles never say either word.
+    await engine.handle(21, 21, "美国限制对华芯片出口")
+    reply = await engine.handle(21, 21, "效果如何？")
+    assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
+    assert any(word in texts(reply) for word in ("出口管制", "出口控制", "芯片"))
+
+
+async def test_a_reason_asked_with_a_pronoun_needs_no_passage_saying_reason(engine: Engine) -> None:
+    # 理由 frames the question like 为什么: the passage answering it need not hold the word.
+    await engine.handle(22, 22, "李彦宏对开源是什么态度")
+    reply = await engine.handle(22, 22, "他为什么更看好闭源，理由是什么？")
+    assert reply.kind is ReplyKind.ANSWER and "李彦宏" in texts(reply)
+
+
+async def test_a_time_word_points_at_the_time_discussed(engine: Engine) -> None:
+    # 当时 is no topic the articles lack: the follow-up leans on the earlier question.
+    await engine.handle(23, 23, "中科红旗是干什么的")
+    reply = await engine.handle(23, 23, "当时为啥要搞它？")
+    assert reply.kind is ReplyKind.ANSWER and "Windows" in texts(reply)
+
+
+async def test_a_name_in_place_of_another_keeps_a_shown_passage_naming_it(engine: Engine) -> None:
+    # The one passage on 腾讯 also names 华为 and was shown for it: it answers "腾讯呢？" too.
+    first = await engine.handle(24, 24, "华为在开源方面有什么动作")
+    assert "腾讯" in texts(first)
+    reply = await engine.handle(24, 24, "那腾讯呢？")
+    assert reply.kind is ReplyKind.ANSWER and "腾讯" in texts(reply)
+
+
+async def test_a_short_question_that_finds_nothing_alone_leans_on_the_earlier_one(engine: Engine) -> None:
+    # jieba cuts 哪来 as a word the articles never hold; leaning on the attack question, the
+    # question's own word 攻击 finds where the attacks came from.
+    await engine.handle(25, 25, "DeepSeek 哪天遭到了网络攻击")
+    reply = await engine.handle(25, 25, "攻击是从哪来的？")
+    assert reply.kind is ReplyKind.ANSWER and "美国 IP 地址" in texts(reply)
+    assert any("接着上一个问题" in line for line in reply.lines)
+    # A thing the articles never mention does not lean its way into an answer.
+    assert (await engine.handle(25, 25, "京东的快递几天能到？")).kind is ReplyKind.NO_MATCH
