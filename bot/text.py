@@ -287,8 +287,12 @@ class Analyzer:
         return out
 
     def _keep(self, word: str) -> bool:
-        """A word is a term unless it is a stop word, punctuation or a lone Latin letter."""
+        """A word is a term unless it is a stop word, punctuation or a lone Latin letter, or a
+        stop word said over and over (啊啊啊, 哈哈哈: jieba keeps the run as one unknown word,
+        which a question would then seem to ask about)."""
         if word in self.stopwords or not _CONTENT_CHAR.search(word):
+            return False
+        if len(word) > 1 and word[0] in self.stopwords and word == word[0] * len(word):
             return False
         return not (len(word) == 1 and "a" <= word <= "z")
 

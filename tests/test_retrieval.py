@@ -182,6 +182,9 @@ def test_a_questions_frame_makes_no_character_pairs(retriever: Retriever) -> Non
     ("hi, does DeepSeek have outside investors? thanks", "does DeepSeek have outside investors?"),
     ("总结一下开源的好处", "开源的好处"),
     ("Why did DeepSeek open-source its models? Thanks a lot", "Why did DeepSeek open-source its models?"),
+    # A particle said over and over is one word to jieba (啊啊啊), unknown to every article.
+    ("deepseek为啥开源啊啊啊", "deepseek为啥开源"),
+    ("哈哈哈 deepseek为啥开源", "deepseek为啥开源"),
 ])
 def test_greetings_and_thanks_around_a_question_change_nothing(retriever: Retriever, polite: str,
                                                                plain: str) -> None:
