@@ -8,6 +8,7 @@ the same floating-point scores, and the same answer to "are there more".
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -228,3 +229,24 @@ def test_a_library_is_scored_in_ranges_and_by_scipys_loop_only_from_its_size_on(
     words = TermColumns(random_counts(rng, 300, 10), FieldParams(k1=0.9, b=0.5, head_weight=0.0, head_b=0.5))
     small = Scorer(words, words, 0.25, TIE)
     assert small._add is None and len(small._bounds) == 2
+
+
+def test_without_scipys_private_loop_the_scatter_adds_the_same_floats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """_compiled_scatter reads scipy's private _sparsetools; a scipy without it gets np.add.at over
+    the same rows, which gives the same floats (each column's rows are distinct, added in order)."""
+    rng = np.random.default_rng(5)
+    passages = 5_000
+    columns = [np.sort(rng.choice(passages, size=int(rng.integers(1, 900)), replace=False)).astype(np.int32)
+               for _ in range(12)]
+    rows = np.concatenate(columns)
+    offsets = np.zeros(len(columns) + 1, dtype=np.int32)
+    np.cumsum([len(c) for c in columns], out=offsets[1:])
+    contributions = rng.random(len(rows)).astype(np.float32).astype(np.float64)
+    start = rng.random(passages)
+    compiled = start.copy()
+    topk._compiled_scatter()(compiled, offsets, rows, contributions)
+    monkeypatch.setitem(sys.modules, "scipy.sparse._sparsetools", None)   # import raises ImportError
+    fallback = start.copy()
+    topk._compiled_scatter()(fallback, offsets, rows, contributions)
+    assert fallback.tobytes() == compiled.tobytes()
+    assert not np.array_equal(fallback, start)
