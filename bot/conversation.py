@@ -327,7 +327,7 @@ class Engine:
         if not hits:
             about = resolution.query if resolution.leaning else None
             return replace(self._no_match(lang, prepared.text, notices, resolution.context, prepared.truncated,
-                                          about), exchange=exchange)
+                                          about, besides=resolution.besides and bool(avoid)), exchange=exchange)
         return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=resolution.query, offset=0,
                      has_more=has_more, lines=tuple(notices), context=resolution.context,
                      truncated=prepared.truncated, exchange=exchange)
@@ -448,14 +448,18 @@ class Engine:
         return bool(words) and self._analyzer.word_tag(words[0]).startswith(_SOMEONE_TAGS)
 
     def _no_match(self, lang: str, query: str, notices: list[str], context: str | None,
-                  truncated: bool, about: str | None = None) -> Reply:
+                  truncated: bool, about: str | None = None, besides: bool = False) -> Reply:
         """Nothing relevant: say so honestly and name what the articles cover. about: what a
-        follow-up was searched as, which names what its pronoun stands for (他多大了 -> 梁文锋)."""
+        follow-up was searched as, which names what its pronoun stands for (他多大了 -> 梁文锋);
+        besides: it asked for something else than the passages just shown, and they are all."""
         titles = "、".join(f"《{s.title}》" for s in self.sources) if lang == "zh" else \
             "; ".join(f"“{s.title}”" for s in self.sources)
         # A name the articles know, asked something they never say of it (李彦宏多大年纪): say so.
         names = self._retriever.names_in(about or query)
         listed = "、".join(names) if lang == "zh" else ", ".join(names)
+        if besides:
+            return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=(*notices, say("nothing_else", lang)),
+                         sources=self.sources, context=context, truncated=truncated)
         speakers = [name for name in names if self._names_someone(name)]
         named = ((say("named_elsewhere", lang, names=listed, first=speakers[0]),) if speakers else
                  (say("named_elsewhere_topic", lang, names=listed),) if names else ())

@@ -57,6 +57,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I found nothing relevant to that in the articles.",
     },
     "topics": {"zh": "这些文章讲的是：{titles}", "en": "The articles cover: {titles}"},
+    # A follow-up for something else (它还推出了什么？) when what was shown is all there is: the
+    # question names no more than the earlier one did, so no name is said to have nothing more.
+    "nothing_else": {
+        "zh": "文章里没有别的相关内容了：上面那几段就是全部。",
+        "en": "The articles say nothing more on that: the passages above are all there is.",
+    },
     "named_elsewhere": {
         "zh": "文章里提到了{names}，但没有说到你问的这一点；可以问问{first}说了什么。",
         "en": "The articles mention {names}, but not what you asked; you could ask what {first} said.",

@@ -307,3 +307,13 @@ async def test_a_short_question_that_finds_nothing_alone_leans_on_the_earlier_on
     assert any("接着上一个问题" in line for line in reply.lines)
     # A thing the articles never mention does not lean its way into an answer.
     assert (await engine.handle(25, 25, "京东的快递几天能到？")).kind is ReplyKind.NO_MATCH
+
+
+async def test_what_else_when_all_was_shown_says_so(engine: Engine) -> None:
+    # The articles hold two passages on 京东云, both shown: "what else" is told there is no more,
+    # not that the articles never say what was asked.
+    first = await engine.handle(26, 26, "京东云在 DeepSeek 热潮里做了哪些事")
+    assert first.kind is ReplyKind.ANSWER
+    reply = await engine.handle(26, 26, "它还做了什么？")
+    assert reply.kind is ReplyKind.NO_MATCH and not reply.hits
+    assert "文章里没有别的相关内容了：上面那几段就是全部。" in reply.lines
