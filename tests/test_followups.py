@@ -317,3 +317,12 @@ async def test_what_else_when_all_was_shown_says_so(engine: Engine) -> None:
     reply = await engine.handle(26, 26, "它还做了什么？")
     assert reply.kind is ReplyKind.NO_MATCH and not reply.hits
     assert "文章里没有别的相关内容了：上面那几段就是全部。" in reply.lines
+
+
+@pytest.mark.parametrize("message", ["好的", "谢谢", "哈哈", "ok", "明白了"])
+async def test_an_acknowledgement_after_an_answer_does_not_lean_into_one(engine: Engine, message: str) -> None:
+    # A short message that finds nothing alone may lean on the earlier question, but only when it
+    # asks something with words the articles know: 好的 is no question about 开源.
+    await engine.handle(27, 27, "中国公司怎么用开源反哺社区")
+    reply = await engine.handle(27, 27, message)
+    assert reply.kind in (ReplyKind.EMPTY, ReplyKind.NO_MATCH) and not reply.hits
