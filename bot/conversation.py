@@ -282,7 +282,7 @@ class Engine:
             return await self._discuss(chat_id, user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(),
                                        prepared.text, intent, lang, record=record)
         previous = await self._history.last_answer(chat_id, with_passages=True)
-        resolution = self._followups.resolve(prepared.text, self._earlier_question(previous))
+        resolution = self._followups.resolve(prepared.text, self._earlier_question(previous), self._first_shown(previous))
         if not resolution.leaning and not self._analyzer.tokenize(resolution.query):
             # No word to search and nothing to lean on (嗯, 哈哈, "a"): ask for a question.
             return Reply(ReplyKind.EMPTY, lang, lines=(say("empty", lang, example=EXAMPLES[lang][0]),))
@@ -487,6 +487,15 @@ class Engine:
             return None
         chain = previous.query if not previous.context else f"{previous.query} {previous.context}"
         return chain[:MAX_CONTEXT_CHARS]
+
+    def _first_shown(self, previous: Turn | None) -> str | None:
+        """The text of the first passage the chat's last answer showed (None: none, or gone)."""
+        if previous is None or not previous.passage_ids:
+            return None
+        try:
+            return self._retriever.passages[self._retriever.row_of(previous.passage_ids[0])].text
+        except KeyError:
+            return None
 
     def _avoided(self, previous, resolution: Resolution) -> tuple[str, ...]:
         """The passages the earlier question showed, but those holding a word put in place of the

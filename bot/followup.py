@@ -84,6 +84,10 @@ _GLUED_QUESTION = re.compile(r"^(?=.{2,3}$)(?:.*(?:哪|谁|啥|什么|怎|咋).*
 _DEMONSTRATIVE = re.compile(r"^[这那此该][个件种些项类次位家条样点回场批]$")
 # jieba's tag of time words (当时, 后来, 现在, 今年).
 _TIME_TAG = "t"
+# A question asking who (谁说…, 哪位, who): its answer names the person a later 他 stands for.
+_ASKS_WHO = re.compile(r"谁|哪位|哪一位|\bwho\b", re.I)
+# jieba's tags of people's names.
+_PERSON_TAGS = ("nr", "nrfg", "nrt")
 # Tags of proper names (a person, place, organisation, other name), which a pronoun stands for.
 _NAME_TAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
 
@@ -190,14 +194,19 @@ class FollowUps:
         return any(word in _DEGREE_ADVERBS and (k + 1 == len(words) or words[k + 1] in _MANNER_VERBS)
                    for k, word in enumerate(words))
 
-    def resolve(self, question: str, previous: str | None) -> Resolution:
-        """How to search question, given the chat's last answered question (None: no conversation)."""
+    def resolve(self, question: str, previous: str | None, answer: str | None = None) -> Resolution:
+        """How to search question, given the chat's last answered question (None: no conversation)
+        and the first passage that answered it (answer: what a pronoun after a who-question
+        stands for)."""
         if not previous:
             return Resolution(question, None, False, None)
         own = self.own_words(question)
         if not own and not asks(question):
             # Nothing of its own and no question either (嗯, 哈哈, ok): it leans on nothing.
             return Resolution(question, None, False, None)
+        if not own and has_pronoun(question) and (people := self._answered_who(previous, answer)):
+            # "他还说了啥？" after "谁说开源是智商税？": the person the answer named, the earlier question as context.
+            return Resolution(f"{question} {' '.join(people)}", previous, True, None, besides=_asks_else(question))
         if not own:
             # Nothing of its own (为什么？): the earlier question asked again, with this one's frame.
             return Resolution(f"{previous} {question}", None, True, None, besides=_asks_else(question))
@@ -220,7 +229,7 @@ class FollowUps:
         # A pronoun stands for the earlier question's names: they join the question at full
         # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Without a
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.
-        names = self.names(previous) if has_pronoun(question) else []
+        names = (self._answered_who(previous, answer) or self.names(previous)) if has_pronoun(question) else []
         query = f"{question} {' '.join(names)}" if names else question
         return Resolution(query, previous, True, None, self.new_things(own), besides=_asks_else(question))
 
@@ -291,6 +300,21 @@ class FollowUps:
                     or token.text in self._analyzer.user_words:
                 out.append(surface)
         return out
+
+    def _answered_who(self, previous: str, answer: str | None) -> list[str]:
+        """After a question asking who (谁说开源是智商税？), the people its first answer names: whom
+        a later 他 stands for, rather than a word of the question. [] otherwise."""
+        if not answer or not _ASKS_WHO.search(simplified_chars(previous)):
+            return []
+        return self.people(answer)
+
+    def people(self, text: str) -> list[str]:
+        """The people a text names (jieba's person tags), in order, at most two."""
+        out: list[str] = []
+        for token in self._analyzer.tokens(text):
+            if token.whole and token.text not in out and self._analyzer.word_tag(token.text) in _PERSON_TAGS:
+                out.append(text[token.start:token.end])
+        return out[:2]
 
     def _replacement(self, own: list[str], previous: str) -> tuple[str, str] | None:
         """(earlier word, new word) when one of the question's words names what an earlier one did."""

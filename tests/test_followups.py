@@ -326,3 +326,11 @@ async def test_an_acknowledgement_after_an_answer_does_not_lean_into_one(engine:
     await engine.handle(27, 27, "中国公司怎么用开源反哺社区")
     reply = await engine.handle(27, 27, message)
     assert reply.kind in (ReplyKind.EMPTY, ReplyKind.NO_MATCH) and not reply.hits
+
+
+async def test_after_a_who_question_a_pronoun_stands_for_whom_the_answer_names(engine: Engine) -> None:
+    # "谁说开源是智商税？" names no one; its answer names 李彦宏, whom the later 他 means.
+    first = await engine.handle(28, 28, "开源是智商税这话是谁说的？")
+    assert "李彦宏" in texts(first)
+    reply = await engine.handle(28, 28, "他是哪家公司的？")
+    assert "李彦宏" in (reply.query or "") and "百度" in texts(reply)
