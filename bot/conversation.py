@@ -295,21 +295,14 @@ class Engine:
             # answers too ("腾讯呢？" after 华为, where the one passage on 腾讯 names both).
             avoid = self._avoided(previous, resolution)
             hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
-        # The earlier topic must not make an off-topic follow-up look answered ("他住在哪个城市？"
-        # after a question on Dario): what it asks about must be in the passage that answers it.
-        if resolution.must_hold and not any(self._holds(h, resolution.must_hold) for h in hits):
-            hits, has_more = [], False
-        # Nor a number it asks ("他多大了？" after a question on 梁文锋: the year of an interview
-        # is no age): some passage must hold one of the kind asked.
-        if resolution.leaning and hits and not self._holds_number(hits, prepared.text):
+        if hits and not self._answers(hits, resolution, prepared.text):
             hits, has_more = [], False
         if not hits and not resolution.leaning:
             # Nothing alone: a short question right after an answer may still lean on it.
             retry = self._followups.as_follow_up(prepared.text, self._earlier_question(previous))
             if retry is not None:
                 found, more = await self._page(retry.query, 0, top_k, retry.context)
-                if found and (not retry.must_hold or any(self._holds(h, retry.must_hold) for h in found)) \
-                        and self._holds_number(found, prepared.text):
+                if found and self._answers(found, retry, prepared.text):
                     resolution, hits, has_more = retry, found, more
         exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
                                   resolution.query, 0, resolution.context, lang, avoid)
@@ -487,6 +480,15 @@ class Engine:
             return None
         chain = previous.query if not previous.context else f"{previous.query} {previous.context}"
         return chain[:MAX_CONTEXT_CHARS]
+
+    def _answers(self, hits: list[Hit], resolution: Resolution, question: str) -> bool:
+        """Whether a follow-up's hits answer it, not only the earlier topic. What it asks about
+        must be in a passage ("他住在哪个城市？" after a question on Dario), and so must a number
+        of the kind it asks ("他多大了？" after a question on 梁文锋: the year of an interview is
+        no age)."""
+        if resolution.must_hold and not any(self._holds(h, resolution.must_hold) for h in hits):
+            return False
+        return not resolution.leaning or self._holds_number(hits, question)
 
     def _first_shown(self, previous: Turn | None) -> str | None:
         """The text of the first passage the chat's last answer showed (None: none, or gone)."""
