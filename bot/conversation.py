@@ -492,10 +492,13 @@ class Engine:
 
     def _first_shown(self, previous: Turn | None) -> str | None:
         """The text of the first passage the chat's last answer showed (None: none, or gone)."""
-        if previous is None or not previous.passage_ids:
-            return None
+        return self._passage_text(previous.passage_ids[0]) if previous and previous.passage_ids else None
+
+    def _passage_text(self, passage_id: str) -> str | None:
+        """The text of the library's passage of that id (None when the library no longer has it:
+        a reload between the turns)."""
         try:
-            return self._retriever.passages[self._retriever.row_of(previous.passage_ids[0])].text
+            return self._retriever.passages[self._retriever.row_of(passage_id)].text
         except KeyError:
             return None
 
@@ -506,13 +509,9 @@ class Engine:
         return tuple(pid for pid in shown if not self._passage_holds(pid, resolution.keeps))
 
     def _passage_holds(self, passage_id: str, words: tuple[str, ...]) -> bool:
-        """Whether the library's passage of that id holds one of the words (False when the library
-        no longer has it: a reload between the turns)."""
-        try:
-            row = self._retriever.row_of(passage_id)
-        except KeyError:
-            return False
-        return self._text_holds(self._retriever.passages[row].text, words)
+        """Whether the library's passage of that id holds one of the words (False when it is gone)."""
+        text = self._passage_text(passage_id)
+        return text is not None and self._text_holds(text, words)
 
     def _holds(self, hit: Hit, words: tuple[str, ...]) -> bool:
         """Whether a hit's passage holds one of the words, or a form standing for most of one
