@@ -35,6 +35,9 @@ QUOTATION_SOURCES_KEPT = 256
 _SOMEONE_TAGS = ("nr", "ns", "nt", "nz", "eng")
 # How far back the follow-up notice looks for the last question asked (past pages of 更多).
 LAST_ASKED_TURNS = 12
+# Turns looked back through, past replies about a shown passage (谁说的, 出处呢), for the answer
+# they were about.
+LOOK_BACK_TURNS = 12
 KEYWORDS_PER_SOURCE = 5
 KEYWORD_PASSAGES = 2000
 NOTABLE_QUOTES_POOL = 30
@@ -68,11 +71,17 @@ class ReplyKind(enum.Enum):
     COMPARISON = "comparison"      # passages for each side, labelled with the side's name
     WHO_SAID = "who_said"          # a statement's passage, its speaker named
     DIGEST = "digest"              # one article's sections (or paragraphs) with their key sentences
+    WHERE_FROM = "where_from"      # the last answer's passage with its article, date and link
+
+
+def _refers_back(intent: Intent | None) -> bool:
+    """Whether a discussion question asks about the passage the last answer showed (谁说的, 出处)."""
+    return intent is not None and (intent.kind is Kind.WHERE_FROM or (intent.kind is Kind.WHO_SAID and not intent.statement))
 
 
 _DISCUSSION_KINDS = {Kind.OVERVIEW: ReplyKind.OVERVIEW, Kind.SPEAKERS: ReplyKind.SPEAKERS,
                      Kind.COMPARISON: ReplyKind.COMPARISON, Kind.WHO_SAID: ReplyKind.WHO_SAID,
-                     Kind.DIGEST: ReplyKind.DIGEST}
+                     Kind.DIGEST: ReplyKind.DIGEST, Kind.WHERE_FROM: ReplyKind.WHERE_FROM}
 # Replies that answer a question with passages (the question log counts them as answered).
 ANSWERED_KINDS = frozenset({ReplyKind.ANSWER, *_DISCUSSION_KINDS.values()})
 
@@ -277,11 +286,15 @@ class Engine:
         if prepared.problem:
             example = EXAMPLES[lang][0]
             return Reply(ReplyKind.EMPTY, lang, lines=(say(prepared.problem, lang, example=example),))
+        if self._followups.tells_more(prepared.text):
+            # 详细说说, 举个例子: what 更多 brings, the next passages on the chat's last question.
+            return await self.more(chat_id, user_id, detect_lang(question, lang), record=record,
+                                   said=strip_controls(question[:MAX_TURN_CHARS]).strip())
         intent = self._discussion.recognize(prepared.text)
         if intent is not None:
             return await self._discuss(chat_id, user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(),
                                        prepared.text, intent, lang, record=record)
-        previous = await self._history.last_answer(chat_id, with_passages=True)
+        previous = await self._last_question(chat_id, with_passages=True)
         resolution = self._followups.resolve(prepared.text, self._earlier_question(previous), self._first_shown(previous))
         if not resolution.leaning and not self._analyzer.tokenize(resolution.query):
             # No word to search and nothing to lean on (嗯, 哈哈, "a"): ask for a question.
@@ -326,21 +339,22 @@ class Engine:
                      truncated=prepared.truncated, exchange=exchange)
 
     async def more(self, chat_id: int, user_id: int, lang: str | None = None, *,
-                   record: bool = True) -> Reply:
-        """The next page of passages for the chat's last question."""
+                   record: bool = True, said: str = "/more") -> Reply:
+        """The next page of passages for the chat's last question; said is the message that asked
+        for it, as the history keeps it (/more, or "详细说说")."""
         lang = lang or "zh"
-        previous = await self._history.last_answer(chat_id)
+        previous = await self._last_question(chat_id)
         if previous is None:
             return Reply(ReplyKind.NO_MORE, lang, lines=(say("no_previous", lang),))
         offset = previous.offset + len(previous.passage_ids)
         intent = self._discussion.recognize(previous.query or "")
         if intent is not None and intent.kind in PAGED and previous.passage_ids:
-            return await self._discuss(chat_id, user_id, "/more", previous.query, intent, lang, offset, record=record)
+            return await self._discuss(chat_id, user_id, said, previous.query, intent, lang, offset, record=record)
         hits: list[Hit] = []
         has_more = False
         if previous.passage_ids and intent is None:  # nor has an abstained question or a comparison
             hits, has_more = await self._page(previous.query, offset, self._top_k, previous.context, previous.avoid)
-        exchange = self._exchange(user_id, "/more", hits, previous.query, offset, previous.context, lang,
+        exchange = self._exchange(user_id, said, hits, previous.query, offset, previous.context, lang,
                                   previous.avoid)
         if record:
             await self._history.append_turns(chat_id, exchange.turns())
@@ -382,6 +396,8 @@ class Engine:
             if offset:
                 return Reply(ReplyKind.NO_MORE, lang, query=query, offset=offset, lines=(say("no_more", lang),),
                              exchange=exchange)
+            if _refers_back(intent):  # "谁说的？" with nothing asked before: ask for a question
+                return Reply(ReplyKind.NO_MORE, lang, lines=page.lines, exchange=exchange)
             return replace(self._no_match(lang, query, list(page.lines), None, False), exchange=exchange)
         return Reply(_DISCUSSION_KINDS[page.kind], lang, hits=tuple(hits), query=query, offset=offset,
                      has_more=page.has_more, lines=page.lines, groups=page.groups, exchange=exchange)
@@ -460,6 +476,24 @@ class Engine:
         return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=lines, sources=self.sources,
                      context=context, truncated=truncated)
 
+    async def _last_question(self, chat_id: int, with_passages: bool = False) -> Turn | None:
+        """The chat's last answer to a question: past a reply about that answer's passage ("谁说的？",
+        "出自哪篇文章？"), which asked nothing new, to the answer it was about, so that a follow-up
+        leans on that question and 更多 goes on with its pages."""
+        last = await self._history.last_answer(chat_id, with_passages=with_passages)
+        if last is None or not self._about_shown(last.query):
+            return last
+        turns = await self._history.recent_turns(chat_id, LOOK_BACK_TURNS)
+        for turn in reversed(turns):
+            if (turn.role == "bot" and turn.query is not None and (turn.passage_ids or not with_passages)
+                    and not self._about_shown(turn.query)):
+                return turn
+        return last
+
+    def _about_shown(self, query: str | None) -> bool:
+        """Whether a recorded question asked about the passage shown before it (谁说的, 出处呢)."""
+        return _refers_back(self._discussion.recognize(query or ""))
+
     async def _last_asked(self, chat_id: int, previous: Turn) -> str:
         """The last question the chat asked, in the user's own words, for the follow-up notice.
 
@@ -468,7 +502,8 @@ class Engine:
         """
         turns = await self._history.recent_turns(chat_id, LAST_ASKED_TURNS)
         for user, bot in reversed(list(zip(turns, turns[1:]))):
-            if user.role == "user" and bot.role == "bot" and bot.query and bot.passage_ids and bot.offset == 0:
+            if (user.role == "user" and bot.role == "bot" and bot.query and bot.passage_ids and bot.offset == 0
+                    and not self._about_shown(bot.query)):
                 return user.text
         return previous.query or ""
 
@@ -560,7 +595,7 @@ class Engine:
 
     async def next_page(self, chat_id: int) -> tuple[str, int] | None:
         """What /more would continue: the chat's last question and the rank its next page starts at."""
-        previous = await self._history.last_answer(chat_id)
+        previous = await self._last_question(chat_id)
         if previous is None or previous.query is None:
             return None
         return previous.query, previous.offset + len(previous.passage_ids)

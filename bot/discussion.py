@@ -139,6 +139,8 @@ class Discussion:
             return self._comparison(intent.sides, intent.topic, lang)
         if intent.kind is Kind.WHO_SAID:
             return self._who_said(intent.statement, lang, previous)
+        if intent.kind is Kind.WHERE_FROM:
+            return self._where_from(lang, previous)
         source = self._corpus.source(intent.source_id) if intent.source_id else None
         if source is None and previous is not None:
             source = self._corpus.source(previous.source_id)
@@ -323,6 +325,20 @@ class Discussion:
         if hits:
             return self._who_said_page(hits[0].passage, None, False, lang, hits[0])
         return Page(Kind.WHO_SAID, (), ())
+
+    def _where_from(self, lang: str, previous: Passage | None) -> Page:
+        """The last answer's first passage, with the article it comes from: title, date, link."""
+        if previous is None:
+            return Page(Kind.WHERE_FROM, (say("where_from_nothing", lang),), ())
+        source = self._corpus.source(previous.source_id)
+        if source is None:
+            return Page(Kind.WHERE_FROM, (say("digest_missing", lang),), ())
+        lines = [say("where_from", lang, title=source.title)]
+        if source.date:
+            lines.append(say("where_from_date", lang, date=source.date))
+        if source.url:
+            lines.append(say("where_from_link", lang, url=source.url))
+        return Page(Kind.WHERE_FROM, tuple(lines), (Group("", (_passage_hit(previous, SNIPPET_CHARS),)),))
 
     def _speaker_in(self, passage: Passage, statement: str) -> Quote | None:
         """The statement of a passage with a speaker that best holds the words asked about."""

@@ -62,9 +62,23 @@ _ELSE = re.compile(r"还[^，,。？?！!]{0,6}?(?:什么|啥|谁|哪些|哪里|
 # reason, an effect, a prospect, a view. "效果怎么样？" after a question on export controls asks
 # how well they worked, and "那他支持闭源的理由是什么？" needs no passage saying 理由. General
 # Chinese, for any library; words with an opposite (优点 / 缺点) stay words, as a contrast turns them.
-ASPECT_NOUNS = frozenset(("原因", "理由", "缘故", "缘由", "目的", "用意", "效果", "成效", "结果", "后果",
-                          "影响", "作用", "意义", "前景", "进展", "现状", "反应", "态度", "看法", "评价",
-                          "细节", "详情", "情况", "经过", "过程", "措施", "办法", "依据", "根据"))
+ASPECT_NOUNS = frozenset(("原因", "理由", "缘故", "缘由", "目的", "用意", "动机", "效果", "成效", "结果",
+                          "后果", "影响", "作用", "意义", "前景", "进展", "现状", "反应", "态度", "看法",
+                          "评价", "细节", "详情", "情况", "经过", "过程", "措施", "办法", "依据", "根据",
+                          # what someone says or stands for: "他的建议是什么？" after a question on
+                          # Eric Schmidt asks what he said, in whatever words the article uses
+                          "建议", "观点", "主张", "立场", "意见", "说法", "见解", "想法", "回应", "表态",
+                          # a part played, and an instance of what was discussed
+                          "角色", "地位", "定位", "例子", "实例", "特点", "方式", "方法"))
+# Verbs that only carry an aspect noun (扮演…角色, 发挥…作用, 产生…影响, 提出…建议): with one in
+# the question they frame it too, where alone (他扮演过谁) they are the question's own.
+_SUPPORT_VERBS = frozenset(("扮演", "发挥", "起到", "起", "产生", "带来", "造成", "提出", "发表", "给出",
+                            "作出", "做出", "采取", "持", "抱"))
+# A request's polite question ending (能详细说说吗, 举个例子好吗): it asks nothing of its own.
+_POLITE_ENDING = re.compile(r"(?:好吗|可以吗|行吗|吗|呢|吧)$")
+# Asking to be told more of what was discussed (详细说说, 举个例子, 展开讲讲): a request with no
+# question word still leans on the earlier question, where 好的 or 谢谢 leans on nothing.
+_TELL_MORE = re.compile(r"说说|讲讲|谈谈|聊聊|说一下|讲一下|介绍一下|解释一下|展开|详细|具体|细说|多说|举[个些几一]|举例")
 _ASKS = re.compile(r"[?？]|为什么|为啥|为何|怎|如何|咋|何时|何地|哪|谁|什么|啥|吗|呢|多少|几|"
                    r"\b(?:why|how|what|who|whom|whose|when|where|which)\b", re.I)
 _EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
@@ -147,15 +161,26 @@ class FollowUps:
         """The words a question brings: whole words that are neither function words nor frame
         words (those an answer seldom holds, and the aspect nouns)."""
         words = []
-        for token in self._analyzer.tokens(question):
-            if not token.whole or token.text in self._analyzer.function_words:
+        tokens = [t for t in self._analyzer.tokens(question) if t.whole]
+        framed = any(t.text in ASPECT_NOUNS for t in tokens)
+        for token in tokens:
+            if token.text in self._analyzer.function_words:
                 continue
-            if self._frames(token.text):
+            if self._frames(token.text) or (framed and token.text in _SUPPORT_VERBS):
                 continue
             if self._necessity(token.text) < FRAME_NECESSITY:
                 continue  # 原因, 作用, 何时: the frame of a question, not what it is about
             words.append(token.text)
         return words
+
+    def tells_more(self, question: str) -> bool:
+        """Whether a message only asks to be told more of what was discussed (详细说说, 举个例子,
+        能展开讲讲吗): it brings no word of its own and asks nothing but that."""
+        core = _TRAILING.sub("", simplified_chars(question))
+        if not _TELL_MORE.search(core):
+            return False
+        core = _POLITE_ENDING.sub("", core)
+        return not asks(core) and all(len(word) == 1 for word in self.own_words(core))
 
     def _frames(self, word: str) -> bool:
         """Whether a word frames what is asked rather than bringing a topic: an aspect noun (原因,
@@ -166,7 +191,7 @@ class FollowUps:
         an opposite (过去 / 未来) stays a word, as a contrast turns it."""
         if self._analyzer.opposites(word):
             return False
-        return (word in ASPECT_NOUNS or self._analyzer.word_tag(word) == _TIME_TAG
+        return (word in ASPECT_NOUNS or bool(_TELL_MORE.fullmatch(word)) or self._analyzer.word_tag(word) == _TIME_TAG
                 or bool(_GLUED_QUESTION.search(word)) or bool(_DEMONSTRATIVE.match(word))
                 or all(ch in self._analyzer.function_words or ch in self._analyzer.stopwords
                        for ch in word))   # 是从: grammar glued

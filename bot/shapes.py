@@ -32,6 +32,7 @@ class Kind(enum.Enum):
     COMPARISON = "comparison"  # passages per side, labelled with the side's name
     WHO_SAID = "who_said"      # a statement with its speaker named
     DIGEST = "digest"          # one article's sections (or paragraphs) with their key sentences
+    WHERE_FROM = "where_from"  # the article the last answer's passage comes from, with its link
 
 
 PAGED = frozenset({Kind.OVERVIEW, Kind.SPEAKERS, Kind.DIGEST})
@@ -117,6 +118,19 @@ _WHO_SAID_EN = (
 )
 # What "谁说的" asks about when it names no statement: the last answer's passage.
 _THIS = re.compile(rf"^(?:{_THIS_SAYING}|这|那|这个|那个|它|this|that|it|this one|that one)?$")
+
+# Where the last answer comes from: "这是哪篇文章里的", "出自哪里", "出处呢", "原文链接", "source?".
+_SHOWN = r"(?:这段话|这段|这句话|这句|这些话|这些|这个|这话|上面这段|上面的|上面|这|那段话|那段|那|它)"
+_WHERE_FROM_ZH = (
+    re.compile(rf"^(?:请问)?{_SHOWN}?\s*(?:是)?\s*(?:出自|来自|摘自|引自|选自|在)?\s*(?:哪篇|哪一篇|哪个|什么)\s*"
+               r"(?:文章|报道|稿子|地方|网站|来源)(?:里|中|上)?(?:的|说的|写的|提到的|看到的)?(?:话)?(?:啊|呀|呢)?$"),
+    re.compile(rf"^(?:请问)?{_SHOWN}?\s*(?:是)?\s*(?:出自|来自|摘自|引自|选自)\s*(?:哪里|哪儿|哪|何处|何方)(?:的)?(?:啊|呀|呢)?$"),
+    re.compile(rf"^(?:请问)?{_SHOWN}?\s*(?:的)?\s*(?:出处|来源|原文|原文链接|链接|原文地址|文章链接)"
+               r"(?:是什么|是哪里|是哪篇|在哪里|在哪儿|在哪|有吗|呢|是)?$"),
+)
+_WHERE_FROM_EN = re.compile(r"^(?:what(?:'s| is) the |which )?(?:source|link|article)(?: is (?:this|that|it) from)?$|"
+                            r"^where (?:is|does) (?:this|that|it) (?:from|come from)$|"
+                            r"^which article (?:is|was) (?:this|that|it) (?:from|in)$")
 
 # Comparisons. Separators are tried in this order, each only where it stands as a word of its own
 # (和 in 和平 or 共和国, 及 in 埃及 separate nothing).
@@ -222,7 +236,7 @@ class QuestionShapes:
         text = _PUNCT_START.sub("", _PUNCT_END.sub("", self._analyzer.normalize(question or "")))
         if not text:
             return None
-        for recognizer in (self._digest_intent, self._who_said_intent, self._speakers_intent,
+        for recognizer in (self._where_from_intent, self._digest_intent, self._who_said_intent, self._speakers_intent,
                            self._comparison_intent, self._overview_intent):
             intent = recognizer(text)
             if intent is not None:
@@ -251,6 +265,12 @@ class QuestionShapes:
         elif (_PEOPLE_ANCHOR_EN.search(text) and _SAYING_ANCHOR_EN.search(text)
               and _only_frame(text, _SPEAKERS_FRAME_EN)):
             return Intent(Kind.SPEAKERS)
+        return None
+
+    def _where_from_intent(self, text: str) -> Intent | None:
+        """"这是哪篇文章里的" / "出处呢" / "source?": the article of the last answer's passage."""
+        if any(p.match(text) for p in _WHERE_FROM_ZH) or _WHERE_FROM_EN.match(text):
+            return Intent(Kind.WHERE_FROM)
         return None
 
     def _who_said_intent(self, text: str) -> Intent | None:

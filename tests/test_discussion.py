@@ -142,6 +142,11 @@ def texts(reply) -> list[str]:
     ("“楼板难以承受浇透水以后的重量”出自谁", Kind.WHO_SAID),
     ("give me the key points of '城市菜园'", Kind.DIGEST),
     ("给我讲讲《咖啡师访谈》", Kind.DIGEST),
+    ("这是哪篇文章里的？", Kind.WHERE_FROM),
+    ("出处呢", Kind.WHERE_FROM),
+    ("這段話出自哪裡", Kind.WHERE_FROM),
+    ("原文链接", Kind.WHERE_FROM),
+    ("Where is this from?", Kind.WHERE_FROM),
 ])
 def test_questions_are_recognized_by_their_shape(tiny, question: str, kind: Kind | None) -> None:
     intent = discussion(tiny).recognize(question)
@@ -155,6 +160,7 @@ def test_questions_are_recognized_by_their_shape(tiny, question: str, kind: Kind
     "《城市菜园调查》里王明怎么看滴灌",          # a question about one article, not its digest
     "男子和女子的平均收入分别是多少",              # a fact about each, not a comparison
     "埃及的菜园和温室",                            # 及 inside a word separates nothing
+    "哪篇文章讲了滴灌", "咖啡的来源是哪里",        # what an article says, where coffee comes from
 ])
 def test_ordinary_questions_are_not_captured(tiny, question: str) -> None:
     assert discussion(tiny).recognize(question) is None
@@ -272,6 +278,39 @@ async def test_who_said_it_after_an_answer_is_about_that_answer(engine: Engine) 
     assert reply.kind is ReplyKind.WHO_SAID and reply.hits[0].speaker == "王明"
 
 
+async def test_who_said_with_nothing_asked_before_asks_for_a_question(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "谁说的？")
+    assert reply.kind is ReplyKind.NO_MORE and reply.lines == ("先问一个问题，我再告诉你那段话是谁说的。",)
+
+
+# --- where it comes from ----------------------------------------------------------------------------
+
+async def test_where_from_after_an_answer_names_its_article(engine: Engine) -> None:
+    first = await engine.handle(1, 1, "滴灌能节省多少用水？")
+    reply = await engine.handle(1, 1, "这段出自哪篇文章？")
+    assert reply.kind is ReplyKind.WHERE_FROM and reply.lines[0] == "这段出自《城市菜园调查》。"
+    assert [h.passage.id for h in reply.hits] == [first.hits[0].passage.id]
+
+
+async def test_where_from_with_nothing_asked_before_asks_for_a_question(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "出处呢？")
+    assert reply.kind is ReplyKind.NO_MORE and reply.lines == ("先问一个问题，我再告诉你那段话出自哪篇文章。",)
+
+
+async def test_after_asking_about_a_shown_passage_the_conversation_goes_on_from_its_question(engine: Engine) -> None:
+    # 谁说的 and 出处呢 ask about the answer shown; a follow-up leans on the question it answered,
+    # and 更多 goes on with that question's pages.
+    first = await engine.handle(1, 1, "屋顶菜园种什么菜？")
+    await engine.handle(1, 1, "这是谁说的？")
+    await engine.handle(1, 1, "出处呢？")
+    more = await engine.handle(1, 1, "更多")
+    assert more.query == first.query and more.offset == len(first.hits)
+    follow = await engine.handle(2, 2, "屋顶菜园种什么菜？")
+    await engine.handle(2, 2, "这是谁说的？")
+    follow = await engine.handle(2, 2, "为什么？")
+    assert "（接着上一个问题：屋顶菜园种什么菜？）" in follow.lines
+
+
 # --- one article ------------------------------------------------------------------------------------
 
 async def test_digest_gives_each_section_with_its_key_sentence(engine: Engine) -> None:
@@ -339,6 +378,14 @@ async def test_bundled_comparison_and_who_said(bundled_engine: Engine) -> None:
     assert all("Guo" in h.passage.text + h.passage.speaker for h in guo.hits)
     said = await bundled_engine.handle(2, 2, "谁说开源其实是一种智商税")
     assert said.hits[0].speaker == "李彦宏" and "智商税" in said.hits[0].snippet
+
+
+async def test_bundled_where_from_gives_the_articles_link(bundled_engine: Engine) -> None:
+    await bundled_engine.handle(1, 1, "Sarah Guo 怎么看应用层公司？")
+    reply = await bundled_engine.handle(1, 1, "原文链接")
+    assert reply.lines == ("这段出自《开源AI模型的崛起:谁将主导未来的科技战场?》。",
+                           "原文：https://www.youtube.com/watch?v=fwodaUGKSPk")
+    assert "《开源AI模型的崛起" in render_text(reply)
 
 
 async def test_bundled_digest_by_partial_title(bundled_engine: Engine) -> None:

@@ -334,3 +334,46 @@ async def test_after_a_who_question_a_pronoun_stands_for_whom_the_answer_names(e
     assert "李彦宏" in texts(first)
     reply = await engine.handle(28, 28, "他是哪家公司的？")
     assert "李彦宏" in (reply.query or "") and "百度" in texts(reply)
+
+
+async def test_what_someone_proposes_is_what_they_said(engine: Engine) -> None:
+    # 建议 frames "他的建议是什么？" as 看法 does: the passages quote Eric Schmidt calling for open
+    # source (呼吁, 应该) and never say 建议 of him; no passage need hold the word.
+    await engine.handle(29, 29, "Eric Schmidt 说了什么？")
+    reply = await engine.handle(29, 29, "他的建议是什么？")
+    assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
+    assert "Schmidt" in texts(reply)
+
+
+async def test_a_verb_carrying_an_aspect_noun_frames_the_question_too(engine: Engine) -> None:
+    # 扮演 only carries 角色: neither is in the articles, and "它扮演了什么角色？" asks what the
+    # passages on 华为 say of it.
+    await engine.handle(30, 30, "华为和开源有什么关系？")
+    reply = await engine.handle(30, 30, "它扮演了什么角色？")
+    assert reply.kind is ReplyKind.ANSWER and "华为" in texts(reply)
+
+
+@pytest.mark.parametrize("request_text", ["详细说说", "展开讲讲。", "能举个例子吗？", "再具体一点"])
+async def test_a_request_to_be_told_more_is_the_next_page(engine: Engine, request_text: str) -> None:
+    # A request with no topic of its own asks for more of what was discussed: the next passages
+    # on the question, as 更多 brings them, kept in the history as the user wrote it.
+    first = await engine.handle(31, 31, "DeepSeek 为什么要开源？")
+    assert first.kind is ReplyKind.ANSWER
+    reply = await engine.handle(31, 31, request_text)
+    assert reply.kind is ReplyKind.ANSWER and reply.offset == len(first.hits)
+    assert not {h.passage.id for h in reply.hits} & {h.passage.id for h in first.hits}
+    history = await engine.handle(31, 31, "/history")
+    assert request_text in [turn.text for turn in history.turns if turn.role == "user"]
+
+
+async def test_a_request_with_nothing_asked_before_asks_for_a_question(engine: Engine) -> None:
+    reply = await engine.handle(32, 32, "详细说说")
+    assert reply.kind is ReplyKind.NO_MORE and not reply.hits
+
+
+async def test_a_request_with_a_topic_of_its_own_is_a_question(engine: Engine) -> None:
+    # "详细说说出口管制" names what to tell about: it is searched, not paged.
+    await engine.handle(33, 33, "DeepSeek 为什么要开源？")
+    reply = await engine.handle(33, 33, "详细说说出口管制")
+    assert reply.kind is ReplyKind.ANSWER and reply.offset == 0
+    assert any(word in texts(reply) for word in ("出口管制", "出口控制"))

@@ -51,7 +51,7 @@ SOURCES_PAGE = 10
 # Buttons in one keyboard row: five short labels ("上下文 10") still fit a phone's width.
 BUTTONS_PER_ROW = 5
 _DISCUSSION_KINDS = frozenset({ReplyKind.OVERVIEW, ReplyKind.SPEAKERS, ReplyKind.COMPARISON,
-                               ReplyKind.WHO_SAID, ReplyKind.DIGEST})
+                               ReplyKind.WHO_SAID, ReplyKind.DIGEST, ReplyKind.WHERE_FROM})
 
 # Control and format characters (NUL, escape, bidi overrides) are stripped from what is sent.
 _UNSENDABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
