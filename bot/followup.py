@@ -41,7 +41,8 @@ BARE_EXTRA_CHARS = 2
 
 # Pointing back: a pronoun or demonstrative at the start ("他怎么看"), 呢 or a pronoun at the end
 # ("DeepSeek 呢", "怎么评价他"), or a demonstrative adverb anywhere ("为什么要这么做").
-_LEAD = re.compile(r"^(?:那么|那|他们|她们|它们|这个|那个|这些|那些|他|她|它|这|其(?![他它中实余次]))")
+# A conjunction at the start (和 DeepSeek 什么关系？, 跟 OpenAI 比呢) leaves out its subject: the earlier one.
+_LEAD = re.compile(r"^(?:那么|那|他们|她们|它们|这个|那个|这些|那些|他|她|它|这|其(?![他它中实余次])|(?:和|跟|与)(?!此|其))")
 _TAIL = re.compile(r"(?:他们|她们|它们|这个|那个|这些|那些|(?<!其)他|她|(?<!其)它|这|那|呢)$")
 _ANYWHERE = re.compile(r"这么|那么做|这样做|这样|那样|如此|此事|这件事|这一点|"
                        # A pronoun after a preposition (DeepSeek 对它有什么威胁, 谁支持他): the
@@ -69,7 +70,9 @@ ASPECT_NOUNS = frozenset(("原因", "理由", "缘故", "缘由", "目的", "用
                           # Eric Schmidt asks what he said, in whatever words the article uses
                           "建议", "观点", "主张", "立场", "意见", "说法", "见解", "想法", "回应", "表态",
                           # a part played, and an instance of what was discussed
-                          "角色", "地位", "定位", "例子", "实例", "特点", "方式", "方法"))
+                          "角色", "地位", "定位", "例子", "实例", "特点", "方式", "方法",
+                          # how it stands to something else: "和 DeepSeek 什么关系？"
+                          "关系", "联系", "区别", "差别", "差异"))
 # Verbs that only carry an aspect noun (扮演…角色, 发挥…作用, 产生…影响, 提出…建议): with one in
 # the question they frame it too, where alone (他扮演过谁) they are the question's own.
 _SUPPORT_VERBS = frozenset(("扮演", "发挥", "起到", "起", "产生", "带来", "造成", "提出", "发表", "给出",

@@ -31,6 +31,7 @@ def texts(reply) -> str:
 @pytest.mark.parametrize("question, leans", [
     ("他怎么看？", True), ("那中国呢", True), ("为什么要这么做？", True), ("What does he think?", True),
     ("DeepSeek 呢？", True), ("其他公司怎么看开源", False), ("梁文锋怎么看开源", False),
+    ("和 OpenAI 比呢", True), ("跟华为是什么关系", True), ("与此相比，开源有什么好处", False),
     ("为什么中国工程师热衷开源，这一点在文章里怎么解释的？这是一个很长的问题，不算追问", False),
 ])
 def test_pointing_back_is_told_by_pronouns_and_particles(question: str, leans: bool) -> None:
@@ -377,3 +378,12 @@ async def test_a_request_with_a_topic_of_its_own_is_a_question(engine: Engine) -
     reply = await engine.handle(33, 33, "详细说说出口管制")
     assert reply.kind is ReplyKind.ANSWER and reply.offset == 0
     assert any(word in texts(reply) for word in ("出口管制", "出口控制"))
+
+
+async def test_a_question_opening_with_a_conjunction_leaves_out_the_earlier_subject(engine: Engine) -> None:
+    # "和 DeepSeek 什么关系？" says 和 without what comes before it: the company just asked about.
+    # The one passage on 幻方量化 says it funds DeepSeek; 关系 frames the question, as 区别 would.
+    await engine.handle(34, 34, "幻方量化是什么公司？")
+    reply = await engine.handle(34, 34, "和 DeepSeek 什么关系？")
+    assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
+    assert "幻方量化" in texts(reply)
