@@ -48,6 +48,10 @@ _COMMAND = re.compile(r"^/(?P<name>[^\s@]+)(?:@(?P<bot>\S+))?(?:\s+(?P<args>.*))
 # What people type for the next page: 更多, 再来几段, 还有吗, 继续, more, next page, ... alone.
 _MORE = re.compile(r"^(?:更多|更多的|下一页|继续|接着来|多来(?:点|一点|几段|几条)|再来(?:点|一点|一些|几段|几条|一页)?"
                    r"|还有(?:吗|呢|没有|别的吗|其他的吗)|(?:show |give me )?more|next(?: page)?)[\s。.!！?？~～…]*$", re.I)
+# A message that only acknowledges the last reply (好的, 明白了, 谢谢, ok): no question to search.
+_ACKNOWLEDGING = re.compile(r"^(?:(?:好的?|好吧|好滴|行|可以|明白|知道|了解|懂|收到|嗯+|哦+|噢+|是的|没错|谢谢(?:你|您)?|多谢|"
+                            r"感谢|thanks?(?: you)?|thx|ok(?:ay)?|got it|i see|cool|great|nice)"
+                            r"[\s,，。.!！~～…啦了呀哈啊哦的]*)+$", re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _SPACES = re.compile(r"\s+")
 
@@ -286,6 +290,8 @@ class Engine:
         if prepared.problem:
             example = EXAMPLES[lang][0]
             return Reply(ReplyKind.EMPTY, lang, lines=(say(prepared.problem, lang, example=example),))
+        if _ACKNOWLEDGING.match(simplified_chars(prepared.text)):
+            return Reply(ReplyKind.EMPTY, lang, lines=(say("acknowledged", lang, example=EXAMPLES[lang][0]),))
         if self._followups.tells_more(prepared.text):
             # 详细说说, 举个例子: what 更多 brings, the next passages on the chat's last question.
             return await self.more(chat_id, user_id, detect_lang(question, lang), record=record,

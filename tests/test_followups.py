@@ -329,6 +329,20 @@ async def test_an_acknowledgement_after_an_answer_does_not_lean_into_one(engine:
     assert reply.kind in (ReplyKind.EMPTY, ReplyKind.NO_MATCH) and not reply.hits
 
 
+@pytest.mark.parametrize("message, line", [
+    ("好的", "好的。还想知道什么，直接问就行"), ("好的，谢谢！", "好的。还想知道什么，直接问就行"),
+    ("明白了", "好的。还想知道什么，直接问就行"), ("OK, thanks", "OK. Ask me anything else"),
+])
+async def test_an_acknowledgement_is_told_to_ask_on_not_that_nothing_was_found(engine: Engine, message: str,
+                                                                               line: str) -> None:
+    # "好的" answered with "文章里没有找到和这个问题相关的内容" reads as if the bot misheard.
+    await engine.handle(35, 35, "中国公司怎么用开源反哺社区")
+    reply = await engine.handle(35, 35, message)
+    assert reply.kind is ReplyKind.EMPTY and reply.lines[0].startswith(line)
+    # A question after the acknowledgement is one: "好的，那梁文锋怎么看？" is answered.
+    assert (await engine.handle(35, 35, "好的，那梁文锋怎么看开源？")).kind is ReplyKind.ANSWER
+
+
 async def test_after_a_who_question_a_pronoun_stands_for_whom_the_answer_names(engine: Engine) -> None:
     # "谁说开源是智商税？" names no one; its answer names 李彦宏, whom the later 他 means.
     first = await engine.handle(28, 28, "开源是智商税这话是谁说的？")
