@@ -98,3 +98,25 @@ def test_sources_buttons_comparison_and_who_said_through_the_emulator(shared_bot
     for message in (sources, digest, compared, said):
         assert_sendable(message)
     assert_all_calls_accepted(shared_bot)
+
+
+def test_where_from_and_a_request_for_more_through_the_emulator(shared_bot: BotProcess) -> None:
+    # After an answer, 出处呢 names the first passage's article and link; 详细说说 is the next page,
+    # with the buttons a page of 更多 has; 好的 gets a prompt to ask on.
+    user = shared_bot.user()
+    user.send("Sarah Guo 怎么看应用层公司？")
+    [answer] = user.wait_replies(1)
+    assert "《开源AI模型的崛起" in shown(answer) and "更多" in buttons(answer)
+    user.send("出处呢？")
+    [source] = user.wait_replies(1)
+    assert "这段出自《开源AI模型的崛起:谁将主导未来的科技战场?》。" in shown(source)
+    assert "原文：https://www.youtube.com/watch?v=fwodaUGKSPk" in shown(source)
+    user.send("详细说说")
+    [page] = user.wait_replies(1)
+    assert "上下文 4" in buttons(page) and shown(page) != shown(answer)
+    user.send("好的")
+    [ack] = user.wait_replies(1)
+    assert shown(ack).startswith("好的。还想知道什么，直接问就行")
+    for message in (answer, source, page, ack):
+        assert_sendable(message)
+    assert_all_calls_accepted(shared_bot)
