@@ -404,7 +404,8 @@ class Engine:
                              exchange=exchange)
             if _refers_back(intent):  # "谁说的？" with nothing asked before: ask for a question
                 return Reply(ReplyKind.NO_MORE, lang, lines=page.lines, exchange=exchange)
-            return replace(self._no_match(lang, query, list(page.lines), None, False), exchange=exchange)
+            # A discussion that found nothing says so in its own words (文章里没有找到谁就「…」说过什么).
+            return replace(self._no_match(lang, query, [], None, False, said=page.lines), exchange=exchange)
         return Reply(_DISCUSSION_KINDS[page.kind], lang, hits=tuple(hits), query=query, offset=offset,
                      has_more=page.has_more, lines=page.lines, groups=page.groups, exchange=exchange)
 
@@ -463,10 +464,12 @@ class Engine:
         return bool(words) and self._analyzer.word_tag(words[0]).startswith(_SOMEONE_TAGS)
 
     def _no_match(self, lang: str, query: str, notices: list[str], context: str | None,
-                  truncated: bool, about: str | None = None, besides: bool = False) -> Reply:
+                  truncated: bool, about: str | None = None, besides: bool = False,
+                  said: tuple[str, ...] = ()) -> Reply:
         """Nothing relevant: say so honestly and name what the articles cover. about: what a
         follow-up was searched as, which names what its pronoun stands for (他多大了 -> 梁文锋);
-        besides: it asked for something else than the passages just shown, and they are all."""
+        besides: it asked for something else than the passages just shown, and they are all;
+        said: a discussion's own words for what it did not find, said instead of the plain one."""
         titles = "、".join(f"《{s.title}》" for s in self.sources) if lang == "zh" else \
             "; ".join(f"“{s.title}”" for s in self.sources)
         # A name the articles know, asked something they never say of it (李彦宏多大年纪): say so.
@@ -478,7 +481,7 @@ class Engine:
         speakers = [name for name in names if self._names_someone(name)]
         named = ((say("named_elsewhere", lang, names=listed, first=speakers[0]),) if speakers else
                  (say("named_elsewhere_topic", lang, names=listed),) if names else ())
-        lines = (*notices, say("no_match", lang), *named, say("topics", lang, titles=titles))
+        lines = (*notices, *(said or (say("no_match", lang),)), *named, say("topics", lang, titles=titles))
         return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=lines, sources=self.sources,
                      context=context, truncated=truncated)
 

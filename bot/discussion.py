@@ -34,6 +34,9 @@ PER_SIDE = 2
 # common word of the corpus (DeepSeek), so its passages on the topic can rank below the topic's
 # best passages that do not name it.
 SIDE_POOL = 30
+# Passages on a topic looked through for who is quoted there ("哪些人谈到了开源？"): the answers
+# to a question seldom go deeper.
+SPEAKERS_POOL = 30
 # Passages searched for the words of "who said it" when they are not found as written.
 WHO_SAID_POOL = 5
 # A quote shown for an item is cut to its first sentences within this length (the retriever's
@@ -134,7 +137,7 @@ class Discussion:
         if intent.kind is Kind.OVERVIEW:
             return self._overview(lang, offset)
         if intent.kind is Kind.SPEAKERS:
-            return self._speakers_page(lang, offset)
+            return self._speakers_page(lang, offset, intent.topic)
         if intent.kind is Kind.COMPARISON:
             return self._comparison(intent.sides, intent.topic, lang)
         if intent.kind is Kind.WHO_SAID:
@@ -159,14 +162,20 @@ class Discussion:
         line = say("overview_intro", lang, total=len(self._sources), first=offset + 1, last=offset + len(shown))
         return Page(Kind.OVERVIEW, (line,), groups, offset, offset + len(shown) < len(self._sources))
 
-    def _speakers_page(self, lang: str, offset: int) -> Page:
-        """The people and organisations quoted, each with their most notable statement."""
-        speakers = self.speakers()
+    def _speakers_page(self, lang: str, offset: int, topic: str = "") -> Page:
+        """The people and organisations quoted, each with their most notable statement; on a
+        topic, those quoted in the passages on it, each with their words there."""
+        speakers = self.speakers_on(topic) if topic else self.speakers()
         shown = speakers[offset:offset + PAGE_ITEMS]
         if not shown:
-            return Page(Kind.SPEAKERS, (say("no_quotes", lang),) if not speakers else (), ())
+            nothing = say("no_quotes_on", lang, topic=topic) if topic else say("no_quotes", lang)
+            return Page(Kind.SPEAKERS, (nothing,) if not speakers else (), ())
         groups = tuple(Group(name, (_quote_hit(quote, name),)) for name, quote in shown)
-        line = say("speakers_intro", lang, total=len(speakers), first=offset + 1, last=offset + len(shown))
+        if topic:
+            line = say("speakers_on_intro", lang, topic=topic, total=len(speakers), first=offset + 1,
+                       last=offset + len(shown))
+        else:
+            line = say("speakers_intro", lang, total=len(speakers), first=offset + 1, last=offset + len(shown))
         return Page(Kind.SPEAKERS, (line,), groups, offset, offset + len(shown) < len(speakers))
 
     def digest(self, source: Source, lang: str, offset: int = 0) -> Page:
@@ -290,6 +299,24 @@ class Discussion:
             # Named as the passage shown names them (梁文锋 there, though 梁文峰 elsewhere).
             ranked.append(((-statement_score(best), -len(quotes), order), best.speaker, best))
         return [(name, best) for _, name, best in sorted(ranked, key=lambda r: r[0])]
+
+    def speakers_on(self, topic: str) -> list[tuple[str, Quote]]:
+        """(name, statement) of everyone quoted in the passages that answer a topic, in the order
+        of those passages; each speaker once, with the statement of theirs holding most of the
+        topic's words (the first, between equals)."""
+        self.statements()
+        wanted = self._bag(topic)
+        seen: set[str] = set()
+        out = []
+        for hit in self._retriever.search(topic, top_k=SPEAKERS_POOL):
+            quotes = [q for q in self._by_passage.get(hit.passage.id, [])
+                      if q.speaker and len(q.text) >= MIN_STATEMENT_CHARS]
+            for quote in sorted(quotes, key=lambda q: -len(wanted & self._bag(q.text))):
+                key = self._speaker_key(quote.speaker)
+                if key not in seen:
+                    seen.add(key)
+                    out.append((quote.speaker, quote))
+        return out
 
     def _speaker_key(self, name: str) -> str:
         """One key for every spelling of a name (the aliases file's spellings)."""

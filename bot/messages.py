@@ -99,6 +99,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "There are no words in that message I can search for. Ask in words, for example: {example}",
     },
     "quotes_intro": {"zh": "文章里的名言：", "en": "Notable quotations from the articles:"},
+    "no_quotes_on": {"zh": "文章里没有找到谁就「{topic}」说过什么。",
+                     "en": "I found no one quoted on “{topic}” in the articles."},
+    "speakers_on_intro": {
+        "zh": "就「{topic}」，文章引用了 {total} 位人物或机构的话（第 {first}–{last} 位）：",
+        "en": "On “{topic}”, the articles quote {total} people or organisations ({first}–{last}):",
+    },
     "no_quotes": {"zh": "文章里没有找到署名的引语。", "en": "I found no attributed quotations in the articles."},
     "sources_intro": {"zh": "收录了 {count} 篇文章：", "en": "I know {count} articles:"},
     "history_intro": {"zh": "本对话最近的记录：", "en": "This chat's recent turns:"},

@@ -43,7 +43,7 @@ class Intent:
     """What a question about the material asks for."""
     kind: Kind
     sides: tuple[str, ...] = ()   # COMPARISON: the two sides as the question names them
-    topic: str = ""               # COMPARISON: what they are compared on ("": everything)
+    topic: str = ""               # COMPARISON: what they are compared on; SPEAKERS: what they spoke of ("": everything)
     statement: str = ""           # WHO_SAID: the words asked about ("": the last answer's passage)
     source_id: str | None = None  # DIGEST: the article (None: the article of the last answer)
 
@@ -91,6 +91,16 @@ _SAYING_EN = ("quoted|quote|quotes|quotation|quotations|cited|cite|cites|said|sa
 _PEOPLE_ANCHOR_ZH = re.compile(_words(_PEOPLE_ZH))
 _SAYING_ANCHOR_ZH = re.compile(_words(_SAYING_ZH))
 _SPEAKERS_FRAME_ZH = re.compile(_words(_PEOPLE_ZH, _SAYING_ZH, _LIBRARY_ZH, _ASK_ZH, "被|最多|最|多|其|及|和|与|以及|各种|各自|列|列出|列举|一下|他们|她们"))
+# Who talked about a topic ("哪些人谈到了开源？", "关于出口管制，都有谁发表了看法？"): a question
+# word for people, a word of saying after it, and a topic; the words around the topic that only
+# place it (关于, 对, 方面) are no part of it.
+_WHO_ASKS_ZH = re.compile(r"谁|哪位|哪几位|哪些(?:人|专家|公司|机构|组织|人士|人物|名人|大佬|嘉宾)|什么人|何人")
+_SPOKE_ZH = re.compile("(?:" + _words(_SAYING_ZH, "谈|谈论|论及|讨论|表达|回应|批评|称赞|评价|点评|发声|表过态") + ")(?:过|了|到|起)?")
+_TOPIC_MARKERS_ZH = frozenset(("关于", "对于", "对", "就", "有关", "围绕", "针对", "在", "上", "方面", "问题", "方向",
+                               "领域", "还", "还有", "别的", "其他", "其它", "另外", "曾", "曾经", "过", "都", "有",
+                               "了", "的", "们", "些", "这", "这个", "事", "事情", "话题", "一事"))
+# A topic longer than this is a question of its own, not what people were asked about.
+MAX_TOPIC_CHARS = 20
 _PEOPLE_ANCHOR_EN = re.compile(rf"\b(?:{_PEOPLE_EN})\b")
 _SAYING_ANCHOR_EN = re.compile(rf"\b(?:{_SAYING_EN})\b")
 _SPEAKERS_FRAME_EN = re.compile(rf"\b(?:{_PEOPLE_EN}|{_SAYING_EN}|{_LIBRARY_EN}|{_ASK_EN}|by|from|being|been|"
@@ -213,6 +223,8 @@ _DIGEST_WORD = re.compile(r"讲了|讲的|讲什么|讲讲|说说|谈谈|聊聊|
                           r"核心|观点|概述|精华|提纲|大纲|about|summary|summari[sz]e|key points|main points|"
                           r"gist|takeaways|highlights|outline|digest|overview")
 
+_PUNCT_ONLY = re.compile(r"^[\W_]+$")
+_JOIN_CJK = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 _PUNCT_END = re.compile(r"[\s?？!！。.~～…,，;；:：]+$")
 _PUNCT_START = re.compile(r"^[\s,，;；:：]+")
 _SQUASH = re.compile(r"[\W_]+")
@@ -240,9 +252,11 @@ class QuestionShapes:
                            self._comparison_intent, self._overview_intent):
             intent = recognizer(text)
             if intent is not None:
+                written = unicodedata.normalize("NFKC", question)
                 if intent.sides:  # recognized in lower case: name the sides as the question wrote them
-                    written = unicodedata.normalize("NFKC", question)
                     intent = dataclasses.replace(intent, sides=tuple(_as_written(side, written) for side in intent.sides))
+                elif intent.kind is Kind.SPEAKERS and intent.topic:
+                    intent = dataclasses.replace(intent, topic=_as_written(intent.topic, written))
                 return intent
         return None
 
@@ -262,6 +276,7 @@ class QuestionShapes:
             if (people and (_SAYING_ANCHOR_ZH.search(text) or _OVERVIEW_ANCHOR_ZH.search(text))
                     and _only_frame(text, _SPEAKERS_FRAME_ZH, _SPEAKERS_FRAME_EN)):
                 return Intent(Kind.SPEAKERS)
+            return self._speakers_on_intent(text)
         elif (_PEOPLE_ANCHOR_EN.search(text) and _SAYING_ANCHOR_EN.search(text)
               and _only_frame(text, _SPEAKERS_FRAME_EN)):
             return Intent(Kind.SPEAKERS)
@@ -272,6 +287,22 @@ class QuestionShapes:
         if any(p.match(text) for p in _WHERE_FROM_ZH) or _WHERE_FROM_EN.match(text):
             return Intent(Kind.WHERE_FROM)
         return None
+
+    def _speakers_on_intent(self, text: str) -> Intent | None:
+        """"哪些人谈到了开源？": who spoke of a topic. The words that ask, say and place it are taken
+        out word by word (jieba's words, so 中国 keeps its 中); what is left is the topic."""
+        who = _WHO_ASKS_ZH.search(text)
+        if who is None or not any(_SPOKE_ZH.fullmatch(w) for w in self._analyzer.cut(text[who.end():])):
+            return None   # "王玉圆说谁最先赚到钱" asks what was said, not who spoke; 话语权 is no 话
+        around = f"{text[:who.start()]} {text[who.end():]}"   # 哪些人谈过: 人谈过 is no word of jieba's
+        kept = [w for w in self._analyzer.cut(around) if w.strip() and not _PUNCT_ONLY.match(w)
+                and w not in _TOPIC_MARKERS_ZH and not _SPEAKERS_FRAME_ZH.fullmatch(w) and not _SPOKE_ZH.fullmatch(w)]
+        topic = _JOIN_CJK.sub("", " ".join(kept)).strip()
+        if not topic:
+            return Intent(Kind.SPEAKERS)   # "还有谁表态了": everyone quoted
+        if len(topic) > MAX_TOPIC_CHARS:
+            return None
+        return Intent(Kind.SPEAKERS, topic=topic)
 
     def _who_said_intent(self, text: str) -> Intent | None:
         """"谁说过“……”" / "“……”是谁说的" / "who said ...": the statement asked about."""

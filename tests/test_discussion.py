@@ -147,6 +147,8 @@ def texts(reply) -> list[str]:
     ("這段話出自哪裡", Kind.WHERE_FROM),
     ("原文链接", Kind.WHERE_FROM),
     ("Where is this from?", Kind.WHERE_FROM),
+    ("哪些人谈到了滴灌？", Kind.SPEAKERS),
+    ("关于咖啡的价格，都有谁发表过看法", Kind.SPEAKERS),
 ])
 def test_questions_are_recognized_by_their_shape(tiny, question: str, kind: Kind | None) -> None:
     intent = discussion(tiny).recognize(question)
@@ -161,6 +163,8 @@ def test_questions_are_recognized_by_their_shape(tiny, question: str, kind: Kind
     "男子和女子的平均收入分别是多少",              # a fact about each, not a comparison
     "埃及的菜园和温室",                            # 及 inside a word separates nothing
     "哪篇文章讲了滴灌", "咖啡的来源是哪里",        # what an article says, where coffee comes from
+    "王明说谁最喜欢菜园",                          # what was said, not who spoke
+    "未来谁会掌握话语权",                          # 话语权 is no 话
 ])
 def test_ordinary_questions_are_not_captured(tiny, question: str) -> None:
     assert discussion(tiny).recognize(question) is None
@@ -174,6 +178,13 @@ def test_comparison_sides_and_topic_are_read_from_the_question(tiny) -> None:
     assert d.recognize("精品咖啡和普通咖啡之间的区别是什么").sides == ("精品咖啡", "普通咖啡")
     english = d.recognize("How do Anna Berg and Wang Ming differ on coffee?")
     assert english.sides == ("Anna Berg", "Wang Ming") and english.topic == "coffee"   # as written
+
+
+def test_who_spoke_of_a_topic_reads_the_topic_without_the_words_around_it(tiny) -> None:
+    d = discussion(tiny)
+    assert d.recognize("关于咖啡的价格，都有谁发表过看法").topic == "咖啡价格"
+    assert d.recognize("哪些人谈过屋顶菜园的事？").topic == "屋顶菜园"   # 人谈过 is one word of jieba's
+    assert d.recognize("文章引用了哪些人的话？").topic == ""             # everyone quoted
 
 
 def test_none_of_the_projects_retrieval_questions_is_captured(bundled) -> None:
@@ -278,6 +289,18 @@ async def test_who_said_it_after_an_answer_is_about_that_answer(engine: Engine) 
     assert reply.kind is ReplyKind.WHO_SAID and reply.hits[0].speaker == "王明"
 
 
+async def test_who_spoke_of_a_topic_names_those_quoted_on_it(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "哪些人谈到了滴灌？")
+    assert reply.kind is ReplyKind.SPEAKERS and [g.label for g in reply.groups] == ["王明"]
+    assert reply.lines == ("就「滴灌」，文章引用了 1 位人物或机构的话（第 1–1 位）：",)
+    assert "滴灌可以节省一半的用水" in reply.hits[0].snippet
+    # Nobody quoted on it: said so, with what the articles cover, and no second "nothing found".
+    none = await engine.handle(2, 2, "哪些人谈过火星移民？")
+    assert none.kind is ReplyKind.NO_MATCH and not none.hits
+    assert none.lines[0] == "文章里没有找到谁就「火星移民」说过什么。"
+    assert not any("没有找到和这个问题相关" in line for line in none.lines)
+
+
 async def test_who_said_with_nothing_asked_before_asks_for_a_question(engine: Engine) -> None:
     reply = await engine.handle(1, 1, "谁说的？")
     assert reply.kind is ReplyKind.NO_MORE and reply.lines == ("先问一个问题，我再告诉你那段话是谁说的。",)
@@ -378,6 +401,12 @@ async def test_bundled_comparison_and_who_said(bundled_engine: Engine) -> None:
     assert all("Guo" in h.passage.text + h.passage.speaker for h in guo.hits)
     said = await bundled_engine.handle(2, 2, "谁说开源其实是一种智商税")
     assert said.hits[0].speaker == "李彦宏" and "智商税" in said.hits[0].snippet
+
+
+async def test_bundled_who_spoke_of_export_controls(bundled_engine: Engine) -> None:
+    reply = await bundled_engine.handle(1, 1, "关于出口管制，都有谁发表了看法？")
+    assert reply.kind is ReplyKind.SPEAKERS and "Dario Amodei" in [g.label for g in reply.groups]
+    assert all(h.passage.text.find(h.snippet.strip("…")) >= 0 for h in reply.hits)   # verbatim
 
 
 async def test_bundled_where_from_gives_the_articles_link(bundled_engine: Engine) -> None:
