@@ -48,6 +48,9 @@ _COMMAND = re.compile(r"^/(?P<name>[^\s@]+)(?:@(?P<bot>\S+))?(?:\s+(?P<args>.*))
 # What people type for the next page: 更多, 再来几段, 还有吗, 继续, more, next page, ... alone.
 _MORE = re.compile(r"^(?:更多|更多的|下一页|继续|接着来|多来(?:点|一点|几段|几条)|再来(?:点|一点|一些|几段|几条|一页)?"
                    r"|还有(?:吗|呢|没有|别的吗|其他的吗)|(?:show |give me )?more|next(?: page)?)[\s。.!！?？~～…]*$", re.I)
+# A question on what someone says or thinks (李彦宏说了什么, 他怎么看开源, 他还说过什么): their
+# quotations that do not name them answer it too.
+_ASKS_SPEECH = re.compile(r"说|讲|表示|认为|觉得|看法|观点|态度|怎么看|如何看|看待|评价|立场|主张|想法|意见|回应|表态|谈")
 # A message that only acknowledges the last reply (好的, 明白了, 谢谢, ok): no question to search.
 _ACKNOWLEDGING = re.compile(r"^(?:(?:好的?|好吧|好滴|行|可以|明白|知道|了解|懂|收到|嗯+|哦+|噢+|是的|没错|谢谢(?:你|您)?|多谢|"
                             r"感谢|thanks?(?: you)?|thx|ok(?:ay)?|got it|i see|cool|great|nice)"
@@ -418,13 +421,61 @@ class Engine:
         """
         # In a worker thread: a question that touches much of a big library takes tens of
         # milliseconds, and the other chats' questions must not wait for it.
-        hits = await asyncio.to_thread(self._retriever.search, query, top_k=top_k + 1, offset=offset,
-                                       context=context, avoid=avoid, nearby=True)
+        names = self._retriever.names_in(query) if _ASKS_SPEECH.search(simplified_chars(query)) else []
+        if names:
+            ranked = await asyncio.to_thread(self._with_their_quotations, query, names, offset + top_k + 1,
+                                             context, avoid)
+            hits = ranked[offset:offset + top_k + 1]
+        else:
+            hits = await asyncio.to_thread(self._retriever.search, query, top_k=top_k + 1, offset=offset,
+                                           context=context, avoid=avoid, nearby=True)
         hits = [self._with_speaker(h) for h in hits]
         if offset == 0:
             answers = [h for h in hits if not h.nearby][:top_k]
             return answers, len(hits) > len(answers)
         return hits[:top_k], len(hits) > top_k
+
+    def _with_their_quotations(self, query: str, names: list[str], depth: int, context: str | None,
+                               avoid: tuple[str, ...]) -> list[Hit]:
+        """The first `depth` hits for a question on what someone named says (李彦宏怎么看开源？,
+        他还说过什么？), with their quotations that do not name them: a passage that is a quotation
+        alone ("“开源模型打不过闭源模型……”") follows the one saying who speaks, so its words never
+        match the name. Such quotations (on the question's topic, when it has one) come after the
+        hits naming the speaker and before the others; every page is cut from this one order."""
+        hits = self._retriever.search(query, top_k=depth, context=context, avoid=avoid, nearby=True)
+        sources = dict.fromkeys([h.passage.source_id for h in hits]
+                                + [h.passage.source_id for name in names for h in self._retriever.search(name, top_k=5)])
+        # Of the names the question holds (开源 is one of the library's terms), those quoted.
+        speaking = {self._name_key(s) for sid in sources for s in self._quotation_speakers(sid).values()}
+        keys = {self._name_key(name) for name in names} & speaking
+        if not keys:
+            return hits[:depth]
+        names = [name for name in names if self._name_key(name) in keys]
+        topic = [w for w in self._followups.own_words(query)   # 说过, 看法: the asking, no topic
+                 if len(w) > 1 and self._name_key(w) not in keys and not _ASKS_SPEECH.search(w)]
+        skip = {h.passage.id for h in hits} | set(avoid)
+        theirs = {pid for sid in sources for pid, speaker in self._quotation_speakers(sid).items()
+                  if self._name_key(speaker) in keys}
+        extra = []
+        for pid in (pid for sid in sources for pid in self._quotation_speakers(sid) if pid in theirs and pid not in skip):
+            hit = self._retriever.passage_hit(pid, query)
+            if hit is not None and (not topic or set(topic) & set(self._analyzer.tokenize(hit.passage.text))):
+                extra.append(hit)
+        norm_names = [self._analyzer.normalize(name) for name in names]
+
+        def about(hit: Hit) -> bool:
+            text = self._analyzer.normalize(hit.passage.text)
+            return hit.passage.id in theirs or any(name in text for name in norm_names)
+        answers = [h for h in hits if not h.nearby]
+        # Without a topic (他还说过什么？) it asks for their words only: the rest are someone else's.
+        others = [h for h in answers if not about(h)] if topic else []
+        ranked = [h for h in answers if about(h)] + extra + others + [h for h in hits if h.nearby]
+        return ranked[:depth]
+
+    def _name_key(self, name: str) -> str:
+        """One key for every spelling of a name (梁文峰, 梁文锋: the aliases file's spellings)."""
+        norm = self._analyzer.normalize(name)
+        return self._analyzer.aliases.spellings.get(norm, norm)
 
     def _with_speaker(self, hit: Hit) -> Hit:
         """A quotation shown alone names who said it: the article names them in the sentence

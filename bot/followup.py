@@ -105,6 +105,10 @@ _TIME_TAG = "t"
 _ASKS_WHO = re.compile(r"谁|哪位|哪一位|\bwho\b", re.I)
 # jieba's tags of people's names.
 _PERSON_TAGS = ("nr", "nrfg", "nrt")
+# Tags of someone (a person, an organisation), whom 他 or 她 stands for.
+_SOMEONE_TAGS = ("nr", "nrt", "nrfg", "nt")
+# Pronouns of someone, not something (它).
+_ANIMATE = re.compile(r"他|她|\b(?:he|she|him|her|his|hers)\b", re.I)
 # Tags of proper names (a person, place, organisation, other name), which a pronoun stands for.
 _NAME_TAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
 
@@ -235,6 +239,10 @@ class FollowUps:
         if not own and has_pronoun(question) and (people := self._answered_who(previous, answer)):
             # "他还说了啥？" after "谁说开源是智商税？": the person the answer named, the earlier question as context.
             return Resolution(f"{question} {' '.join(people)}", previous, True, None, besides=_asks_else(question))
+        if not own and has_pronoun(question) and _asks_else(question) and (names := self.names(previous)):
+            # "他还说过什么？" after "李彦宏怎么看开源？": what else he said, not the topic again.
+            return Resolution(f"{question} {' '.join(self.names(previous, who=True))}", previous, True, None,
+                              besides=True)
         if not own:
             # Nothing of its own (为什么？): the earlier question asked again, with this one's frame.
             return Resolution(f"{previous} {question}", None, True, None, besides=_asks_else(question))
@@ -257,7 +265,8 @@ class FollowUps:
         # A pronoun stands for the earlier question's names: they join the question at full
         # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Without a
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.
-        names = (self._answered_who(previous, answer) or self.names(previous)) if has_pronoun(question) else []
+        names = ((self._answered_who(previous, answer) or self.names(previous, who=_ANIMATE.search(question) is not None))
+                 if has_pronoun(question) else [])
         query = f"{question} {' '.join(names)}" if names else question
         return Resolution(query, previous, True, None, self.new_things(own), besides=_asks_else(question))
 
@@ -317,17 +326,21 @@ class FollowUps:
             turned = _swapped(turned, old, new, self._analyzer)
         return turned if turned != question else None
 
-    def names(self, question: str) -> list[str]:
-        """The words of a question that name someone or something: the antecedents of a pronoun."""
-        out = []
+    def names(self, question: str, who: bool = False) -> list[str]:
+        """The words of a question that name someone or something: the antecedents of a pronoun.
+        who: of someone only (他, 她), when the question names anyone: a person, an organisation,
+        a Latin name; not the library's terms (开源 in "李彦宏怎么看开源？")."""
+        out, someone = [], []
         for token in self._analyzer.tokens(question):
             if not token.whole or token.text in out:
                 continue
             surface = question[token.start:token.end]
-            if self._analyzer.word_tag(token.text).startswith(_NAME_TAGS) or surface[:1].isupper() \
-                    or token.text in self._analyzer.user_words:
+            tag = self._analyzer.word_tag(token.text)
+            if tag.startswith(_NAME_TAGS) or surface[:1].isupper() or token.text in self._analyzer.user_words:
                 out.append(surface)
-        return out
+                if tag in _SOMEONE_TAGS or surface[:1].isupper():
+                    someone.append(surface)
+        return (someone or out) if who else out
 
     def _answered_who(self, previous: str, answer: str | None) -> list[str]:
         """After a question asking who (谁说开源是智商税？), the people its first answer names: whom

@@ -401,3 +401,34 @@ async def test_a_question_opening_with_a_conjunction_leaves_out_the_earlier_subj
     reply = await engine.handle(34, 34, "和 DeepSeek 什么关系？")
     assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
     assert "幻方量化" in texts(reply)
+
+
+async def test_what_someone_says_includes_their_quotations_that_do_not_name_them(engine: Engine) -> None:
+    # 李彦宏's two quotations follow the passage naming him ("李彦宏……表示:"): their words never
+    # say 李彦宏, yet they are what he said, signed with his name.
+    reply = await engine.handle(36, 36, "李彦宏说了什么？")
+    shown = texts(reply)
+    assert "智商税" in shown and "永远应该选择闭源模型" in shown and "开源模型打不过闭源模型" in shown
+    assert {h.speaker for h in reply.hits if "李彦宏" not in h.passage.text} == {"李彦宏"}
+
+
+async def test_what_else_someone_said_is_their_words_only(engine: Engine) -> None:
+    # After "谁说开源是智商税？", 他 is 李彦宏 and what else he said is his two quotations; once
+    # all his words were shown, "他还说过什么？" is told there is nothing else, not given others' words.
+    await engine.handle(37, 37, "谁说开源是智商税？")
+    reply = await engine.handle(37, 37, "他还说了啥？")
+    assert "永远应该选择闭源模型" in texts(reply) and "开源模型打不过闭源模型" in texts(reply)
+    await engine.handle(38, 38, "李彦宏怎么看开源？")
+    more = await engine.handle(38, 38, "他还说过什么？")
+    assert more.kind is ReplyKind.NO_MATCH and "文章里没有别的相关内容了：上面那几段就是全部。" in more.lines
+
+
+@pytest.mark.parametrize("question", ["梁文锋怎么看开源？", "李彦宏说了什么？", "Sarah Guo 说了什么？"])
+async def test_pages_of_what_someone_says_never_repeat_a_passage(engine: Engine, question: str) -> None:
+    # Their quotations are put in one order, which every page is cut from.
+    reply = await engine.handle(39, 39, question)
+    seen = [h.passage.id for h in reply.hits]
+    while reply.kind is ReplyKind.ANSWER and reply.has_more:
+        reply = await engine.handle(39, 39, "更多")
+        seen += [h.passage.id for h in reply.hits]
+    assert len(seen) == len(set(seen)) and len(seen) >= 3

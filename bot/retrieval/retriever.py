@@ -276,6 +276,14 @@ class Retriever:
                      for i in around[skip:skip + top_k - len(hits)]]
         return hits
 
+    def passage_hit(self, passage_id: str, query: str) -> Hit | None:
+        """A passage as a hit for query (its snippet and highlights), ranked by nothing: what the
+        engine shows of a passage it adds to the ranking (a speaker's quotation). None: no such passage."""
+        i = self._row(passage_id)
+        if i is None:
+            return None
+        return self._hit(i, 0.0, 0.0, self._highlight_weights(self.prepare(query)))
+
     def names_in(self, question: str) -> list[str]:
         """The names of a question that the library holds (the library's own, or Latin names), as
         the question writes them: what a no-match reply can say the articles do mention."""
