@@ -79,9 +79,10 @@ _SUPPORT_VERBS = frozenset(("扮演", "发挥", "起到", "起", "产生", "带�
                             "作出", "做出", "采取", "持", "抱"))
 # A request's polite question ending (能详细说说吗, 举个例子好吗): it asks nothing of its own.
 _POLITE_ENDING = re.compile(r"(?:好吗|可以吗|行吗|吗|呢|吧)$")
-# Asking to be told more of what was discussed (详细说说, 举个例子, 展开讲讲): a request with no
+# Asking to be told more of what was discussed (详细说说, 举个例子, 展开讲讲, 比如呢): a request with no
 # question word still leans on the earlier question, where 好的 or 谢谢 leans on nothing.
-_TELL_MORE = re.compile(r"说说|讲讲|谈谈|聊聊|说一下|讲一下|介绍一下|解释一下|展开|详细|具体|细说|多说|举[个些几一]|举例")
+_TELL_MORE = re.compile(r"说说|讲讲|谈谈|聊聊|说一下|讲一下|介绍一下|解释一下|展开|详细|具体|细说|多说|举[个些几一]|举例|"
+                        r"(?:比如|例如|譬如)说?")
 _ASKS = re.compile(r"[?？]|为什么|为啥|为何|怎|如何|咋|何时|何地|哪|谁|什么|啥|吗|呢|多少|几|"
                    r"\b(?:why|how|what|who|whom|whose|when|where|which)\b", re.I)
 _EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",

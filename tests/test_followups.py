@@ -368,7 +368,7 @@ async def test_a_verb_carrying_an_aspect_noun_frames_the_question_too(engine: En
     assert reply.kind is ReplyKind.ANSWER and "华为" in texts(reply)
 
 
-@pytest.mark.parametrize("request_text", ["详细说说", "展开讲讲。", "能举个例子吗？", "再具体一点"])
+@pytest.mark.parametrize("request_text", ["详细说说", "展开讲讲。", "能举个例子吗？", "再具体一点", "比如呢？"])
 async def test_a_request_to_be_told_more_is_the_next_page(engine: Engine, request_text: str) -> None:
     # A request with no topic of its own asks for more of what was discussed: the next passages
     # on the question, as 更多 brings them, kept in the history as the user wrote it.
