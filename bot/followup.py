@@ -106,6 +106,11 @@ _TIME_TAG = "t"
 _ASKS_WHO = re.compile(r"谁|哪位|哪一位|\bwho\b", re.I)
 # jieba's tags of people's names.
 _PERSON_TAGS = ("nr", "nrfg", "nrt")
+# Both of what was discussed, and a word of difference: "两边有什么不同？", "二者的区别", "这两家公司
+#哪里不一样".
+_BOTH = re.compile(r"两边|两者|二者|双方|两国|两家|两人|两位|两种|两个|这两|它们俩|他们俩|她们俩")
+_BOTH_NOUNS = frozenset(("公司", "国家", "人", "企业", "机构", "方面", "模型", "一下"))
+_DIFFERENCE = re.compile(r"不同|区别|差别|差异|异同|不一样|分歧|相比|对比|比较")
 # Tags of someone (a person, an organisation), whom 他 or 她 stands for.
 _SOMEONE_TAGS = ("nr", "nrt", "nrfg", "nt")
 # Pronouns of someone, not something (它).
@@ -326,6 +331,26 @@ class FollowUps:
         for old, new in swaps:
             turned = _swapped(turned, old, new, self._analyzer)
         return turned if turned != question else None
+
+    def proper_names(self, question: str) -> list[str]:
+        """The proper names of a question (a person, place, organisation; a Latin name), as written:
+        the sides "两边有什么不同？" compares. The library's terms (开源) are none."""
+        out = []
+        for token in self._analyzer.tokens(question):
+            surface = question[token.start:token.end]
+            if token.whole and surface not in out and (self._analyzer.word_tag(token.text) in _NAME_TAGS
+                                                       or surface[:1].isupper()):
+                out.append(surface)
+        return out
+
+    def both_sides(self, question: str) -> str | None:
+        """"两边有什么不同？", "这两家公司的区别": a comparison of the two last named, with what this
+        question adds as its topic ("" for none); None when it is no such question."""
+        core = _TRAILING.sub("", simplified_chars(question))
+        if len(core) >= MAX_LEANING_CHARS or not _BOTH.search(core) or not _DIFFERENCE.search(core):
+            return None
+        rest = _DIFFERENCE.sub(" ", _BOTH.sub(" ", core))
+        return " ".join(w for w in self.own_words(rest) if len(w) > 1 and w not in _BOTH_NOUNS)
 
     def names(self, question: str, who: bool = False) -> list[str]:
         """The words of a question that name someone or something: the antecedents of a pronoun.

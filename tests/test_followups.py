@@ -432,3 +432,26 @@ async def test_pages_of_what_someone_says_never_repeat_a_passage(engine: Engine,
         reply = await engine.handle(39, 39, "更多")
         seen += [h.passage.id for h in reply.hits]
     assert len(seen) == len(set(seen)) and len(seen) >= 3
+
+
+async def test_both_sides_compares_the_two_last_named(engine: Engine) -> None:
+    # "两边有什么不同？" after questions on 中国 and on 美国 compares them, on the first question's topic.
+    await engine.handle(40, 40, "中国为什么重视开源？")
+    await engine.handle(40, 40, "那美国呢？")
+    reply = await engine.handle(40, 40, "两边有什么不同？")
+    assert reply.kind is ReplyKind.COMPARISON
+    assert {"中国", "美国"} <= {g.label for g in reply.groups if g.heading}
+    await engine.handle(41, 41, "李彦宏怎么看开源？")
+    await engine.handle(41, 41, "那梁文锋呢？")
+    people = await engine.handle(41, 41, "两者的观点有什么区别？")
+    assert people.kind is ReplyKind.COMPARISON and "智商税" in texts(people)
+    # With nothing named before, it is no comparison of anything.
+    assert (await engine.handle(42, 42, "两边有什么不同？")).kind is not ReplyKind.COMPARISON
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("两边有什么不同？", ""), ("这两家公司哪里不一样", ""), ("两者在开源上有什么区别", "开源"),
+    ("中国和美国有什么不同", None), ("两边怎么看", None),
+])
+def test_both_sides_is_told_by_both_and_a_word_of_difference(engine: Engine, question: str, topic) -> None:
+    assert engine._followups.both_sides(question) == topic
