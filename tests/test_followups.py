@@ -351,13 +351,20 @@ async def test_after_a_who_question_a_pronoun_stands_for_whom_the_answer_names(e
     assert "李彦宏" in (reply.query or "") and "百度" in texts(reply)
 
 
-async def test_what_someone_proposes_is_what_they_said(engine: Engine) -> None:
+@pytest.mark.parametrize("chat, first, follow_up, shown", [
     # 建议 frames "他的建议是什么？" as 看法 does: the passages quote Eric Schmidt calling for open
     # source (呼吁, 应该) and never say 建议 of him; no passage need hold the word.
-    await engine.handle(29, 29, "Eric Schmidt 说了什么？")
-    reply = await engine.handle(29, 29, "他的建议是什么？")
+    (29, "Eric Schmidt 说了什么？", "他的建议是什么？", "Schmidt"),
+    # "和 DeepSeek 什么关系？" says 和 without what comes before it: the company just asked about.
+    # The one passage on 幻方量化 says it funds DeepSeek; 关系 frames the question, as 区别 would.
+    (34, "幻方量化是什么公司？", "和 DeepSeek 什么关系？", "幻方量化"),
+])
+async def test_a_follow_up_framed_by_what_it_asks_leans_on_the_earlier_question(
+        engine: Engine, chat: int, first: str, follow_up: str, shown: str) -> None:
+    await engine.handle(chat, chat, first)
+    reply = await engine.handle(chat, chat, follow_up)
     assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
-    assert "Schmidt" in texts(reply)
+    assert shown in texts(reply)
 
 
 async def test_a_verb_carrying_an_aspect_noun_frames_the_question_too(engine: Engine) -> None:
@@ -392,15 +399,6 @@ async def test_a_request_with_a_topic_of_its_own_is_a_question(engine: Engine) -
     reply = await engine.handle(33, 33, "详细说说出口管制")
     assert reply.kind is ReplyKind.ANSWER and reply.offset == 0
     assert any(word in texts(reply) for word in ("出口管制", "出口控制"))
-
-
-async def test_a_question_opening_with_a_conjunction_leaves_out_the_earlier_subject(engine: Engine) -> None:
-    # "和 DeepSeek 什么关系？" says 和 without what comes before it: the company just asked about.
-    # The one passage on 幻方量化 says it funds DeepSeek; 关系 frames the question, as 区别 would.
-    await engine.handle(34, 34, "幻方量化是什么公司？")
-    reply = await engine.handle(34, 34, "和 DeepSeek 什么关系？")
-    assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
-    assert "幻方量化" in texts(reply)
 
 
 async def test_what_someone_says_includes_their_quotations_that_do_not_name_them(engine: Engine) -> None:
