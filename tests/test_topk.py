@@ -250,3 +250,114 @@ def test_without_scipys_private_loop_the_scatter_adds_the_same_floats(monkeypatc
     topk._compiled_scatter()(fallback, offsets, rows, contributions)
     assert fallback.tobytes() == compiled.tobytes()
     assert not np.array_equal(fallback, start)
+
+
+# ---------------------------------------------------------------------------- the compiled loop
+
+@pytest.fixture(scope="module")
+def compiled_loop(tmp_path_factory):
+    """bot.retrieval._scatter as this checkout builds it: the installed build, or else built now by
+    setup.py into a temporary folder (a checkout that was not reinstalled): never skipped."""
+    try:
+        from bot.retrieval import _scatter
+    except ImportError:
+        import importlib.util
+        import subprocess
+        from pathlib import Path
+
+        root = Path(topk.__file__).resolve().parents[2]
+        out = tmp_path_factory.mktemp("scatter")
+        subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(out), "--build-temp",
+                        str(out / "temp")], cwd=root, check=True, capture_output=True)
+        [path] = (out / "bot" / "retrieval").glob("_scatter*")
+        spec = importlib.util.spec_from_file_location("bot.retrieval._scatter", path)
+        _scatter = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_scatter)
+        sys.modules["bot.retrieval._scatter"] = _scatter
+    topk._kernel.cache_clear()
+    assert topk._kernel() is _scatter.score_range
+    yield _scatter
+    topk._kernel.cache_clear()
+
+
+@pytest.mark.parametrize("seed,passages,parts,lead", [(20, 9000, 1, 0.0), (21, 9000, 1, 0.3), (22, 9000, 2, 0.1),
+                                                      (23, 7001, 3, 0.0), (24, 1500, 1, 0.2), (25, 2048, 2, 0.0)])
+def test_the_compiled_loop_gives_the_plain_formulas_floats(compiled_loop, seed: int, passages: int, parts: int,
+                                                          lead: float) -> None:
+    """bot/retrieval/_scatter.c over libraries of one tile of passages (2,048) or several, its
+    last one short, in one range or in several at once (their bounds inside tiles): every
+    passage's score is the very float of the plain formula and of numpy's loops, and the top k
+    the same passages."""
+    rng = np.random.default_rng(seed)
+    params = FieldParams(k1=0.9, b=0.5, head_weight=2.0, head_b=0.5)
+    words = TermColumns(random_counts(rng, passages, 40), params, 64)
+    bigrams = TermColumns(random_counts(rng, passages, 50), FieldParams(k1=0.9, b=0.3, head_weight=5.0, head_b=0.5),
+                          64)
+    boost = None
+    if lead:
+        boost = np.ones(passages)
+        boost[::10] *= 1.0 + lead
+    numpy_loops = Scorer(words, bigrams, 0.25, TIE, boost, parts=parts, kernel=False)
+    compiled = Scorer(words, bigrams, 0.25, TIE, boost, parts=parts, kernel=True)
+    assert compiled._kernel is compiled_loop.score_range and numpy_loops._kernel is None
+    pick = random.Random(seed)
+    for _ in range(60):
+        groups, pairs = random_question(pick, 40, 50)
+        reference = dense(words, bigrams, groups, pairs, 0.25)
+        if lead:
+            reference[::10] *= 1.0 + lead
+        assert compiled._dense(groups, pairs).tobytes() == reference.tobytes()
+        assert numpy_loops._dense(groups, pairs).tobytes() == reference.tobytes()
+        k = pick.choice([1, 3, 32, 200])
+        top, plain = compiled.top(groups, pairs, k), numpy_loops.top(groups, pairs, k)
+        assert top.rows.tolist() == plain.rows.tolist() and top.scores.tobytes() == plain.scores.tobytes()
+        assert top.more == plain.more
+
+
+def test_the_bundled_questions_score_alike_by_the_compiled_loop(compiled_loop, tmp_path) -> None:
+    config = load_config(env={"HOME": str(tmp_path)}).with_overrides(retrieval={"cache_dir": tmp_path / "cache"})
+    retriever = Retriever(load_corpus(config.corpus), config.retrieval)
+    plain = retriever._scorer
+    compiled = Scorer(retriever.words, retriever.bigrams, plain.bigram_weight, plain.tie_share, plain.boost,
+                      kernel=True)
+    for question in ["DeepSeek 为什么开源？", "出口管制挡得住中国 AI 吗", "李彦宏怎么评价开源模型", "开源",
+                     "What did OpenAI accuse DeepSeek of?", "大模型的价格战对创业公司意味着什么"]:
+        query = retriever.prepare(question)
+        reference = retriever.scores(query)
+        assert compiled._dense(query.word_weights, query.bigram_weights).tobytes() == reference.tobytes()
+
+
+def test_a_library_takes_the_compiled_loop_from_its_size_on_and_numpys_without_it(
+        compiled_loop, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    words = TermColumns(random_counts(rng, 300, 10), FieldParams(k1=0.9, b=0.5, head_weight=0.0, head_b=0.5))
+    assert Scorer(words, words, 0.25, TIE)._kernel is None   # a small library keeps np.add.at a column
+    monkeypatch.setattr(topk, "COMPILED_FROM", 300)
+    assert Scorer(words, words, 0.25, TIE)._kernel is compiled_loop.score_range
+    # Not built (no C compiler at install): scipy's scatter and numpy's passes, the same floats.
+    monkeypatch.setattr(topk, "_kernel", lambda: None)
+    fallback = Scorer(words, words, 0.25, TIE)
+    assert fallback._kernel is None and fallback._add is not None
+    groups = [{0: 1.0}, {1: 0.5, 2: 0.3}]
+    assert fallback._dense(groups, {3: 1.0}).tobytes() == dense(words, words, groups, {3: 1.0}, 0.25).tobytes()
+    with pytest.raises(ImportError):
+        Scorer(words, words, 0.25, TIE, kernel=True)
+
+
+def test_the_compiled_loop_refuses_postings_outside_the_index_or_the_passages_or_unsorted(compiled_loop) -> None:
+    rows = np.array([0, 2, 5], dtype=np.int32)
+    values = np.ones(3, dtype=np.float32)
+    out = np.zeros(4)
+    with pytest.raises(ValueError):   # row 5 of 4 passages
+        compiled_loop.score_range(out, (rows, values, [[(0, 3, 1.0)]]), (rows, values, []), 0.25, 0.3, 0, 4)
+    with pytest.raises(ValueError):   # postings 0..4 of 3
+        compiled_loop.score_range(out, (rows, values, [[(0, 4, 1.0)]]), (rows, values, []), 0.25, 0.3, 0, 4)
+    with pytest.raises(TypeError):    # int64 rows
+        compiled_loop.score_range(out, (rows.astype(np.int64), values, [[(0, 2, 1.0)]]), (rows, values, []),
+                                  0.25, 0.3, 0, 4)
+    with pytest.raises(ValueError, match="not increasing"):
+        compiled_loop.score_range(np.zeros(6), (rows[::-1].copy(), values, [[(0, 3, 1.0)]]), (rows, values, []),
+                                  0.25, 0.3, 0, 6)
+    assert not out.any()
+    compiled_loop.score_range(out, (rows, values, [[(0, 2, 1.0)]]), (rows, values, [(0, 2, 1.0)]), 0.25, 0.3, 0, 4)
+    assert out.tolist() == [1.25, 0.0, 1.25, 0.0]

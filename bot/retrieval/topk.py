@@ -5,11 +5,13 @@ word of the question and one for its character pairs, times the passage's boost 
     word g     the best of its forms' weights plus TIE_SHARE of the others' (0 without the word)
     pairs      bigram_weight x the sum of the pairs' weights                  (0 without a pair)
 Every passage's score is computed, but each part only for the passages holding its terms (adding
-0.0 or multiplying by 1.0 leaves a float as it is): one scatter-add per run of term columns
-(scipy's compiled loop in a large library, _compiled_scatter), a few numpy passes over the
-library per question. A library of PARALLEL_FROM passages or more is scored in two halves at
-once, one in a worker thread (those calls release the GIL; a passage's operations are the same
-whichever range it is scored in). Then the k best are selected from the passages at or above a
+0.0 or multiplying by 1.0 leaves a float as it is). A large library's is computed by the bot's
+compiled loop (bot/retrieval/_scatter.c, built at install when a C compiler is there): one call
+a question, a tile of passages at a time. Without it, or in a small library, numpy's: one
+scatter-add per run of term columns (scipy's compiled loop in a large library,
+_compiled_scatter) and a few passes over the library per question. A library of PARALLEL_FROM
+passages or more is scored in two halves at once, one in a worker thread (those calls release
+the GIL; a passage's operations are the same whichever range it is scored in). Then the k best are selected from the passages at or above a
 floor the blocks' peaks give, never by partitioning the library.
 
 The scores are the same floating-point numbers as the dense formula's, operation for operation,
@@ -70,12 +72,14 @@ class Scorer:
 
     def __init__(self, words: TermColumns, bigrams: TermColumns, bigram_weight: float,
                  tie_share: float, boost: np.ndarray | None = None, parts: int | None = None,
-                 compiled: bool | None = None) -> None:
+                 compiled: bool | None = None, kernel: bool | None = None) -> None:
         """parts: how many ranges of passages are scored at once (default _parts: one per core,
         up to two, for a library of PARALLEL_FROM passages or more); compiled: whether columns are
         added by scipy's loop (default: for a library of COMPILED_FROM passages or more, and always
         when in ranges) or by np.add.at a column, over the whole library (_dense_each: the same
-        floats)."""
+        floats); kernel: whether a range is scored by the bot's own compiled loop instead, in one
+        call (_dense_kernel; default: when it was built, for a library of COMPILED_FROM passages
+        or more; True without it raises ImportError)."""
         if boost is not None and len(boost) != words.passages:
             raise ValueError("a boost is a factor per passage")
         self.words = words
@@ -91,7 +95,17 @@ class Scorer:
             compiled = self.passages >= COMPILED_FROM
         parts = _parts(self.passages, PARALLEL_FROM) if parts is None else max(1, min(parts, self.passages))
         compiled = compiled or parts > 1   # ranges are scored by _dense_range, with scipy's loop
-        self._add = functools.partial(_add_columns, scatter=_compiled_scatter()) if compiled else None
+        if kernel is None:
+            kernel = self.passages >= COMPILED_FROM and _kernel() is not None
+        self._kernel = None
+        if kernel:
+            self._kernel = _kernel()
+            if self._kernel is None:
+                raise ImportError("bot.retrieval._scatter is not built (pip install -e . builds it)")
+            # The columns' bounds as Python ints: a question reads a few dozen of them.
+            self._word_bounds = words.indptr.tolist()
+            self._pair_bounds = bigrams.indptr.tolist()
+        self._add = functools.partial(_add_columns, scatter=_compiled_scatter()) if compiled and not kernel else None
         # The ranges' bounds: lo of each, then the library's end.
         self._bounds = tuple(self.passages * p // parts for p in range(parts + 1))
 
@@ -122,27 +136,47 @@ class Scorer:
         float as it is, so each part is added to the passages holding it only. Each passage's
         operations are its own, so ranges of passages are scored apart, at once (_parts).
         """
-        if self._add is None:
+        if self._kernel is not None:
+            score_range = self._dense_kernel
+        elif self._add is None:
             return self._dense_each(word_weights, bigram_weights)
+        else:
+            score_range = self._dense_range
         scores = np.zeros(self.passages)
         bounds = self._bounds
         if len(bounds) == 2:
-            self._dense_range(scores, word_weights, bigram_weights, 0, self.passages)
-            return scores
-        # numpy releases the GIL in the scatter-adds and passes that are most of the time, so
-        # the worker threads' ranges and the caller's own are scored on as many cores.
-        ranges = list(zip(bounds[1:-1], bounds[2:]))
-        pending = [_workers(len(ranges)).submit(self._dense_range, scores, word_weights, bigram_weights, lo, hi)
-                   for lo, hi in ranges]
-        self._dense_range(scores, word_weights, bigram_weights, bounds[0], bounds[1])
-        for future, (lo, hi) in zip(pending, ranges):
-            # A range no worker has begun yet (every core busy, or another question's range
-            # ahead of it) is scored here rather than waited for.
-            if future.cancel():
-                self._dense_range(scores, word_weights, bigram_weights, lo, hi)
-            else:
-                future.result()
+            score_range(scores, word_weights, bigram_weights, 0, self.passages)
+        else:
+            # The compiled loops release the GIL (numpy's scatter-adds and passes, and ours), so
+            # the worker threads' ranges and the caller's own are scored on as many cores.
+            ranges = list(zip(bounds[1:-1], bounds[2:]))
+            pending = [_workers(len(ranges)).submit(score_range, scores, word_weights, bigram_weights, lo, hi)
+                       for lo, hi in ranges]
+            score_range(scores, word_weights, bigram_weights, bounds[0], bounds[1])
+            for future, (lo, hi) in zip(pending, ranges):
+                # A range no worker has begun yet (every core busy, or another question's range
+                # ahead of it) is scored here rather than waited for.
+                if future.cancel():
+                    score_range(scores, word_weights, bigram_weights, lo, hi)
+                else:
+                    future.result()
         return scores
+
+    def _dense_kernel(self, scores: np.ndarray, word_weights, bigram_weights: dict[int, float],
+                      lo: int, hi: int) -> None:
+        """_dense_range by the compiled loop (bot/retrieval/_scatter.c) in one call: for each
+        passage the same operations in the same order, each rounded as numpy rounds it, a tile
+        of passages at a time (every column's postings of the tile in turn), without gathering
+        the columns or passing over the library."""
+        bounds = self._word_bounds
+        words = [[(bounds[j], bounds[j + 1], weight) for j, weight in forms.items()] for forms in word_weights if forms]
+        pairs = []
+        if bigram_weights and self.bigram_weight > 0:
+            bounds = self._pair_bounds
+            pairs = [(bounds[j], bounds[j + 1], weight) for j, weight in bigram_weights.items()]
+        self._kernel(scores, (self.words.indices, self.words.data, words),
+                     (self.bigrams.indices, self.bigrams.data, pairs), self.bigram_weight, self.tie_share, lo, hi)
+        self._boost(scores, lo, hi)
 
     def _dense_each(self, word_weights, bigram_weights: dict[int, float]) -> np.ndarray:
         """_dense by one np.add.at per column over the whole library, in one range, a small
@@ -210,6 +244,10 @@ class Scorer:
             part = bigram[lo:hi]
             part *= self.bigram_weight
             scores[lo:hi] += part
+        self._boost(scores, lo, hi)
+
+    def _boost(self, scores: np.ndarray, lo: int, hi: int) -> None:
+        """scores[lo:hi] times each passage's boost, the formula's last operation."""
         if self.boost is not None:
             boosted, boosts = self._boosted, self._boosts
             if lo > 0 or hi < self.passages:
@@ -282,6 +320,17 @@ def _compiled_scatter():
         columns = len(offsets) - 1
         csc_matvec(len(out), columns, offsets, rows, contributions, np.ones(columns), out)
     return scatter
+
+
+@functools.lru_cache(maxsize=1)
+def _kernel():
+    """The compiled loop scoring a range in one call (bot/retrieval/_scatter.c, built by setup.py
+    when a C compiler is there), or None: then numpy's loops score (the same floats)."""
+    try:
+        from bot.retrieval._scatter import score_range
+    except ImportError:
+        return None
+    return score_range
 
 
 def _rows_within(rows: np.ndarray, values: np.ndarray, lo: int, hi: int, passages: int) -> tuple[np.ndarray, np.ndarray]:

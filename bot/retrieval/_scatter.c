@@ -1,0 +1,310 @@
+/* A question's score of every passage in one call: bot/retrieval/topk.py's formula, the same floats.
+ *
+ * score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi)
+ *   out       float64[n], writable: every passage's score so far (zeros), added to in place
+ *   words     (indices int32[], data float32[], [[(start, end, weight), ...] per word, in order])
+ *   bigrams   (indices int32[], data float32[], [(start, end, weight), ...])
+ *   lo, hi    only rows lo..hi-1 are touched (a column's rows are sorted)
+ *
+ * For each row, the operations of Scorer._dense_range in the same order, each rounded as numpy
+ * rounds it: a contribution is the float32 product value x (float32) weight, widened (exact); a
+ * one-form word adds it to the score; a word of several forms adds best + tie x (total - best),
+ * total its forms' contributions added in form order, best their largest (from 0.0), computed as
+ * (total - best), x tie, + best; the pairs' sum (added in column order) x bigram_weight is added
+ * last. A row holding none of a part gets 0.0 from it, as in numpy's passes over the library,
+ * which leaves its score (never -0.0) as it is. Compiled with -ffp-contract=off (setup.py): no
+ * product and sum is fused. The GIL is released while it adds.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    Py_ssize_t start, end;
+    float weight;
+} Column;
+
+typedef struct {
+    Py_ssize_t first, count;   /* a word's columns: columns[first .. first + count - 1] */
+} Word;
+
+/* The first position in rows[start..end) holding a row >= value (rows sorted). */
+static Py_ssize_t lower_bound(const int32_t *rows, Py_ssize_t start, Py_ssize_t end, Py_ssize_t value)
+{
+    while (start < end) {
+        Py_ssize_t middle = start + (end - start) / 2;
+        if (rows[middle] < value)
+            start = middle + 1;
+        else
+            end = middle;
+    }
+    return start;
+}
+
+/* A column's postings within rows lo..hi-1. */
+static void clip(Column *column, const int32_t *rows, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t n)
+{
+    if (lo > 0)
+        column->start = lower_bound(rows, column->start, column->end, lo);
+    if (hi < n)
+        column->end = lower_bound(rows, column->start, column->end, hi);
+}
+
+/* (start, end, weight) of one column, checked against the postings' length. */
+static int read_column(PyObject *item, Py_ssize_t postings, Column *out)
+{
+    Py_ssize_t start, end;
+    double weight;
+    if (!PyArg_ParseTuple(item, "nnd", &start, &end, &weight))
+        return -1;
+    if (start < 0 || end < start || end > postings) {
+        PyErr_SetString(PyExc_ValueError, "a column's postings lie outside the index");
+        return -1;
+    }
+    out->start = start;
+    out->end = end;
+    out->weight = (float)weight;   /* numpy's cast of the weight to float32: round to nearest */
+    return 0;
+}
+
+static int get_buffer(PyObject *object, Py_buffer *view, int writable, Py_ssize_t itemsize, const char *what)
+{
+    if (PyObject_GetBuffer(object, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    if (view->itemsize != itemsize) {
+        PyErr_Format(PyExc_TypeError, "%s: items of %zd bytes expected", what, itemsize);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether every column's rows are in lo..hi-1 and increasing (what the tiles' walk and its
+   writes rely on: the index's columns are sorted, with distinct rows). */
+static int sorted_within(const int32_t *rows, const Column *columns, Py_ssize_t count, Py_ssize_t lo, Py_ssize_t hi)
+{
+    for (Py_ssize_t c = 0; c < count; c++) {
+        Py_ssize_t start = columns[c].start, end = columns[c].end;
+        if (end == start)
+            continue;
+        if (rows[start] < lo || rows[end - 1] >= hi)
+            return 0;
+        int increasing = 1;
+        for (Py_ssize_t k = start + 1; k < end; k++)
+            increasing &= rows[k] > rows[k - 1];
+        if (!increasing)
+            return 0;
+    }
+    return 1;
+}
+
+/* Passages are scored a tile of rows at a time, every column's postings of the tile in turn: the
+   tile's scores and working sums stay in the processor's nearest cache, where a column at a time
+   over the library streams its 8 bytes a passage through memory once per column. A row's
+   operations are those of a column at a time, in the same order. */
+#define TILE 2048
+
+/* out[rows[k]] += values[k] x weight for the column's postings k from *start on with rows below
+   limit; *start moves past them. */
+static void add_column(double *restrict out, const int32_t *restrict rows, const float *restrict values,
+                       Py_ssize_t *start, Py_ssize_t end, float weight, Py_ssize_t limit)
+{
+    Py_ssize_t k = *start;
+    for (; k < end && rows[k] < limit; k++)
+        out[rows[k]] += (double)(values[k] * weight);
+    *start = k;
+}
+
+/* One form of a word of several over a tile: its contributions added to total, the largest kept
+   in best (both indexed from the tile's first row, base). */
+static void add_form(double *restrict total, double *restrict best, const int32_t *restrict rows,
+                     const float *restrict values, Py_ssize_t *start, Py_ssize_t end, float weight,
+                     Py_ssize_t base, Py_ssize_t limit)
+{
+    Py_ssize_t k = *start;
+    for (; k < end && rows[k] < limit; k++) {
+        Py_ssize_t at = rows[k] - base;
+        double contribution = (double)(values[k] * weight);
+        total[at] += contribution;
+        /* stored whichever is larger: a maximum, not a branch the data mispredicts */
+        best[at] = contribution > best[at] ? contribution : best[at];
+    }
+    *start = k;
+}
+
+/* One pair column over a tile: its contributions added to sum (indexed from the tile's first row). */
+static void add_pair(double *restrict sum, const int32_t *restrict rows, const float *restrict values,
+                     Py_ssize_t *start, Py_ssize_t end, float weight, Py_ssize_t base, Py_ssize_t limit)
+{
+    Py_ssize_t k = *start;
+    for (; k < end && rows[k] < limit; k++)
+        sum[rows[k] - base] += (double)(values[k] * weight);
+    *start = k;
+}
+
+/* tile += best + tie x (total - best), as (total - best), x tie, + best; total and best zeroed. */
+static void add_word(double *restrict tile, double *restrict total, double *restrict best, Py_ssize_t size,
+                     double tie_share)
+{
+    for (Py_ssize_t at = 0; at < size; at++) {
+        double part = total[at] - best[at];
+        part = part * tie_share;
+        part = part + best[at];
+        tile[at] += part;
+    }
+    memset(total, 0, sizeof(double) * size);
+    memset(best, 0, sizeof(double) * size);
+}
+
+/* tile += sum x bigram_weight; sum zeroed. */
+static void add_pairs(double *restrict tile, double *restrict sum, Py_ssize_t size, double bigram_weight)
+{
+    for (Py_ssize_t at = 0; at < size; at++)
+        tile[at] += sum[at] * bigram_weight;
+    memset(sum, 0, sizeof(double) * size);
+}
+
+static void score(double *out, double *work, const int32_t *word_rows, const float *word_values,
+                  Column *columns, const Word *words, Py_ssize_t word_count,
+                  const int32_t *pair_rows, const float *pair_values, Column *pairs, Py_ssize_t pair_count,
+                  double bigram_weight, double tie_share, Py_ssize_t lo, Py_ssize_t hi)
+{
+    double *total = work, *best = work + TILE;   /* zero between uses */
+    int with_pairs = pair_count > 0 && bigram_weight > 0.0;
+    for (Py_ssize_t base = lo; base < hi; base += TILE) {
+        Py_ssize_t limit = hi - base < TILE ? hi : base + TILE, size = limit - base;
+        for (Py_ssize_t g = 0; g < word_count; g++) {
+            Column *forms = columns + words[g].first;
+            Py_ssize_t count = words[g].count;
+            if (count == 1) {
+                add_column(out, word_rows, word_values, &forms->start, forms->end, forms->weight, limit);
+                continue;
+            }
+            /* A word of several forms: total and best of its forms over the tile, then
+               best + tie x (total - best) added to every row of it (0.0 where it holds none). */
+            for (Py_ssize_t f = 0; f < count; f++)
+                add_form(total, best, word_rows, word_values, &forms[f].start, forms[f].end, forms[f].weight,
+                         base, limit);
+            add_word(out + base, total, best, size, tie_share);
+        }
+        if (!with_pairs)
+            continue;
+        /* The pairs' sum over the tile, times bigram_weight, added last. */
+        for (Py_ssize_t p = 0; p < pair_count; p++)
+            add_pair(total, pair_rows, pair_values, &pairs[p].start, pairs[p].end, pairs[p].weight, base, limit);
+        add_pairs(out + base, total, size, bigram_weight);
+    }
+}
+
+static PyObject *score_range(PyObject *self, PyObject *args)
+{
+    PyObject *out_object, *words_object, *bigrams_object;
+    double bigram_weight, tie_share;
+    Py_ssize_t lo, hi;
+    if (!PyArg_ParseTuple(args, "OO!O!ddnn", &out_object, &PyTuple_Type, &words_object,
+                          &PyTuple_Type, &bigrams_object, &bigram_weight, &tie_share, &lo, &hi))
+        return NULL;
+    PyObject *word_rows_object, *word_values_object, *word_list, *pair_rows_object, *pair_values_object, *pair_list;
+    if (!PyArg_ParseTuple(words_object, "OOO!", &word_rows_object, &word_values_object, &PyList_Type, &word_list) ||
+        !PyArg_ParseTuple(bigrams_object, "OOO!", &pair_rows_object, &pair_values_object, &PyList_Type, &pair_list))
+        return NULL;
+
+    Py_buffer out = {0}, word_rows = {0}, word_values = {0}, pair_rows = {0}, pair_values = {0};
+    Column *columns = NULL, *pairs = NULL;
+    Word *words = NULL;
+    double *work = NULL;
+    PyObject *result = NULL;
+    if (get_buffer(out_object, &out, 1, 8, "out") < 0 ||
+        get_buffer(word_rows_object, &word_rows, 0, 4, "word rows") < 0 ||
+        get_buffer(word_values_object, &word_values, 0, 4, "word values") < 0 ||
+        get_buffer(pair_rows_object, &pair_rows, 0, 4, "pair rows") < 0 ||
+        get_buffer(pair_values_object, &pair_values, 0, 4, "pair values") < 0)
+        goto done;
+    Py_ssize_t n = out.len / 8;
+    if (lo < 0 || hi > n || lo > hi) {
+        PyErr_SetString(PyExc_ValueError, "lo..hi must lie within the passages");
+        goto done;
+    }
+    if (word_rows.len != word_values.len || pair_rows.len != pair_values.len) {
+        PyErr_SetString(PyExc_ValueError, "rows and values differ in length");
+        goto done;
+    }
+    Py_ssize_t word_postings = word_rows.len / 4, pair_postings = pair_rows.len / 4;
+
+    Py_ssize_t word_count = PyList_GET_SIZE(word_list), column_count = 0;
+    for (Py_ssize_t g = 0; g < word_count; g++) {
+        PyObject *forms = PyList_GET_ITEM(word_list, g);
+        if (!PyList_Check(forms)) {
+            PyErr_SetString(PyExc_TypeError, "a word's columns are a list");
+            goto done;
+        }
+        column_count += PyList_GET_SIZE(forms);
+    }
+    Py_ssize_t pair_count = PyList_GET_SIZE(pair_list);
+    columns = PyMem_Malloc(sizeof(Column) * (column_count + 1));
+    words = PyMem_Malloc(sizeof(Word) * (word_count + 1));
+    pairs = PyMem_Malloc(sizeof(Column) * (pair_count + 1));
+    work = PyMem_Calloc(2 * TILE, sizeof(double));
+    if (!columns || !words || !pairs || !work) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t at = 0, kept = 0;
+    for (Py_ssize_t g = 0; g < word_count; g++) {
+        PyObject *forms = PyList_GET_ITEM(word_list, g);
+        Py_ssize_t count = PyList_GET_SIZE(forms);
+        if (count == 0)
+            continue;
+        words[kept].first = at;
+        words[kept].count = count;
+        kept++;
+        for (Py_ssize_t f = 0; f < count; f++) {
+            if (read_column(PyList_GET_ITEM(forms, f), word_postings, &columns[at]) < 0)
+                goto done;
+            clip(&columns[at], word_rows.buf, lo, hi, n);
+            at++;
+        }
+    }
+    for (Py_ssize_t p = 0; p < pair_count; p++) {
+        if (read_column(PyList_GET_ITEM(pair_list, p), pair_postings, &pairs[p]) < 0)
+            goto done;
+        clip(&pairs[p], pair_rows.buf, lo, hi, n);
+    }
+    /* Checked once, outside the loops that trust it (one pass the compiler vectorizes). */
+    if (!sorted_within(word_rows.buf, columns, at, lo, hi) || !sorted_within(pair_rows.buf, pairs, pair_count, lo, hi)) {
+        PyErr_SetString(PyExc_ValueError, "a column's rows are not increasing passages");
+        goto done;
+    }
+
+    Py_BEGIN_ALLOW_THREADS
+    score(out.buf, work, word_rows.buf, word_values.buf, columns, words, kept,
+          pair_rows.buf, pair_values.buf, pairs, pair_count, bigram_weight, tie_share, lo, hi);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyMem_Free(work);
+    PyMem_Free(columns);
+    PyMem_Free(words);
+    PyMem_Free(pairs);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&word_rows);
+    PyBuffer_Release(&word_values);
+    PyBuffer_Release(&pair_rows);
+    PyBuffer_Release(&pair_values);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"score_range", score_range, METH_VARARGS,
+     "score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi): a question's scores "
+     "of rows lo..hi-1 added into out (see the source's head)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scatter", "Scorer's formula in compiled loops.", -1,
+                                    methods};
+
+PyMODINIT_FUNC PyInit__scatter(void) { return PyModule_Create(&module); }
