@@ -274,10 +274,10 @@ def compiled_loop(tmp_path_factory):
         _scatter = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(_scatter)
         sys.modules["bot.retrieval._scatter"] = _scatter
-    topk._kernel.cache_clear()
-    assert topk._kernel() is _scatter.score_range
+    topk._loops.cache_clear()
+    assert topk._loops() is _scatter
     yield _scatter
-    topk._kernel.cache_clear()
+    topk._loops.cache_clear()
 
 
 @pytest.mark.parametrize("seed,passages,parts,lead", [(20, 9000, 1, 0.0), (21, 9000, 1, 0.3), (22, 9000, 2, 0.1),
@@ -312,6 +312,31 @@ def test_the_compiled_loop_gives_the_plain_formulas_floats(compiled_loop, seed: 
         top, plain = compiled.top(groups, pairs, k), numpy_loops.top(groups, pairs, k)
         assert top.rows.tolist() == plain.rows.tolist() and top.scores.tobytes() == plain.scores.tobytes()
         assert top.more == plain.more
+        deeper = pick.choice([k, 4 * k, 4096])
+        again, fresh = compiled.deeper(top, groups, pairs, deeper), numpy_loops.top(groups, pairs, deeper)
+        assert again.rows.tolist() == fresh.rows.tolist() and again.scores.tobytes() == fresh.scores.tobytes()
+        assert again.more == fresh.more
+
+
+def test_the_selections_compiled_passes_find_what_numpys_find(compiled_loop) -> None:
+    """Each block's peak and the rows at or above a floor (above 0.0 for a floor of 0.0), on
+    scores with ties, zeros and blocks not dividing the library; the k best selected either way."""
+    rng = np.random.default_rng(8)
+    for n in (1, 7, 1000, 5003, 20_000):
+        scores = np.where(rng.random(n) < 0.4, 0.0, rng.integers(1, 50, n) / 7.0)
+        for size in (1, 2, 13, 256):
+            blocks = n // size
+            peaks = np.empty(blocks)
+            compiled_loop.block_peaks(scores, size, peaks)
+            assert peaks.tobytes() == scores[:blocks * size].reshape(blocks, size).max(axis=1).tobytes()
+        for floor in (0.0, 1 / 7.0, 3.0, 100.0):
+            rows = np.empty(n, dtype=np.int64)
+            count, positives = compiled_loop.rows_at_least(scores, floor, rows)
+            expected = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
+            assert rows[:count].tolist() == expected.tolist() and positives == int(np.count_nonzero(scores > 0))
+        for k in (1, 3, 32, 200):
+            a, b = topk._select(scores, k, compiled_loop), topk._select(scores, k)
+            assert a.rows.tolist() == b.rows.tolist() and a.scores.tobytes() == b.scores.tobytes() and a.more == b.more
 
 
 def test_the_bundled_questions_score_alike_by_the_compiled_loop(compiled_loop, tmp_path) -> None:
@@ -335,7 +360,7 @@ def test_a_library_takes_the_compiled_loop_from_its_size_on_and_numpys_without_i
     monkeypatch.setattr(topk, "COMPILED_FROM", 300)
     assert Scorer(words, words, 0.25, TIE)._kernel is compiled_loop.score_range
     # Not built (no C compiler at install): scipy's scatter and numpy's passes, the same floats.
-    monkeypatch.setattr(topk, "_kernel", lambda: None)
+    monkeypatch.setattr(topk, "_loops", lambda: None)
     fallback = Scorer(words, words, 0.25, TIE)
     assert fallback._kernel is None and fallback._add is not None
     groups = [{0: 1.0}, {1: 0.5, 2: 0.3}]

@@ -297,7 +297,82 @@ done:
     return result;
 }
 
+/* block_peaks(scores, size, peaks): peaks[b] = the largest of scores[b * size .. (b + 1) * size - 1]
+   for each of len(peaks) blocks (the largest is the largest in any order). */
+static PyObject *block_peaks(PyObject *self, PyObject *args)
+{
+    PyObject *scores_object, *peaks_object;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "OnO", &scores_object, &size, &peaks_object))
+        return NULL;
+    Py_buffer scores = {0}, peaks = {0};
+    PyObject *result = NULL;
+    if (get_buffer(scores_object, &scores, 0, 8, "scores") < 0 || get_buffer(peaks_object, &peaks, 1, 8, "peaks") < 0)
+        goto done;
+    Py_ssize_t blocks = peaks.len / 8;
+    if (size < 1 || blocks * size > scores.len / 8) {
+        PyErr_SetString(PyExc_ValueError, "the blocks must lie within the scores");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const double *restrict from = scores.buf;
+    double *restrict to = peaks.buf;
+    for (Py_ssize_t b = 0; b < blocks; b++) {
+        const double *block = from + b * size;
+        double most = block[0];
+        for (Py_ssize_t i = 1; i < size; i++)
+            most = block[i] > most ? block[i] : most;
+        to[b] = most;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&scores);
+    PyBuffer_Release(&peaks);
+    return result;
+}
+
+/* rows_at_least(scores, floor, rows) -> (count, positives): the rows whose score is at least
+   floor (above it when floor is 0.0) written to rows in order, how many, and how many scores
+   are above 0.0. */
+static PyObject *rows_at_least(PyObject *self, PyObject *args)
+{
+    PyObject *scores_object, *rows_object;
+    double floor;
+    if (!PyArg_ParseTuple(args, "OdO", &scores_object, &floor, &rows_object))
+        return NULL;
+    Py_buffer scores = {0}, rows = {0};
+    PyObject *result = NULL;
+    if (get_buffer(scores_object, &scores, 0, 8, "scores") < 0 || get_buffer(rows_object, &rows, 1, 8, "rows") < 0)
+        goto done;
+    Py_ssize_t n = scores.len / 8, count = 0, positives = 0;
+    if (rows.len / 8 < n) {
+        PyErr_SetString(PyExc_ValueError, "rows must hold a place per score");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const double *restrict from = scores.buf;
+    int64_t *restrict to = rows.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double score = from[i];
+        positives += score > 0.0;
+        if (floor > 0.0 ? score >= floor : score > 0.0)
+            to[count++] = i;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("nn", count, positives);
+done:
+    PyBuffer_Release(&scores);
+    PyBuffer_Release(&rows);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"block_peaks", block_peaks, METH_VARARGS, "block_peaks(scores, size, peaks): each block's largest score."},
+    {"rows_at_least", rows_at_least, METH_VARARGS,
+     "rows_at_least(scores, floor, rows) -> (count, positives): the rows scoring at least floor (above 0.0 "
+     "when floor is 0.0), and how many score above 0.0."},
     {"score_range", score_range, METH_VARARGS,
      "score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi): a question's scores "
      "of rows lo..hi-1 added into out (see the source's head)."},
