@@ -330,10 +330,13 @@ def test_the_selections_compiled_passes_find_what_numpys_find(compiled_loop) -> 
             compiled_loop.block_peaks(scores, size, peaks)
             assert peaks.tobytes() == scores[:blocks * size].reshape(blocks, size).max(axis=1).tobytes()
         for floor in (0.0, 1 / 7.0, 3.0, 100.0):
-            rows = np.empty(n, dtype=np.int64)
-            count, positives = compiled_loop.rows_at_least(scores, floor, rows)
             expected = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
-            assert rows[:count].tolist() == expected.tolist() and positives == int(np.count_nonzero(scores > 0))
+            for size in (0, 1, 13, 256):   # reading every row, or only the blocks reaching floor
+                blocks = n // size if size else 0
+                peaks = scores[:blocks * size].reshape(blocks, size).max(axis=1) if size else np.zeros(0)
+                rows = np.empty(n, dtype=np.int64)
+                count = compiled_loop.rows_at_least(scores, floor, rows, size, peaks)
+                assert rows[:count].tolist() == expected.tolist()
         for k in (1, 3, 32, 200):
             a, b = topk._select(scores, k, compiled_loop), topk._select(scores, k)
             assert a.rows.tolist() == b.rows.tolist() and a.scores.tobytes() == b.scores.tobytes() and a.more == b.more
@@ -373,16 +376,27 @@ def test_the_compiled_loop_refuses_postings_outside_the_index_or_the_passages_or
     rows = np.array([0, 2, 5], dtype=np.int32)
     values = np.ones(3, dtype=np.float32)
     out = np.zeros(4)
+    none, no_boosts, no_peaks = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+
+    def score(out, word_columns, pair_columns, hi, word_rows=rows, boosted=none, boosts=no_boosts, size=0,
+              peaks=no_peaks):
+        return compiled_loop.score_range(out, (word_rows, values, word_columns), (rows, values, pair_columns),
+                                         0.25, 0.3, 0, hi, boosted, boosts, size, peaks)
+
     with pytest.raises(ValueError):   # row 5 of 4 passages
-        compiled_loop.score_range(out, (rows, values, [[(0, 3, 1.0)]]), (rows, values, []), 0.25, 0.3, 0, 4)
+        score(out, [[(0, 3, 1.0)]], [], 4)
     with pytest.raises(ValueError):   # postings 0..4 of 3
-        compiled_loop.score_range(out, (rows, values, [[(0, 4, 1.0)]]), (rows, values, []), 0.25, 0.3, 0, 4)
+        score(out, [[(0, 4, 1.0)]], [], 4)
     with pytest.raises(TypeError):    # int64 rows
-        compiled_loop.score_range(out, (rows.astype(np.int64), values, [[(0, 2, 1.0)]]), (rows, values, []),
-                                  0.25, 0.3, 0, 4)
+        score(out, [[(0, 2, 1.0)]], [], 4, word_rows=rows.astype(np.int64))
     with pytest.raises(ValueError, match="not increasing"):
-        compiled_loop.score_range(np.zeros(6), (rows[::-1].copy(), values, [[(0, 3, 1.0)]]), (rows, values, []),
-                                  0.25, 0.3, 0, 6)
+        score(np.zeros(6), [[(0, 3, 1.0)]], [], 6, word_rows=rows[::-1].copy())
+    with pytest.raises(ValueError, match="boosted"):
+        score(out, [[(0, 2, 1.0)]], [], 4, boosted=np.array([3, 1]), boosts=np.ones(2))
+    with pytest.raises(ValueError, match="peaks"):
+        score(out, [[(0, 2, 1.0)]], [], 4, size=2, peaks=np.zeros(3))
     assert not out.any()
-    compiled_loop.score_range(out, (rows, values, [[(0, 2, 1.0)]]), (rows, values, [(0, 2, 1.0)]), 0.25, 0.3, 0, 4)
-    assert out.tolist() == [1.25, 0.0, 1.25, 0.0]
+    peaks = np.full(2, -np.inf)
+    positives = score(out, [[(0, 2, 1.0)]], [(0, 2, 1.0)], 4, boosted=np.array([2]), boosts=np.array([2.0]),
+                      size=2, peaks=peaks)
+    assert out.tolist() == [1.25, 0.0, 2.5, 0.0] and peaks.tolist() == [1.25, 2.5] and positives == 2

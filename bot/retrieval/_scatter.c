@@ -1,19 +1,26 @@
-/* A question's score of every passage in one call: bot/retrieval/topk.py's formula, the same floats.
+/* The Scorer's formula (bot/retrieval/topk.py) in compiled loops, the same floats.
  *
- * score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi)
- *   out       float64[n], writable: every passage's score so far (zeros), added to in place
+ * score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi, boosted, boosts, size, peaks)
+ *   out       float64[n], writable: every passage's score (zeros), added to in place
  *   words     (indices int32[], data float32[], [[(start, end, weight), ...] per word, in order])
  *   bigrams   (indices int32[], data float32[], [(start, end, weight), ...])
- *   lo, hi    only rows lo..hi-1 are touched (a column's rows are sorted)
+ *   lo, hi    only rows lo..hi-1 are touched (a column's rows are increasing: checked)
+ *   boosted   int64[] increasing rows whose score is multiplied by boosts float64[] at the end
+ *   size      with peaks float64[n // size] (-inf), each complete block of size rows' largest
+ *             score is kept there (its rows in lo..hi-1); 0 and an empty array: none
+ *   returns   how many of rows lo..hi-1 score above 0.0
  *
  * For each row, the operations of Scorer._dense_range in the same order, each rounded as numpy
  * rounds it: a contribution is the float32 product value x (float32) weight, widened (exact); a
  * one-form word adds it to the score; a word of several forms adds best + tie x (total - best),
  * total its forms' contributions added in form order, best their largest (from 0.0), computed as
  * (total - best), x tie, + best; the pairs' sum (added in column order) x bigram_weight is added
- * last. A row holding none of a part gets 0.0 from it, as in numpy's passes over the library,
- * which leaves its score (never -0.0) as it is. Compiled with -ffp-contract=off (setup.py): no
- * product and sum is fused. The GIL is released while it adds.
+ * last, then the boost multiplies. A row holding none of a part gets 0.0 from it, as in numpy's
+ * passes over the library, which leaves its score (never -0.0) as it is. Compiled with
+ * -ffp-contract=off (setup.py): no product and sum is fused. The GIL is released while it adds.
+ *
+ * block_peaks and rows_at_least are _select's passes over the scores (each block's largest
+ * score; the rows at or above the k-th largest peak, read only in the blocks reaching it).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -166,13 +173,45 @@ static void add_pairs(double *restrict tile, double *restrict sum, Py_ssize_t si
     memset(sum, 0, sizeof(double) * size);
 }
 
-static void score(double *out, double *work, const int32_t *word_rows, const float *word_values,
-                  Column *columns, const Word *words, Py_ssize_t word_count,
-                  const int32_t *pair_rows, const float *pair_values, Column *pairs, Py_ssize_t pair_count,
-                  double bigram_weight, double tie_share, Py_ssize_t lo, Py_ssize_t hi)
+/* After a tile's parts: its boosted rows' scores times their boost (the formula's last
+   operation), then each block's largest score into peaks (blocks of size rows from row 0, the
+   complete ones only) and how many scores are above 0.0. */
+static Py_ssize_t finish_tile(double *restrict out, Py_ssize_t base, Py_ssize_t limit, const int64_t *boosted,
+                              const double *boosts, Py_ssize_t *next_boost, Py_ssize_t boost_count,
+                              Py_ssize_t size, double *peaks, Py_ssize_t blocks)
+{
+    Py_ssize_t b = *next_boost;
+    for (; b < boost_count && boosted[b] < limit; b++)
+        out[boosted[b]] = out[boosted[b]] * boosts[b];
+    *next_boost = b;
+    if (size > 0) {
+        Py_ssize_t end = limit < blocks * size ? limit : blocks * size;
+        for (Py_ssize_t r = base; r < end;) {
+            Py_ssize_t block = r / size, stop = (block + 1) * size < end ? (block + 1) * size : end;
+            double most = peaks[block];
+            for (; r < stop; r++)
+                most = out[r] > most ? out[r] : most;
+            peaks[block] = most;
+        }
+    }
+    Py_ssize_t positives = 0;
+    for (Py_ssize_t r = base; r < limit; r++)
+        positives += out[r] > 0.0;
+    return positives;
+}
+
+static Py_ssize_t score(double *out, double *work, const int32_t *word_rows, const float *word_values,
+                        Column *columns, const Word *words, Py_ssize_t word_count,
+                        const int32_t *pair_rows, const float *pair_values, Column *pairs, Py_ssize_t pair_count,
+                        double bigram_weight, double tie_share, Py_ssize_t lo, Py_ssize_t hi,
+                        const int64_t *boosted, const double *boosts, Py_ssize_t boost_count,
+                        Py_ssize_t block_size, double *peaks, Py_ssize_t blocks)
 {
     double *total = work, *best = work + TILE;   /* zero between uses */
     int with_pairs = pair_count > 0 && bigram_weight > 0.0;
+    Py_ssize_t positives = 0, next_boost = 0;
+    while (next_boost < boost_count && boosted[next_boost] < lo)
+        next_boost++;
     for (Py_ssize_t base = lo; base < hi; base += TILE) {
         Py_ssize_t limit = hi - base < TILE ? hi : base + TILE, size = limit - base;
         for (Py_ssize_t g = 0; g < word_count; g++) {
@@ -189,22 +228,26 @@ static void score(double *out, double *work, const int32_t *word_rows, const flo
                          base, limit);
             add_word(out + base, total, best, size, tie_share);
         }
-        if (!with_pairs)
-            continue;
-        /* The pairs' sum over the tile, times bigram_weight, added last. */
-        for (Py_ssize_t p = 0; p < pair_count; p++)
-            add_pair(total, pair_rows, pair_values, &pairs[p].start, pairs[p].end, pairs[p].weight, base, limit);
-        add_pairs(out + base, total, size, bigram_weight);
+        if (with_pairs) {
+            /* The pairs' sum over the tile, times bigram_weight, added last. */
+            for (Py_ssize_t p = 0; p < pair_count; p++)
+                add_pair(total, pair_rows, pair_values, &pairs[p].start, pairs[p].end, pairs[p].weight, base, limit);
+            add_pairs(out + base, total, size, bigram_weight);
+        }
+        positives += finish_tile(out, base, limit, boosted, boosts, &next_boost, boost_count, block_size, peaks,
+                                 blocks);
     }
+    return positives;
 }
 
 static PyObject *score_range(PyObject *self, PyObject *args)
 {
-    PyObject *out_object, *words_object, *bigrams_object;
+    PyObject *out_object, *words_object, *bigrams_object, *boosted_object, *boosts_object, *peaks_object;
     double bigram_weight, tie_share;
-    Py_ssize_t lo, hi;
-    if (!PyArg_ParseTuple(args, "OO!O!ddnn", &out_object, &PyTuple_Type, &words_object,
-                          &PyTuple_Type, &bigrams_object, &bigram_weight, &tie_share, &lo, &hi))
+    Py_ssize_t lo, hi, block_size;
+    if (!PyArg_ParseTuple(args, "OO!O!ddnnOOnO", &out_object, &PyTuple_Type, &words_object,
+                          &PyTuple_Type, &bigrams_object, &bigram_weight, &tie_share, &lo, &hi,
+                          &boosted_object, &boosts_object, &block_size, &peaks_object))
         return NULL;
     PyObject *word_rows_object, *word_values_object, *word_list, *pair_rows_object, *pair_values_object, *pair_list;
     if (!PyArg_ParseTuple(words_object, "OOO!", &word_rows_object, &word_values_object, &PyList_Type, &word_list) ||
@@ -212,6 +255,7 @@ static PyObject *score_range(PyObject *self, PyObject *args)
         return NULL;
 
     Py_buffer out = {0}, word_rows = {0}, word_values = {0}, pair_rows = {0}, pair_values = {0};
+    Py_buffer boosted = {0}, boosts = {0}, peaks = {0};
     Column *columns = NULL, *pairs = NULL;
     Word *words = NULL;
     double *work = NULL;
@@ -220,15 +264,29 @@ static PyObject *score_range(PyObject *self, PyObject *args)
         get_buffer(word_rows_object, &word_rows, 0, 4, "word rows") < 0 ||
         get_buffer(word_values_object, &word_values, 0, 4, "word values") < 0 ||
         get_buffer(pair_rows_object, &pair_rows, 0, 4, "pair rows") < 0 ||
-        get_buffer(pair_values_object, &pair_values, 0, 4, "pair values") < 0)
+        get_buffer(pair_values_object, &pair_values, 0, 4, "pair values") < 0 ||
+        get_buffer(boosted_object, &boosted, 0, 8, "boosted rows") < 0 ||
+        get_buffer(boosts_object, &boosts, 0, 8, "boosts") < 0 ||
+        get_buffer(peaks_object, &peaks, 1, 8, "peaks") < 0)
         goto done;
     Py_ssize_t n = out.len / 8;
     if (lo < 0 || hi > n || lo > hi) {
         PyErr_SetString(PyExc_ValueError, "lo..hi must lie within the passages");
         goto done;
     }
-    if (word_rows.len != word_values.len || pair_rows.len != pair_values.len) {
+    if (word_rows.len != word_values.len || pair_rows.len != pair_values.len || boosted.len != boosts.len) {
         PyErr_SetString(PyExc_ValueError, "rows and values differ in length");
+        goto done;
+    }
+    Py_ssize_t boost_count = boosted.len / 8, blocks = peaks.len / 8;
+    for (Py_ssize_t b = 0; b < boost_count; b++)
+        if (((int64_t *)boosted.buf)[b] < 0 || ((int64_t *)boosted.buf)[b] >= n ||
+            (b > 0 && ((int64_t *)boosted.buf)[b] <= ((int64_t *)boosted.buf)[b - 1])) {
+            PyErr_SetString(PyExc_ValueError, "the boosted rows are not increasing passages");
+            goto done;
+        }
+    if (block_size < 0 || (block_size > 0 && blocks != n / block_size) || (block_size == 0 && blocks != 0)) {
+        PyErr_SetString(PyExc_ValueError, "peaks must hold one place per complete block");
         goto done;
     }
     Py_ssize_t word_postings = word_rows.len / 4, pair_postings = pair_rows.len / 4;
@@ -278,12 +336,13 @@ static PyObject *score_range(PyObject *self, PyObject *args)
         goto done;
     }
 
+    Py_ssize_t positives;
     Py_BEGIN_ALLOW_THREADS
-    score(out.buf, work, word_rows.buf, word_values.buf, columns, words, kept,
-          pair_rows.buf, pair_values.buf, pairs, pair_count, bigram_weight, tie_share, lo, hi);
+    positives = score(out.buf, work, word_rows.buf, word_values.buf, columns, words, kept,
+                      pair_rows.buf, pair_values.buf, pairs, pair_count, bigram_weight, tie_share, lo, hi,
+                      boosted.buf, boosts.buf, boost_count, block_size, peaks.buf, blocks);
     Py_END_ALLOW_THREADS
-    result = Py_None;
-    Py_INCREF(result);
+    result = PyLong_FromSsize_t(positives);
 done:
     PyMem_Free(work);
     PyMem_Free(columns);
@@ -294,6 +353,9 @@ done:
     PyBuffer_Release(&word_values);
     PyBuffer_Release(&pair_rows);
     PyBuffer_Release(&pair_values);
+    PyBuffer_Release(&boosted);
+    PyBuffer_Release(&boosts);
+    PyBuffer_Release(&peaks);
     return result;
 }
 
@@ -319,10 +381,17 @@ static PyObject *block_peaks(PyObject *self, PyObject *args)
     double *restrict to = peaks.buf;
     for (Py_ssize_t b = 0; b < blocks; b++) {
         const double *block = from + b * size;
-        double most = block[0];
-        for (Py_ssize_t i = 1; i < size; i++)
-            most = block[i] > most ? block[i] : most;
-        to[b] = most;
+        /* Four running maxima at once (one is a chain of dependent comparisons). */
+        double most[4] = {block[0], block[0], block[0], block[0]};
+        Py_ssize_t i = 1;
+        for (; i + 4 <= size; i += 4)
+            for (int lane = 0; lane < 4; lane++)
+                most[lane] = block[i + lane] > most[lane] ? block[i + lane] : most[lane];
+        for (; i < size; i++)
+            most[0] = block[i] > most[0] ? block[i] : most[0];
+        most[0] = most[1] > most[0] ? most[1] : most[0];
+        most[2] = most[3] > most[2] ? most[3] : most[2];
+        to[b] = most[2] > most[0] ? most[2] : most[0];
     }
     Py_END_ALLOW_THREADS
     result = Py_None;
@@ -333,48 +402,66 @@ done:
     return result;
 }
 
-/* rows_at_least(scores, floor, rows) -> (count, positives): the rows whose score is at least
-   floor (above it when floor is 0.0) written to rows in order, how many, and how many scores
-   are above 0.0. */
+/* rows_at_least(scores, floor, rows, size, peaks) -> count: the rows whose score is at least
+   floor (above it when floor is 0.0) written to rows in order, and how many. With peaks (each
+   complete block of size rows' largest score, as block_peaks gives them), only the blocks whose
+   peak reaches floor are read, and the rows after the last block. */
 static PyObject *rows_at_least(PyObject *self, PyObject *args)
 {
-    PyObject *scores_object, *rows_object;
+    PyObject *scores_object, *rows_object, *peaks_object;
     double floor;
-    if (!PyArg_ParseTuple(args, "OdO", &scores_object, &floor, &rows_object))
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "OdOnO", &scores_object, &floor, &rows_object, &size, &peaks_object))
         return NULL;
-    Py_buffer scores = {0}, rows = {0};
+    Py_buffer scores = {0}, rows = {0}, peaks = {0};
     PyObject *result = NULL;
-    if (get_buffer(scores_object, &scores, 0, 8, "scores") < 0 || get_buffer(rows_object, &rows, 1, 8, "rows") < 0)
+    if (get_buffer(scores_object, &scores, 0, 8, "scores") < 0 || get_buffer(rows_object, &rows, 1, 8, "rows") < 0 ||
+        get_buffer(peaks_object, &peaks, 0, 8, "peaks") < 0)
         goto done;
-    Py_ssize_t n = scores.len / 8, count = 0, positives = 0;
-    if (rows.len / 8 < n) {
-        PyErr_SetString(PyExc_ValueError, "rows must hold a place per score");
+    Py_ssize_t n = scores.len / 8, blocks = peaks.len / 8, count = 0;
+    if (rows.len / 8 < n || size < 0 || (size > 0 && blocks != n / size) || (size == 0 && blocks != 0)) {
+        PyErr_SetString(PyExc_ValueError, "rows must hold a place per score, and peaks one per complete block");
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
-    const double *restrict from = scores.buf;
+    const double *restrict from = scores.buf, *top = peaks.buf;
     int64_t *restrict to = rows.buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        double score = from[i];
-        positives += score > 0.0;
-        if (floor > 0.0 ? score >= floor : score > 0.0)
-            to[count++] = i;
+    Py_ssize_t start = 0;
+    if (floor > 0.0) {
+        for (Py_ssize_t b = 0; b < blocks; b++) {
+            if (!(top[b] >= floor))
+                continue;   /* no score of the block reaches floor */
+            for (Py_ssize_t i = b * size; i < (b + 1) * size; i++)
+                if (from[i] >= floor)
+                    to[count++] = i;
+        }
+        start = blocks * size;
+        for (Py_ssize_t i = start; i < n; i++)
+            if (from[i] >= floor)
+                to[count++] = i;
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            to[count] = i;
+            count += from[i] > 0.0;
+        }
     }
     Py_END_ALLOW_THREADS
-    result = Py_BuildValue("nn", count, positives);
+    result = PyLong_FromSsize_t(count);
 done:
     PyBuffer_Release(&scores);
     PyBuffer_Release(&rows);
+    PyBuffer_Release(&peaks);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"block_peaks", block_peaks, METH_VARARGS, "block_peaks(scores, size, peaks): each block's largest score."},
     {"rows_at_least", rows_at_least, METH_VARARGS,
-     "rows_at_least(scores, floor, rows) -> (count, positives): the rows scoring at least floor (above 0.0 "
-     "when floor is 0.0), and how many score above 0.0."},
+     "rows_at_least(scores, floor, rows, size, peaks) -> count: the rows scoring at least floor (above 0.0 "
+     "when floor is 0.0), read only in the blocks whose peak reaches it."},
     {"score_range", score_range, METH_VARARGS,
-     "score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi): a question's scores "
+     "score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi, boosted, boosts, size, peaks) -> "
+     "positives: a question's scores "
      "of rows lo..hi-1 added into out (see the source's head)."},
     {NULL, NULL, 0, NULL},
 };

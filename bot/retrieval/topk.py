@@ -103,6 +103,9 @@ class Scorer:
             if self._loops is None:
                 raise ImportError("bot.retrieval._scatter is not built (pip install -e . builds it)")
             self._kernel = self._loops.score_range
+            # The compiled loop boosts too: these rows (sorted) by these factors.
+            self._boosted_rows = np.zeros(0, dtype=np.int64) if boost is None else self._boosted.astype(np.int64)
+            self._boosts_given = np.zeros(0) if boost is None else np.ascontiguousarray(self._boosts, dtype=np.float64)
             # The columns' bounds as Python ints: a question reads a few dozen of them.
             self._word_bounds = words.indptr.tolist()
             self._pair_bounds = bigrams.indptr.tolist()
@@ -115,7 +118,12 @@ class Scorer:
         held = self._terms(word_weights, bigram_weights)
         if k <= 0 or not held:
             return TopScores(np.zeros(0, dtype=np.int64), np.zeros(0), held)
-        return _select(self._dense(word_weights, bigram_weights), k, self._loops)
+        if self._kernel is None:
+            return _select(self._dense(word_weights, bigram_weights), k)
+        # The compiled loop finds the selection's block peaks while each tile is in the cache.
+        size = _block_size(self.passages, k)
+        scores, found = self._scored(word_weights, bigram_weights, size if size > 1 else 0)
+        return _select(scores, k, self._loops, found)
 
     def deeper(self, top: TopScores, word_weights, bigram_weights: dict[int, float], k: int) -> TopScores:
         """top(word_weights, bigram_weights, k) for the question top was ranked for: from its
@@ -137,47 +145,59 @@ class Scorer:
         float as it is, so each part is added to the passages holding it only. Each passage's
         operations are its own, so ranges of passages are scored apart, at once (_parts).
         """
-        if self._kernel is not None:
-            score_range = self._dense_kernel
-        elif self._add is None:
+        if self._kernel is None and self._add is None:
             return self._dense_each(word_weights, bigram_weights)
-        else:
-            score_range = self._dense_range
+        return self._scored(word_weights, bigram_weights, 0)[0]
+
+    def _scored(self, word_weights, bigram_weights: dict[int, float],
+                size: int) -> tuple[np.ndarray, tuple[int, np.ndarray, int] | None]:
+        """_dense's scores in ranges (by the compiled loop, or numpy's through _dense_range), and
+        with the compiled loop what _select reads of them: (size, the largest score of each
+        complete block of size passages, how many score above zero)."""
         scores = np.zeros(self.passages)
+        if self._kernel is None:
+            score_range = functools.partial(self._dense_range, scores, word_weights, bigram_weights)
+        else:
+            score_range = functools.partial(self._dense_kernel, scores, word_weights, bigram_weights, size)
         bounds = self._bounds
         if len(bounds) == 2:
-            score_range(scores, word_weights, bigram_weights, 0, self.passages)
+            found = [score_range(0, self.passages)]
         else:
             # The compiled loops release the GIL (numpy's scatter-adds and passes, and ours), so
             # the worker threads' ranges and the caller's own are scored on as many cores.
             ranges = list(zip(bounds[1:-1], bounds[2:]))
-            pending = [_workers(len(ranges)).submit(score_range, scores, word_weights, bigram_weights, lo, hi)
-                       for lo, hi in ranges]
-            score_range(scores, word_weights, bigram_weights, bounds[0], bounds[1])
+            pending = [_workers(len(ranges)).submit(score_range, lo, hi) for lo, hi in ranges]
+            found = [score_range(bounds[0], bounds[1])]
             for future, (lo, hi) in zip(pending, ranges):
                 # A range no worker has begun yet (every core busy, or another question's range
                 # ahead of it) is scored here rather than waited for.
-                if future.cancel():
-                    score_range(scores, word_weights, bigram_weights, lo, hi)
-                else:
-                    future.result()
-        return scores
+                found.append(score_range(lo, hi) if future.cancel() else future.result())
+        if self._kernel is None:
+            return scores, None
+        # A block across two ranges has a peak from each: the larger is its peak (a maximum is
+        # exact, in any order).
+        peaks = functools.reduce(np.maximum, [peaks for peaks, _ in found])
+        return scores, (size, peaks, sum(positives for _, positives in found))
 
-    def _dense_kernel(self, scores: np.ndarray, word_weights, bigram_weights: dict[int, float],
-                      lo: int, hi: int) -> None:
+    def _dense_kernel(self, scores: np.ndarray, word_weights, bigram_weights: dict[int, float], size: int,
+                      lo: int, hi: int) -> tuple[np.ndarray, int]:
         """_dense_range by the compiled loop (bot/retrieval/_scatter.c) in one call: for each
         passage the same operations in the same order, each rounded as numpy rounds it, a tile
         of passages at a time (every column's postings of the tile in turn), without gathering
-        the columns or passing over the library."""
+        the columns or passing over the library; the boost too. Returns the largest score of
+        each complete block of size passages from row 0 (-inf for a block outside lo..hi) and
+        how many of lo..hi-1 score above zero."""
         bounds = self._word_bounds
         words = [[(bounds[j], bounds[j + 1], weight) for j, weight in forms.items()] for forms in word_weights if forms]
         pairs = []
         if bigram_weights and self.bigram_weight > 0:
             bounds = self._pair_bounds
             pairs = [(bounds[j], bounds[j + 1], weight) for j, weight in bigram_weights.items()]
-        self._kernel(scores, (self.words.indices, self.words.data, words),
-                     (self.bigrams.indices, self.bigrams.data, pairs), self.bigram_weight, self.tie_share, lo, hi)
-        self._boost(scores, lo, hi)
+        peaks = np.full(self.passages // size if size > 0 else 0, -np.inf)
+        positives = self._kernel(scores, (self.words.indices, self.words.data, words),
+                                 (self.bigrams.indices, self.bigrams.data, pairs), self.bigram_weight,
+                                 self.tie_share, lo, hi, self._boosted_rows, self._boosts_given, size, peaks)
+        return peaks, positives
 
     def _dense_each(self, word_weights, bigram_weights: dict[int, float]) -> np.ndarray:
         """_dense by one np.add.at per column over the whole library, in one range, a small
@@ -368,32 +388,43 @@ def _workers(threads: int) -> ThreadPoolExecutor:
         return _POOL[2]
 
 
-def _select(scores: np.ndarray, k: int, loops=None) -> TopScores:
+def _block_size(passages: int, k: int) -> int:
+    """How many passages _select's blocks hold for the k best (at most _BLOCK, at least 4 k blocks)."""
+    return min(_BLOCK, passages // (4 * k)) if k > 0 else 0
+
+
+def _select(scores: np.ndarray, k: int, loops=None, found: tuple[int, np.ndarray, int] | None = None) -> TopScores:
     """The k best of every passage's scores (fewer when fewer are above zero), best first.
 
     The largest score of each of at least k blocks of passages says where the k-th best lies at
     the lowest: k passages score at least the k-th largest of those peaks. Only the passages at
-    or above it are sorted, not the library. loops: the compiled loops (_loops()), for the passes
-    over the scores (numpy's make several: 0.27 ms a question at 200,000 passages).
+    or above it are sorted, not the library. loops: the compiled loops (_loops()), which read
+    only the blocks whose peak reaches that floor; found: what the compiled scoring found of
+    these scores, (block size, each block's peak, how many score above zero).
     """
     n = len(scores)
-    size = min(_BLOCK, n // (4 * k)) if k > 0 else 0
+    size = _block_size(n, k)
     floor = 0.0
+    peaks, positives = None, None
+    if found is not None and found[0] == size:
+        _, peaks, positives = found
     if size > 1:
         blocks = n // size
-        if loops is None:
-            peaks = scores[:blocks * size].reshape(blocks, size).max(axis=1)
-        else:
+        if peaks is None and loops is not None:
             peaks = np.empty(blocks)
             loops.block_peaks(scores, size, peaks)
+        elif peaks is None:
+            peaks = scores[:blocks * size].reshape(blocks, size).max(axis=1)
         floor = float(np.partition(peaks, blocks - k)[blocks - k])
-    positives = None
     if loops is None:
         candidates = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
     else:
         # Only the pages written are touched: the candidates are a few thousand at most.
         candidates = np.empty(n, dtype=np.int64)
-        count, positives = loops.rows_at_least(scores, floor, candidates)
+        if size > 1:
+            count = loops.rows_at_least(scores, floor, candidates, size, peaks)
+        else:
+            count = loops.rows_at_least(scores, floor, candidates, 0, np.zeros(0))
         candidates = candidates[:count]
     order = _best(scores[candidates], candidates, k)
     rows = candidates[order]
