@@ -342,6 +342,32 @@ def test_the_selections_compiled_passes_find_what_numpys_find(compiled_loop) -> 
             assert a.rows.tolist() == b.rows.tolist() and a.scores.tobytes() == b.scores.tobytes() and a.more == b.more
 
 
+def test_which_rows_columns_hold_is_found_alike_by_the_compiled_search(compiled_loop, monkeypatch) -> None:
+    """TermColumns.present_many by the compiled binary search (a library of COMPILED_FROM passages
+    or more) and by numpy's (batched, or a column at a time past _BATCHED_POSTINGS)."""
+    from bot.retrieval import scoring
+
+    rng = np.random.default_rng(6)
+    columns = TermColumns(random_counts(rng, 3000, 40), FieldParams(k1=0.9, b=0.5, head_weight=1.0, head_b=0.5))
+    assert columns._compiled is None   # a small library: numpy's
+    monkeypatch.setattr(topk, "COMPILED_FROM", 3000)
+    compiled = TermColumns(None, FieldParams(k1=0.9, b=0.5, head_weight=1.0, head_b=0.5), arrays=columns.arrays(),
+                           vocab=tuple(columns.vocab))
+    assert compiled._compiled is compiled_loop
+    pick = random.Random(6)
+    for _ in range(100):
+        asked = pick.sample(range(40), pick.randint(1, 12))
+        rows = np.array(pick.sample(range(3000), pick.randint(1, 70)) + [0, 2999], dtype=pick.choice([np.int64, np.int32]))
+        expected = columns.present_many(asked, rows)
+        assert compiled.present_many(asked, rows).tolist() == expected.tolist()
+        assert compiled.present_many(asked, rows[::2]).tolist() == expected[:, ::2].tolist()
+        with monkeypatch.context() as patch:
+            patch.setattr(scoring, "_BATCHED_POSTINGS", 0)
+            assert columns.present_many(asked, rows).tolist() == expected.tolist()
+    assert compiled.present_many([], rows).shape == (0, len(rows))
+    assert compiled.present_many([1], rows[:0]).shape == (1, 0)
+
+
 def test_the_bundled_questions_score_alike_by_the_compiled_loop(compiled_loop, tmp_path) -> None:
     config = load_config(env={"HOME": str(tmp_path)}).with_overrides(retrieval={"cache_dir": tmp_path / "cache"})
     retriever = Retriever(load_corpus(config.corpus), config.retrieval)

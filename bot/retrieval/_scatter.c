@@ -19,6 +19,7 @@
  * passes over the library, which leaves its score (never -0.0) as it is. Compiled with
  * -ffp-contract=off (setup.py): no product and sum is fused. The GIL is released while it adds.
  *
+ * held(indices, columns, rows, out) is TermColumns.present_many's look-up: a binary search a row.
  * block_peaks and rows_at_least are _select's passes over the scores (each block's largest
  * score; the rows at or above the k-th largest peak, read only in the blocks reaching it).
  */
@@ -454,7 +455,64 @@ done:
     return result;
 }
 
+/* held(indices, columns, rows, out): out[c][i] = whether column c, (start, end) of indices (its
+   rows increasing), holds rows[i]: a binary search each, as numpy's searchsorted finds it. */
+static PyObject *held(PyObject *self, PyObject *args)
+{
+    PyObject *indices_object, *column_list, *rows_object, *out_object;
+    if (!PyArg_ParseTuple(args, "OO!OO", &indices_object, &PyList_Type, &column_list, &rows_object, &out_object))
+        return NULL;
+    Py_buffer indices = {0}, rows = {0}, out = {0};
+    Py_ssize_t *bounds = NULL;
+    PyObject *result = NULL;
+    if (get_buffer(indices_object, &indices, 0, 4, "indices") < 0 || get_buffer(rows_object, &rows, 0, 8, "rows") < 0 ||
+        get_buffer(out_object, &out, 1, 1, "out") < 0)
+        goto done;
+    Py_ssize_t count = PyList_GET_SIZE(column_list), wanted = rows.len / 8, postings = indices.len / 4;
+    if (out.len != count * wanted) {
+        PyErr_SetString(PyExc_ValueError, "out must hold a place per column and row");
+        goto done;
+    }
+    bounds = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (count + 1));
+    if (!bounds) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t c = 0; c < count; c++) {
+        Py_ssize_t start, end;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(column_list, c), "nn", &start, &end))
+            goto done;
+        if (start < 0 || end < start || end > postings) {
+            PyErr_SetString(PyExc_ValueError, "a column's postings lie outside the index");
+            goto done;
+        }
+        bounds[2 * c] = start;
+        bounds[2 * c + 1] = end;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const int32_t *column_rows = indices.buf;
+    const int64_t *asked = rows.buf;
+    char *to = out.buf;
+    for (Py_ssize_t c = 0; c < count; c++) {
+        Py_ssize_t start = bounds[2 * c], end = bounds[2 * c + 1];
+        for (Py_ssize_t i = 0; i < wanted; i++) {
+            Py_ssize_t at = lower_bound(column_rows, start, end, asked[i]);
+            to[c * wanted + i] = at < end && column_rows[at] == asked[i];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyMem_Free(bounds);
+    PyBuffer_Release(&indices);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"held", held, METH_VARARGS, "held(indices, columns, rows, out): whether each column holds each row."},
     {"block_peaks", block_peaks, METH_VARARGS, "block_peaks(scores, size, peaks): each block's largest score."},
     {"rows_at_least", rows_at_least, METH_VARARGS,
      "rows_at_least(scores, floor, rows, size, peaks) -> count: the rows scoring at least floor (above 0.0 "
