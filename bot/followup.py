@@ -77,6 +77,9 @@ ASPECT_NOUNS = frozenset(("原因", "理由", "缘故", "缘由", "目的", "用
 # the question they frame it too, where alone (他扮演过谁) they are the question's own.
 _SUPPORT_VERBS = frozenset(("扮演", "发挥", "起到", "起", "产生", "带来", "造成", "提出", "发表", "给出",
                             "作出", "做出", "采取", "持", "抱"))
+_TELL_MORE_EN = re.compile(r"^(?:please |can you |could you )*(?:tell me more|more details?|go on|elaborate|"
+                           r"explain (?:more|further)|(?:give me |show me )?an example|examples?|for example|"
+                           r"for instance|such as|like what|e\.?g)(?: please)?$", re.I)
 # A request's polite question ending (能详细说说吗, 举个例子好吗): it asks nothing of its own.
 _POLITE_ENDING = re.compile(r"(?:好吗|可以吗|行吗|吗|呢|吧)$")
 # Asking to be told more of what was discussed (详细说说, 举个例子, 展开讲讲, 比如呢): a request with no
@@ -85,7 +88,7 @@ _TELL_MORE = re.compile(r"说说|讲讲|谈谈|聊聊|说一下|讲一下|介绍
                         r"(?:比如|例如|譬如)说?")
 _ASKS = re.compile(r"[?？]|为什么|为啥|为何|怎|如何|咋|何时|何地|哪|谁|什么|啥|吗|呢|多少|几|"
                    r"\b(?:why|how|what|who|whom|whose|when|where|which)\b", re.I)
-_EN = re.compile(r"^(?:and|what about|how about)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
+_EN = re.compile(r"^(?:and|what about|how about|compared (?:to|with)|versus|vs\.?)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
                  re.I)
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _PRONOUN = re.compile(r"(?<!其)他|她|(?<!其)它")
@@ -188,8 +191,10 @@ class FollowUps:
 
     def tells_more(self, question: str) -> bool:
         """Whether a message only asks to be told more of what was discussed (详细说说, 举个例子,
-        能展开讲讲吗): it brings no word of its own and asks nothing but that."""
+        能展开讲讲吗, "tell me more"): it brings no word of its own and asks nothing but that."""
         core = _TRAILING.sub("", simplified_chars(question))
+        if _TELL_MORE_EN.match(core):
+            return True
         if not _TELL_MORE.search(core):
             return False
         core = _POLITE_ENDING.sub("", core)

@@ -99,6 +99,9 @@ _SPOKE_ZH = re.compile("(?:" + _words(_SAYING_ZH, "谈|谈论|论及|讨论|表�
 _TOPIC_MARKERS_ZH = frozenset(("关于", "对于", "对", "就", "有关", "围绕", "针对", "在", "上", "方面", "问题", "方向",
                                "领域", "还", "还有", "别的", "其他", "其它", "另外", "曾", "曾经", "过", "都", "有",
                                "了", "的", "们", "些", "这", "这个", "事", "事情", "话题", "一事"))
+_SPOKE_OF_EN = re.compile(r"^who(?: else)?(?: has| have| had)? (?:talked|talks|spoke|speaks|commented|comments|"
+                          r"said anything|says anything|mentioned|mentions|discussed|discusses|weighed in|"
+                          r"gave (?:a |an |their )?(?:view|views|opinion|opinions))(?: about| on| of)? (?P<t>.+)$")
 # A topic longer than this is a question of its own, not what people were asked about.
 MAX_TOPIC_CHARS = 20
 _PEOPLE_ANCHOR_EN = re.compile(rf"\b(?:{_PEOPLE_EN})\b")
@@ -280,6 +283,8 @@ class QuestionShapes:
         elif (_PEOPLE_ANCHOR_EN.search(text) and _SAYING_ANCHOR_EN.search(text)
               and _only_frame(text, _SPEAKERS_FRAME_EN)):
             return Intent(Kind.SPEAKERS)
+        elif (on := _SPOKE_OF_EN.match(text)) and len(on.group("t")) <= MAX_TOPIC_CHARS * 3:
+            return Intent(Kind.SPEAKERS, topic=on.group("t"))   # "who talked about export controls"
         return None
 
     def _where_from_intent(self, text: str) -> Intent | None:

@@ -149,6 +149,7 @@ def texts(reply) -> list[str]:
     ("Where is this from?", Kind.WHERE_FROM),
     ("哪些人谈到了滴灌？", Kind.SPEAKERS),
     ("关于咖啡的价格，都有谁发表过看法", Kind.SPEAKERS),
+    ("Who talked about drip irrigation?", Kind.SPEAKERS),
 ])
 def test_questions_are_recognized_by_their_shape(tiny, question: str, kind: Kind | None) -> None:
     intent = discussion(tiny).recognize(question)
@@ -185,6 +186,7 @@ def test_who_spoke_of_a_topic_reads_the_topic_without_the_words_around_it(tiny) 
     assert d.recognize("关于咖啡的价格，都有谁发表过看法").topic == "咖啡价格"
     assert d.recognize("哪些人谈过屋顶菜园的事？").topic == "屋顶菜园"   # 人谈过 is one word of jieba's
     assert d.recognize("文章引用了哪些人的话？").topic == ""             # everyone quoted
+    assert d.recognize("Who else commented on the coffee prices?").topic == "the coffee prices"
 
 
 def test_none_of_the_projects_retrieval_questions_is_captured(bundled) -> None:

@@ -32,6 +32,7 @@ def texts(reply) -> str:
     ("他怎么看？", True), ("那中国呢", True), ("为什么要这么做？", True), ("What does he think?", True),
     ("DeepSeek 呢？", True), ("其他公司怎么看开源", False), ("梁文锋怎么看开源", False),
     ("和 OpenAI 比呢", True), ("跟华为是什么关系", True), ("与此相比，开源有什么好处", False),
+    ("compared to OpenAI?", True), ("Compare OpenAI and DeepSeek", False),
     ("为什么中国工程师热衷开源，这一点在文章里怎么解释的？这是一个很长的问题，不算追问", False),
 ])
 def test_pointing_back_is_told_by_pronouns_and_particles(question: str, leans: bool) -> None:
@@ -375,7 +376,8 @@ async def test_a_verb_carrying_an_aspect_noun_frames_the_question_too(engine: En
     assert reply.kind is ReplyKind.ANSWER and "华为" in texts(reply)
 
 
-@pytest.mark.parametrize("request_text", ["详细说说", "展开讲讲。", "能举个例子吗？", "再具体一点", "比如呢？"])
+@pytest.mark.parametrize("request_text", ["详细说说", "展开讲讲。", "能举个例子吗？", "再具体一点", "比如呢？",
+                                          "tell me more", "Can you elaborate?"])
 async def test_a_request_to_be_told_more_is_the_next_page(engine: Engine, request_text: str) -> None:
     # A request with no topic of its own asks for more of what was discussed: the next passages
     # on the question, as 更多 brings them, kept in the history as the user wrote it.
