@@ -38,13 +38,15 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "help_overview": {"zh": "  概览 — 例如：{example}", "en": "  overview — e.g. {example}"},
     "help_speakers": {"zh": "  引用了谁 — 例如：{example}", "en": "  who is quoted — e.g. {example}"},
+    "help_speakers_on": {"zh": "  谁谈到了什么 — 例如：{example}", "en": "  who spoke of something — e.g. {example}"},
     "help_comparison": {"zh": "  对比 — 例如：{example}", "en": "  comparison — e.g. {example}"},
     "help_who_said": {"zh": "  谁说的 — 例如：{example}", "en": "  who said it — e.g. {example}"},
+    "help_where_from": {"zh": "  出处 — 回答之后问：{example}", "en": "  where it is from — after an answer: {example}"},
     "help_digest": {"zh": "  一篇文章的要点 — 例如：{example}（Telegram 里 /sources 下每篇有按钮）",
                     "en": "  one article's gist — e.g. {example} (in Telegram, a button per article under /sources)"},
     "help_followup": {
-        "zh": "追问可以很短，比如“那他怎么看？”，我会接着上一个问题找。",
-        "en": "Follow-ups can be short, like \"and what did he say?\": I'll build on your last question.",
+        "zh": "追问可以很短，比如“那他怎么看？”“详细说说”，我会接着上一个问题找。",
+        "en": "Follow-ups can be short, like \"and what did he say?\" or \"tell me more\": I'll build on your last question.",
     },
     "followup": {"zh": "（接着上一个问题：{previous}）", "en": "(Following up on: {previous})"},
     "contrast": {"zh": "（上一个问题反过来问：{query}）", "en": "(The previous question the other way round: {query})"},
@@ -351,12 +353,13 @@ TEXTS: dict[str, dict[str, str]] = {
 # "who said it" examples are written for the bundled articles, like EXAMPLES; the digest example
 # is made from the library's first title).
 DISCUSSION_EXAMPLES: dict[str, dict[str, str]] = {
-    "zh": {"overview": "这几篇文章主要讲什么？", "speakers": "文章里都有谁发言？",
+    "zh": {"overview": "这几篇文章主要讲什么？", "speakers": "文章里都有谁发言？", "speakers_on": "哪些人谈到了开源？",
            "comparison": "李彦宏和梁文锋对开源有什么不同看法？", "who_said": "“开源其实是一种智商税”是谁说的？",
-           "digest": "《{title}》讲了什么？"},
+           "where_from": "出处呢？", "digest": "《{title}》讲了什么？"},
     "en": {"overview": "Give me an overview of the articles", "speakers": "Which people are quoted?",
+           "speakers_on": "Who talked about export controls?",
            "comparison": "Compare OpenAI and DeepSeek on open source", "who_said": "Who said open source is an IQ tax?",
-           "digest": "What is the article “{title}” about?"},
+           "where_from": "Where is this from?", "digest": "What is the article “{title}” about?"},
 }
 
 # Example questions offered by /start, /help and the empty-input reply (written for the

@@ -450,3 +450,18 @@ async def test_an_article_in_traditional_script_is_summed_up_as_in_simplified(tm
         reply = await engine.handle(1, 1, "這些文章都講了什麼？")
     assert reply.kind is ReplyKind.OVERVIEW
     assert texts(reply)[0].startswith("本文介紹三件事")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_example_help_gives_is_recognized_as_its_kind(bundled, lang: str) -> None:
+    # /help shows these; each must do what its line says.
+    from bot.messages import DISCUSSION_EXAMPLES
+    d = discussion(bundled)
+    title = bundled[1].sources[0].title
+    kinds = {"overview": Kind.OVERVIEW, "speakers": Kind.SPEAKERS, "speakers_on": Kind.SPEAKERS,
+             "comparison": Kind.COMPARISON, "who_said": Kind.WHO_SAID, "where_from": Kind.WHERE_FROM,
+             "digest": Kind.DIGEST}
+    for kind, example in DISCUSSION_EXAMPLES[lang].items():
+        intent = d.recognize(example.format(title=title))
+        assert intent is not None and intent.kind is kinds[kind], example
+        assert bool(intent.topic) is (kind == "speakers_on") or kind == "comparison", example
