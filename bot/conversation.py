@@ -294,9 +294,13 @@ class Engine:
             example = EXAMPLES[lang][0]
             return Reply(ReplyKind.EMPTY, lang, lines=(say(prepared.problem, lang, example=example),))
         if _ACKNOWLEDGING.match(simplified_chars(prepared.text)):
-            return Reply(ReplyKind.EMPTY, lang, lines=(say("acknowledged", lang, example=EXAMPLES[lang][0]),))
+            return Reply(ReplyKind.EMPTY, lang, lines=(say("acknowledged", lang),))
         compared = await self._both_sides(chat_id, prepared.text)
-        if compared is not None:
+        if compared == ():
+            # "两者有什么区别？" with nothing named before: which two (not passages on 区别).
+            return Reply(ReplyKind.EMPTY, lang, lines=(
+                say("both_which", lang, example=DISCUSSION_EXAMPLES[lang]["comparison"]),))
+        if compared:
             # "两边有什么不同？" after questions on 中国 and on 美国: the two compared, in the articles' words.
             return await self._discuss(chat_id, user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(),
                                        compared[0], compared[1], lang, record=record)
@@ -541,10 +545,10 @@ class Engine:
         return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=lines, sources=self.sources,
                      context=context, truncated=truncated)
 
-    async def _both_sides(self, chat_id: int, text: str) -> tuple[str, Intent] | None:
+    async def _both_sides(self, chat_id: int, text: str) -> tuple[str, Intent] | tuple[()] | None:
         """For "两边有什么不同？": the comparison of the two names the chat's last questions named
         (中国, then 美国), on the topic of the first of them (or the one this question gives), as a
-        question and its intent; None when this is no such question or there are not two names."""
+        question and its intent; () when the chat named no two; None when this is no such question."""
         topic = self._followups.both_sides(text)
         if topic is None:
             return None
@@ -560,14 +564,14 @@ class Engine:
                 earlier = turn.text
                 break
         if len(names) < 2:
-            return None
+            return ()
         second, first = names[0], names[1]
         if not topic:
             keys = {self._name_key(first), self._name_key(second)}
             topic = "".join(w for w in self._followups.own_words(earlier) if len(w) > 1 and self._name_key(w) not in keys)
         question = f"{first}和{second}在{topic}上有什么不同" if topic else f"{first}和{second}有什么不同"
         intent = self._discussion.recognize(question)
-        return (question, intent) if intent is not None and intent.kind is Kind.COMPARISON else None
+        return (question, intent) if intent is not None and intent.kind is Kind.COMPARISON else ()
 
     async def _last_question(self, chat_id: int, with_passages: bool = False) -> Turn | None:
         """The chat's last answer to a question: past a reply about that answer's passage ("谁说的？",

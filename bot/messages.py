@@ -90,8 +90,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "还没有可以继续的问题，先问一个吧。",
         "en": "There is no earlier question to continue: ask one first.",
     },
-    "acknowledged": {"zh": "好的。还想知道什么，直接问就行，例如：{example}",
-                     "en": "OK. Ask me anything else about the articles, e.g. {example}"},
+    "acknowledged": {"zh": "好的。还想知道什么，直接问就行。", "en": "OK. Ask me anything else about the articles."},
+    "both_which": {"zh": "比较哪两个？请写出两边的名字，例如：{example}",
+                   "en": "Compare which two? Name both sides, e.g. {example}"},
     "empty": {
         "zh": "请发一个问题，例如：{example}",
         "en": "Please send a question, for example: {example}",

@@ -331,7 +331,7 @@ async def test_an_acknowledgement_after_an_answer_does_not_lean_into_one(engine:
 
 
 @pytest.mark.parametrize("message, line", [
-    ("好的", "好的。还想知道什么，直接问就行"), ("好的，谢谢！", "好的。还想知道什么，直接问就行"),
+    ("好的", "好的。还想知道什么，直接问就行。"), ("好的，谢谢！", "好的。还想知道什么，直接问就行。"),
     ("明白了", "好的。还想知道什么，直接问就行"), ("OK, thanks", "OK. Ask me anything else"),
 ])
 async def test_an_acknowledgement_is_told_to_ask_on_not_that_nothing_was_found(engine: Engine, message: str,
@@ -445,8 +445,9 @@ async def test_both_sides_compares_the_two_last_named(engine: Engine) -> None:
     await engine.handle(41, 41, "那梁文锋呢？")
     people = await engine.handle(41, 41, "两者的观点有什么区别？")
     assert people.kind is ReplyKind.COMPARISON and "智商税" in texts(people)
-    # With nothing named before, it is no comparison of anything.
-    assert (await engine.handle(42, 42, "两边有什么不同？")).kind is not ReplyKind.COMPARISON
+    # With nothing named before, it asks which two, rather than quoting passages on 不同.
+    which = await engine.handle(42, 42, "两边有什么不同？")
+    assert which.kind is ReplyKind.EMPTY and not which.hits and which.lines[0].startswith("比较哪两个？")
 
 
 @pytest.mark.parametrize("question, topic", [
