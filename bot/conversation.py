@@ -319,12 +319,13 @@ class Engine:
             return Reply(ReplyKind.EMPTY, lang, lines=(say("empty", lang, example=EXAMPLES[lang][0]),))
         # A contrast ("那中国呢？") asks for the other side: what the earlier question showed is left out.
         # So does a question for something else ("他还说过什么？").
-        avoid = tuple(previous.passage_ids) if (resolution.replaced or resolution.besides) and previous else ()
+        shown = await self._shown_for(chat_id, previous) if (resolution.replaced or resolution.besides) else ()
+        avoid = shown
         hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
         if not hits and avoid and resolution.keeps:
             # Nothing else: a shown passage naming what was put in place of the earlier word
             # answers too ("腾讯呢？" after 华为, where the one passage on 腾讯 names both).
-            avoid = self._avoided(previous, resolution)
+            avoid = self._avoided(shown, resolution)
             hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
         if hits and not self._answers(hits, resolution, prepared.text):
             hits, has_more = [], False
@@ -634,11 +635,19 @@ class Engine:
         except KeyError:
             return None
 
-    def _avoided(self, previous, resolution: Resolution) -> tuple[str, ...]:
+    def _avoided(self, shown: tuple[str, ...], resolution: Resolution) -> tuple[str, ...]:
         """The passages the earlier question showed, but those holding a word put in place of the
         earlier one's."""
-        shown = tuple(previous.passage_ids)
         return tuple(pid for pid in shown if not self._passage_holds(pid, resolution.keeps))
+
+    async def _shown_for(self, chat_id: int, previous: Turn | None) -> tuple[str, ...]:
+        """Every passage the chat was shown for the question previous answered: its first page and
+        the pages 更多 brought ("她还说过什么？" after two pages leaves out both)."""
+        if previous is None:
+            return ()
+        turns = await self._history.recent_turns(chat_id, LOOK_BACK_TURNS)
+        pages = [t for t in turns if t.role == "bot" and t.query == previous.query and t.context == previous.context]
+        return tuple(dict.fromkeys([pid for t in pages for pid in t.passage_ids] + list(previous.passage_ids)))
 
     def _passage_holds(self, passage_id: str, words: tuple[str, ...]) -> bool:
         """Whether the library's passage of that id holds one of the words (False when it is gone)."""

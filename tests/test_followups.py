@@ -456,3 +456,13 @@ async def test_both_sides_compares_the_two_last_named(engine: Engine) -> None:
 ])
 def test_both_sides_is_told_by_both_and_a_word_of_difference(engine: Engine, question: str, topic) -> None:
     assert engine._followups.both_sides(question) == topic
+
+
+async def test_what_else_after_two_pages_leaves_out_both(engine: Engine) -> None:
+    # "她还说过什么？" after 更多 asks past everything shown for the question, not only the last page.
+    first = await engine.handle(43, 43, "Sarah Guo 说了什么？")
+    page = await engine.handle(43, 43, "更多")
+    shown = {h.passage.id for h in first.hits} | {h.passage.id for h in page.hits}
+    assert len(shown) == len(first.hits) + len(page.hits) > 3
+    reply = await engine.handle(43, 43, "她还说过什么？")
+    assert reply.kind is ReplyKind.ANSWER and not {h.passage.id for h in reply.hits} & shown
