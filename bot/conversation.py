@@ -568,8 +568,9 @@ class Engine:
             return ()
         second, first = names[0], names[1]
         if not topic:
-            keys = {self._name_key(first), self._name_key(second)}
-            topic = "".join(w for w in self._followups.own_words(earlier) if len(w) > 1 and self._name_key(w) not in keys)
+            sides = (self._analyzer.normalize(first), self._analyzer.normalize(second))
+            topic = "".join(w for w in self._followups.own_words(earlier)
+                            if len(w) > 1 and not any(w in side for side in sides))   # sarah of Sarah Guo
         question = f"{first}和{second}在{topic}上有什么不同" if topic else f"{first}和{second}有什么不同"
         intent = self._discussion.recognize(question)
         return (question, intent) if intent is not None and intent.kind is Kind.COMPARISON else ()

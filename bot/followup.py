@@ -340,13 +340,17 @@ class FollowUps:
     def proper_names(self, question: str) -> list[str]:
         """The proper names of a question (a person, place, organisation; a Latin name), as written:
         the sides "两边有什么不同？" compares. The library's terms (开源) are none."""
-        out = []
+        spans: list[list[int]] = []
         for token in self._analyzer.tokens(question):
             surface = question[token.start:token.end]
-            if token.whole and surface not in out and (self._analyzer.word_tag(token.text) in _NAME_TAGS
-                                                       or surface[:1].isupper()):
-                out.append(surface)
-        return out
+            if not token.whole or not (self._analyzer.word_tag(token.text) in _NAME_TAGS or surface[:1].isupper()):
+                continue
+            if (spans and surface.isascii() and question[spans[-1][0]:spans[-1][1]].isascii()
+                    and not question[spans[-1][1]:token.start].strip()):
+                spans[-1][1] = token.end   # Sarah + Guo: one name, as written
+            else:
+                spans.append([token.start, token.end])
+        return list(dict.fromkeys(question[start:end] for start, end in spans))
 
     def both_sides(self, question: str) -> str | None:
         """"两边有什么不同？", "这两家公司的区别": a comparison of the two last named, with what this

@@ -445,6 +445,12 @@ async def test_both_sides_compares_the_two_last_named(engine: Engine) -> None:
     await engine.handle(41, 41, "那梁文锋呢？")
     people = await engine.handle(41, 41, "两者的观点有什么区别？")
     assert people.kind is ReplyKind.COMPARISON and "智商税" in texts(people)
+    # A Latin name of two words is one side, and no word of a side is the topic.
+    await engine.handle(44, 44, "Sarah Guo 怎么看开源？")
+    await engine.handle(44, 44, "那 Eric Schmidt 呢？")
+    latin = await engine.handle(44, 44, "两者有什么区别？")
+    assert {"Sarah Guo", "Eric Schmidt"} <= {g.label for g in latin.groups if g.heading}
+    assert latin.lines[0].startswith("Sarah Guo 与 Eric Schmidt（关于“开源”）")
     # With nothing named before, it asks which two, rather than quoting passages on 不同.
     which = await engine.handle(42, 42, "两边有什么不同？")
     assert which.kind is ReplyKind.EMPTY and not which.hits and which.lines[0].startswith("比较哪两个？")
