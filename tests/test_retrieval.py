@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import shutil
@@ -595,3 +596,97 @@ def test_runs_gathered_from_a_cached_array_are_its_slices_in_the_order_asked(tmp
         assert cache.gather(array, starts, stops).tolist() == want.tolist()
         assert cache.gather(data, starts, stops).tolist() == want.tolist()
     assert len(cache.gather(array, np.zeros(0), np.zeros(0))) == 0
+
+
+# --- token spans kept with the index ----------------------------------------------------------
+
+def cut(retriever: Retriever, row: int) -> tuple:
+    """What the analyzer's cut gives a passage: its terms, spans and whether whole."""
+    return tuple((t.text, t.start, t.end, t.whole) for t in retriever.analyzer.tokens(retriever.passages[row].text))
+
+
+def test_kept_spans_are_the_analyzers_cut_of_every_bundled_passage(retriever: Retriever) -> None:
+    assert retriever._token_spans is not None
+    for row in range(len(retriever.passages)):
+        assert retriever._passage_tokens(row) == cut(retriever, row)
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_spans_round_trip_through_the_cache(settings: RetrievalConfig, cached: bool) -> None:
+    settings = settings if cached else dataclasses.replace(settings, cache_dir=None)
+    built = Retriever(SMALL, settings)
+    again = Retriever(SMALL, settings)
+    assert again.cache_hit == cached
+    assert bool(list(settings.cache_dir.glob("spans-*/manifest.json"))) if cached else True
+    for retriever in (built, again):
+        assert retriever._token_spans is not None
+        assert [retriever._passage_tokens(r) for r in range(3)] == [cut(retriever, r) for r in range(3)]
+        assert all(isinstance(whole, bool) for tokens in map(retriever._passage_tokens, range(3))
+                   for _, _, _, whole in tokens)
+
+
+def test_spans_of_a_parallel_build_are_each_chunks_in_passage_order(settings: RetrievalConfig,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.retrieval import index
+    monkeypatch.setattr(index, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(index, "CHUNK", 2)   # many chunks, the last one short, vocabularies joined
+    corpus = tiny_corpus(*(p.text for p in SMALL.passages), "梁文锋强调出口管制。", "研究不会用于交易。")
+    parallel = Retriever(corpus, dataclasses.replace(settings, cache_dir=None))
+    assert [parallel._passage_tokens(r) for r in range(5)] == [cut(parallel, r) for r in range(5)]
+
+
+@pytest.mark.parametrize("damage", ["removed", "truncate", "manifest", "short", "missing"])
+def test_damaged_or_absent_spans_are_cut_again(settings: RetrievalConfig, caplog: pytest.LogCaptureFixture,
+                                               damage: str) -> None:
+    expected = ids(Retriever(SMALL, settings).search("股票交易"))   # before its files are damaged
+    [spans] = settings.cache_dir.glob("spans-*")
+    if damage == "removed":    # an index cached before the spans were kept
+        shutil.rmtree(spans)
+    elif damage == "truncate":
+        data = spans / "spans.start.npy"
+        data.write_bytes(data.read_bytes()[:-4])
+    elif damage == "manifest":
+        (spans / "manifest.json").write_text("{not json", encoding="utf-8")
+    elif damage == "short":
+        np.save(spans / "spans.end.npy", np.zeros(3, dtype=np.int32))
+        manifest = json.loads((spans / "manifest.json").read_text(encoding="utf-8"))
+        manifest["arrays"]["spans.end"] = ["<i4", [3]]
+        (spans / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    else:
+        manifest = json.loads((spans / "manifest.json").read_text(encoding="utf-8"))
+        del manifest["arrays"]["spans.whole"]
+        (spans / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="bot.retrieval"):
+        again = Retriever(SMALL, settings)
+    assert again.cache_hit   # the index itself was fine
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == (0 if damage == "removed" else 1)
+    assert all("unusable" in r.message and "rebuilding" in r.message for r in warnings)
+    assert [r for r in caplog.records if "token spans of 3 passages built" in r.message]
+    assert [again._passage_tokens(r) for r in range(3)] == [cut(again, r) for r in range(3)]
+    assert ids(again.search("股票交易")) == expected == ["t#0"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.retrieval"):
+        Retriever(SMALL, settings)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or "token spans" in r.message]
+
+
+def test_spans_of_another_version_are_cut_again(settings: RetrievalConfig, monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    Retriever(SMALL, settings)
+    monkeypatch.setattr(retriever_module, "SPANS_VERSION", "another")
+    with caplog.at_level(logging.INFO, logger="bot.retrieval"):
+        again = Retriever(SMALL, settings)
+    assert again.cache_hit
+    assert [r for r in caplog.records if "token spans of 3 passages built" in r.message]
+    assert [again._passage_tokens(r) for r in range(3)] == [cut(again, r) for r in range(3)]
+
+
+def test_counts_a_fitting_script_passes_keep_no_spans_and_cut_as_before(settings: RetrievalConfig) -> None:
+    from bot.retrieval.index import build_counts
+    from bot.text import Analyzer
+    analyzer = Analyzer(settings)
+    analyzer.learn_titles(SMALL.titles())
+    fitted = Retriever(SMALL, settings, analyzer=analyzer, counts=build_counts(SMALL.passages, analyzer, workers=1))
+    assert fitted._token_spans is None
+    assert [fitted._passage_tokens(r) for r in range(3)] == [cut(fitted, r) for r in range(3)]

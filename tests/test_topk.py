@@ -7,6 +7,7 @@ the same floating-point scores, and the same answer to "are there more".
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 
@@ -183,10 +184,20 @@ def test_a_build_streamed_to_the_cache_serves_the_arrays_made_whole_in_memory(tm
     monkeypatch.setattr(index, "CHUNK", 97)
     monkeypatch.setattr(cache, "BLOCK_POSTINGS", 500)
     streamed, hit = retriever_module.serving_arrays(corpus, analyzer, model, tmp_path / "cache")
-    assert not hit and set(streamed) == set(whole)
+    spans = {name for name, _ in retriever_module._SPAN_ARRAYS}
+    assert not hit and set(streamed) == set(whole) | spans
     for name, array in whole.items():
         got = np.asarray(streamed[name][:len(streamed[name])])
         assert got.dtype == array.dtype and got.tobytes() == array.tobytes(), name
+    # The token spans the chunks kept, joined: each passage's cut, its term ids the vocabulary's.
+    indptr, terms, starts, ends, whole_words = (np.asarray(streamed[name][:len(streamed[name])])
+                                                for name, _ in retriever_module._SPAN_ARRAYS)
+    vocab = json.loads(bytes(streamed["words.vocab"]).decode("utf-8"))
+    for row, passage in enumerate(corpus.passages):
+        a, b = indptr[row], indptr[row + 1]
+        assert [(vocab[j], s, e, w == 1) for j, s, e, w in zip(terms[a:b].tolist(), starts[a:b].tolist(),
+                                                               ends[a:b].tolist(), whole_words[a:b].tolist())] == \
+            [(t.text, t.start, t.end, t.whole) for t in analyzer.tokens(passage.text)]
 
 
 @pytest.mark.parametrize("seed,parts,compiled,lead", [(10, 2, True, 0.0), (11, 2, True, 0.3), (12, 3, True, 0.1),

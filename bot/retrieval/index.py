@@ -99,7 +99,8 @@ def build_counts(passages: Sequence[Passage], analyzer: Analyzer, workers: int |
 
 
 def build_field(passages: Sequence[Passage], analyzer: Analyzer, representation: str,
-                workers: int | None = None, on_rows: Callable[[Rows], None] | None = None) -> "FieldBuild":
+                workers: int | None = None, on_rows: Callable[[Rows], None] | None = None,
+                on_spans: Callable[[Spans], None] | None = None) -> "FieldBuild":
     """One representation's counts of every passage, body and head, held compactly.
 
     Tokenizing (jieba) is most of a cold build: from PARALLEL_FROM passages on, the bodies are
@@ -108,13 +109,16 @@ def build_field(passages: Sequence[Passage], analyzer: Analyzer, representation:
     vocabulary's order, of one process doing it all. Each chunk is kept as its own small column
     matrix (16-bit rows): the whole body matrix is only ever made a block of columns at a time
     (FieldBuild.body_block). on_rows, if given, receives each chunk's rows (CSR, term ids
-    sorted within a row, int32) in passage order, as they come.
+    sorted within a row, int32) in passage order, as they come; on_spans, of the words only, each
+    chunk's bodies' terms in order with their spans (Spans), from the same cut as the counts.
     """
     workers = workers if workers is not None else len(os.sched_getaffinity(0))
     bounds = [(first, min(first + CHUNK, len(passages))) for first in range(0, len(passages), CHUNK)]
-    build = FieldBuild(len(passages), on_rows)
+    if representation != "words":
+        on_spans = None
+    build = FieldBuild(len(passages), on_rows, on_spans)
     global _WORK
-    _WORK = (passages, analyzer, representation)
+    _WORK = (passages, analyzer, representation, on_spans is not None)
     try:
         if workers > 1 and len(passages) >= PARALLEL_FROM:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -130,17 +134,28 @@ def build_field(passages: Sequence[Passage], analyzer: Analyzer, representation:
     return build
 
 
-_WORK: tuple[Sequence[Passage], Analyzer, str] | None = None  # what forked workers tokenize
+_WORK: tuple[Sequence[Passage], Analyzer, str, bool] | None = None  # what forked workers tokenize
 
 
 def _count_chunk(bounds: tuple[int, int]) -> tuple:
     """The counts of passages[first:last] (CSR rows, lengths, the chunk's own vocabulary as a list
-    in id order: the joining keeps their order of first appearance)."""
-    passages, analyzer, representation = _WORK
-    tokenize = analyzer.tokenize if representation == "words" else analyzer.bigrams
+    in id order: the joining keeps their order of first appearance), and with spans asked for,
+    the bodies' terms in order as chunk ids, their starts, ends and whether whole (else None)."""
+    passages, analyzer, representation, spans = _WORK
     chunk = passages[bounds[0]:bounds[1]]
-    rows, lengths, vocab = _plain_counts((tokenize(p.text) for p in chunk), len(chunk), {})
-    return rows, lengths, list(vocab)
+    if not spans:
+        tokenize = analyzer.tokenize if representation == "words" else analyzer.bigrams
+        rows, lengths, vocab = _plain_counts((tokenize(p.text) for p in chunk), len(chunk), {})
+        return rows, lengths, list(vocab), None
+    # tokenize is tokens' texts: one cut gives the counts and the spans.
+    cuts = [analyzer.tokens(p.text) for p in chunk]
+    rows, lengths, vocab = _plain_counts(([t.text for t in tokens] for tokens in cuts), len(chunk), {})
+    every = [t for tokens in cuts for t in tokens]
+    ids = np.fromiter((vocab[t.text] for t in every), dtype=np.int32, count=len(every))
+    starts = np.fromiter((t.start for t in every), dtype=np.int32, count=len(every))
+    ends = np.fromiter((t.end for t in every), dtype=np.int32, count=len(every))
+    whole = np.fromiter((t.whole for t in every), dtype=np.uint8, count=len(every))
+    return rows, lengths, list(vocab), (ids, starts, ends, whole)
 
 
 @dataclass
@@ -155,7 +170,8 @@ class _Piece:
 class FieldBuild:
     """A representation's counts as built: body chunks, head matrix, lengths, vocabulary."""
 
-    def __init__(self, count: int, on_rows: Callable[[Rows], None] | None = None) -> None:
+    def __init__(self, count: int, on_rows: Callable[[Rows], None] | None = None,
+                 on_spans: Callable[[Spans], None] | None = None) -> None:
         self.passages = count
         self.terms: dict[str, int] = {}
         self.pieces: list[_Piece] = []
@@ -165,15 +181,20 @@ class FieldBuild:
         self.head_len = np.zeros(count, dtype=np.int64)
         self.vocab: tuple[str, ...] = ()
         self._on_rows = on_rows
+        self._on_spans = on_spans
         self._at = 0
 
-    def add(self, rows: Rows, lengths: np.ndarray, terms: list[str]) -> None:
-        """The next chunk's rows over its own vocabulary."""
+    def add(self, rows: Rows, lengths: np.ndarray, terms: list[str], spans: tuple | None = None) -> None:
+        """The next chunk's rows over its own vocabulary (and its spans, _count_chunk's)."""
         import scipy.sparse as sp  # a build's: a start from the cache never needs scipy
         vocab = self.terms
         ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), dtype=np.int32, count=len(terms))
         indptr, indices, data = rows
         count = len(lengths)
+        if self._on_spans is not None and spans is not None:
+            local, starts, ends, whole = spans
+            self._on_spans((np.asarray(lengths, dtype=np.int64), ids[local] if len(local) else local,
+                            starts, ends, whole))
         by_row = sp.csr_matrix((data, ids[indices] if len(indices) else indices, indptr),
                                shape=(count, len(vocab)), dtype=np.int32)
         by_row.sort_indices()
@@ -247,6 +268,9 @@ class FieldBuild:
 
 
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR indptr, indices, data
+# A chunk's bodies' terms in order: terms per passage, term ids (the vocabulary's), the start and
+# end of each in the passage's text, and whether it is a whole word (Analyzer.tokens).
+Spans = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _plain_counts(documents: Iterable[list[str]], count: int,

@@ -33,7 +33,8 @@ from bot.config import RetrievalConfig
 from bot.corpus import Corpus, Passage, Passages, sentence_spans
 from bot.retrieval import duplicates, snippets
 from bot.retrieval.cache import (CACHE_VERSION, SERVING_VERSION, WEIGHTS_VERSION, ArraysWriter, cache_key,
-                                 derived_key, gather, load_arrays, load_index, save_arrays, save_field, save_index)
+                                 derived_key, gather, load_arrays, load_index, save_arrays, save_field, save_index,
+                                 weights_path)
 from bot.retrieval.index import (REPRESENTATIONS, IndexCounts, build_counts, build_field, counting_fingerprint,
                                  head_text)
 from bot.retrieval.model import Model, load_model
@@ -200,6 +201,12 @@ class Retriever:
         self.analyzer.learn_library_words([vocab["words"][j] for j in arrays["library_words"]])
         self._rows = _Rows(arrays["rows.indptr"], arrays["rows.indices"], arrays["rows.data"])
         self._signature = arrays["signatures"]
+        # The passages' token spans when the index keeps them (not for counts a fitting script
+        # passes): read, not cut again (_passage_tokens).
+        self._word_terms = vocab["words"]
+        self._token_spans = None
+        if _spans_problem(arrays, len(self.passages)) is None:
+            self._token_spans = tuple(arrays[name] for name, _ in _SPAN_ARRAYS)
 
     @functools.cached_property
     def _row_of(self) -> dict[str, int]:
@@ -1045,6 +1052,13 @@ class Retriever:
 
     def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int, bool], ...]:
         """A passage's terms with their spans in its original text (and whether a whole word)."""
+        if self._token_spans is not None:
+            # What the build's cut gave (the same analyzer's tokens, read back).
+            indptr, terms, starts, ends, whole = self._token_spans
+            begin, end = int(indptr[i]), int(indptr[i + 1])
+            vocab = self._word_terms
+            return tuple(zip([vocab[j] for j in terms[begin:end].tolist()], starts[begin:end].tolist(),
+                             ends[begin:end].tolist(), [w == 1 for w in whole[begin:end].tolist()]))
         return tuple((t.text, t.start, t.end, t.whole) for t in self.analyzer.tokens(self.passages[i].text))
 
 
@@ -1064,6 +1078,15 @@ class _Rows:
 
 # Read a passage at a time (cache.FileArray): each passage's terms, for the few candidates compared.
 _ON_DEMAND = ("rows.indices", "rows.data")
+# Each passage's body terms in order with their spans, as Analyzer.tokens gives them: kept beside
+# the index (keyed by the counts' key, so by the passages and the analyzer), made from the build's
+# own cut, so a question's judged and shown passages are not cut by jieba again (_passage_tokens).
+# Bump when what they hold changes.
+SPANS_VERSION = "1"
+_SPAN_ARRAYS = (("spans.indptr", np.int64), ("spans.terms", np.int32), ("spans.start", np.int32),
+                ("spans.end", np.int32), ("spans.whole", np.uint8))
+# A question reads a few passages' spans: read so, not mapped (cache.FileArray).
+_SPANS_ON_DEMAND = ("spans.terms", "spans.start", "spans.end", "spans.whole")
 
 
 def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
@@ -1079,10 +1102,12 @@ def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
     weights_key = derived_key(key, f"weights {WEIGHTS_VERSION}.{SERVING_VERSION} long {LONG_COLUMN}/{HIGH_TIER_SHARE}",
                               repr(model.ranking.words), repr(model.ranking.bigrams))
     started = time.perf_counter()
+    spans_key = derived_key(key, f"spans {SPANS_VERSION}")
     arrays = load_arrays(cache_dir, weights_key, on_demand=_ON_DEMAND)
     if arrays is not None:
         log.info("index of %d passages loaded from cache in %.2f s", len(corpus.passages),
                  time.perf_counter() - started)
+        arrays.update(token_spans(corpus.passages, analyzer, cache_dir, spans_key))
         return arrays, True
     cached = load_index(cache_dir, key, len(corpus.passages))
     if cached is not None:
@@ -1093,12 +1118,15 @@ def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
         if save_arrays(cache_dir, weights_key, arrays) is not None:
             # Served from the files just written: mapped pages, not a second copy in memory.
             arrays = load_arrays(cache_dir, weights_key, on_demand=_ON_DEMAND) or arrays
+        arrays.update(token_spans(corpus.passages, analyzer, cache_dir, spans_key))
         return arrays, True
     counts_out = ArraysWriter(cache_dir, key, "index", keep=False)
     weights_out = ArraysWriter(cache_dir, weights_key, "weights")
+    spans_out = ArraysWriter(cache_dir, spans_key, "spans")
     for name in REPRESENTATIONS:
         rows = _RowsOut(weights_out) if name == "words" else None
-        field = build_field(corpus.passages, analyzer, name, on_rows=rows)
+        spans = _SpansOut(spans_out) if name == "words" else None
+        field = build_field(corpus.passages, analyzer, name, on_rows=rows, on_spans=spans)
         _write_field(weights_out, name, field, model)
         save_field(counts_out, name, field)
         del field
@@ -1108,7 +1136,67 @@ def serving_arrays(corpus: Corpus, analyzer: Analyzer, model: Model,
     if path is not None:
         # Served as a restart serves it: each passage's terms read a passage at a time.
         arrays = load_arrays(cache_dir, weights_key, on_demand=_ON_DEMAND) or arrays
+    arrays.update(_finished_spans(spans_out, cache_dir, spans_key))
     return arrays, False
+
+
+def token_spans(passages: Sequence[Passage], analyzer: Analyzer, cache_dir: Path | None,
+                key: str) -> dict[str, np.ndarray]:
+    """The passages' token spans (_SPAN_ARRAYS) from the cache, or cut again and cached when
+    absent or unusable (an index cached before they were kept, a damaged file)."""
+    spans = load_arrays(cache_dir, key, "spans", on_demand=_SPANS_ON_DEMAND)
+    if spans is not None:
+        problem = _spans_problem(spans, len(passages))
+        if problem is None:
+            return spans
+        log.warning("token spans cache %s is unusable (%s); rebuilding", weights_path(cache_dir, key, "spans"),
+                    problem)
+    started = time.perf_counter()
+    out = ArraysWriter(cache_dir, key, "spans")
+    build_field(passages, analyzer, "words", on_spans=_SpansOut(out))
+    spans = _finished_spans(out, cache_dir, key)
+    log.info("token spans of %d passages built in %.2f s", len(passages), time.perf_counter() - started)
+    return spans
+
+
+def _spans_problem(spans: dict[str, np.ndarray], passages: int) -> str | None:
+    """What makes loaded token spans unusable for this many passages, or None."""
+    missing = [name for name, _ in _SPAN_ARRAYS if name not in spans]
+    if missing:
+        return f"{missing[0]} missing"
+    indptr = spans["spans.indptr"]
+    if len(indptr) != passages + 1 or indptr[0] != 0:
+        return f"spans.indptr holds {len(indptr)} entries for {passages} passages"
+    total = int(indptr[-1])
+    short = [name for name, _ in _SPAN_ARRAYS[1:] if len(spans[name]) != total]
+    if short:
+        return f"{short[0]} holds {len(spans[short[0]])} entries, not {total}"
+    return None
+
+
+def _finished_spans(writer: ArraysWriter, cache_dir: Path | None, key: str) -> dict[str, np.ndarray]:
+    """The spans a writer made: served from the cache folder a passage at a time, or in memory."""
+    spans, path = writer.finish()
+    if path is not None:
+        spans = load_arrays(cache_dir, key, "spans", on_demand=_SPANS_ON_DEMAND) or spans
+    return spans
+
+
+class _SpansOut:
+    """Each passage's body terms in order with their spans (_SPAN_ARRAYS), written chunk by chunk."""
+
+    def __init__(self, writer: ArraysWriter) -> None:
+        self.writer, self.at = writer, 0
+        for name, dtype in _SPAN_ARRAYS:
+            writer.declare(name, dtype)
+        writer.append("spans.indptr", np.zeros(1, dtype=np.int64))
+
+    def __call__(self, spans: tuple[np.ndarray, ...]) -> None:
+        lengths, terms, starts, ends, whole = spans
+        self.writer.append("spans.indptr", np.cumsum(lengths, dtype=np.int64) + self.at)
+        for (name, _), array in zip(_SPAN_ARRAYS[1:], (terms, starts, ends, whole)):
+            self.writer.append(name, array)
+        self.at += int(np.sum(lengths))
 
 
 class _RowsOut:
