@@ -39,6 +39,7 @@ _ZHU, _ZHE = "著", "着"
 _LONGEST_ZHU_WORD = 4
 _VARIANT_CHARS = str.maketrans({"妳": "你", "牠": "它", "祂": "他"})
 _VARIANT_WORD, _STANDARD_WORD = "甚么", "什么"
+_VARIANTS = tuple(map(chr, _VARIANT_CHARS))
 
 
 class Normalizer:
@@ -59,6 +60,10 @@ class Normalizer:
         for key in keys:
             self._phrases_by_first.setdefault(key[0], []).append(key)
         self._phrase_starts = re.compile("[" + "".join(map(re.escape, self._phrases_by_first)) + "]") if keys else None
+        self._longest_phrase = max(map(len, keys), default=0)
+        # A phrase is at a place only where its first two characters are (or its one): most places
+        # of a first character are passed over by one look-up.
+        self._phrase_heads = frozenset(key[:2] for key in keys)
 
     @property
     def phrase_targets(self) -> frozenset[str]:
@@ -88,10 +93,41 @@ class Normalizer:
         if matches:
             norm, index = self._map_phrases(norm, index, matches)
         # Last: one character for one, so the map stays as it is.
-        norm = norm.translate(_VARIANT_CHARS)
+        norm = replace_variants(norm)
         if _VARIANT_WORD in norm:
             norm = norm.replace(_VARIANT_WORD, _STANDARD_WORD)
         return (self._particles(norm) if _ZHU in norm else norm), index
+
+    def local_form(self, text: str) -> str | None:
+        """text's NFKC lower case form when each of its characters is normalized on its own: it
+        keeps text's length and holds no Traditional character, Taiwan phrase, 甚么 or 著, so
+        normalize(text) is replace_variants(form); else None."""
+        norm = unicodedata.normalize("NFKC", text).lower()
+        if len(norm) != len(text) or self._traditional is None or not self._traditional.isdisjoint(norm):
+            return None
+        if _VARIANT_WORD in norm or _ZHU in norm or (self._phrase_pattern is not None and self._phrase_matches(norm)):
+            return None
+        return norm
+
+    def joins(self, texts: list[str], forms: list[str]) -> bool:
+        """Whether the texts joined are normalized as each alone: given their local forms (none
+        None), the join's NFKC lower case form is theirs joined (checked), so it keeps its length
+        and holds no Traditional character or 著 (none of theirs does), and no Taiwan phrase or
+        甚么 spans a place where two meet (checked there): normalize of the join is then
+        replace_variants of the forms joined."""
+        if self._traditional is None:
+            return False
+        joined = "".join(forms)
+        if unicodedata.normalize("NFKC", "".join(texts)).lower() != joined:
+            return False
+        reach = max(self._longest_phrase, len(_VARIANT_WORD)) - 1
+        at = 0
+        for form in forms[:-1]:
+            at += len(form)
+            near = joined[max(0, at - reach):at + reach]
+            if _VARIANT_WORD in near or (self._phrase_pattern is not None and self._phrase_matches(near)):
+                return False
+        return True
 
     def _particles(self, norm: str) -> str:
         """norm with each 著 that is the particle 着 written the Taiwan way turned into 着."""
@@ -115,9 +151,10 @@ class Normalizer:
         out: list[tuple[int, int, str]] = []
         reached = 0
         by_first = self._phrases_by_first
+        heads = self._phrase_heads
         for place in self._phrase_starts.finditer(norm):
             at = place.start()
-            if at < reached:
+            if at < reached or (norm[at:at + 2] not in heads and norm[at] not in heads):
                 continue
             for phrase in by_first[norm[at]]:
                 if norm.startswith(phrase, at):
@@ -159,6 +196,12 @@ class Normalizer:
         if len(text) == len(norm) and index is None:
             return text, None
         return text, where if index is None else [index[j] for j in where]
+
+
+def replace_variants(form: str) -> str:
+    """The variant characters t2s keeps replaced (妳 -> 你): a local form's last step (local_form)."""
+    # Most texts hold none: a search for each costs less than translate's look-up of every character.
+    return form.translate(_VARIANT_CHARS) if any(ch in form for ch in _VARIANTS) else form
 
 
 def _taiwan_phrases(t2s: opencc.OpenCC, frequency: dict[str, int]) -> dict[str, str]:

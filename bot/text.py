@@ -25,7 +25,7 @@ import jieba.finalseg
 from bot import prefixdict
 from bot.config import RetrievalConfig
 from bot.english import EnglishDictionary
-from bot.normalize import Normalizer
+from bot.normalize import Normalizer, replace_variants
 from bot.yamlfile import read_yaml
 
 # Bump when tokenization changes in a way that changes the index: it is part of the cache key.
@@ -186,6 +186,39 @@ class Analyzer:
                 continue
             pairs = [run[i:i + 2] for i in range(len(run) - 1)]
             out.extend(pairs if stop.isdisjoint(pairs) else [pair for pair in pairs if pair not in stop])
+        return out
+
+    def window_bigrams(self, text: str, sentences: Sequence[tuple[int, int]]) -> list[frozenset[str]]:
+        """frozenset(self.bigrams(text[start:end])) of each sentence (start, end) in order, then of
+        each two adjacent ones (from the first's start to the second's end). Where the two, and
+        what is between them, are normalized as each alone and no run of Chinese characters spans
+        where they meet, the two's pairs are theirs and the between's: no second normalizing."""
+        local = self._normalizer.local_form
+        pieces = []          # each sentence's (text, local form or None, pairs)
+        out = []
+        for start, end in sentences:
+            piece = text[start:end]
+            form = local(piece)
+            norm = replace_variants(form) if form is not None else self.normalize(piece)
+            pairs = frozenset(self.normalized_bigrams(norm))
+            pieces.append((piece, form, norm))
+            out.append(pairs)
+        for k in range(len(sentences) - 1):
+            (first, first_form, first_norm), (second, second_form, second_norm) = pieces[k], pieces[k + 1]
+            between = text[sentences[k][1]:sentences[k + 1][0]]
+            between_form = local(between) if between else ""
+            joined = None
+            if first_form is not None and second_form is not None and between_form is not None:
+                between_norm = replace_variants(between_form)
+                norms = [n for n in (first_norm, between_norm, second_norm) if n]
+                if (self._normalizer.joins([first, between, second], [first_form, between_form, second_form])
+                        and not any(_CJK.match(a[-1]) and _CJK.match(b[0]) for a, b in zip(norms, norms[1:]))):
+                    joined = out[k] | out[k + 1]
+                    if between_norm:
+                        joined |= frozenset(self.normalized_bigrams(between_norm))
+            if joined is None:
+                joined = frozenset(self.bigrams(text[sentences[k][0]:sentences[k + 1][1]]))
+            out.append(joined)
         return out
 
     def question_bigrams(self, norm: str) -> list[str]:

@@ -407,3 +407,75 @@ def test_a_passages_window_places_are_what_its_windows_sets_give(retriever) -> N
         assert count == len(windows)
         assert found_terms == {t: tuple(ws) for t, ws in terms.items()}
         assert found_pairs == {p: tuple(ws) for p, ws in pairs.items()}
+
+
+def _window_texts() -> list[tuple[str, list[tuple[int, int]]]]:
+    """Texts cut into sentences where normalizing the two joined may differ from each alone: a
+    Taiwan phrase, 甚么 or a run of Chinese characters across where they meet, Traditional script,
+    a combining accent or a final sigma after it, full width kept and … lengthened, 妳 and 著."""
+    cases = ["开源模型。", "很好", "软体", "网路", "甚", "么时候", "資訊", "é", "\u0301好", "ΑΣ", " b",
+             "ａｂｃ。", "…呢", "妳好", "显著", "随著", " ", "\n", "", "的", "什么", "出口管制"]
+    rng = random.Random(12)
+    out = []
+    for _ in range(2000):
+        parts = [rng.choice(cases) for _ in range(rng.randint(1, 5))]
+        text, sentences, at = "", [], 0
+        for part in parts:
+            gap = rng.choice(["", "", " ", "\n"])
+            text += part + gap
+            sentences.append((at, at + len(part)))
+            at += len(part) + len(gap)
+        out.append((text, sentences))
+    return out
+
+
+def test_a_passages_window_pairs_are_each_windows_own(retriever, bundled_parts) -> None:
+    """window_bigrams takes two sentences' pairs from each alone where they normalize so: the
+    pairs of each sentence and of each two adjacent ones as bigrams of the window's own text gives,
+    on every passage and on sentences that do not (phrases, runs and scripts across where they
+    meet); and on the passages most windows of two are not normalized again."""
+    from bot.corpus import sentence_spans
+
+    analyzer = retriever.analyzer
+    texts = [(p.text, sentence_spans(p.text) or [(0, len(p.text))]) for p in bundled_parts[1].passages]
+    joined = []
+    original = analyzer._normalizer.joins
+
+    def counted(*args):
+        joined.append(original(*args))
+        return joined[-1]
+    analyzer._normalizer.joins = counted
+    try:
+        for text, sentences in texts + _window_texts():
+            spans = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
+            assert analyzer.window_bigrams(text, sentences) == [frozenset(analyzer.bigrams(text[s:e])) for s, e in spans], \
+                (text, sentences)
+    finally:
+        analyzer._normalizer.joins = original
+    assert sum(joined) > len(joined) / 2 and not all(joined)
+
+
+def test_a_local_form_and_a_join_normalize_as_the_whole_does(retriever, bundled_parts) -> None:
+    """local_form: normalize(text) is replace_variants of it when it is not None; joins: the join
+    normalizes to the forms joined, each replaced, when it says so."""
+    from bot.normalize import replace_variants
+
+    normalizer = retriever.analyzer._normalizer
+    pieces = [p.text[:40] for p in bundled_parts[1].passages] + [t for t, _ in _window_texts()]
+    local = 0
+    for text in pieces:
+        form = normalizer.local_form(text)
+        if form is not None:
+            local += 1
+            assert replace_variants(form) == normalizer.normalize(text), text
+    assert 0 < local < len(pieces)
+    rng = random.Random(4)
+    agreed = 0
+    for _ in range(3000):
+        texts = [rng.choice(pieces)[:rng.randint(0, 12)] for _ in range(rng.randint(2, 3))]
+        forms = [normalizer.local_form(t) for t in texts]
+        if None in forms or not normalizer.joins(texts, forms):
+            continue
+        agreed += 1
+        assert normalizer.normalize("".join(texts)) == "".join(map(replace_variants, forms)), texts
+    assert agreed > 100

@@ -802,9 +802,8 @@ class Retriever:
                 windows.add(last + k + 1)           # its sentence and the next
         terms = {token: tuple(sorted(windows)) for token, windows in held.items() if windows}
         pairs: dict[str, list[int]] = {}
-        spans = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
-        for w, (start, end) in enumerate(spans):
-            for pair in frozenset(self.analyzer.bigrams(text[start:end])):
+        for w, window in enumerate(self.analyzer.window_bigrams(text, sentences)):
+            for pair in window:
                 places = pairs.get(pair)
                 if places is None:
                     pairs[pair] = [w]
