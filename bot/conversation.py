@@ -431,19 +431,21 @@ class Engine:
         """
         # In a worker thread: a question that touches much of a big library takes tens of
         # milliseconds, and the other chats' questions must not wait for it.
-        names = self._retriever.names_in(query) if _ASKS_SPEECH.search(simplified_chars(query)) else []
-        if names:
-            ranked = await asyncio.to_thread(self._with_their_quotations, query, names, offset + top_k + 1,
-                                             context, avoid)
-            hits = ranked[offset:offset + top_k + 1]
-        else:
-            hits = await asyncio.to_thread(self._retriever.search, query, top_k=top_k + 1, offset=offset,
-                                           context=context, avoid=avoid, nearby=True)
+        hits = await asyncio.to_thread(self._ranked, query, offset, top_k + 1, context, avoid)
         hits = [self._with_speaker(h) for h in hits]
         if offset == 0:
             answers = [h for h in hits if not h.nearby][:top_k]
             return answers, len(hits) > len(answers)
         return hits[:top_k], len(hits) > top_k
+
+    def _ranked(self, query: str, offset: int, count: int, context: str | None,
+                avoid: tuple[str, ...]) -> list[Hit]:
+        """count hits from rank offset on: the retriever's, or for a question on what someone named
+        says, those with their quotations put in (_with_their_quotations)."""
+        names = self._retriever.names_in(query) if _ASKS_SPEECH.search(simplified_chars(query)) else []
+        if names:
+            return self._with_their_quotations(query, names, offset + count, context, avoid)[offset:]
+        return self._retriever.search(query, top_k=count, offset=offset, context=context, avoid=avoid, nearby=True)
 
     def _with_their_quotations(self, query: str, names: list[str], depth: int, context: str | None,
                                avoid: tuple[str, ...]) -> list[Hit]:
@@ -455,37 +457,34 @@ class Engine:
         hits = self._retriever.search(query, top_k=depth, context=context, avoid=avoid, nearby=True)
         sources = dict.fromkeys([h.passage.source_id for h in hits]
                                 + [h.passage.source_id for name in names for h in self._retriever.search(name, top_k=5)])
+        # Each quotation alone of those articles, in their order, with its speaker's key.
+        quoted = {pid: self._analyzer.name_key(speaker)
+                  for sid in sources for pid, speaker in self._quotation_speakers(sid).items()}
         # Of the names the question holds (开源 is one of the library's terms), those quoted.
-        speaking = {self._name_key(s) for sid in sources for s in self._quotation_speakers(sid).values()}
-        keys = {self._name_key(name) for name in names} & speaking
+        keys = {self._analyzer.name_key(name) for name in names} & set(quoted.values())
         if not keys:
             return hits[:depth]
-        names = [name for name in names if self._name_key(name) in keys]
+        names = [name for name in names if self._analyzer.name_key(name) in keys]
         topic = [w for w in self._followups.own_words(query)   # 说过, 看法: the asking, no topic
-                 if len(w) > 1 and self._name_key(w) not in keys and not _ASKS_SPEECH.search(w)]
+                 if len(w) > 1 and self._analyzer.name_key(w) not in keys and not _ASKS_SPEECH.search(w)]
         skip = {h.passage.id for h in hits} | set(avoid)
-        theirs = {pid for sid in sources for pid, speaker in self._quotation_speakers(sid).items()
-                  if self._name_key(speaker) in keys}
+        theirs = [pid for pid, key in quoted.items() if key in keys]
         extra = []
-        for pid in (pid for sid in sources for pid in self._quotation_speakers(sid) if pid in theirs and pid not in skip):
+        for pid in (pid for pid in theirs if pid not in skip):
             hit = self._retriever.passage_hit(pid, query)
             if hit is not None and (not topic or set(topic) & set(self._analyzer.tokenize(hit.passage.text))):
                 extra.append(hit)
         norm_names = [self._analyzer.normalize(name) for name in names]
+        mine = set(theirs)
 
         def about(hit: Hit) -> bool:
             text = self._analyzer.normalize(hit.passage.text)
-            return hit.passage.id in theirs or any(name in text for name in norm_names)
+            return hit.passage.id in mine or any(name in text for name in norm_names)
         answers = [h for h in hits if not h.nearby]
         # Without a topic (他还说过什么？) it asks for their words only: the rest are someone else's.
         others = [h for h in answers if not about(h)] if topic else []
         ranked = [h for h in answers if about(h)] + extra + others + [h for h in hits if h.nearby]
         return ranked[:depth]
-
-    def _name_key(self, name: str) -> str:
-        """One key for every spelling of a name (梁文峰, 梁文锋: the aliases file's spellings)."""
-        norm = self._analyzer.normalize(name)
-        return self._analyzer.aliases.spellings.get(norm, norm)
 
     def _with_speaker(self, hit: Hit) -> Hit:
         """A quotation shown alone names who said it: the article names them in the sentence
@@ -554,12 +553,14 @@ class Engine:
         if topic is None:
             return None
         names: list[str] = []
+        seen: set[str] = set()   # their keys: 梁文峰 and 梁文锋 are one name
         earlier = ""
         for turn in reversed(await self._history.recent_turns(chat_id, LOOK_BACK_TURNS)):
             if turn.role != "user" or turn.text.startswith("/"):
                 continue
             for name in self._followups.proper_names(turn.text):
-                if self._name_key(name) not in {self._name_key(n) for n in names}:
+                if self._analyzer.name_key(name) not in seen:
+                    seen.add(self._analyzer.name_key(name))
                     names.append(name)
             if len(names) >= 2:
                 earlier = turn.text

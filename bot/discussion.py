@@ -292,7 +292,7 @@ class Discussion:
         by_key: dict[str, list[Quote]] = {}
         for quote in self.statements():
             if quote.speaker and len(quote.text) >= MIN_STATEMENT_CHARS:
-                by_key.setdefault(self._speaker_key(quote.speaker), []).append(quote)
+                by_key.setdefault(self._analyzer.name_key(quote.speaker), []).append(quote)
         ranked = []
         for order, quotes in enumerate(by_key.values()):
             best = max(quotes, key=statement_score)  # max keeps the first of equals: corpus order
@@ -312,16 +312,11 @@ class Discussion:
             quotes = [q for q in self._by_passage.get(hit.passage.id, [])
                       if q.speaker and len(q.text) >= MIN_STATEMENT_CHARS]
             for quote in sorted(quotes, key=lambda q: -len(wanted & self._bag(q.text))):
-                key = self._speaker_key(quote.speaker)
+                key = self._analyzer.name_key(quote.speaker)
                 if key not in seen:
                     seen.add(key)
                     out.append((quote.speaker, quote))
         return out
-
-    def _speaker_key(self, name: str) -> str:
-        """One key for every spelling of a name (the aliases file's spellings)."""
-        norm = self._analyzer.normalize(name)
-        return self._analyzer.aliases.spellings.get(norm, norm)
 
     # --- who said it ------------------------------------------------------------------------
 

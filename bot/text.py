@@ -386,6 +386,10 @@ class Analyzer:
         """The one spelling under which all spellings of a name are indexed."""
         return self.aliases.spellings.get(word, word)
 
+    def name_key(self, name: str) -> str:
+        """One key for every spelling of a name as written (梁文峰, 梁文锋: the aliases file's spellings)."""
+        return self._canonical(self.normalize(name))
+
     # --- query expansion -------------------------------------------------------------------
 
     def query_terms(self, text: str) -> list[QueryTerm]:
