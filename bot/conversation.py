@@ -81,6 +81,10 @@ class ReplyKind(enum.Enum):
     WHERE_FROM = "where_from"      # the last answer's passage with its article, date and link
 
 
+# 反对过, 支持了: the side's verb as the articles would hold it.
+_STANCE_SUFFIX = re.compile(r"[过了着]$")
+
+
 def _refers_back(intent: Intent | None) -> bool:
     """Whether a discussion question asks about the passage the last answer showed (谁说的, 出处)."""
     return intent is not None and (intent.kind is Kind.WHERE_FROM or (intent.kind is Kind.WHO_SAID and not intent.statement))
@@ -336,19 +340,30 @@ class Engine:
                 found, more = await self._page(retry.query, 0, top_k, retry.context)
                 if found and self._answers(found, retry, prepared.text):
                     resolution, hits, has_more = retry, found, more
-        exchange = self._exchange(user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(), hits,
-                                  resolution.query, 0, resolution.context, lang, avoid)
+        said = strip_controls(question[:MAX_TURN_CHARS]).strip()
         # Read before this exchange is stored: the question leaned on is an earlier one.
         asked = await self._last_asked(chat_id, previous) if resolution.leaning and previous else ""
         # A contrast shows the last question as asked, turned round (not what was searched).
         turned = (self._followups.turned(asked, resolution.swaps) or resolution.contrast) if resolution.contrast else None
-        if record:
-            await self._history.append_turns(chat_id, exchange.turns())
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
         if resolution.contrast:
             notices.append(say("contrast", lang, query=_shorten(turned, 40)))
         elif resolution.leaning:
             notices.append(say("followup", lang, previous=_shorten(asked, 40)))
+        # Who takes a side, asked alone or as a contrast's turned question (谁反对？ after 谁支持开源？):
+        # when nothing answers, or people are asked for and no passage says the side (反对), those
+        # quoted on the topic, in their words.
+        sided = turned if resolution.contrast else None if resolution.leaning else prepared.text
+        stance = self._discussion.stance(sided) if sided and not resolution.besides else None
+        if stance is not None and (not hits or (self._followups.asks_people(sided)
+                                                and not self._followups.knows(_STANCE_SUFFIX.sub("", stance.stance)))):
+            # "谁反对开源？" where no passage says 反对: those quoted on 开源, in their own words.
+            return await self._discuss(chat_id, user_id, said, self._discussion.speakers_query(stance.topic, lang),
+                                       stance, lang, record=record, notices=tuple(notices),
+                                       found=(say("stance_unsaid", lang, stance=stance.stance),), context=sided)
+        exchange = self._exchange(user_id, said, hits, resolution.query, 0, resolution.context, lang, avoid)
+        if record:
+            await self._history.append_turns(chat_id, exchange.turns())
         if not hits:
             about = resolution.query if resolution.leaning else None
             return replace(self._no_match(lang, prepared.text, notices, resolution.context, prepared.truncated,
@@ -368,7 +383,8 @@ class Engine:
         offset = previous.offset + len(previous.passage_ids)
         intent = self._discussion.recognize(previous.query or "")
         if intent is not None and intent.kind in PAGED and previous.passage_ids:
-            return await self._discuss(chat_id, user_id, said, previous.query, intent, lang, offset, record=record)
+            return await self._discuss(chat_id, user_id, said, previous.query, intent, lang, offset, record=record,
+                                       context=previous.context)
         hits: list[Hit] = []
         has_more = False
         if previous.passage_ids and intent is None:  # nor has an abstained question or a comparison
@@ -400,15 +416,18 @@ class Engine:
                                    record=record)
 
     async def _discuss(self, chat_id: int, user_id: int, user_text: str, query: str, intent: Intent,
-                       lang: str, offset: int = 0, *, record: bool = True) -> Reply:
-        """A discussion reply (bot.discussion), recorded so that 更多 continues it from `query`."""
+                       lang: str, offset: int = 0, *, record: bool = True, notices: tuple[str, ...] = (),
+                       found: tuple[str, ...] = (), context: str | None = None) -> Reply:
+        """A discussion reply (bot.discussion), recorded so that 更多 continues it from `query`;
+        notices come before the page's own lines, and found after them when the page has any;
+        context is recorded with it for a follow-up to lean on (the side a who-question asked)."""
         last = await self._history.last_answer(chat_id, with_passages=True)
         anchor = self._corpus.passage(last.passage_ids[0]) if last and last.passage_ids else None
         # In a worker thread: the first who-is-quoted question reads every passage for statements,
         # seconds on a big library, and the other chats must not wait for it.
         page: Page = await asyncio.to_thread(self._discussion.page, intent, lang, offset, anchor)
         hits = list(page.hits)
-        exchange = self._exchange(user_id, user_text, hits, query, offset, None, lang)
+        exchange = self._exchange(user_id, user_text, hits, query, offset, context, lang)
         if record:
             await self._history.append_turns(chat_id, exchange.turns())
         if not hits:
@@ -418,9 +437,9 @@ class Engine:
             if _refers_back(intent):  # "谁说的？" with nothing asked before: ask for a question
                 return Reply(ReplyKind.NO_MORE, lang, lines=page.lines, exchange=exchange)
             # A discussion that found nothing says so in its own words (文章里没有找到谁就「…」说过什么).
-            return replace(self._no_match(lang, query, [], None, False, said=page.lines), exchange=exchange)
+            return replace(self._no_match(lang, query, list(notices), None, False, said=page.lines), exchange=exchange)
         return Reply(_DISCUSSION_KINDS[page.kind], lang, hits=tuple(hits), query=query, offset=offset,
-                     has_more=page.has_more, lines=page.lines, groups=page.groups, exchange=exchange)
+                     has_more=page.has_more, lines=(*notices, *found, *page.lines), groups=page.groups, exchange=exchange)
 
     async def _page(self, query: str, offset: int, top_k: int, context: str | None,
                     avoid: tuple[str, ...] = ()) -> tuple[list[Hit], bool]:
@@ -604,7 +623,8 @@ class Engine:
         for user, bot in reversed(list(zip(turns, turns[1:]))):
             if (user.role == "user" and bot.role == "bot" and bot.query and bot.passage_ids and bot.offset == 0
                     and not self._about_shown(bot.query)):
-                return user.text
+                # A side asked as a contrast (谁反对？) is recorded as it was read (谁反对开源).
+                return bot.context if bot.context and self._discussion.stance(bot.context) else user.text
         return previous.query or ""
 
     def _earlier_question(self, previous: Turn | None) -> str | None:

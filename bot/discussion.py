@@ -126,6 +126,14 @@ class Discussion:
         """The kind of discussion a question asks for, or None for an ordinary question."""
         return self._shapes.recognize(question)
 
+    def stance(self, question: str) -> Intent | None:
+        """Who takes a side on a topic (谁反对开源？), as the speakers on it; None otherwise."""
+        return self._shapes.stance(question)
+
+    def speakers_query(self, topic: str, lang: str) -> str:
+        """A question recognize() reads as "who spoke of topic" (recorded so that 更多 pages on)."""
+        return f"Who talked about {topic}" if lang == "en" else f"哪些人谈到了{topic}"
+
     # --- building pages ---------------------------------------------------------------------
 
     def page(self, intent: Intent, lang: str, offset: int = 0, previous: Passage | None = None) -> Page:

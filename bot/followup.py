@@ -15,7 +15,9 @@ is searched then depends on what it brings:
     opposites: "哪些公司反对？" after "哪些公司支持开源？") asks for the other side: the earlier
     question with the words swapped, leaving out what it showed. When the articles never use
     the opposite (they quote no one "反对" anything), another of its words is turned round
-    instead: to oppose open source is to side with closed source (哪些公司支持闭源？).
+    instead: the companies against open source are those that stay closed (哪些公司支持闭源？).
+    Not for which people take a side (谁反对？ after 谁支持开源？): a person's side is in what they
+    said, and the engine shows those quoted on the topic instead.
 Words that only frame what is asked do not count as the question's own (ASPECT_NOUNS: 效果, 理由;
 time words: 当时; a demonstrative and its measure word: 这件; a question word jieba glued to a
 neighbour: 哪来): "效果怎么样？" brings nothing of its own, and 理由 need not be in the answer.
@@ -107,6 +109,10 @@ _DEMONSTRATIVE = re.compile(r"^[这那此该][个件种些项类次位家条样�
 _TIME_TAG = "t"
 # A question asking who (谁说…, 哪位, who): its answer names the person a later 他 stands for.
 _ASKS_WHO = re.compile(r"谁|哪位|哪一位|\bwho\b", re.I)
+# A question asking which people (not which companies): a person's side is in what they said,
+# which the speakers on the topic show; a company's is in what it does, which passages describe
+# (仍坚持闭源), so "哪些公司反对？" is turned round and searched.
+_ASKS_PEOPLE = re.compile(r"谁|哪位|哪一位|哪几位|哪些(?:人|专家|学者|人士|人物|大佬)|什么人|\bwho\b", re.I)
 # jieba's tags of people's names.
 _PERSON_TAGS = ("nr", "nrfg", "nrt")
 # Both of what was discussed, and a word of difference: "两边有什么不同？", "二者的区别", "这两家公司
@@ -214,7 +220,11 @@ class FollowUps:
                 or all(ch in self._analyzer.function_words or ch in self._analyzer.stopwords
                        for ch in word))   # 是从: grammar glued
 
-    def _known(self, word: str) -> bool:
+    def asks_people(self, question: str) -> bool:
+        """Whether a question asks which people (谁, 哪些人, who), not which companies."""
+        return _ASKS_PEOPLE.search(simplified_chars(question)) is not None
+
+    def knows(self, word: str) -> bool:
         """Whether the library holds the word, or a translation or synonym of it."""
         return self._in_library(word) or any(self._in_library(t.token) for t in self._analyzer.query_terms(word)
                                              if t.kind in ("translation", "synonym"))
@@ -263,7 +273,7 @@ class FollowUps:
         if not self.points_back(question):
             return Resolution(question, None, False, None)
         words = [w for w in own if len(w) > 1]  # a lone 看 or 说 is the question's grammar
-        if words and not any(self._known(w) for w in words):
+        if words and not any(self.knows(w) for w in words):
             # Everything it brings is unknown to the articles ("哪些公司反对？" where they never say
             # 反对): the earlier topic cannot answer it.
             return Resolution(question, None, True, None, tuple(words))
@@ -292,7 +302,7 @@ class FollowUps:
         own = self.own_words(question)
         if not own:
             return None   # resolve() already leant it
-        if not all(self._known(w) for w in own if len(w) > 1):
+        if not all(self.knows(w) for w in own if len(w) > 1):
             return None   # it asks about something the articles never mention (京东的快递)
         # Its own words only: the frame that found nothing alone (哪来, 从哪) is left out.
         return Resolution(" ".join(own), previous, True, None, self.new_things(own))
@@ -314,12 +324,14 @@ class FollowUps:
             swaps.append((old, new))
         if not swaps:
             return None
-        if not all(self._known(new) for _, new in swaps):
+        if not all(self.knows(new) for _, new in swaps) and not self.asks_people(previous):
             # The articles never say it: turn round another word the articles do hold the
-            # opposite of, keeping the asked word's own (反对开源 -> 支持闭源).
+            # opposite of, keeping the asked word's own (哪些公司反对开源 -> 哪些公司支持闭源). Not
+            # for which people take the side (谁反对？ after 谁支持开源？): the engine shows those
+            # quoted on the topic, in their words.
             asked = {old for old, _ in swaps}
             swaps = [(w, o) for w in earlier if w not in asked
-                     for o in self._analyzer.opposites(w) if self._known(o)][:1] or swaps
+                     for o in self._analyzer.opposites(w) if self.knows(o)][:1] or swaps
         # As for a name put in place of another: the words put in at full weight, the rest of the
         # earlier question as context; the notice shows the earlier question turned round.
         turned, rest = previous, previous

@@ -108,6 +108,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "就「{topic}」，文章引用了 {total} 位人物或机构的话（第 {first}–{last} 位）：",
         "en": "On “{topic}”, the articles quote {total} people or organisations ({first}–{last}):",
     },
+    "stance_unsaid": {
+        "zh": "（文章里没有直接说谁「{stance}」；下面是谈到这个话题的人的原话，各自的立场请从原话判断。）",
+        "en": "(No passage says in so many words who {stance} it; here is what those quoted on the topic said, "
+              "to judge where each stands.)",
+    },
     "no_quotes": {"zh": "文章里没有找到署名的引语。", "en": "I found no attributed quotations in the articles."},
     "sources_intro": {"zh": "收录了 {count} 篇文章：", "en": "I know {count} articles:"},
     "history_intro": {"zh": "本对话最近的记录：", "en": "This chat's recent turns:"},

@@ -46,6 +46,7 @@ class Intent:
     topic: str = ""               # COMPARISON: what they are compared on; SPEAKERS: what they spoke of ("": everything)
     statement: str = ""           # WHO_SAID: the words asked about ("": the last answer's passage)
     source_id: str | None = None  # DIGEST: the article (None: the article of the last answer)
+    stance: str = ""              # SPEAKERS: the side asked about (反对 of 谁反对开源), which no passage says
 
 
 def _words(*groups: str) -> str:
@@ -104,6 +105,16 @@ _SPOKE_OF_EN = re.compile(r"^who(?: else)?(?: has| have| had)? (?:talked|talks|s
                           r"gave (?:a |an |their )?(?:view|views|opinion|opinions))(?: about| on| of)? (?P<t>.+)$")
 # A topic longer than this is a question of its own, not what people were asked about.
 MAX_TOPIC_CHARS = 20
+# Who takes a side on a topic ("谁反对开源？", "哪些公司支持闭源？", "who opposes export controls?").
+# Articles rarely label a side with the asker's verb, and the bot does not judge stances: when
+# the passages never say it, those quoted on the topic are shown, to be read in their words.
+_STANCE_ZH = re.compile(r"(?:不)?(?:支持|反对|赞成|赞同|同意|看好|质疑|怀疑|担心|担忧|拥护|抵制|抵触|欢迎|力挺|"
+                        r"主张|提倡|倡导|推崇|鼓吹|站在|偏向|倾向于|倾向|站队)(?:过|了|着)?")
+_STANCE_EN = re.compile(r"^who(?: else)?\s+(?P<v>(?:is |are |'s |was |were )?(?:in favou?r of|favou?rs?|supports?|"
+                        r"supported|backs?|backed|opposes?|opposed(?: to)?|against|criticizes?|criticised|criticized|"
+                        r"criticises|doubts?|welcomes?|welcomed|champions?|worried about|fears?))\s+(?P<t>.+)$")
+# 不看好, 并不支持: the negation goes with the verb, not into the topic.
+_NEGATION_ZH = frozenset(("不", "不太", "并不", "没", "没有", "从不"))
 _PEOPLE_ANCHOR_EN = re.compile(rf"\b(?:{_PEOPLE_EN})\b")
 _SAYING_ANCHOR_EN = re.compile(rf"\b(?:{_SAYING_EN})\b")
 _SPEAKERS_FRAME_EN = re.compile(rf"\b(?:{_PEOPLE_EN}|{_SAYING_EN}|{_LIBRARY_EN}|{_ASK_EN}|by|from|being|been|"
@@ -296,18 +307,51 @@ class QuestionShapes:
     def _speakers_on_intent(self, text: str) -> Intent | None:
         """"哪些人谈到了开源？": who spoke of a topic. The words that ask, say and place it are taken
         out word by word (jieba's words, so 中国 keeps its 中); what is left is the topic."""
-        who = _WHO_ASKS_ZH.search(text)
-        if who is None or not any(_SPOKE_ZH.fullmatch(w) for w in self._analyzer.cut(text[who.end():])):
+        found = self._who_verb_topic(text, _SPOKE_ZH)
+        if found is None:
             return None   # "王玉圆说谁最先赚到钱" asks what was said, not who spoke; 话语权 is no 话
-        around = f"{text[:who.start()]} {text[who.end():]}"   # 哪些人谈过: 人谈过 is no word of jieba's
-        kept = [w for w in self._analyzer.cut(around) if w.strip() and not _PUNCT_ONLY.match(w)
-                and w not in _TOPIC_MARKERS_ZH and not _SPEAKERS_FRAME_ZH.fullmatch(w) and not _SPOKE_ZH.fullmatch(w)]
-        topic = _JOIN_CJK.sub("", " ".join(kept)).strip()
+        _, topic = found
         if not topic:
             return Intent(Kind.SPEAKERS)   # "还有谁表态了": everyone quoted
-        if len(topic) > MAX_TOPIC_CHARS:
+        return Intent(Kind.SPEAKERS, topic=topic) if len(topic) <= MAX_TOPIC_CHARS else None
+
+    def stance(self, question: str) -> Intent | None:
+        """"谁反对开源？" / "who opposes export controls?": who takes a side on a topic, as the
+        speakers on that topic (Intent.stance: the side as asked, 反对); None for another question.
+        Not a kind recognize() gives: the question is searched first, since an article may name
+        a side in the asker's words (开源模型的支持者认为)."""
+        text = _PUNCT_START.sub("", _PUNCT_END.sub("", self._analyzer.normalize(question or "")))
+        if _CJK.search(text):
+            found = self._who_verb_topic(text, _STANCE_ZH)
+            if found is None or not found[1] or len(found[1]) > MAX_TOPIC_CHARS:
+                return None
+            stance, topic = found
+        else:
+            match = _STANCE_EN.match(text)
+            if match is None or len(match.group("t")) > MAX_TOPIC_CHARS * 3:
+                return None
+            stance, topic = match.group("v"), match.group("t")
+        written = unicodedata.normalize("NFKC", question)
+        return Intent(Kind.SPEAKERS, topic=_as_written(topic, written), stance=stance)
+
+    def _who_verb_topic(self, text: str, verbs: re.Pattern) -> tuple[str, str] | None:
+        """(the verb, the topic) of "哪些人 <verb> <topic>": a word asking who, one of verbs after
+        it, and what is left once the words that ask, say and place the topic are out ("" when
+        nothing is); None without the question word or the verb."""
+        who = _WHO_ASKS_ZH.search(text)
+        if who is None:
             return None
-        return Intent(Kind.SPEAKERS, topic=topic)
+        after = self._analyzer.cut(text[who.end():])
+        at = next((i for i, w in enumerate(after) if verbs.fullmatch(w)), None)
+        if at is None:
+            return None
+        negated = at > 0 and after[at - 1] in _NEGATION_ZH
+        verb = after[at - 1] + after[at] if negated else after[at]
+        # 哪些人谈过: 人谈过 is no word of jieba's, so the question word is cut out first.
+        words = [*self._analyzer.cut(text[:who.start()]), *after[:at - 1 if negated else at], *after[at:]]
+        kept = [w for w in words if w.strip() and not _PUNCT_ONLY.match(w)
+                and w not in _TOPIC_MARKERS_ZH and not _SPEAKERS_FRAME_ZH.fullmatch(w) and not verbs.fullmatch(w)]
+        return verb, _JOIN_CJK.sub("", " ".join(kept)).strip()
 
     def _who_said_intent(self, text: str) -> Intent | None:
         """"谁说过“……”" / "“……”是谁说的" / "who said ...": the statement asked about."""

@@ -465,3 +465,48 @@ def test_every_example_help_gives_is_recognized_as_its_kind(bundled, lang: str) 
         intent = d.recognize(example.format(title=title))
         assert intent is not None and intent.kind is kinds[kind], example
         assert bool(intent.topic) is (kind == "speakers_on") or kind == "comparison", example
+
+
+STANCE_NOTICE = "（文章里没有直接说谁「反对」；下面是谈到这个话题的人的原话，各自的立场请从原话判断。）"
+
+
+async def test_who_takes_a_side_no_passage_names_gets_those_quoted_on_the_topic(engine: Engine) -> None:
+    # No article says 反对: not "nothing relevant", but who spoke of 屋顶菜园, in their own words,
+    # with a line saying the bot does not sort them into sides.
+    reply = await engine.handle(1, 1, "谁反对屋顶菜园？")
+    assert reply.kind is ReplyKind.SPEAKERS
+    assert reply.lines[0] == STANCE_NOTICE
+    assert reply.lines[1].startswith("就「屋顶菜园」，文章引用了")
+    assert "李华" in [g.label for g in reply.groups]
+    assert any("自己种的菜吃起来更放心" in h.snippet for h in reply.hits)
+    # In Traditional script and in English too.
+    hant = await engine.handle(2, 2, "誰反對屋頂菜園？")
+    assert hant.kind is ReplyKind.SPEAKERS and "李华" in [g.label for g in hant.groups]
+    english = await engine.handle(3, 3, "Who opposes rooftop gardens?")
+    assert english.kind is not ReplyKind.SPEAKERS or english.lines[0].startswith("(No passage says in so many words who opposes it")
+
+
+async def test_who_takes_a_side_on_a_topic_nobody_spoke_of_says_only_that(engine: Engine) -> None:
+    reply = await engine.handle(1, 1, "谁反对火星移民？")
+    assert reply.kind is ReplyKind.NO_MATCH
+    assert reply.lines[0] == "文章里没有找到谁就「火星移民」说过什么。"
+    assert STANCE_NOTICE not in reply.lines
+
+
+async def test_who_is_on_the_other_side_after_who_is_on_one_shows_those_quoted_on_the_topic(engine: Engine) -> None:
+    await engine.handle(1, 1, "哪些人赞成种屋顶菜园？")
+    reply = await engine.handle(1, 1, "谁反对？")
+    assert reply.kind is ReplyKind.SPEAKERS
+    assert reply.lines[0].startswith("（上一个问题反过来问：")
+    assert STANCE_NOTICE in reply.lines
+    assert "李华" in [g.label for g in reply.groups]
+
+
+async def test_who_takes_a_side_the_articles_do_name_is_answered_from_the_passages(bundled, tmp_path: Path) -> None:
+    config, corpus, retriever = bundled
+    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
+        engine = Engine(config, corpus, retriever, history)
+        reply = await engine.handle(1, 1, "有哪些人支持开源模型？")
+    # The articles say 支持者: their passages answer, not a list of speakers.
+    assert reply.kind is ReplyKind.ANSWER
+    assert any("开源模型的支持者认为" in h.passage.text for h in reply.hits)
