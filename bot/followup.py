@@ -79,6 +79,10 @@ ASPECT_NOUNS = frozenset(("原因", "理由", "缘故", "缘由", "目的", "用
 # the question they frame it too, where alone (他扮演过谁) they are the question's own.
 _SUPPORT_VERBS = frozenset(("扮演", "发挥", "起到", "起", "产生", "带来", "造成", "提出", "发表", "给出",
                             "作出", "做出", "采取", "持", "抱"))
+# Verbs of holding a view, in a question asking how (怎么看待, 如何评价, 咋看): "what does X think
+# of Y". The answer is X's words on Y, which seldom say 看待.
+_OPINION_VERBS = frozenset(("看待", "看", "评价", "评论", "认为", "觉得", "理解", "定义"))
+_ASKS_HOW = re.compile(r"怎么|怎样|怎么样|如何|咋")
 _TELL_MORE_EN = re.compile(r"^(?:please |can you |could you )*(?:tell me more|more details?|go on|elaborate|"
                            r"explain (?:more|further)|(?:give me |show me )?an example|examples?|for example|"
                            r"for instance|such as|like what|e\.?g)(?: please)?$", re.I)
@@ -185,10 +189,12 @@ class FollowUps:
         words = []
         tokens = [t for t in self._analyzer.tokens(question) if t.whole]
         framed = any(t.text in ASPECT_NOUNS for t in tokens)
+        opinion = _ASKS_HOW.search(simplified_chars(question)) is not None
         for token in tokens:
             if token.text in self._analyzer.function_words:
                 continue
-            if self._frames(token.text) or (framed and token.text in _SUPPORT_VERBS):
+            if (self._frames(token.text) or (framed and token.text in _SUPPORT_VERBS)
+                    or (opinion and token.text in _OPINION_VERBS)):
                 continue
             if self._necessity(token.text) < FRAME_NECESSITY:
                 continue  # 原因, 作用, 何时: the frame of a question, not what it is about
@@ -282,7 +288,8 @@ class FollowUps:
             # The earlier question, without the word this one replaces, is the context: the new
             # name at full weight, the rest of the earlier topic at the context's weight.
             old, new = swap
-            return Resolution(question, _without(previous, old, self._analyzer), True, old, keeps=(new,))
+            context = " ".join(w for w in self.own_words(previous) if w != old)
+            return Resolution(question, context or _without(previous, old, self._analyzer), True, old, keeps=(new,))
         # A pronoun stands for the earlier question's names: they join the question at full
         # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Without a
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.

@@ -159,6 +159,16 @@ async def test_another_place_in_place_of_one_is_the_other_side(engine: Engine) -
     assert not {h.passage.id for h in other.hits} & {h.passage.id for h in more.hits}
 
 
+async def test_a_place_in_place_of_one_keeps_the_topic_not_the_verb_of_viewing(engine: Engine) -> None:
+    # "那中国呢？" after "美国人怎么看待开源模型的崛起？" asks how China views it: 看待 frames the
+    # question, and passages that say 看待 of something else are no answer.
+    await engine.handle(4, 4, "美国人怎么看待开源模型的崛起？")
+    other = await engine.handle(4, 4, "那中国呢？")
+    assert other.kind is ReplyKind.ANSWER
+    assert other.context and "看待" not in other.context and "开源" in other.context
+    assert all("看待" not in h.passage.text for h in other.hits)
+
+
 async def test_an_attribute_the_articles_never_mention_is_not_answered_by_the_earlier_topic(engine: Engine) -> None:
     await engine.handle(4, 4, "Dario Amodei 说了什么？")
     reply = await engine.handle(4, 4, "他住在哪个城市？")
