@@ -344,7 +344,10 @@ class Engine:
         # Read before this exchange is stored: the question leaned on is an earlier one.
         asked = await self._last_asked(chat_id, previous) if resolution.leaning and previous else ""
         # A contrast shows the last question as asked, turned round (not what was searched).
-        turned = (self._followups.turned(asked, resolution.swaps) or resolution.contrast) if resolution.contrast else None
+        turned = self._followups.turned(asked, resolution.swaps) if resolution.contrast else None
+        if resolution.contrast and (not turned or turned == prepared.text):
+            # The last question was itself short ("那好处呢？" before "成本呢？"): what was searched.
+            turned = resolution.contrast
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
         if resolution.contrast:
             notices.append(say("contrast", lang, query=_shorten(turned, 40)))

@@ -18,6 +18,8 @@ is searched then depends on what it brings:
     instead: the companies against open source are those that stay closed (哪些公司支持闭源？).
     Not for which people take a side (谁反对？ after 谁支持开源？): a person's side is in what they
     said, and the engine shows those quoted on the topic instead.
+A question bringing only another gain or cost of the topic (EVALUATIONS: "那好处呢？" after
+"开源有什么风险？") is the earlier question asked of it, read as a contrast.
 Words that only frame what is asked do not count as the question's own (ASPECT_NOUNS: 效果, 理由;
 time words: 当时; a demonstrative and its measure word: 这件; a question word jieba glued to a
 neighbour: 哪来): "效果怎么样？" brings nothing of its own, and 理由 need not be in the answer.
@@ -75,6 +77,12 @@ ASPECT_NOUNS = frozenset(("原因", "理由", "缘故", "缘由", "目的", "用
                           "角色", "地位", "定位", "例子", "实例", "特点", "方式", "方法",
                           # how it stands to something else: "和 DeepSeek 什么关系？"
                           "关系", "联系", "区别", "差别", "差异"))
+# What is weighed of a topic: its gains, costs and dangers. A follow-up that only brings one of
+# them ("那好处呢？" after "这样做有什么风险？", "成本呢？") asks the earlier question of that one
+# instead. General Chinese, for any library.
+EVALUATIONS = frozenset(("好处", "坏处", "益处", "优点", "缺点", "优势", "劣势", "长处", "短处", "利弊",
+                         "风险", "隐患", "危害", "威胁", "挑战", "难点", "困难", "问题", "代价", "成本",
+                         "机会", "机遇", "价值", "意义", "影响", "作用", "前景", "局限", "不足"))
 # Verbs that only carry an aspect noun (扮演…角色, 发挥…作用, 产生…影响, 提出…建议): with one in
 # the question they frame it too, where alone (他扮演过谁) they are the question's own.
 _SUPPORT_VERBS = frozenset(("扮演", "发挥", "起到", "起", "产生", "带来", "造成", "提出", "发表", "给出",
@@ -270,6 +278,9 @@ class FollowUps:
             # "他还说过什么？" after "李彦宏怎么看开源？": what else he said, not the topic again.
             return Resolution(f"{question} {' '.join(self.names(previous, who=True))}", previous, True, None,
                               besides=True)
+        weighed = self._evaluation_swap(question, own, previous)
+        if weighed is not None:
+            return weighed
         if not own:
             # Nothing of its own (为什么？): the earlier question asked again, with this one's frame.
             return Resolution(f"{previous} {question}", None, True, None, besides=_asks_else(question))
@@ -348,6 +359,25 @@ class FollowUps:
         query = " ".join(new for _, new in swaps)
         return Resolution(query, rest, True, swaps[0][0], contrast=turned, swaps=tuple(swaps),
                           keeps=tuple(new for _, new in swaps))
+
+    def _evaluation_swap(self, question: str, own: list[str], previous: str) -> Resolution | None:
+        """The earlier question asked of another gain or cost ("那好处呢？" after "开源有什么风险？"
+        -> 开源有什么好处？), when this one brings nothing but that word and the earlier one
+        weighed something else; None otherwise. Read as a contrast: the earlier question turned
+        round, leaving out what it showed."""
+        tokens = [t for t in self._analyzer.tokens(question)
+                  if t.whole and t.text not in self._analyzer.function_words and not _ASKS.fullmatch(t.text)]
+        if len(tokens) != 1 or tokens[0].text not in EVALUATIONS or any(w != tokens[0].text for w in own):
+            return None
+        new = tokens[0].text
+        old = next((t.text for t in self._analyzer.tokens(previous)
+                    if t.whole and t.text in EVALUATIONS and t.text != new), None)
+        if old is None:
+            return None
+        # The word as the question wrote it (風險 in a Traditional conversation), for the notice.
+        written = question[tokens[0].start:tokens[0].end]
+        turned = _swapped(previous, old, written, self._analyzer)
+        return Resolution(turned, None, True, old, contrast=turned, swaps=((old, written),), keeps=(new,))
 
     def turned(self, question: str, swaps: tuple[tuple[str, str], ...]) -> str | None:
         """question with a contrast's words turned round, or None when it holds none of them."""

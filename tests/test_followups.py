@@ -482,3 +482,16 @@ async def test_what_else_after_two_pages_leaves_out_both(engine: Engine) -> None
     assert len(shown) == len(first.hits) + len(page.hits) > 3
     reply = await engine.handle(43, 43, "她还说过什么？")
     assert reply.kind is ReplyKind.ANSWER and not {h.passage.id for h in reply.hits} & shown
+
+
+async def test_another_gain_or_cost_asks_the_earlier_question_of_it(engine: Engine) -> None:
+    first = await engine.handle(30, 30, "开源模型有哪些风险？")
+    other = await engine.handle(30, 30, "那好处呢？")
+    assert other.kind is ReplyKind.ANSWER
+    assert any("反过来" in line and "开源模型有哪些好处" in line for line in other.lines)
+    assert any("好处" in h.passage.text for h in other.hits)
+    assert not {h.passage.id for h in first.hits} & {h.passage.id for h in other.hits}
+    # Nothing weighed before: a bare 好处呢 is no swap of anything.
+    await engine.handle(31, 31, "DeepSeek 是哪家公司？")
+    plain = await engine.handle(31, 31, "好处呢？")
+    assert not any("反过来" in line for line in plain.lines)
