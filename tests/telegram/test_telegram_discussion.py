@@ -120,3 +120,21 @@ def test_where_from_and_a_request_for_more_through_the_emulator(shared_bot: BotP
     for message in (answer, source, page, ack):
         assert_sendable(message)
     assert_all_calls_accepted(shared_bot)
+
+
+def test_who_takes_a_side_through_the_emulator(shared_bot: BotProcess) -> None:
+    # No article says 反对: those quoted on 开源, each under their name with their words, and a
+    # line saying the sides are the reader's to judge; as a contrast after 谁支持开源？ too.
+    user = shared_bot.user()
+    user.send("有谁反对开源吗？")
+    [side] = user.wait_replies(1)
+    text = shown(side)
+    assert text.startswith("（文章里没有直接说谁「反对」；") and "就「开源」，文章引用了" in text
+    assert "开源模型打不过闭源模型" in text and "—— 李彦宏，《" in text
+    assert "上下文 1" in buttons(side)
+    user.send("那谁支持呢？")
+    [other] = user.wait_replies(1)
+    assert "（上一个问题反过来问：有谁支持开源吗？）" in shown(other)
+    for message in (side, other):
+        assert_sendable(message)
+    assert_all_calls_accepted(shared_bot)
