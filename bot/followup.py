@@ -82,7 +82,12 @@ ASPECT_NOUNS = frozenset(("原因", "理由", "缘故", "缘由", "目的", "用
 # instead. General Chinese, for any library.
 EVALUATIONS = frozenset(("好处", "坏处", "益处", "优点", "缺点", "优势", "劣势", "长处", "短处", "利弊",
                          "风险", "隐患", "危害", "威胁", "挑战", "难点", "困难", "问题", "代价", "成本",
-                         "机会", "机遇", "价值", "意义", "影响", "作用", "前景", "局限", "不足"))
+                         "机会", "机遇", "价值", "意义", "影响", "作用", "前景", "局限", "不足",
+                         # and in English ("And the benefits?" after "What are the risks of …?")
+                         *(w + s for w in ("benefit", "advantage", "disadvantage", "upside", "downside",
+                                           "drawback", "risk", "danger", "threat", "cost", "challenge",
+                                           "problem", "limitation", "opportunity", "pro", "con")
+                           for s in ("", "s")), "impact", "impacts", "effects", "value"))
 # Verbs that only carry an aspect noun (扮演…角色, 发挥…作用, 产生…影响, 提出…建议): with one in
 # the question they frame it too, where alone (他扮演过谁) they are the question's own.
 _SUPPORT_VERBS = frozenset(("扮演", "发挥", "起到", "起", "产生", "带来", "造成", "提出", "发表", "给出",

@@ -495,3 +495,10 @@ async def test_another_gain_or_cost_asks_the_earlier_question_of_it(engine: Engi
     await engine.handle(31, 31, "DeepSeek 是哪家公司？")
     plain = await engine.handle(31, 31, "好处呢？")
     assert not any("反过来" in line for line in plain.lines)
+
+
+async def test_another_gain_or_cost_in_english(engine: Engine) -> None:
+    await engine.handle(32, 32, "What are the risks of open source?")
+    other = await engine.handle(32, 32, "And the benefits?")
+    assert other.kind is ReplyKind.ANSWER
+    assert "(The previous question the other way round: What are the benefits of open source?)" in other.lines
