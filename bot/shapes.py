@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.corpus import Corpus, Source
+from bot.normalize import simplified_chars
 from bot.retrieval import Retriever
 
 # A side or a title longer than this is a clause, not a name ("A 和 B 的区别" names two things).
@@ -268,7 +269,8 @@ class QuestionShapes:
             if intent is not None:
                 written = unicodedata.normalize("NFKC", question)
                 if intent.sides:  # recognized in lower case: name the sides as the question wrote them
-                    intent = dataclasses.replace(intent, sides=tuple(_as_written(side, written) for side in intent.sides))
+                    intent = dataclasses.replace(intent, sides=tuple(_as_written(side, written) for side in intent.sides),
+                                                 topic=_as_written(intent.topic, written) if intent.topic else "")
                 elif intent.kind is Kind.SPEAKERS and intent.topic:
                     intent = dataclasses.replace(intent, topic=_as_written(intent.topic, written))
                 return intent
@@ -540,9 +542,11 @@ def _only_frame(text: str, *frames: re.Pattern[str]) -> bool:
 
 
 def _as_written(side: str, question: str) -> str:
-    """A side's name with the capitals the question gave it ("sarah guo" -> "Sarah Guo")."""
-    found = re.search(re.escape(side).replace(r"\ ", r"\s*"), question, re.I)
-    return found.group() if found else side
+    """A side's name as the question wrote it: its capitals ("sarah guo" -> "Sarah Guo") and its
+    script (开源 -> 開源 in a Traditional question, read one character for one)."""
+    pattern = re.escape(side).replace(r"\ ", r"\s*")
+    found = re.search(pattern, question, re.I) or re.search(pattern, simplified_chars(question), re.I)
+    return question[found.start():found.end()] if found else side
 
 
 def squash(text: str) -> str:

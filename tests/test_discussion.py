@@ -510,3 +510,11 @@ async def test_who_takes_a_side_the_articles_do_name_is_answered_from_the_passag
     # The articles say 支持者: their passages answer, not a list of speakers.
     assert reply.kind is ReplyKind.ANSWER
     assert any("开源模型的支持者认为" in h.passage.text for h in reply.hits)
+
+
+async def test_a_topic_is_named_as_the_question_wrote_it(engine: Engine) -> None:
+    # A Traditional question's topic is named in its own script, not the Simplified it was read in.
+    spoke = await engine.handle(1, 1, "哪些人談到了屋頂菜園？")
+    assert spoke.kind is ReplyKind.SPEAKERS and spoke.lines[0].startswith("就「屋頂菜園」")
+    side = await engine.handle(2, 2, "誰反對屋頂菜園？")
+    assert any(line.startswith("就「屋頂菜園」") for line in side.lines)
