@@ -17,7 +17,7 @@ from bot.discussion import PAGED, Discussion, Group, Intent, Kind, Page
 from bot.followup import FollowUps, Resolution
 from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
-from bot.normalize import simplified_chars
+from bot.normalize import in_script_of, simplified_chars
 from bot.quotes import find_notable_quotes, quotation_speakers
 from bot.retrieval import Hit, Retriever, holds_asked_number
 
@@ -348,6 +348,8 @@ class Engine:
         if resolution.contrast and (not turned or turned == prepared.text):
             # The last question was itself short ("那好处呢？" before "成本呢？"): what was searched.
             turned = resolution.contrast
+        if turned:
+            turned = in_script_of(turned, asked or prepared.text)   # 誰反對開源, not 誰反对開源
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
         if resolution.contrast:
             notices.append(say("contrast", lang, query=_shorten(turned, 40)))

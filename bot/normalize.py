@@ -257,6 +257,17 @@ def _changing_keys() -> tuple[frozenset[str], dict[str, tuple[str, ...]]] | None
     return frozenset(chars), {ch: tuple(keys) for ch, keys in phrases.items()}
 
 
+def in_script_of(text: str, model: str) -> str:
+    """text in Traditional characters when model is written in them (a notice that puts a word of
+    ours into a Traditional question: 誰反对開源 -> 誰反對開源), else text as it is."""
+    return _s2t().convert(text) if simplified_chars(model) != model else text
+
+
+@functools.lru_cache(maxsize=1)
+def _s2t() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
 def simplified_chars(text: str) -> str:
     """text with each Traditional character turned into its Simplified one, one for one (OpenCC's
     character table, no phrases, no other change): patterns written in Simplified Chinese read a

@@ -502,3 +502,9 @@ async def test_another_gain_or_cost_in_english(engine: Engine) -> None:
     other = await engine.handle(32, 32, "And the benefits?")
     assert other.kind is ReplyKind.ANSWER
     assert "(The previous question the other way round: What are the benefits of open source?)" in other.lines
+
+
+async def test_a_contrast_in_traditional_script_is_shown_in_it(engine: Engine) -> None:
+    await engine.handle(33, 33, "哪些公司支持開源？")
+    other = await engine.handle(33, 33, "哪些公司反對？")
+    assert any("反过来" in line and "哪些公司支持閉源" in line for line in other.lines)
