@@ -188,37 +188,46 @@ class Analyzer:
             out.extend(pairs if stop.isdisjoint(pairs) else [pair for pair in pairs if pair not in stop])
         return out
 
-    def window_bigrams(self, text: str, sentences: Sequence[tuple[int, int]]) -> list[frozenset[str]]:
-        """frozenset(self.bigrams(text[start:end])) of each sentence (start, end) in order, then of
-        each two adjacent ones (from the first's start to the second's end). Where the two, and
-        what is between them, are normalized as each alone and no run of Chinese characters spans
-        where they meet, the two's pairs are theirs and the between's: no second normalizing."""
+    def window_norms(self, text: str, sentences: Sequence[tuple[int, int]]) -> list[str]:
+        """normalize(text[start:end]) of each sentence (start, end) in order, then of each two
+        adjacent ones (from the first's start to the second's end). Where the two, and what is
+        between them, are normalized as each alone (Normalizer.joins), the two's are theirs and
+        the between's joined: no second normalizing."""
         local = self._normalizer.local_form
-        pieces = []          # each sentence's (text, local form or None, pairs)
+        pieces = []          # each sentence's (text, local form or None)
         out = []
         for start, end in sentences:
             piece = text[start:end]
             form = local(piece)
-            norm = replace_variants(form) if form is not None else self.normalize(piece)
-            pairs = frozenset(self.normalized_bigrams(norm))
-            pieces.append((piece, form, norm))
-            out.append(pairs)
+            pieces.append((piece, form))
+            out.append(replace_variants(form) if form is not None else self.normalize(piece))
         for k in range(len(sentences) - 1):
-            (first, first_form, first_norm), (second, second_form, second_norm) = pieces[k], pieces[k + 1]
+            (first, first_form), (second, second_form) = pieces[k], pieces[k + 1]
             between = text[sentences[k][1]:sentences[k + 1][0]]
             between_form = local(between) if between else ""
-            joined = None
-            if first_form is not None and second_form is not None and between_form is not None:
-                between_norm = replace_variants(between_form)
-                norms = [n for n in (first_norm, between_norm, second_norm) if n]
-                if (self._normalizer.joins([first, between, second], [first_form, between_form, second_form])
-                        and not any(_CJK.match(a[-1]) and _CJK.match(b[0]) for a, b in zip(norms, norms[1:]))):
-                    joined = out[k] | out[k + 1]
-                    if between_norm:
-                        joined |= frozenset(self.normalized_bigrams(between_norm))
-            if joined is None:
-                joined = frozenset(self.bigrams(text[sentences[k][0]:sentences[k + 1][1]]))
-            out.append(joined)
+            if (first_form is not None and second_form is not None and between_form is not None
+                    and self._normalizer.joins([first, between, second], [first_form, between_form, second_form])):
+                out.append(out[k] + replace_variants(between_form) + out[k + 1])
+            else:
+                out.append(self.normalize(text[sentences[k][0]:sentences[k + 1][1]]))
+        return out
+
+    def pair_windows(self, norms: Sequence[str], pairs: Sequence[str]) -> dict[str, tuple[int, ...]]:
+        """pair -> the windows (indices of norms, normalized texts) whose normalized_bigrams hold
+        it, in order, for each of pairs that some window holds. A pair of two Chinese characters
+        that is no stop word is among a text's bigrams exactly when the text holds it (its two
+        characters are then of one run), so most are found without cutting the windows in pairs;
+        a stop word or a text that is not Chinese never is."""
+        out: dict[str, tuple[int, ...]] = {}
+        for pair in pairs:
+            if pair in out or pair in self.stopwords or not _CJK_RUN.fullmatch(pair):
+                continue
+            if len(pair) == 2:
+                held = tuple(w for w, norm in enumerate(norms) if pair in norm)
+            else:   # a lone character stands for itself only where it is a run of its own
+                held = tuple(w for w, norm in enumerate(norms) if pair in self.normalized_bigrams(norm))
+            if held:
+                out[pair] = held
         return out
 
     def question_bigrams(self, norm: str) -> list[str]:

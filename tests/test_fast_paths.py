@@ -262,7 +262,7 @@ def test_numpys_sum_and_log1p_as_the_feature_lists_compute_them() -> None:
 def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(retriever) -> None:
     """_window_coverage reads which windows hold each term and pair: the same shares as _shares_in
     over each window of every passage, for every question's words."""
-    from bot.retrieval.retriever import _share_specs, _shares_in
+    from bot.retrieval.retriever import _share_specs, _shares_in, _wanted
 
     for question in questions()[::3]:
         specs = _share_specs(list(retriever.prepare(question).words))
@@ -270,7 +270,7 @@ def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(r
             windows = retriever._passage_windows(i)
             plain = np.array([_shares_in(held, pairs, specs) for held, pairs in windows],
                              dtype=np.float64).reshape(len(windows), len(specs))
-            assert np.array_equal(retriever._window_coverage(i, specs), plain)
+            assert np.array_equal(retriever._window_coverage(i, specs, _wanted(specs)), plain)
 
 
 def test_the_one_pass_jieba_cut_is_jiebas_own(retriever, bundled_parts) -> None:
@@ -392,8 +392,10 @@ def test_a_texts_pairs_are_its_chinese_runs_pairs_without_stop_words(retriever, 
 
 
 def test_a_passages_window_places_are_what_its_windows_sets_give(retriever) -> None:
-    """_passage_window_places finds a term's windows from the sentence it starts in: the windows
-    that hold each term and pair, in order, as reading _passage_windows window by window gives."""
+    """_window_places finds a term's windows from the sentence it starts in and a pair's from the
+    windows' normalized texts: the windows that hold each term and pair asked for, in order, as
+    reading _passage_windows window by window gives; asked for every term and pair of the passage,
+    others (Latin, a stop word, a lone character, a run of three) and one twice."""
     for i in range(len(retriever.passages)):
         windows = retriever._passage_windows(i)
         terms: dict[str, list[int]] = {}
@@ -403,10 +405,13 @@ def test_a_passages_window_places_are_what_its_windows_sets_give(retriever) -> N
                 terms.setdefault(token, []).append(w)
             for pair in held_pairs:
                 pairs.setdefault(pair, []).append(w)
-        count, found_terms, found_pairs = retriever._passage_window_places(i)
+        asked = sorted(pairs) + ["ab", "什么", "的", "模", "开源模", "模型"]
+        count, found_terms, found_pairs = retriever._window_places(i, frozenset(terms) | {"不在"}, tuple(asked))
         assert count == len(windows)
         assert found_terms == {t: tuple(ws) for t, ws in terms.items()}
         assert found_pairs == {p: tuple(ws) for p, ws in pairs.items()}
+        some = sorted(pairs)[::3]
+        assert retriever._window_places(i, frozenset(), tuple(some))[2] == {p: tuple(pairs[p]) for p in some}
 
 
 def _window_texts() -> list[tuple[str, list[tuple[int, int]]]]:
@@ -429,11 +434,11 @@ def _window_texts() -> list[tuple[str, list[tuple[int, int]]]]:
     return out
 
 
-def test_a_passages_window_pairs_are_each_windows_own(retriever, bundled_parts) -> None:
-    """window_bigrams takes two sentences' pairs from each alone where they normalize so: the
-    pairs of each sentence and of each two adjacent ones as bigrams of the window's own text gives,
-    on every passage and on sentences that do not (phrases, runs and scripts across where they
-    meet); and on the passages most windows of two are not normalized again."""
+def test_a_passages_window_texts_are_each_windows_own(retriever, bundled_parts) -> None:
+    """window_norms takes two sentences' texts from each alone where they normalize so: each
+    sentence's and each two adjacent ones' as normalizing the window's own text gives, on every
+    passage and on sentences that do not (phrases, runs and scripts across where they meet); and
+    on the passages most windows of two are not normalized again."""
     from bot.corpus import sentence_spans
 
     analyzer = retriever.analyzer
@@ -448,11 +453,28 @@ def test_a_passages_window_pairs_are_each_windows_own(retriever, bundled_parts) 
     try:
         for text, sentences in texts + _window_texts():
             spans = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
-            assert analyzer.window_bigrams(text, sentences) == [frozenset(analyzer.bigrams(text[s:e])) for s, e in spans], \
+            assert analyzer.window_norms(text, sentences) == [analyzer.normalize(text[s:e]) for s, e in spans], \
                 (text, sentences)
     finally:
         analyzer._normalizer.joins = original
     assert sum(joined) > len(joined) / 2 and not all(joined)
+
+
+def test_a_windows_pairs_are_its_bigrams(retriever, bundled_parts) -> None:
+    """pair_windows finds a pair in the windows whose bigrams hold it: for every pair of the
+    bundled passages and of texts cut where normalizing differs, and for what bigrams never hold
+    (a stop word, Latin, a run of three) or hold as a lone character."""
+    from bot.corpus import sentence_spans
+
+    analyzer = retriever.analyzer
+    texts = [(p.text, sentence_spans(p.text) or [(0, len(p.text))]) for p in bundled_parts[1].passages[::4]]
+    for text, sentences in texts + _window_texts()[::10]:
+        spans = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
+        bigrams = [frozenset(analyzer.bigrams(text[s:e])) for s, e in spans]
+        asked = sorted(set().union(*bigrams)) + ["什么", "ab", "的", "好", "开源模", "源模"]
+        expected = {p: tuple(w for w, held in enumerate(bigrams) if p in held) for p in asked}
+        assert analyzer.pair_windows(analyzer.window_norms(text, sentences), asked) == \
+            {p: ws for p, ws in expected.items() if ws}, (text, sentences)
 
 
 def test_a_local_form_and_a_join_normalize_as_the_whole_does(retriever, bundled_parts) -> None:

@@ -69,12 +69,12 @@ SET_COLUMN = 256
 _SET_ROWS = 64
 # Candidates the relevance model judges for the first page (the question must be answered by one).
 JUDGED = 5
-# Passages whose tokens, terms and sentence windows are kept between questions: enough for a
-# question's pool over several pages and its follow-ups. Measured at 200,000 passages (400
+# Passages whose tokens, terms and sentence windows' texts are kept between questions: enough
+# for a question's pool over several pages and its follow-ups. Measured at 200,000 passages (400
 # questions, bench/bench_retrieval.py): 4,096 held some 60 MB more than 1,024 for no speed seen.
 PASSAGE_CACHE = 1024
-# Sentence windows are the biggest entry (some 30 KB: each sentence, and each two, as two sets of
-# strings) and only the few candidates judged of each question need them: fewer are kept.
+# Each term's places in a passage are a bigger entry (a tuple a term) and only the passages shown
+# need them (snippets): fewer are kept.
 WINDOW_CACHE = 256
 # Words of questions (with their forms) whose weights and relevance facts are kept between
 # questions: a few hundred bytes each; a day's questions use a few thousand distinct words.
@@ -172,7 +172,7 @@ class Retriever:
         # Passages' token spans are needed only for the few passages shown.
         self._spans = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_tokens)
         self._terms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_terms)
-        self._windows = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_window_places)
+        self._window_norms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_window_norms)
         # Only the few passages shown need their terms' places (a question's pages, its follow-ups).
         self._places = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_places)
         # What depends on a word alone, kept between questions: words recur (names, topics).
@@ -681,7 +681,8 @@ class Retriever:
         # Pairs of the question the library lacks count as missing, like unseen words.
         bigram_total += query.unseen_bigrams * self.bigrams.unseen_idf
         specs = _share_specs(words)
-        windows = [self._window_coverage(i, specs) for i in listed]
+        wanted = _wanted(specs)
+        windows = [self._window_coverage(i, specs, wanted) for i in listed]
         # Rows of one article's section share their head: its shares are found once.
         heads: dict[tuple[frozenset[str], frozenset[str]], list[float]] = {}
         for i in listed:
@@ -746,11 +747,12 @@ class Retriever:
             out[n] = at[:len(rows)] < at[len(rows):]
         return out
 
-    def _window_coverage(self, i: int, specs: list[tuple]) -> np.ndarray:
+    def _window_coverage(self, i: int, specs: list[tuple], wanted: tuple[frozenset[str], tuple[str, ...]]) -> np.ndarray:
         """windows x words: the share of each word (specs: _share_specs) one or two adjacent
         sentences of passage i hold: what _shares_in gives each window, from the windows that
-        hold each term and pair (a window holding none of a word's keeps its 0.0)."""
-        count, terms, pairs = self._windows(i)
+        hold each term and pair (a window holding none of a word's keeps its 0.0); wanted: the
+        specs' terms and pairs (_wanted)."""
+        count, terms, pairs = self._window_places(i, *wanted)
         if not count:
             return np.zeros((0, len(specs)))
         width = len(specs)
@@ -772,44 +774,42 @@ class Retriever:
                         out[w * width + g] = max(share, PAIR_SHARE * held / pair_count)
         return np.array(out, dtype=np.float64).reshape(count, width)
 
-    def _passage_window_places(self, i: int) -> tuple[int, dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
-        """How many windows passage i has (_passage_windows), and which of them hold each term and
-        each character pair (in order): what reading _passage_windows window by window gives,
-        without its sets of terms. A window [start, end) holds a term at [s, e) when start <= s
-        and e <= end; the sentences are in order and apart, so only the sentence a term starts in
-        (the last starting at or before it), the pair of it and the next, and the pair of the one
-        before and it can."""
-        text = self.passages[i].text
-        tokens = self._spans(i)
-        sentences = sentence_spans(text) or [(0, len(text))]
-        count = 2 * len(sentences) - 1
-        starts = [start for start, _ in sentences]
-        ends = [end for _, end in sentences]
+    def _window_places(self, i: int, tokens: frozenset[str], pairs: tuple[str, ...]
+                       ) -> tuple[int, dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        """How many windows passage i has (_passage_windows), and which of them hold each of
+        tokens and each of pairs (in order; those held by none left out): what reading
+        _passage_windows window by window gives. A window [start, end) holds a term at [s, e)
+        when start <= s and e <= end; the sentences are in order and apart, so only the sentence
+        a term starts in (the last starting at or before it), the pair of it and the next, and
+        the pair of the one before and it can. Only the question's terms and pairs are looked
+        for: a passage has hundreds, and most passages judged are judged once."""
+        sentences, norms = self._window_norms(i)
         last = len(sentences) - 1
+        starts = [start for start, _ in sentences]
         held: dict[str, set[int]] = {}
-        for token, s, e, _ in tokens:
+        for token, s, e, _ in self._spans(i):
+            if token not in tokens:
+                continue
             k = bisect.bisect_right(starts, s) - 1
             if k < 0:
                 continue
             windows = held.get(token)
             if windows is None:
                 windows = held[token] = set()
-            if e <= ends[k]:
+            if e <= sentences[k][1]:
                 windows.add(k)                      # its sentence
                 if k > 0:
                     windows.add(last + k)           # the one before and its sentence
-            if k < last and e <= ends[k + 1]:
+            if k < last and e <= sentences[k + 1][1]:
                 windows.add(last + k + 1)           # its sentence and the next
         terms = {token: tuple(sorted(windows)) for token, windows in held.items() if windows}
-        pairs: dict[str, list[int]] = {}
-        for w, window in enumerate(self.analyzer.window_bigrams(text, sentences)):
-            for pair in window:
-                places = pairs.get(pair)
-                if places is None:
-                    pairs[pair] = [w]
-                else:
-                    places.append(w)
-        return count, terms, {p: tuple(ws) for p, ws in pairs.items()}
+        return len(norms), terms, self.analyzer.pair_windows(norms, pairs)
+
+    def _passage_window_norms(self, i: int) -> tuple[list[tuple[int, int]], list[str]]:
+        """Passage i's sentences and the normalized text of each window (Analyzer.window_norms)."""
+        text = self.passages[i].text
+        sentences = sentence_spans(text) or [(0, len(text))]
+        return sentences, self.analyzer.window_norms(text, sentences)
 
     def _row_head(self, i: int) -> tuple[frozenset[str], frozenset[str]]:
         """The terms and character pairs of row i's head (its article's title and its section)."""
@@ -1319,6 +1319,13 @@ def library_word_columns(counts) -> np.ndarray:
 def _share_specs(words: Sequence[Word]) -> list[tuple[tuple[tuple[str, float], ...], tuple[str, ...], int]]:
     """Per word, what _shares_in reads: its forms' shares, largest first, its pairs and their count."""
     return [word.share_spec for word in words]
+
+
+def _wanted(specs: list[tuple]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The terms and the character pairs specs read (_share_specs), the pairs in order."""
+    tokens = frozenset(token for shares, _, _ in specs for token, _ in shares)
+    pairs = tuple(dict.fromkeys(pair for _, texts, _ in specs for pair in texts))
+    return tokens, pairs
 
 
 def _shares_in(held: frozenset[str], pairs: frozenset[str], specs: list[tuple]) -> list[float]:
