@@ -114,64 +114,98 @@ static int sorted_within(const int32_t *rows, const Column *columns, Py_ssize_t 
    operations are those of a column at a time, in the same order. */
 #define TILE 2048
 
-/* out[rows[k]] += values[k] x weight for the column's postings k from *start on with rows below
-   limit; *start moves past them. */
+/* Where a column's postings of the tile end: the first at or after start with a row of limit or
+   more. A column's postings of one tile are found by a binary search, so the loops that add them
+   test nothing else a posting. A column reaching the library's end needs none. */
+static Py_ssize_t tile_end(const int32_t *rows, Py_ssize_t start, Py_ssize_t end, Py_ssize_t limit)
+{
+    if (start == end || rows[end - 1] < limit)
+        return end;
+    return lower_bound(rows, start, end, limit);
+}
+
+/* out[rows[k]] += values[k] x weight for the column's postings of the tile; *start moves past them. */
 static void add_column(double *restrict out, const int32_t *restrict rows, const float *restrict values,
                        Py_ssize_t *start, Py_ssize_t end, float weight, Py_ssize_t limit)
 {
-    Py_ssize_t k = *start;
-    for (; k < end && rows[k] < limit; k++)
+    Py_ssize_t stop = tile_end(rows, *start, end, limit);
+    for (Py_ssize_t k = *start; k < stop; k++)
         out[rows[k]] += (double)(values[k] * weight);
-    *start = k;
+    *start = stop;
+}
+
+/* The span [*first, *last) of a tile's rows (from its first row, base) that some column's
+   postings reached, widened to [from, to). */
+static void reach(Py_ssize_t *first, Py_ssize_t *last, Py_ssize_t from, Py_ssize_t to)
+{
+    if (from >= to)
+        return;
+    if (from < *first)
+        *first = from;
+    if (to > *last)
+        *last = to;
 }
 
 /* One form of a word of several over a tile: its contributions added to total, the largest kept
-   in best (both indexed from the tile's first row, base). */
+   in best (both indexed from the tile's first row, base); the span its rows reach into [*first, *last). */
 static void add_form(double *restrict total, double *restrict best, const int32_t *restrict rows,
                      const float *restrict values, Py_ssize_t *start, Py_ssize_t end, float weight,
-                     Py_ssize_t base, Py_ssize_t limit)
+                     Py_ssize_t base, Py_ssize_t limit, Py_ssize_t *first, Py_ssize_t *last)
 {
-    Py_ssize_t k = *start;
-    for (; k < end && rows[k] < limit; k++) {
+    Py_ssize_t k = *start, stop = tile_end(rows, k, end, limit);
+    if (k < stop)
+        reach(first, last, rows[k] - base, rows[stop - 1] - base + 1);
+    for (; k < stop; k++) {
         Py_ssize_t at = rows[k] - base;
         double contribution = (double)(values[k] * weight);
         total[at] += contribution;
         /* stored whichever is larger: a maximum, not a branch the data mispredicts */
         best[at] = contribution > best[at] ? contribution : best[at];
     }
-    *start = k;
+    *start = stop;
 }
 
-/* One pair column over a tile: its contributions added to sum (indexed from the tile's first row). */
+/* One pair column over a tile: its contributions added to sum (indexed from the tile's first
+   row, base); the span its rows reach into [*first, *last). */
 static void add_pair(double *restrict sum, const int32_t *restrict rows, const float *restrict values,
-                     Py_ssize_t *start, Py_ssize_t end, float weight, Py_ssize_t base, Py_ssize_t limit)
+                     Py_ssize_t *start, Py_ssize_t end, float weight, Py_ssize_t base, Py_ssize_t limit,
+                     Py_ssize_t *first, Py_ssize_t *last)
 {
-    Py_ssize_t k = *start;
-    for (; k < end && rows[k] < limit; k++)
+    Py_ssize_t k = *start, stop = tile_end(rows, k, end, limit);
+    if (k < stop)
+        reach(first, last, rows[k] - base, rows[stop - 1] - base + 1);
+    for (; k < stop; k++)
         sum[rows[k] - base] += (double)(values[k] * weight);
-    *start = k;
+    *start = stop;
 }
 
-/* tile += best + tie x (total - best), as (total - best), x tie, + best; total and best zeroed. */
-static void add_word(double *restrict tile, double *restrict total, double *restrict best, Py_ssize_t size,
-                     double tie_share)
+/* tile += best + tie x (total - best), as (total - best), x tie, + best, over the rows first..last-1
+   the word's forms reached (elsewhere total and best are 0.0 and the part 0.0, which leaves a
+   score as it is); total and best zeroed there. */
+static void add_word(double *restrict tile, double *restrict total, double *restrict best, Py_ssize_t first,
+                     Py_ssize_t last, double tie_share)
 {
-    for (Py_ssize_t at = 0; at < size; at++) {
+    for (Py_ssize_t at = first; at < last; at++) {
         double part = total[at] - best[at];
         part = part * tie_share;
         part = part + best[at];
         tile[at] += part;
     }
-    memset(total, 0, sizeof(double) * size);
-    memset(best, 0, sizeof(double) * size);
+    if (first < last) {
+        memset(total + first, 0, sizeof(double) * (last - first));
+        memset(best + first, 0, sizeof(double) * (last - first));
+    }
 }
 
-/* tile += sum x bigram_weight; sum zeroed. */
-static void add_pairs(double *restrict tile, double *restrict sum, Py_ssize_t size, double bigram_weight)
+/* tile += sum x bigram_weight over the rows first..last-1 the pairs reached (0.0 x bigram_weight
+   elsewhere, which leaves a score as it is); sum zeroed there. */
+static void add_pairs(double *restrict tile, double *restrict sum, Py_ssize_t first, Py_ssize_t last,
+                      double bigram_weight)
 {
-    for (Py_ssize_t at = 0; at < size; at++)
+    for (Py_ssize_t at = first; at < last; at++)
         tile[at] += sum[at] * bigram_weight;
-    memset(sum, 0, sizeof(double) * size);
+    if (first < last)
+        memset(sum + first, 0, sizeof(double) * (last - first));
 }
 
 /* After a tile's parts: its boosted rows' scores times their boost (the formula's last
@@ -224,16 +258,19 @@ static Py_ssize_t score(double *out, double *work, const int32_t *word_rows, con
             }
             /* A word of several forms: total and best of its forms over the tile, then
                best + tie x (total - best) added to every row of it (0.0 where it holds none). */
+            Py_ssize_t first = size, last = 0;
             for (Py_ssize_t f = 0; f < count; f++)
                 add_form(total, best, word_rows, word_values, &forms[f].start, forms[f].end, forms[f].weight,
-                         base, limit);
-            add_word(out + base, total, best, size, tie_share);
+                         base, limit, &first, &last);
+            add_word(out + base, total, best, first, last, tie_share);
         }
         if (with_pairs) {
             /* The pairs' sum over the tile, times bigram_weight, added last. */
+            Py_ssize_t first = size, last = 0;
             for (Py_ssize_t p = 0; p < pair_count; p++)
-                add_pair(total, pair_rows, pair_values, &pairs[p].start, pairs[p].end, pairs[p].weight, base, limit);
-            add_pairs(out + base, total, size, bigram_weight);
+                add_pair(total, pair_rows, pair_values, &pairs[p].start, pairs[p].end, pairs[p].weight, base, limit,
+                         &first, &last);
+            add_pairs(out + base, total, first, last, bigram_weight);
         }
         positives += finish_tile(out, base, limit, boosted, boosts, &next_boost, boost_count, block_size, peaks,
                                  blocks);
