@@ -22,7 +22,7 @@ import os
 import tempfile
 from pathlib import Path
 
-import jieba
+from bot.jieba_import import jieba
 
 # Bump when the file's layout changes.
 PREFIX_CACHE_VERSION = "1"

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-import jieba
-import jieba.finalseg
+from bot.jieba_import import jieba
 
 from bot import prefixdict
 from bot.config import RetrievalConfig

@@ -206,3 +206,24 @@ def test_score_counts_ranks_abstentions_and_misses() -> None:
     assert report.lines()[:2] == [
         "on-topic 3: hit@1 0.333  hit@3 0.667  mrr 0.500  false abstain 0.333",
         "off-topic 2: abstained 1/2"]
+
+
+def test_the_bot_imports_jieba_without_pkg_resources_and_leaves_it_importable(isolated_env) -> None:
+    """A search takes jieba through bot.jieba_import: pkg_resources, which reads every installed
+    distribution's metadata (a seventh of the first answer), is never imported on the way, jieba
+    still reads its own files (its dictionary cuts the answer's words), and a later import works."""
+    import subprocess
+    import sys
+
+    script = ("import io, json, sys, contextlib\n"
+              "from bot.cli import main\n"
+              "out = io.StringIO()\n"
+              "with contextlib.redirect_stdout(out):\n"
+              "    main(['search', '--json', '--top', '1', 'DeepSeek 为什么开源'])\n"
+              "assert 'pkg_resources' not in sys.modules, 'pkg_resources imported'\n"
+              "assert json.loads(out.getvalue())['results'], out.getvalue()\n"
+              "import pkg_resources\n"
+              "print('ok')\n")
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True,
+                          timeout=300, env=isolated_env)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
