@@ -218,8 +218,11 @@ class Analyzer:
         characters are then of one run), so most are found without cutting the windows in pairs;
         a stop word or a text that is not Chinese never is."""
         out: dict[str, tuple[int, ...]] = {}
+        # Most of a question's pairs are in none of a passage's windows: one search over them all
+        # (apart, so no pair spans two) rules those out.
+        everything = "\n".join(norms)
         for pair in pairs:
-            if pair in out or pair in self.stopwords or not _CJK_RUN.fullmatch(pair):
+            if pair not in everything or pair in out or pair in self.stopwords or not _CJK_RUN.fullmatch(pair):
                 continue
             if len(pair) == 2:
                 held = tuple(w for w, norm in enumerate(norms) if pair in norm)
