@@ -259,18 +259,23 @@ def test_numpys_sum_and_log1p_as_the_feature_lists_compute_them() -> None:
     assert [_log1p(c) for c in counts.tolist()] == np.log1p(counts).tolist()
 
 
-def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(retriever) -> None:
+def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(retriever, monkeypatch) -> None:
     """_window_coverage reads which windows hold each term and pair: the same shares as _shares_in
-    over each window of every passage, for every question's words."""
+    over each window of every passage, for every question's words, from every term's windows kept
+    (a small library's) or from the question's own looked up (a large one's)."""
     from bot.retrieval.retriever import _share_specs, _shares_in, _wanted
 
-    for question in questions()[::3]:
-        specs = _share_specs(list(retriever.prepare(question).words))
-        for i in range(len(retriever.passages)):
-            windows = retriever._passage_windows(i)
-            plain = np.array([_shares_in(held, pairs, specs) for held, pairs in windows],
-                             dtype=np.float64).reshape(len(windows), len(specs))
-            assert np.array_equal(retriever._window_coverage(i, specs, _wanted(specs)), plain)
+    assert retriever._every_window_place is not None
+    for kept in (True, False):
+        if not kept:
+            monkeypatch.setattr(retriever, "_every_window_place", None)
+        for question in questions()[::3]:
+            specs = _share_specs(list(retriever.prepare(question).words))
+            for i in range(len(retriever.passages)):
+                windows = retriever._passage_windows(i)
+                plain = np.array([_shares_in(held, pairs, specs) for held, pairs in windows],
+                                 dtype=np.float64).reshape(len(windows), len(specs))
+                assert np.array_equal(retriever._window_coverage(i, specs, _wanted(specs)), plain)
 
 
 def test_the_one_pass_jieba_cut_is_jiebas_own(retriever, bundled_parts) -> None:
@@ -412,6 +417,8 @@ def test_a_passages_window_places_are_what_its_windows_sets_give(retriever) -> N
         assert found_pairs == {p: tuple(ws) for p, ws in pairs.items()}
         some = sorted(pairs)[::3]
         assert retriever._window_places(i, frozenset(), tuple(some))[2] == {p: tuple(pairs[p]) for p in some}
+        # A small library keeps every term's and pair's windows: the same.
+        assert retriever._passage_window_places(i) == (count, found_terms, found_pairs)
 
 
 def _window_texts() -> list[tuple[str, list[tuple[int, int]]]]:

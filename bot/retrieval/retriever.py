@@ -74,7 +74,10 @@ JUDGED = 5
 # questions, bench/bench_retrieval.py): 4,096 held some 60 MB more than 1,024 for no speed seen.
 PASSAGE_CACHE = 1024
 # Each term's places in a passage are a bigger entry (a tuple a term) and only the passages shown
-# need them (snippets): fewer are kept.
+# need them (snippets): fewer are kept. A library of at most this many passages also keeps every
+# passage's windows of every term and pair (some 14 KB each): all of them fit, so each question
+# only looks its words up; in a larger one most passages judged are judged once, and a question
+# looks for its own words alone (Retriever._window_places).
 WINDOW_CACHE = 256
 # Words of questions (with their forms) whose weights and relevance facts are kept between
 # questions: a few hundred bytes each; a day's questions use a few thousand distinct words.
@@ -173,6 +176,9 @@ class Retriever:
         self._spans = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_tokens)
         self._terms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_terms)
         self._window_norms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_window_norms)
+        self._every_window_place = None
+        if len(self.passages) <= WINDOW_CACHE:
+            self._every_window_place = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_window_places)
         # Only the few passages shown need their terms' places (a question's pages, its follow-ups).
         self._places = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_places)
         # What depends on a word alone, kept between questions: words recur (names, topics).
@@ -752,7 +758,10 @@ class Retriever:
         sentences of passage i hold: what _shares_in gives each window, from the windows that
         hold each term and pair (a window holding none of a word's keeps its 0.0); wanted: the
         specs' terms and pairs (_wanted)."""
-        count, terms, pairs = self._window_places(i, *wanted)
+        if self._every_window_place is not None:
+            count, terms, pairs = self._every_window_place(i)
+        else:
+            count, terms, pairs = self._window_places(i, *wanted)
         if not count:
             return np.zeros((0, len(specs)))
         width = len(specs)
@@ -804,6 +813,17 @@ class Retriever:
                 windows.add(last + k + 1)           # its sentence and the next
         terms = {token: tuple(sorted(windows)) for token, windows in held.items() if windows}
         return len(norms), terms, self.analyzer.pair_windows(norms, pairs)
+
+    def _passage_window_places(self, i: int) -> tuple[int, dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        """_window_places of every term and every character pair passage i holds."""
+        sentences, norms = self._window_norms(i)
+        pairs: dict[str, list[int]] = {}
+        for w, norm in enumerate(norms):
+            for pair in dict.fromkeys(self.analyzer.normalized_bigrams(norm)):
+                pairs.setdefault(pair, []).append(w)
+        tokens = frozenset(token for token, _, _, _ in self._spans(i))
+        count, terms, _ = self._window_places(i, tokens, ())
+        return count, terms, {pair: tuple(ws) for pair, ws in pairs.items()}
 
     def _passage_window_norms(self, i: int) -> tuple[list[tuple[int, int]], list[str]]:
         """Passage i's sentences and the normalized text of each window (Analyzer.window_norms)."""
