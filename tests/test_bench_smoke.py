@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from bot.corpus import load_corpus
 
@@ -153,3 +154,24 @@ def test_worker_reports_every_figure_on_the_bundled_corpus(base, tmp_path):
     assert reference["compared"] >= 6
     assert reference["same_top_as_plain"] == reference["compared"]
     assert (tmp_path / "cache").exists()  # the worker built its index cache where it was told
+
+
+def test_a_traditional_library_is_written_with_the_questions_its_gold_strings_still_find(tmp_path: Path) -> None:
+    """bench/traditional_library.py: the articles and questions in Traditional with Taiwan usage
+    (软件 -> 軟體), the Simplified questions kept beside them, and a question whose gold string
+    converted alone is no longer in the converted library (并 alone is 並, 并入 is 併入) left out of both."""
+    traditional = _load("traditional_library")
+    cmrc = tmp_path / "cmrc"
+    (cmrc / "seeds").mkdir(parents=True)
+    (cmrc / "seeds" / "a.txt").write_text("# 软件\n\n这个软件在网络上发布。后来此地被并入莫斯科公国。\n", encoding="utf-8")
+    cases = [{"q": "这个软件在哪里发布？", "gold": ["在网络上发布"]},
+             {"q": "此地后来怎样了？", "gold": ["此地被并"]},
+             {"q": "今天天气怎么样", "gold": []}]
+    (cmrc / "questions.yaml").write_text(yaml.safe_dump({"cases": cases}, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "tw"
+    assert traditional.main(["--cmrc", str(cmrc), "--out", str(out)]) == 0
+    assert "軟體" in (out / "seeds" / "a.txt").read_text(encoding="utf-8")
+    written = yaml.safe_load((out / "questions.yaml").read_text(encoding="utf-8"))["cases"]
+    kept = yaml.safe_load((out / "questions_simplified.yaml").read_text(encoding="utf-8"))["cases"]
+    assert [c["q"] for c in written] == ["這個軟體在哪裡釋出？", "今天天氣怎麼樣"]
+    assert kept == [cases[0], cases[2]] and written[0]["gold"] == ["在網路上釋出"]
