@@ -529,9 +529,10 @@ class Engine:
 
     def _exchange(self, user_id: int, question: str, hits: list[Hit], query: str, offset: int,
                   context: str | None, lang: str, avoid: tuple[str, ...] = ()) -> Exchange:
-        """The turns a reply adds: the user's words, and the bot's summary with what /more continues."""
+        """The turns a reply adds: the user's words, and the bot's summary with what /more continues
+        (a page past the first that found nothing says the passages ran out, not that none was found)."""
         summary = (say("bot_summary_answer", lang, count=len(hits)) if hits
-                   else say("bot_summary_none", lang))
+                   else say("bot_summary_no_more", lang) if offset > 0 else say("bot_summary_none", lang))
         return Exchange(user_id, question, summary, tuple(h.passage.id for h in hits), query, offset, context, avoid)
 
     # --- two steps, for an adapter that stores a reply only once it was delivered ------------

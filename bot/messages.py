@@ -175,6 +175,7 @@ TEXTS: dict[str, dict[str, str]] = {
                        "en": "That article is no longer there (the articles may have changed). Try /sources."},
     "bot_summary_answer": {"zh": "引用了 {count} 段", "en": "quoted {count} passages"},
     "bot_summary_none": {"zh": "没有找到相关段落", "en": "no relevant passage"},
+    "bot_summary_no_more": {"zh": "没有更多相关段落了", "en": "no more passages"},
     # --- console --------------------------------------------------------------------------
     "console_banner": {
         "zh": "quotebot 控制台：输入问题回车即可，/help 查看命令，Ctrl-D 退出。",

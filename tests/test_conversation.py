@@ -233,6 +233,20 @@ async def test_history_shows_turns_and_forget_erases_them(engine: Engine) -> Non
     assert (await engine.handle(6, 6, "/more")).kind is ReplyKind.NO_MORE
 
 
+async def test_history_tells_passages_that_ran_out_from_a_question_that_found_none(engine: Engine) -> None:
+    """/history's line for a page past the answers says they ran out (the reply the user saw),
+    not that nothing relevant was found, which a question with no match says."""
+    await engine.handle(7, 7, "咖啡")
+    for _ in range(10):
+        if (await engine.handle(7, 7, "更多")).kind is ReplyKind.NO_MORE:
+            break
+    else:
+        raise AssertionError("更多 never ran out")
+    await engine.handle(7, 7, "红烧肉怎么做？")
+    bot_lines = [t.text for t in (await engine.handle(7, 7, "/history")).turns if t.role == "bot"]
+    assert bot_lines[-2] == "没有更多相关段落了" and bot_lines[-1] == "没有找到相关段落", bot_lines
+
+
 def test_context_gives_the_neighbours(engine: Engine) -> None:
     assert [p.id for p in engine.context("coffee#1")] == ["coffee#0", "coffee#1", "coffee#2"]
     assert engine.context("nope#1") == ()
