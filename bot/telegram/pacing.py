@@ -20,9 +20,11 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, BaseRateLimiter
 
 from bot.config import LimitsConfig
+from bot.telegram.delivery import retry_after_seconds
 from bot.telegram.throttle import Verdict
 
 # Methods that post a message into a chat: what Telegram's per-chat limits count.
@@ -91,6 +93,8 @@ class ChatPacer(BaseRateLimiter[int]):
         self._spacing = 1.0 / limits.overall_per_second
         self._next_start = 0.0
         self._windows: dict[int, Window] = {}
+        # Until when Telegram's last retry_after holds every request (_flood_gated).
+        self._flood_until = 0.0
 
     async def initialize(self) -> None:
         await self._inner.initialize()
@@ -122,6 +126,7 @@ class ChatPacer(BaseRateLimiter[int]):
                               rate_limit_args: int | None) -> Any:
         """Wait for the chat's window (message methods only), then let AIORateLimiter send."""
         chat_id = _chat_id(data.get("chat_id"))
+        callback = self._flood_gated(callback)
         if endpoint not in MESSAGE_METHODS or chat_id is None:
             return await self._inner.process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
         # A negative rate_limit_args is our marker (RESERVE_ONE); AIORateLimiter would read a
@@ -143,6 +148,23 @@ class ChatPacer(BaseRateLimiter[int]):
             self._overall.sent()
             window.sent()
             return result
+
+    def _flood_gated(self, callback: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Coroutine[Any, Any, Any]]:
+        """callback, started only once Telegram's last retry_after is over, and noting a new one.
+
+        AIORateLimiter holds other requests while the one that got a 429 sleeps, but its gate is
+        reopened when any request in flight meanwhile ends (each attempt's `finally`), so one
+        waiting there could go out inside the window (seen by the emulator tests' proxy under
+        load); this gate is closed until the window ends, whoever finishes first."""
+        async def send(*args: Any, **kwargs: Any) -> Any:
+            while (wait := self._flood_until - self._clock()) > 0:
+                await self._sleep(wait)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self._flood_until = max(self._flood_until, self._clock() + retry_after_seconds(exc))
+                raise
+        return send
 
     async def _wait(self, window: Window, reserve: int) -> None:
         """Until the window has a place (leaving `reserve` free)."""

@@ -107,6 +107,43 @@ async def test_a_group_answer_leaves_the_last_place_for_the_busy_notice() -> Non
     assert backlog.check(-6)[0] is Verdict.ALLOW  # other groups are not affected
 
 
+async def test_a_429_holds_every_request_until_its_retry_after_is_over() -> None:
+    """Telegram's retry_after holds the bot's requests: one started after a 429 waits out the
+    window even when another request that was in flight meanwhile ends first (which reopens
+    AIORateLimiter's own gate), in another chat or with no chat at all; later ones go at once."""
+    clock = Clock()
+    pacer = ChatPacer(LimitsConfig(), flood_retries=0, clock=clock, sleep=clock.sleep)
+    started: list[tuple[str, float]] = []
+    release = asyncio.Event()
+
+    async def slow(**_: object) -> bool:          # in flight while the 429 comes
+        started.append(("slow", clock.now))
+        await release.wait()
+        return True
+
+    async def flooded(**_: object) -> bool:
+        started.append(("flooded", clock.now))
+        raise RetryAfter(timedelta(seconds=5))
+
+    async def post(name: str) -> bool:
+        started.append((name, clock.now))
+        return True
+
+    in_flight = asyncio.create_task(pacer.process_request(slow, (), {}, "sendMessage", {"chat_id": 1}, None))
+    await asyncio.sleep(0)
+    with pytest.raises(RetryAfter):
+        await pacer.process_request(flooded, (), {}, "sendMessage", {"chat_id": 2}, None)
+    release.set()
+    assert await in_flight
+    flood_at = clock.now
+    await pacer.process_request(post, ("other chat",), {}, "sendMessage", {"chat_id": 3}, None)
+    await pacer.process_request(post, ("no chat",), {}, "answerCallbackQuery", {"callback_query_id": "9"}, None)
+    await pacer.process_request(post, ("after",), {}, "sendMessage", {"chat_id": 4}, None)
+    times = dict(started)
+    assert times["other chat"] >= flood_at + 5 and times["no chat"] >= flood_at + 5
+    assert times["after"] - times["other chat"] < 1.0
+
+
 async def test_calls_without_a_chat_pass_straight_through() -> None:
     clock = Clock()
     pacer = ChatPacer(LimitsConfig(private_burst=1), flood_retries=0, clock=clock, sleep=clock.sleep)
