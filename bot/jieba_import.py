@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import sys
 
-if "jieba" not in sys.modules and "pkg_resources" not in sys.modules:
+_BLOCKED = "jieba" not in sys.modules and "pkg_resources" not in sys.modules
+if _BLOCKED:
     sys.modules["pkg_resources"] = None  # type: ignore[assignment]
-    try:
-        import jieba
-        import jieba.finalseg
-    finally:
+try:
+    import jieba
+    import jieba.finalseg  # noqa: F401
+finally:
+    if _BLOCKED:
         del sys.modules["pkg_resources"]
-
-import jieba  # noqa: E402
-import jieba.finalseg  # noqa: E402,F401
 
 __all__ = ["jieba"]

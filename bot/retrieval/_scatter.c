@@ -135,11 +135,9 @@ static void add_column(double *restrict out, const int32_t *restrict rows, const
 }
 
 /* The span [*first, *last) of a tile's rows (from its first row, base) that some column's
-   postings reached, widened to [from, to). */
+   postings reached, widened to [from, to) (not empty). */
 static void reach(Py_ssize_t *first, Py_ssize_t *last, Py_ssize_t from, Py_ssize_t to)
 {
-    if (from >= to)
-        return;
     if (from < *first)
         *first = from;
     if (to > *last)
