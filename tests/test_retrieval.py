@@ -208,6 +208,12 @@ def test_english_question_finds_the_chinese_passage(retriever: Retriever) -> Non
     assert "智商税" in hits[0].passage.text
 
 
+def test_an_english_word_meets_each_usual_translation(retriever: Retriever) -> None:
+    # The articles call Sarah Guo a 投资人, not a 投资者: both are what "investor" means.
+    hits = retriever.search("What do investors think about open-source models?")
+    assert hits and "投资人" in hits[0].passage.text
+
+
 def test_traditional_question_finds_the_simplified_passage(retriever: Retriever) -> None:
     assert "开源情怀" in retriever.search("甚麼是開源情懷？")[0].passage.text
 
