@@ -219,7 +219,10 @@ def test_a_question_asking_a_number_is_not_answered_by_a_passage_without_one() -
     from bot.retrieval import Retriever, holds_asked_number
     from bot.retrieval.retriever import _ASKS_NUMBER, _NUMERAL
     assert all(_NUMERAL.search(t) for t in ("成立于 2015 年", "二十三岁", "两个校区", "第二位皇后", "一半以上", "每天六小时"))
-    assert not any(_NUMERAL.search(t) for t in ("一种智商税", "一样的看法", "统一", "一个人", "H20 芯片", "Yi-34B", "GPT-5", "01.AI"))
+    assert not any(_NUMERAL.search(t) for t in ("一种智商税", "一样的看法", "统一", "一个人", "H20 芯片", "Yi-34B", "GPT-5", "01.AI",
+                                             "Claude 3 Opus", "Windows 10 Pro"))
+    # A number between two Latin words is a name's only when a capital word follows it.
+    assert all(_NUMERAL.search(t) for t in ("GPT 4 发布了", "founded in 2019 by", "DeepSeek 3 个月后"))
     # Passages are read as written: a Traditional article's numerals and full-width digits count.
     assert all(_NUMERAL.search(t) for t in ("顏色有白色與黑色兩種", "人口約一萬", "２０２３年"))
     assert not _NUMERAL.search("一種智商稅")

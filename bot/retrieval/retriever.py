@@ -98,11 +98,11 @@ _ASKS_NUMBER = re.compile(r"多少|(?<!哪)几(?:个|岁|年|次|位|名|种|部
 # For a question of its own, number_missing is a feature among others and any numeral counts.
 _ASKS_AGE = re.compile(r"多大了|多大年纪|多大岁数|多少岁|几岁|年龄|年纪|岁数|\bhow old\b", re.I)
 _AGE = re.compile(r"岁|歲|年龄|年齡|年纪|年紀|出生|生于|生於|诞生|誕生|\bborn\b|\baged?\b", re.I)
-# A numeral: digits that are not part of a name (H20, Yi-34B, GPT-5, 01.AI), Chinese numerals of two characters or more (二十三, 一百), a numeral before a
+# A numeral: digits that are not part of a name (H20, Yi-34B, GPT-5, 01.AI, Claude 3 Opus), Chinese numerals of two characters or more (二十三, 一百), a numeral before a
 # word (六小时, 两个, 五种: a passage that says 十分 too counts, which only answers more often),
 # one before a unit (一半, 一小时; not 一种, 一个: "a"), or an ordinal (第二). Passages are read as
 # written, so the Traditional forms count too (兩種, 一萬, 三歲) and full-width digits.
-_NUMERAL = re.compile(r"(?<![A-Za-z0-9.-])[0-9０-９]+(?![0-9０-９]*(?:[A-Za-z]|[.-][A-Za-z]))"
+_NUMERAL = re.compile(r"(?<![A-Za-z0-9.-])(?!(?<=[A-Za-z] )[0-9０-９]+ [A-Z])[0-9０-９]+(?![0-9０-９]*(?:[A-Za-z]|[.-][A-Za-z]))"
                       r"|[零〇一二两兩三四五六七八九十百千万萬亿億]{2,}"
                       r"|一[岁歲年月日天万萬亿億千百倍半小分秒周週]"
                       r"|[二两兩三四五六七八九十][\u4e00-\u9fff]|第[一二三四五六七八九十]")
