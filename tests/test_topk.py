@@ -398,7 +398,8 @@ def test_a_library_takes_the_compiled_loop_from_its_size_on_and_numpys_without_i
     words = TermColumns(random_counts(rng, 300, 10), FieldParams(k1=0.9, b=0.5, head_weight=0.0, head_b=0.5))
     assert Scorer(words, words, 0.25, TIE)._kernel is None   # a small library keeps np.add.at a column
     monkeypatch.setattr(topk, "COMPILED_FROM", 300)
-    assert Scorer(words, words, 0.25, TIE)._kernel is compiled_loop.score_range
+    compiled = Scorer(words, words, 0.25, TIE)
+    assert compiled._kernel is compiled_loop.score_range and compiled._checked   # its index read once
     # Not built (no C compiler at install): scipy's scatter and numpy's passes, the same floats.
     monkeypatch.setattr(topk, "_loops", lambda: None)
     fallback = Scorer(words, words, 0.25, TIE)
@@ -437,3 +438,26 @@ def test_the_compiled_loop_refuses_postings_outside_the_index_or_the_passages_or
     positives = score(out, [[(0, 2, 1.0)]], [(0, 2, 1.0)], 4, boosted=np.array([2]), boosts=np.array([2.0]),
                       size=2, peaks=peaks)
     assert out.tolist() == [1.25, 0.0, 2.5, 0.0] and peaks.tolist() == [1.25, 2.5] and positives == 2
+
+
+def test_an_index_whose_columns_are_checked_once_is_scored_alike(compiled_loop) -> None:
+    # check_columns reads every column once (Scorer does, for its index); score_range then trusts
+    # the columns' order and reads only their ends.
+    rows = np.array([0, 2, 5, 1, 3], dtype=np.int32)          # column 0: 0 2 5, column 1: 1 3
+    indptr = np.array([0, 3, 5], dtype=np.int64)
+    assert compiled_loop.check_columns(rows, indptr, 6)
+    assert not compiled_loop.check_columns(rows, indptr, 5)                     # row 5 of 5 passages
+    assert not compiled_loop.check_columns(rows[[1, 0, 2, 3, 4]].copy(), indptr, 6)   # 2 before 0
+    assert not compiled_loop.check_columns(np.array([0, 2, 2], dtype=np.int32), np.array([0, 3]), 6)  # twice
+    assert not compiled_loop.check_columns(rows, np.array([0, 3, 6], dtype=np.int64), 6)   # past the postings
+    assert not compiled_loop.check_columns(rows, np.array([0, 4, 3], dtype=np.int64), 6)   # decreasing bounds
+    values = np.arange(1, 6, dtype=np.float32)
+    none = np.zeros(0, dtype=np.int64)
+    results = []
+    for checked in (False, True):
+        out, peaks = np.zeros(6), np.full(3, -np.inf)
+        positives = compiled_loop.score_range(out, (rows, values, [[(0, 3, 1.0)], [(3, 5, 0.5)]]),
+                                              (rows, values, [(0, 3, 1.0)]), 0.25, 0.3, 0, 6, none,
+                                              np.zeros(0), 2, peaks, checked)
+        results.append((out.tolist(), peaks.tolist(), positives))
+    assert results[0] == results[1] and results[0][2] == 5

@@ -1,6 +1,6 @@
 /* The Scorer's formula (bot/retrieval/topk.py) in compiled loops, the same floats.
  *
- * score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi, boosted, boosts, size, peaks)
+ * score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi, boosted, boosts, size, peaks[, checked])
  *   out       float64[n], writable: every passage's score (zeros), added to in place
  *   words     (indices int32[], data float32[], [[(start, end, weight), ...] per word, in order])
  *   bigrams   (indices int32[], data float32[], [(start, end, weight), ...])
@@ -8,6 +8,9 @@
  *   boosted   int64[] increasing rows whose score is multiplied by boosts float64[] at the end
  *   size      with peaks float64[n // size] (-inf), each complete block of size rows' largest
  *             score is kept there (its rows in lo..hi-1); 0 and an empty array: none
+ *   checked   1: check_columns has found both indices' columns increasing passages (scipy's
+ *             has_sorted_indices, for the same reason): each column's postings are not read
+ *             again to check it; 0 (the default): they are, on every call
  *   returns   how many of rows lo..hi-1 score above 0.0
  *
  * For each row, the operations of Scorer._dense_range in the same order, each rounded as numpy
@@ -19,6 +22,8 @@
  * passes over the library, which leaves its score (never -0.0) as it is. Compiled with
  * -ffp-contract=off (setup.py): no product and sum is fused. The GIL is released while it adds.
  *
+ * check_columns(indices, indptr, n) -> whether every column's rows are increasing passages 0..n-1:
+ * what the loops rely on, read once for an index rather than on each of its questions.
  * held(indices, columns, rows, out) is TermColumns.present_many's look-up: a binary search a row.
  * block_peaks and rows_at_least are _select's passes over the scores (each block's largest
  * score; the rows at or above the k-th largest peak, read only in the blocks reaching it).
@@ -281,9 +286,10 @@ static PyObject *score_range(PyObject *self, PyObject *args)
     PyObject *out_object, *words_object, *bigrams_object, *boosted_object, *boosts_object, *peaks_object;
     double bigram_weight, tie_share;
     Py_ssize_t lo, hi, block_size;
-    if (!PyArg_ParseTuple(args, "OO!O!ddnnOOnO", &out_object, &PyTuple_Type, &words_object,
+    int checked = 0;
+    if (!PyArg_ParseTuple(args, "OO!O!ddnnOOnO|p", &out_object, &PyTuple_Type, &words_object,
                           &PyTuple_Type, &bigrams_object, &bigram_weight, &tie_share, &lo, &hi,
-                          &boosted_object, &boosts_object, &block_size, &peaks_object))
+                          &boosted_object, &boosts_object, &block_size, &peaks_object, &checked))
         return NULL;
     PyObject *word_rows_object, *word_values_object, *word_list, *pair_rows_object, *pair_values_object, *pair_list;
     if (!PyArg_ParseTuple(words_object, "OOO!", &word_rows_object, &word_values_object, &PyList_Type, &word_list) ||
@@ -366,8 +372,10 @@ static PyObject *score_range(PyObject *self, PyObject *args)
             goto done;
         clip(&pairs[p], pair_rows.buf, lo, hi, n);
     }
-    /* Checked once, outside the loops that trust it (one pass the compiler vectorizes). */
-    if (!sorted_within(word_rows.buf, columns, at, lo, hi) || !sorted_within(pair_rows.buf, pairs, pair_count, lo, hi)) {
+    /* Checked once, outside the loops that trust it (one pass the compiler vectorizes); a column
+       of an index check_columns passed is increasing passages, within lo..hi once clipped. */
+    if (!checked && (!sorted_within(word_rows.buf, columns, at, lo, hi) ||
+                     !sorted_within(pair_rows.buf, pairs, pair_count, lo, hi))) {
         PyErr_SetString(PyExc_ValueError, "a column's rows are not increasing passages");
         goto done;
     }
@@ -392,6 +400,44 @@ done:
     PyBuffer_Release(&boosted);
     PyBuffer_Release(&boosts);
     PyBuffer_Release(&peaks);
+    return result;
+}
+
+/* check_columns(indices, indptr, n) -> bool: whether each column j's rows, indices[indptr[j] ..
+   indptr[j + 1] - 1], are increasing passages 0..n-1 (indptr non-decreasing, within indices). */
+static PyObject *check_columns(PyObject *self, PyObject *args)
+{
+    PyObject *indices_object, *indptr_object;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "OOn", &indices_object, &indptr_object, &n))
+        return NULL;
+    Py_buffer indices = {0}, indptr = {0};
+    PyObject *result = NULL;
+    if (get_buffer(indices_object, &indices, 0, 4, "indices") < 0 || get_buffer(indptr_object, &indptr, 0, 8, "indptr") < 0)
+        goto done;
+    const int32_t *rows = indices.buf;
+    const int64_t *bounds = indptr.buf;
+    Py_ssize_t columns = indptr.len / 8 - 1, postings = indices.len / 4;
+    int good = columns >= 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = 0; good && j < columns; j++) {
+        int64_t start = bounds[j], end = bounds[j + 1];
+        if (start < 0 || end < start || end > postings) {
+            good = 0;
+            break;
+        }
+        if (start == end)
+            continue;
+        int increasing = rows[start] >= 0 && rows[end - 1] < n;
+        for (int64_t k = start + 1; k < end; k++)
+            increasing &= rows[k] > rows[k - 1];
+        good = increasing;
+    }
+    Py_END_ALLOW_THREADS
+    result = PyBool_FromLong(good);
+done:
+    PyBuffer_Release(&indices);
+    PyBuffer_Release(&indptr);
     return result;
 }
 
@@ -547,13 +593,15 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"check_columns", check_columns, METH_VARARGS,
+     "check_columns(indices, indptr, n) -> whether every column's rows are increasing passages 0..n-1."},
     {"held", held, METH_VARARGS, "held(indices, columns, rows, out): whether each column holds each row."},
     {"block_peaks", block_peaks, METH_VARARGS, "block_peaks(scores, size, peaks): each block's largest score."},
     {"rows_at_least", rows_at_least, METH_VARARGS,
      "rows_at_least(scores, floor, rows, size, peaks) -> count: the rows scoring at least floor (above 0.0 "
      "when floor is 0.0), read only in the blocks whose peak reaches it."},
     {"score_range", score_range, METH_VARARGS,
-     "score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi, boosted, boosts, size, peaks) -> "
+     "score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi, boosted, boosts, size, peaks[, checked]) -> "
      "positives: a question's scores "
      "of rows lo..hi-1 added into out (see the source's head)."},
     {NULL, NULL, 0, NULL},
