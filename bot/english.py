@@ -69,12 +69,18 @@ class EnglishDictionary:
         return self._entry(phrase)[0]
 
     def _entry(self, phrase: str) -> tuple[bool, tuple[str, ...]]:
+        """(whether a verb, senses) of the first plain form the table holds; a form with an entry
+        of its own (worried: 担心 不安) adds the senses of the next one found (worry: 担忧 忧虑),
+        which it shares in English whatever its own line lists."""
         table = self._table
-        for form in _plain_forms(phrase):
-            if form in table:
-                kind, _, senses = table[form].partition("\t")
-                return kind == "v", tuple(senses.split(" ")[:MAX_SENSES])
-        return False, ()
+        found = [form for form in _plain_forms(phrase) if form in table]
+        if not found:
+            return False, ()
+        kind, _, senses = table[found[0]].partition("\t")
+        words = senses.split(" ")[:MAX_SENSES]
+        if len(found) > 1:
+            words += table[found[1]].partition("\t")[2].split(" ")[:MAX_SENSES]
+        return kind == "v", tuple(dict.fromkeys(words))
 
 
 def _plain_forms(phrase: str) -> list[str]:

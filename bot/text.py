@@ -62,6 +62,8 @@ _CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002f
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _ENGLISH_WORD = re.compile(r"[a-z]{3,}")
 _HAS_LATIN = re.compile(r"[a-z]")
+# "US" and "U.S." written in capitals, a word of their own: the United States.
+_US = re.compile(r"(?<![A-Za-z.])U\.?S\.?(?![A-Za-z])")
 # A title that is a name: Chinese characters only, no longer than a name runs; a closing
 # qualifier in brackets (电视剧) and the dots of a transliterated name (海梅·雷耶斯) set aside.
 _TITLE_NAME = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,8}")
@@ -150,6 +152,11 @@ class Analyzer:
     def normalize(self, text: str) -> str:
         """NFKC (full-width to half-width), lower-case, Traditional to Simplified."""
         return self._normalize_with_map(text)[0]
+
+    def normalize_question(self, text: str) -> str:
+        """normalize for a question: an English question's "US" or "U.S." is the country, which
+        lower case would make the pronoun "us" (a stop word), so it is read as "USA" first."""
+        return self.normalize(_US.sub("USA", text) if "U" in text else text)
 
     def normalize_with_map(self, text: str) -> tuple[str, list[int] | None]:
         """normalize, with each normalized character's index in text when the length changed."""

@@ -178,6 +178,9 @@ def test_english_plain_forms_and_phrases(tmp_path: Path) -> None:
     dictionary = EnglishDictionary(table)
     assert dictionary.translate(["stock", "markets", "risks"]) == [(0, 2, ("股市",)), (2, 3, ("风险", "危险"))]
     assert EnglishDictionary(tmp_path / "missing.tsv").lookup("risk") == ()
+    # A form of its own (worried) keeps its base form's senses too (worry: 担忧).
+    table.write_text("worried\tn\t担心 不安\nworry\tv\t担心 担忧\n", encoding="utf-8")
+    assert EnglishDictionary(table).lookup("worried") == ("担心", "不安", "担忧")
 
 
 def test_an_english_function_word_is_dropped_through_its_first_sense(analyzer: Analyzer) -> None:

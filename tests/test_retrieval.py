@@ -214,6 +214,12 @@ def test_an_english_word_meets_each_usual_translation(retriever: Retriever) -> N
     assert hits and "投资人" in hits[0].passage.text
 
 
+def test_an_english_question_on_the_us_finds_what_the_articles_say_of_it(retriever: Retriever) -> None:
+    # "worried" is glossed 担心, its base form "worry" 担忧 too, the articles' word; "US" is 美国.
+    hits = retriever.search("Why is the US worried about DeepSeek?")
+    assert hits and "美国对其技术优势的担忧" in hits[0].passage.text
+
+
 def test_traditional_question_finds_the_simplified_passage(retriever: Retriever) -> None:
     assert "开源情怀" in retriever.search("甚麼是開源情懷？")[0].passage.text
 

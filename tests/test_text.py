@@ -101,6 +101,13 @@ def test_english_question_gets_chinese_terms(analyzer: Analyzer) -> None:
     assert terms["出口管制"].group == terms["export"].group
 
 
+def test_the_us_of_an_english_question_is_the_country(analyzer: Analyzer) -> None:
+    # Lower case would make it the pronoun "us", which the dictionary reads as 我们 (a stop word).
+    assert "美国" in {t.token for t in analyzer.query_terms(analyzer.normalize_question("What did the U.S. ban?"))}
+    assert analyzer.normalize_question("Why is the US worried?") == "why is the usa worried?"
+    assert analyzer.normalize_question("Tell us about USB chips") == "tell us about usb chips"
+
+
 def test_token_spans_point_into_the_original_text(analyzer: Analyzer) -> None:
     text = "“这与金融无关……”梁文峰说，ＤｅｅｐＳｅｅｋ－Ｖ３很强"
     for token in analyzer.tokens(text):

@@ -319,14 +319,14 @@ class Retriever:
     def prepare(self, query: str, context: str | None = None) -> Query:
         """The question's terms, words and weights (with an earlier question's at lower weight)."""
         # Normalized once: the terms, the pairs and the anaphora test all read the same text.
-        norm = self.analyzer.normalize(query)
+        norm = self.analyzer.normalize_question(query)
         terms = self.analyzer.normalized_query_terms(norm)
         pairs = self.analyzer.question_bigrams(norm)
         texts = [(pairs, 1.0)]
         if context:
             own = {t.token for t in terms}
             first_group = max((t.group for t in terms), default=-1) + 1
-            context_norm = self.analyzer.normalize(context)
+            context_norm = self.analyzer.normalize_question(context)
             for term in self.analyzer.normalized_query_terms(context_norm):
                 if term.token not in own:
                     terms.append(QueryTerm(term.token, term.weight * CONTEXT_WEIGHT, first_group + term.group,
