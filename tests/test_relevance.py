@@ -248,3 +248,12 @@ def test_a_question_asking_a_number_is_not_answered_by_a_passage_without_one() -
     assert [holds_asked_number("这家公司有多少员工", t) for t in texts] == [False, True, False]
     assert all(holds_asked_number("张大山怎么看开源", t) for t in texts)
     assert holds_asked_number("张大山多大年纪", "張大山今年四十歲。")
+    # A price is a sum of money: a machine "sold in two versions" (两种) says nothing of what it costs.
+    priced = (Passage("b#0", "b", "发布", "", 0, "这家公司发布了一体机,提供两种版本。"),
+              Passage("b#1", "b", "发布", "", 1, "这家公司的一体机售价 20 万元。"))
+    retriever = Retriever(Corpus(sources=(), passages=priced), dataclasses.replace(config.retrieval, cache_dir=None))
+    query = retriever.prepare("一体机卖多少钱")
+    assert query.asks_money
+    assert list(retriever.features(query, np.arange(2), retriever.scores(query))["number_missing"]) == [1.0, 0.0]
+    assert [holds_asked_number("一体机卖多少钱", p.text) for p in priced] == [False, True]
+    assert holds_asked_number("一体机有几种版本", priced[0].text)

@@ -32,8 +32,9 @@ it) its character pairs: jieba may cut a name differently in the article and in 
   anaphoric         whether the question names its subject only by 该 / 此 / 其 / 这个 (该书讲述了
                     什么？): it gives the words less to go on, which is no sign of another topic
   number_missing    whether the question asks a number or a date (多少, 几个, 多大, 什么时候, how
-                    many) and the passage holds no numeral: such an answer is a number (李彦宏多大
-                    年纪 finds only passages that name him)
+                    many) and the passage holds no numeral (for a price, 多少钱, no sum of money:
+                    两种 is no price): such an answer is a number (李彦宏多大年纪 finds only
+                    passages that name him)
 
 The question is answered when the best of the first few candidates reaches `threshold`. Which
 passages are then shown, on the first page and on the pages 更多 brings, is a looser and cheaper

@@ -106,6 +106,13 @@ _NUMERAL = re.compile(r"(?<![A-Za-z0-9.-])(?!(?<=[A-Za-z] )[0-9０-９]+ [A-Z])[
                       r"|[零〇一二两兩三四五六七八九十百千万萬亿億]{2,}"
                       r"|一[岁歲年月日天万萬亿億千百倍半小分秒周週]"
                       r"|[二两兩三四五六七八九十][\u4e00-\u9fff]|第[一二三四五六七八九十]")
+# A question asking a price or a sum of money, and a sum: a numeral with a currency or a unit of
+# money (600万美元, 557 万美元, 两百元, $5), or a currency sign before digits. Two kinds (两种) are no price.
+_ASKS_MONEY = re.compile(r"多少钱|价格|价钱|售价|报价|票价|多贵|花了多少|花费多少|成本是多少|成本多少|"
+                         r"\bhow much\b.*\b(?:cost|costs|pay|paid|price|spend|spent)\b|\bprice\b", re.I)
+_MONEY = re.compile(r"(?:[0-9０-９][0-9０-９,.]*|[零〇一二两兩三四五六七八九十百千万萬亿億]+)\s*(?:[万萬亿億千百]\s*)?"
+                    r"(?:美元|美金|元|块|欧元|英镑|日元|港元|港币|台币|新台币|人民币|卢布|dollars?|usd|rmb|yuan)"
+                    r"|[$￥¥€£]\s*[0-9０-９]", re.I)
 # A passage's last sentence is a question; a turn's label ("Caroline Hyde: ...") names its speaker.
 _ENDS_ASKING = re.compile(r"[?？][”’\"'」』）)】\]]*\s*$")
 _TURN_LABEL = re.compile(r"^([^，,。！？!?:：\n]{1,30})[:：]")
@@ -139,6 +146,7 @@ class Query:
     ideal_score: float
     anaphoric: bool = False                      # it names its subject only by 该 / 此 / 其 / 这个
     asks_number: bool = False                    # it asks a number or a date (多少, 几个, 什么时候)
+    asks_money: bool = False                     # the number it asks is a price or a sum (多少钱, 价格)
 
 
 class Retriever:
@@ -341,8 +349,9 @@ class Retriever:
             weight * float(self.bigrams.idf[j]) for j, weight in bigram_weights.items())
         anaphoric = bool(_ANAPHORA.search(norm))
         asks_number = bool(_ASKS_NUMBER.search(norm))
+        asks_money = asks_number and bool(_ASKS_MONEY.search(norm))
         return Query(tuple(terms), tuple(words), tuple(word_weights), bigram_weights, unseen, ideal, anaphoric,
-                     asks_number)
+                     asks_number, asks_money)
 
     # --- the question's words --------------------------------------------------------------
 
@@ -696,7 +705,8 @@ class Retriever:
             if terms not in heads:
                 heads[terms] = _shares_in(*terms, specs)
         head = np.array([share for i in listed for share in heads[self._row_head(i)]], dtype=np.float64)
-        numerals = [query.asks_number and not _NUMERAL.search(self.passages[i].text) for i in listed]
+        wanted_number = _MONEY if query.asks_money else _NUMERAL
+        numerals = [query.asks_number and not wanted_number.search(self.passages[i].text) for i in listed]
         article = self._article_coverage(words, rows, sets)
         if listed_values:
             bigram = [share / bigram_total for share in found] if bigram_total > 0 else [0.0] * len(listed)
@@ -1312,10 +1322,11 @@ def _article_bounds(passages: Sequence[Passage]) -> tuple[np.ndarray, np.ndarray
 
 def holds_asked_number(question: str, text: str) -> bool:
     """Whether text could answer the number a normalized question asks (True when it asks none):
-    a numeral, or for an age an age (a follow-up's check; see _ASKS_AGE)."""
+    a numeral, for an age an age, for a price a sum of money (a follow-up's check; see _ASKS_AGE)."""
     if not _ASKS_NUMBER.search(question):
         return True
-    return bool((_AGE if _ASKS_AGE.search(question) else _NUMERAL).search(text))
+    wanted = _AGE if _ASKS_AGE.search(question) else _MONEY if _ASKS_MONEY.search(question) else _NUMERAL
+    return bool(wanted.search(text))
 
 
 def _pair_texts(word: str) -> tuple[str, ...]:
