@@ -114,10 +114,13 @@ static int sorted_within(const int32_t *rows, const Column *columns, Py_ssize_t 
 }
 
 /* Passages are scored a tile of rows at a time, every column's postings of the tile in turn: the
-   tile's scores and working sums stay in the processor's nearest cache, where a column at a time
-   over the library streams its 8 bytes a passage through memory once per column. A row's
-   operations are those of a column at a time, in the same order. */
-#define TILE 2048
+   tile's scores and working sums (3 x 64 KB) stay in the processor's cache, where a column at a
+   time over the library streams its 8 bytes a passage through memory once per column. A row's
+   operations are those of a column at a time, in the same order. Fewer, larger tiles mean fewer
+   binary searches (tile_end) a column: the 200 sentence questions' scoring, in one process by
+   turns, took 1.42 / 1.31 / 1.27 / 1.26 ms a question at 200k passages with tiles of 2,048 / 4,096
+   / 8,192 / 16,384 rows, and 7.48 / 6.85 / 6.48 / 6.39 ms at 1M (the whole library in one range). */
+#define TILE 8192
 
 /* Where a column's postings of the tile end: the first at or after start with a row of limit or
    more. A column's postings of one tile are found by a binary search, so the loops that add them
