@@ -323,9 +323,10 @@ class Relevance:
             # the same order as the arrays' (the exponential stays numpy's). Lists (feature_lists)
             # hold floats.
             z = []
-            for row in zip(*map(_listed, columns)):
-                total = self.params.bias
-                for weight, value in zip(self.params.weights, row):
+            bias, weights = self.params.bias, self.params.weights
+            for row in zip(*[c if isinstance(c, list) else c.tolist() for c in columns]):
+                total = bias
+                for weight, value in zip(weights, row):
                     total = total + weight * value
                 z.append(total)
             return 1.0 / (1.0 + np.exp(-np.array(z, dtype=np.float64)))

@@ -363,8 +363,7 @@ class Retriever:
             by_group.setdefault(term.group, []).append((term.token, term.weight, term.kind))
         # In a Chinese question a Latin word is a name or a title (《Real world》, Sierra) as the
         # articles write it: its translation may stand beside it, never in its place.
-        chinese = any(kind == "word" and _CJK_CHAR.match(token) for token, _, kind in
-                      (member for members in by_group.values() for member in members))
+        chinese = any(term.kind == "word" and _CJK_CHAR.match(term.token) for term in terms)
         words, weights, peaks = [], [], []
         for members in by_group.values():
             word, ranking, peak = self._word(tuple(members), chinese, self.analyzer.dictionary_version)
@@ -881,12 +880,10 @@ class Retriever:
         if judged.max(initial=0.0) < params.threshold:
             return []
         # Exact repeats (same terms) go first: a row is fresh when no better one has its
-        # signature (a big corpus may hold thousands of copies of one paragraph).
+        # signature (a big corpus may hold thousands of copies of one paragraph). Found row by
+        # row as the pages reach them: most questions' pages are filled from the first few.
+        signatures = self._signature[order].tolist()
         seen: set[int] = set()
-        fresh = []
-        for signature in self._signature[order].tolist():
-            fresh.append(signature not in seen)
-            seen.add(signature)
         kept: list[tuple[int, float]] = []
         known = len(covered)
         coverage = self._first_coverage(query, order, covered)
@@ -898,11 +895,13 @@ class Retriever:
         # question's own words but answers nothing: it comes after the passages that do.
         asking: list[tuple[int, float]] = []
         for n, i in enumerate(order.tolist()):
+            fresh = signatures[n] not in seen
+            seen.add(signatures[n])
             if n == known:
                 rest = self._covered(words, order[known:], sets)
                 coverage = self.coverage(query, order, np.concatenate((covered, rest))).tolist()
             shown = n == 0 or coverage[n] >= params.page_coverage or (n < len(likely) and likely[n] >= params.threshold)
-            if not fresh[n] or not shown:
+            if not fresh or not shown:
                 continue
             if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept + asking):
                 continue
@@ -913,7 +912,8 @@ class Retriever:
             kept.append(ranked)
             if len(kept) >= needed:
                 return kept
-        if len(order) < MAX_POOL and top.more and fresh.count(False) * 2 >= len(order):
+        # The whole pool was read: the rows not fresh are those beyond its distinct signatures.
+        if len(order) < MAX_POOL and top.more and (len(order) - len(seen)) * 2 >= len(order):
             # The pool ran out before the pages did because most of it repeated one paragraph
             # (a big corpus may hold thousands of copies): look deeper, to the bound. Otherwise
             # deeper passages score lower still and would not pass either.
