@@ -886,11 +886,12 @@ class Retriever:
         seen: set[int] = set()
         kept: list[tuple[int, float]] = []
         known = len(covered)
-        coverage = self._first_coverage(query, order, covered)
         # The question is answered: its best-scoring passage leads, whatever its own judgement
         # (a passage the model judged best may score lower); after it, a passage the model judged
-        # likely to answer is shown, and any other must cover enough of the question.
+        # likely to answer is shown, and any other must cover enough of the question (its page
+        # coverage, found for the judged rows only when one of them is judged unlikely).
         likely = judged.tolist()
+        coverage: list[float] | None = None
         # A passage that ends by asking (an interviewer's question) restates the topic in the
         # question's own words but answers nothing: it comes after the passages that do.
         asking: list[tuple[int, float]] = []
@@ -900,9 +901,13 @@ class Retriever:
             if n == known:
                 rest = self._covered(words, order[known:], sets)
                 coverage = self.coverage(query, order, np.concatenate((covered, rest))).tolist()
-            shown = n == 0 or coverage[n] >= params.page_coverage or (n < len(likely) and likely[n] >= params.threshold)
-            if not fresh or not shown:
+            if not fresh:
                 continue
+            if n > 0 and not (n < len(likely) and likely[n] >= params.threshold):
+                if coverage is None:
+                    coverage = self._first_coverage(query, order, covered)
+                if not coverage[n] >= params.page_coverage:
+                    continue
             if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept + asking):
                 continue
             ranked = (i, likely[n] if n < len(likely) else coverage[n])
