@@ -938,6 +938,9 @@ def table(args: argparse.Namespace) -> int:
                     continue
                 figures[label].update(measure(name, scale, seeds, label, revision, tree, workdir, queries_file,
                                               args, peers_too=(label == "after" and name == "200k")))
+            if args.alternate > 1 and not args.build_only:
+                measured = [t for t in trees if not (name == "1m" and t[0] == "before" and not args.base_million)]
+                alternate(name, scale, seeds, measured, workdir, queries_file, args, figures)
             if seeds is not None:
                 shutil.rmtree(seeds, ignore_errors=True)
     finally:
@@ -997,6 +1000,36 @@ def measure(name: str, scale: int, seeds: Path | None, label: str, revision: str
               f"{first:.2f} s after start (median of {len(runs)}; {min(runs):.2f}-{max(runs):.2f})")
         out["first_bundled" if name == "bundled" else f"restart_{key}"] = first
     return out
+
+
+def serve_latency(name: str, scale: int, seeds: Path | None, label: str, tree: Path, workdir: Path,
+                  queries_file: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """One more warm serving run of a version on a library measure() built: its latency by query set."""
+    env = tree_env(workdir / f"home-{label}-{name}")
+    common = ["--queries-file", str(queries_file)] + (["--seeds-dir", str(seeds)] if seeds else [])
+    rounds = ["--rounds", str(args.rounds or (10 if scale == 1 else 2))]
+    records = run_in_tree(tree, ["--worker", "serve"] + common + rounds, env)
+    return next(r for r in records if r["kind"] == "serve")["latency"]
+
+
+def alternate(name: str, scale: int, seeds: Path | None, trees: list, workdir: Path, queries_file: Path,
+              args: argparse.Namespace, figures: dict[str, dict[str, float]]) -> None:
+    """--alternate N: the versions' latency measured N times in all, by turns (before, after, after,
+    before, ...), and each figure the median of its runs. A shared machine's speed drifts by tens of
+    per cent over minutes; a version measured only after the other takes that drift as its own."""
+    runs: dict[str, list[dict[str, dict[str, float]]]] = {label: [] for label, _, _ in trees}
+    for turn in range(args.alternate - 1):
+        for label, _, tree in (trees if turn % 2 else trees[::-1]):
+            runs[label].append(serve_latency(name, scale, seeds, label, tree, workdir, queries_file, args))
+    key = {"bundled": "bundled"}.get(name, name)
+    for label, _, _ in trees:
+        for set_name, prefix in (("sentences", ""), ("keywords", "kw_")):
+            for q in ("p50", "p99"):
+                values = sorted([figures[label][f"{prefix}{q}_{key}"]] + [r[set_name][q] for r in runs[label]])
+                figures[label][f"{prefix}{q}_{key}"] = percentile(values, 50)
+                if q == "p50":
+                    print(f"  [{label}] search, {set_name:9}: p50 of {len(values)} runs by turns "
+                          f"{' '.join(f'{v:.3f}' for v in values)} ms: median {percentile(values, 50):.3f}")
 
 
 def print_table(figures: dict[str, dict[str, float]], labels: list[str]) -> None:
@@ -1064,6 +1097,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--table-scales", default="200k", help="the table's synthetic libraries (default 200k; 'none': the bundled library alone)")
     parser.add_argument("--million", action="store_true", help="add the 1,000,000-passage library to the table")
     parser.add_argument("--base-million", action="store_true", help="measure --base at 1M too (slow)")
+    parser.add_argument("--alternate", type=int, default=1,
+                        help="measure each version's latency N times, by turns, and keep the medians")
     parser.add_argument("--build-only", action="store_true",
                         help="only the cold builds (time, peak RSS): no serving, peers or restarts")
     parser.add_argument("--worker", choices=("index", "restart", "build", "serve"), help=argparse.SUPPRESS)
