@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from bot.config import Config
 from bot.corpus import Corpus, Passage
 from bot.discussion import PAGED, Discussion, Group, Intent, Kind, Page
-from bot.followup import FollowUps, Resolution
+from bot.followup import FollowUps, Resolution, gives_time
 from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
 from bot.normalize import in_script_of, simplified_chars
@@ -325,7 +325,12 @@ class Engine:
         # So does a question for something else ("他还说过什么？").
         shown = await self._shown_for(chat_id, previous) if (resolution.replaced or resolution.besides) else ()
         avoid = shown
-        hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
+        told = self._when_shown(prepared.text, previous, resolution, top_k) if resolution.leaning else []
+        if told:
+            # "这是什么时候的事？": the passages just shown that say when answer it.
+            hits, has_more = told, False
+        else:
+            hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
         if not hits and avoid and resolution.keeps:
             # Nothing else: a shown passage naming what was put in place of the earlier word
             # answers too ("腾讯呢？" after 华为, where the one passage on 腾讯 names both).
@@ -650,6 +655,14 @@ class Engine:
         if resolution.must_hold and not any(self._holds(h, resolution.must_hold) for h in hits):
             return False
         return not resolution.leaning or self._holds_number(hits, question)
+
+    def _when_shown(self, question: str, previous: Turn | None, resolution: Resolution, top_k: int) -> list[Hit]:
+        """For a question asking when what was just shown happened (FollowUps.asks_when_shown), the
+        passages shown that give a date, in the order shown; [] for any other question."""
+        if not (previous and previous.passage_ids and self._followups.asks_when_shown(question)):
+            return []
+        hits = [self._retriever.passage_hit(pid, resolution.query) for pid in previous.passage_ids]
+        return [self._with_speaker(h) for h in hits if h is not None and gives_time(h.passage.text)][:top_k]
 
     def _first_shown(self, previous: Turn | None) -> str | None:
         """The text of the first passage the chat's last answer showed (None: none, or gone)."""

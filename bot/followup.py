@@ -18,6 +18,8 @@ is searched then depends on what it brings:
     instead: the companies against open source are those that stay closed (哪些公司支持闭源？).
     Not for which people take a side (谁反对？ after 谁支持开源？): a person's side is in what they
     said, and the engine shows those quoted on the topic instead.
+A short question asking when what was just shown happened (这是什么时候的事？, "When was that?") is
+answered by the passages shown that give a date, when one does.
 A question bringing only another gain or cost of the topic (EVALUATIONS: "那好处呢？" after
 "开源有什么风险？") is the earlier question asked of it, read as a contrast.
 Words that only frame what is asked do not count as the question's own (ASPECT_NOUNS: 效果, 理由;
@@ -145,6 +147,19 @@ _ANIMATE = re.compile(r"他|她|\b(?:he|she|him|her|his|hers)\b", re.I)
 _NAME_TAGS = ("nr", "nrt", "nrfg", "ns", "nt", "nz")
 
 
+# A question on a detail of what was just shown: its subject a demonstrative (这是, 这件事, 此事,
+# 那是, "this", "that") and what it asks when that was. The passages just shown say it when one
+# holds a date: "这是什么时候的事？" after an answer quoting the attack of 1 月 28 日 asks that
+# date, not passages on another topic holding 时候. (Where, or who, is not read off a passage as
+# surely: 中国 is a place in most of these articles' passages, and jieba tags few companies.)
+_SHOWN_SUBJECT = re.compile(r"^(?:这|那|此)(?:是|件事|事|个|些|一切)?|\b(?:this|that|it)\b", re.I)
+_ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|哪一?年|哪一?天|几月|几号|几时|\bwhen\b|\bwhat year\b", re.I)
+# A date or a time a passage gives: a year, a month, a day, or a word for one (去年, 近日).
+_TIME = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}月|[今去前明]年|近日|日前|"
+                   r"昨天|前天|上周|本周|上个月|(?<!\d)(?:19|20)\d{2}(?!\d)|\b(?:january|february|march|april|may|june|"
+                   r"july|august|september|october|november|december)\b", re.I)
+
+
 @dataclass(frozen=True)
 class Resolution:
     """How to search a question in its conversation."""
@@ -213,6 +228,14 @@ class FollowUps:
                 continue  # 原因, 作用, 何时: the frame of a question, not what it is about
             words.append(token.text)
         return words
+
+    def asks_when_shown(self, question: str) -> bool:
+        """Whether a short question asks when what was just shown happened (这是什么时候的事？,
+        那是哪一年？, "When was that?"): with at most one word of its own (发生), it asks about
+        the passage, not a topic."""
+        core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
+        return (len(core) < MAX_LEANING_CHARS and _SHOWN_SUBJECT.search(core) is not None
+                and _ASKS_WHEN.search(core) is not None and len(self.own_words(core)) <= 1)
 
     def tells_more(self, question: str) -> bool:
         """Whether a message only asks to be told more of what was discussed (详细说说, 举个例子,
@@ -478,3 +501,8 @@ def _swapped(question: str, word: str, new: str, analyzer: Analyzer) -> str:
         if token.whole and token.text == word:
             return (question[:token.start] + new + question[token.end:]).strip()
     return question
+
+
+def gives_time(text: str) -> bool:
+    """Whether a passage gives a date or a time (2019年, 1 月 28 日, 去年, 近日)."""
+    return _TIME.search(text) is not None

@@ -508,3 +508,22 @@ async def test_a_contrast_in_traditional_script_is_shown_in_it(engine: Engine) -
     await engine.handle(33, 33, "哪些公司支持開源？")
     other = await engine.handle(33, 33, "哪些公司反對？")
     assert any("反过来" in line and "哪些公司支持閉源" in line for line in other.lines)
+
+
+async def test_when_what_was_just_shown_happened_is_read_off_the_passages_shown(engine: Engine) -> None:
+    # "这是什么时候的事？" asks the date of what the answer quoted: the shown passages holding one
+    # (1 月 28 日), not passages on another topic that hold 时候 or 事.
+    first = await engine.handle(21, 21, "DeepSeek 遭到了什么攻击？")
+    dated = [h.passage.id for h in first.hits if "28 日" in h.passage.text]
+    assert dated
+    when = await engine.handle(21, 21, "这是什么时候的事？")
+    assert when.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in when.lines)
+    assert [h.passage.id for h in when.hits] == dated
+    # In English and in Traditional script alike; a question of its own is searched as ever.
+    await engine.handle(22, 22, "What did Dario Amodei call for?")
+    english = await engine.handle(22, 22, "When was that?")
+    assert english.hits and "30 日" in english.hits[0].passage.text
+    await engine.handle(23, 23, "DeepSeek 遭到了什麼攻擊？")
+    assert [h.passage.id for h in (await engine.handle(23, 23, "這是什麼時候的事？")).hits] == dated
+    other = await engine.handle(23, 23, "中国人工智能开源软件发展联盟是什么时候成立的？")
+    assert other.hits and "2018" in other.hits[0].passage.text
