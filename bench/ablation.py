@@ -89,9 +89,13 @@ def variants(model):
          [(corpus_module, "_join_lead_ins", lambda text, spans, max_chars: spans)]),
         ("no-section-pages", "更多 past the answers (the rest of the best answer's section)", model,
          [(retriever_module.Retriever, "_nearby", lambda self, *args: [])]),
+        ("no-money", "a question asking a price wants a sum of money (any numeral will do)", model,
+         [(retriever_module, "_ASKS_MONEY", re.compile(r"(?!)"))]),
+        ("no-when-shown", "when what was just shown happened, read off the passages shown", model,
+         [(followup_module.FollowUps, "asks_when_shown", lambda self, question: False)]),
         ("no-follow-ups", "follow-up resolution (every question stands alone)", model,
          [(followup_module.FollowUps, "resolve",
-           lambda self, question, previous: followup_module.Resolution(question, None, False, None))]),
+           lambda self, question, previous, answer=None: followup_module.Resolution(question, None, False, None))]),
     ]
 
 
@@ -103,11 +107,13 @@ def question_sets(shared: Path) -> list[tuple[str, Path, Path | None]]:
         ("cmrc", shared / "cmrc2018_trial" / "questions.yaml", shared / "cmrc2018_trial" / "seeds"),
         ("own", REPO / "tests" / "eval" / "questions.yaml", None),
         ("own natural", REPO / "tests" / "eval" / "natural.yaml", None),
+        ("own fresh", REPO / "tests" / "eval" / "natural_fresh.yaml", None),
     ]
 
 
 def dialogue_sets(shared: Path) -> list[tuple[str, Path]]:
-    return [("dialogues", shared / "dialogues_dev.yaml"), ("own dialogues", REPO / "tests" / "eval" / "dialogues.yaml")]
+    return [("dialogues", shared / "dialogues_dev.yaml"), ("own dialogues", REPO / "tests" / "eval" / "dialogues.yaml"),
+            ("own follow-ups", REPO / "tests" / "eval" / "dialogues_followups.yaml")]
 
 
 def build(config, seeds: Path | None, model):

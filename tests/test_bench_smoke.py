@@ -175,3 +175,23 @@ def test_a_traditional_library_is_written_with_the_questions_its_gold_strings_st
     kept = yaml.safe_load((out / "questions_simplified.yaml").read_text(encoding="utf-8"))["cases"]
     assert [c["q"] for c in written] == ["這個軟體在哪裡釋出？", "今天天氣怎麼樣"]
     assert kept == [cases[0], cases[2]] and written[0]["gold"] == ["在網路上釋出"]
+
+
+def test_every_ablation_patch_stands_in_for_what_it_replaces() -> None:
+    # A variant's stand-in must take what the code it replaces takes: an engine function that grew
+    # a parameter (FollowUps.resolve's answer) had left the no-follow-ups row raising TypeError.
+    import inspect
+
+    from bot.retrieval.model import load_model
+    from bot.config import load_config
+
+    ablation = _load("ablation")
+    for name, _, _, patches in ablation.variants(load_model(load_config(None).retrieval.model_file)):
+        for target, attribute, value in patches:
+            original = getattr(target, attribute)   # the name exists
+            if inspect.isfunction(original) and inspect.isfunction(value):
+                given = [p for p in inspect.signature(original).parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+                try:
+                    inspect.signature(value).bind(*range(len(given)))
+                except TypeError as error:
+                    raise AssertionError(f"{name}: {attribute} stand-in: {error}") from None
