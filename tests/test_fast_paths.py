@@ -171,17 +171,14 @@ def test_a_word_taught_to_the_analyzer_afterwards_is_not_served_from_the_cache(b
     assert [w.rarity for w in after.words] != [w.rarity for w in before.words]
 
 
-def test_a_hits_matched_spans_from_the_terms_places_are_the_passages_in_order(retriever) -> None:
-    """_hit gathers the matched terms' spans from each term's places: the same spans, in the same
-    order, as reading the passage's terms one by one."""
+def test_a_passages_spans_of_some_terms_are_its_spans_of_those_in_order(retriever) -> None:
+    """_spans_of (what _hit and _window_places read) picks the spans of the terms asked for: the
+    same spans, in the same order, as reading the passage's terms one by one."""
     weights = [retriever._highlight_weights(retriever.prepare(q)) for q in questions()[:60]]
     for i in range(0, len(retriever.passages), 3):
-        places = retriever._places(i)
         for weight in weights:
-            plain = [(s, e, weight[tok]) for tok, s, e, _ in retriever._spans(i) if tok in weight]
-            merged = [(s, e, w) for _, s, e, w in sorted(
-                (place, s, e, w) for tok, w in weight.items() for place, s, e in places.get(tok, ()))]
-            assert merged == plain
+            plain = [span for span in retriever._spans(i) if span[0] in weight]
+            assert list(retriever._spans_of(i, weight)) == plain
 
 
 def test_a_text_t2s_is_not_run_on_comes_out_as_t2s_would_make_it(retriever, bundled_parts) -> None:
@@ -212,8 +209,9 @@ def _pools(retriever):
 
 
 def test_the_covered_words_from_the_columns_row_sets_are_the_columns_own(retriever) -> None:
-    """_covered reads short columns' row sets for a pool: the same floats as searching the columns
-    (batched, and one by one), on each question's pool and on rows of any kind."""
+    """_covered reads short columns' row sets for a pool (or, for long columns, which of the rows
+    they hold): the same floats as searching the columns (batched, and one by one), on each
+    question's pool and on rows of any kind."""
     rng = np.random.default_rng(9)
     for query, top in _pools(retriever):
         words = list(query.words)
@@ -222,6 +220,8 @@ def test_the_covered_words_from_the_columns_row_sets_are_the_columns_own(retriev
             plain = retriever._covered_by_columns(words, rows)
             assert np.array_equal(retriever._covered(words, rows), plain)
             assert np.array_equal(retriever._covered_one_by_one(words, rows), plain)
+            among = retriever._held_among(words, rows)
+            assert np.array_equal(retriever._covered_by_sets(words, rows.tolist(), *among), plain)
 
 
 def test_the_judged_rows_features_from_lists_and_row_sets_are_the_arrays(retriever, monkeypatch) -> None:

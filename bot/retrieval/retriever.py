@@ -23,8 +23,11 @@ import json
 import logging
 import re
 import time
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from itertools import compress
+from operator import itemgetter
 from typing import Sequence
 
 import numpy as np
@@ -73,11 +76,10 @@ JUDGED = 5
 # for a question's pool over several pages and its follow-ups. Measured at 200,000 passages (400
 # questions, bench/bench_retrieval.py): 4,096 held some 60 MB more than 1,024 for no speed seen.
 PASSAGE_CACHE = 1024
-# Each term's places in a passage are a bigger entry (a tuple a term) and only the passages shown
-# need them (snippets): fewer are kept. A library of at most this many passages also keeps every
-# passage's windows of every term and pair (some 14 KB each): all of them fit, so each question
-# only looks its words up; in a larger one most passages judged are judged once, and a question
-# looks for its own words alone (Retriever._window_places).
+# A library of at most this many passages keeps every passage's windows of every term and pair
+# (some 14 KB each): all of them fit, so each question only looks its words up; in a larger one
+# most passages judged are judged once, and a question looks for its own words alone
+# (Retriever._window_places).
 WINDOW_CACHE = 256
 # Words of questions (with their forms) whose weights and relevance facts are kept between
 # questions: a few hundred bytes each; a day's questions use a few thousand distinct words.
@@ -187,8 +189,6 @@ class Retriever:
         self._every_window_place = None
         if len(self.passages) <= WINDOW_CACHE:
             self._every_window_place = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_window_places)
-        # Only the few passages shown need their terms' places (a question's pages, its follow-ups).
-        self._places = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_places)
         # What depends on a word alone, kept between questions: words recur (names, topics).
         self._word = functools.lru_cache(maxsize=WORD_CACHE)(self._word)
         self._token_pair_columns = functools.lru_cache(maxsize=WORD_CACHE)(self._token_pair_columns)
@@ -537,8 +537,7 @@ class Retriever:
         if len(rows) <= _SET_ROWS:
             if sets is _UNKNOWN:
                 sets = self._held_sets(words)
-            if sets is not None:
-                return self._covered_by_sets(words, rows.tolist(), *sets)
+            return self._covered_by_sets(words, rows.tolist(), *(sets or self._held_among(words, rows)))
         return self._covered_by_columns(words, rows)
 
     def _covered_by_columns(self, words: list[Word], rows: np.ndarray) -> np.ndarray:
@@ -594,6 +593,16 @@ class Retriever:
                 held.append(sets[0])
             pairs.append(held)
         return forms, pairs
+
+    def _held_among(self, words: list[Word], rows: np.ndarray) -> tuple[list[list[frozenset[int]]],
+                                                                         list[list[frozenset[int]]]]:
+        """_held_sets among rows alone, for columns too long to keep as sets: which of rows each
+        form's and pair's column holds (a binary search a row and column, in compiled code)."""
+        listed = rows.tolist()
+        forms = iter(self.words.present_many([j for word in words for j, _ in word.forms], rows).tolist())
+        pairs = iter(self.bigrams.present_many([j for word in words for j in word.pairs], rows).tolist())
+        return ([[frozenset(compress(listed, next(forms))) for _ in word.forms] for word in words],
+                [[frozenset(compress(listed, next(pairs))) for _ in word.pairs] for word in words])
 
     def _covered_by_sets(self, words: list[Word], rows: list[int], forms: list[list[frozenset[int]]],
                          pairs: list[list[frozenset[int]]]) -> np.ndarray:
@@ -805,9 +814,7 @@ class Retriever:
         last = len(sentences) - 1
         starts = [start for start, _ in sentences]
         held: dict[str, set[int]] = {}
-        for token, s, e, _ in self._spans(i):
-            if token not in tokens:
-                continue
+        for token, s, e, _ in self._spans_of(i, tokens):
             k = bisect.bisect_right(starts, s) - 1
             if k < 0:
                 continue
@@ -1056,11 +1063,8 @@ class Retriever:
     def _hit(self, i: int, score: float, relevance: float, weight: dict[str, float]) -> Hit:
         """A passage with its snippet and the query terms found in it (weight: _highlight_weights)."""
         passage = self.passages[i]
-        # The matched terms' spans in the passage's order: each term's places, merged.
-        places = self._places(i)
-        spans = [(s, e, w) for _, s, e, w in sorted(
-            (place, s, e, w) for tok, w in self._snippet_weights(i, weight).items()
-            for place, s, e in places.get(tok, ()))]
+        weights = self._snippet_weights(i, weight)
+        spans = [(s, e, weights[tok]) for tok, s, e, _ in self._spans_of(i, weights)]
         start, end = snippets.snippet(passage.text, spans)
         text = passage.text
         shown = ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
@@ -1077,12 +1081,11 @@ class Retriever:
         head = self._row_head(i)[0]
         return {tok: w * share if tok in head else w for tok, w in weight.items()}
 
-    def _passage_places(self, i: int) -> dict[str, tuple[tuple[int, int, int], ...]]:
-        """term -> its (place among the passage's terms, start, end) in passage i, for snippets."""
-        places: dict[str, list[tuple[int, int, int]]] = {}
-        for place, (tok, s, e, _) in enumerate(self._spans(i)):
-            places.setdefault(tok, []).append((place, s, e))
-        return {tok: tuple(where) for tok, where in places.items()}
+    def _spans_of(self, i: int, tokens: Container[str]) -> Iterator[tuple[str, int, int, bool]]:
+        """Passage i's terms with their spans (_passage_tokens), those among tokens alone, in order.
+        Picked without a Python step a term: a passage holds hundreds, a question a dozen."""
+        spans = self._spans(i)
+        return compress(spans, map(tokens.__contains__, map(itemgetter(0), spans)))
 
     def _passage_tokens(self, i: int) -> tuple[tuple[str, int, int, bool], ...]:
         """A passage's terms with their spans in its original text (and whether a whole word)."""
