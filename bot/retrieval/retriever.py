@@ -25,9 +25,9 @@ import re
 import time
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from itertools import compress
 from operator import itemgetter
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
