@@ -69,16 +69,17 @@ class EnglishDictionary:
         return self._entry(phrase)[0]
 
     def _entry(self, phrase: str) -> tuple[bool, tuple[str, ...]]:
-        """(whether a verb, senses) of the first plain form the table holds; a form with an entry
-        of its own (worried: 担心 不安) adds the senses of the next one found (worry: 担忧 忧虑),
-        which it shares in English whatever its own line lists."""
+        """(whether a verb, senses) of the first plain form the table holds; a past participle with
+        an entry of its own (worried: 担心 不安) adds its verb's senses (worry: 担忧 忧虑), which it
+        shares in English whatever its own line lists. Not a plural or an -ing form: news, goods
+        and interesting mean other than new, good and interest."""
         table = self._table
         found = [form for form in _plain_forms(phrase) if form in table]
         if not found:
             return False, ()
         kind, _, senses = table[found[0]].partition("\t")
         words = senses.split(" ")[:MAX_SENSES]
-        if len(found) > 1:
+        if len(found) > 1 and found[0] == phrase and phrase.endswith("ed"):
             words += table[found[1]].partition("\t")[2].split(" ")[:MAX_SENSES]
         return kind == "v", tuple(dict.fromkeys(words))
 
