@@ -93,6 +93,8 @@ def variants(model):
          [(retriever_module, "_ASKS_MONEY", re.compile(r"(?!)"))]),
         ("no-when-shown", "when what was just shown happened, read off the passages shown", model,
          [(followup_module.FollowUps, "asks_when_shown", lambda self, question: False)]),
+        ("no-meaning-shown", "what was just shown means, shown in its place in the article", model,
+         [(followup_module.FollowUps, "asks_meaning_shown", lambda self, question: False)]),
         ("no-follow-ups", "follow-up resolution (every question stands alone)", model,
          [(followup_module.FollowUps, "resolve",
            lambda self, question, previous, answer=None: followup_module.Resolution(question, None, False, None))]),

@@ -317,6 +317,15 @@ class Engine:
             return await self._discuss(chat_id, user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(),
                                        prepared.text, intent, lang, record=record)
         previous = await self._last_question(chat_id, with_passages=True)
+        around = self._in_context(prepared.text, previous)
+        if around:
+            # "什么意思？": the bot explains nothing itself; the author's words around the passage do.
+            said = strip_controls(question[:MAX_TURN_CHARS]).strip()
+            exchange = self._exchange(user_id, said, around, previous.query, 0, previous.context, lang)
+            if record:
+                await self._history.append_turns(chat_id, exchange.turns())
+            return Reply(ReplyKind.ANSWER, lang, hits=tuple(around), query=previous.query, offset=0, has_more=False,
+                         lines=(say("in_context", lang),), context=previous.context, exchange=exchange)
         resolution = self._followups.resolve(prepared.text, self._earlier_question(previous), self._first_shown(previous))
         if not resolution.leaning and not self._analyzer.tokenize(resolution.query):
             # No word to search and nothing to lean on (嗯, 哈哈, "a"): ask for a question.
@@ -663,6 +672,18 @@ class Engine:
             return []
         hits = [self._retriever.passage_hit(pid, resolution.query) for pid in previous.passage_ids]
         return [self._with_speaker(h) for h in hits if h is not None and gives_time(h.passage.text)][:top_k]
+
+    def _in_context(self, question: str, previous: Turn | None) -> list[Hit]:
+        """For a question asking what was just shown means (FollowUps.asks_meaning_shown), the first
+        passage shown, then the passages before and after it in its article (highlighting the
+        earlier question's words); [] for any other question. It stays first, so a second 什么意思？
+        shows the same place, not one that drifts a passage each time."""
+        if not (previous and previous.passage_ids and self._followups.asks_meaning_shown(question)):
+            return []
+        centre = previous.passage_ids[0]
+        around = [centre] + [p.id for p in self._corpus.neighbours(centre) if p.id != centre]
+        hits = [self._retriever.passage_hit(pid, previous.query) for pid in around]
+        return [self._with_speaker(h) for h in hits if h is not None]
 
     def _first_shown(self, previous: Turn | None) -> str | None:
         """The text of the first passage the chat's last answer showed (None: none, or gone)."""

@@ -19,7 +19,8 @@ is searched then depends on what it brings:
     Not for which people take a side (谁反对？ after 谁支持开源？): a person's side is in what they
     said, and the engine shows those quoted on the topic instead.
 A short question asking when what was just shown happened (这是什么时候的事？, "When was that?") is
-answered by the passages shown that give a date, when one does.
+answered by the passages shown that give a date, when one does; one asking what it means (什么意思？,
+作者想说明什么？) by the first passage shown in its place in the article, with its neighbours.
 A question bringing only another gain or cost of the topic (EVALUATIONS: "那好处呢？" after
 "开源有什么风险？") is the earlier question asked of it, read as a contrast.
 Words that only frame what is asked do not count as the question's own (ASPECT_NOUNS: 效果, 理由;
@@ -159,6 +160,20 @@ _TIME = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*[日号]|[一二三四�
                    r"昨天|前天|上周|本周|上个月|(?<!\d)(?:19|20)\d{2}(?!\d)|\b(?:january|february|march|april|may|june|"
                    r"july|august|september|october|november|december)\b", re.I)
 
+# A question on what was just shown means (什么意思？, 作者想说明什么？, 怎么理解？, "What does that
+# mean?"): the bot writes no explanation of its own, so the honest answer is the passage in its
+# place in the article, with what the author wrote before and after it. Searching the words again
+# would show the same passages, and 说明 or 意思 alone finds passages about something else. What
+# it implies (这意味着什么？, 这说明了什么？) is another question: the article may say so anywhere, so
+# it is searched, leaning on the earlier question.
+_ASKS_MEANING = re.compile(r"什么意思|啥意思|何意|意思是什么|意思是啥|(?:想|要|是想|到底想|究竟想)"
+                           r"(?:说明|表达|表明|说)(?:的是)?(?:什么|啥)|(?:怎么|如何|咋|怎样)(?:理解|解读|看懂)|"
+                           r"\bwhat (?:does|did) (?:that|this|it|he|she|the author) (?:mean|say)\b|"
+                           r"\bwhat (?:is|was) (?:he|she|the author) (?:saying|trying to say)\b|\bmeaning\b", re.I)
+# Words that only name the text or its writer (作者想说明什么？, 这段话什么意思？): no topic of their own.
+_TEXT_WORDS = frozenset(("作者", "笔者", "文章", "本文", "原文", "文中", "这句话", "这段话", "这话", "这句", "这段",
+                         "那句话", "那段话", "一句", "一段", "段话", "句话", "这里", "此处", "这儿", "到底", "究竟"))
+
 
 @dataclass(frozen=True)
 class Resolution:
@@ -236,6 +251,17 @@ class FollowUps:
         core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
         return (len(core) < MAX_LEANING_CHARS and _SHOWN_SUBJECT.search(core) is not None
                 and _ASKS_WHEN.search(core) is not None and len(self.own_words(core)) <= 1)
+
+    def asks_meaning_shown(self, question: str) -> bool:
+        """Whether a short question asks what was just shown means (什么意思？, 作者想说明什么？,
+        怎么理解？, "What does that mean?"): besides the asking, it names at most the text or
+        its writer, no topic of its own ("怎么理解 DeepSeek 是个信号" is a question of its own)."""
+        core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
+        match = _ASKS_MEANING.search(core)
+        if match is None or len(core) >= MAX_LEANING_CHARS // 2:
+            return False
+        rest = core[:match.start()] + " " + core[match.end():]
+        return all(len(word) == 1 or word in _TEXT_WORDS for word in self.own_words(rest))
 
     def tells_more(self, question: str) -> bool:
         """Whether a message only asks to be told more of what was discussed (详细说说, 举个例子,

@@ -50,6 +50,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "followup": {"zh": "（接着上一个问题：{previous}）", "en": "(Following up on: {previous})"},
     "contrast": {"zh": "（上一个问题反过来问：{query}）", "en": "(The previous question the other way round: {query})"},
+    "in_context": {"zh": "（上一条回答的第一段引文，后面是文章里它前后的段落）",
+                   "en": "(The first passage of my last answer, then the paragraphs before and after it in the article.)"},
     "too_long": {
         "zh": "问题太长，只用了前 {limit} 个字来检索。",
         "en": "Your message is long: I searched with its first {limit} characters.",

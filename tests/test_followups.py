@@ -527,3 +527,40 @@ async def test_when_what_was_just_shown_happened_is_read_off_the_passages_shown(
     assert [h.passage.id for h in (await engine.handle(23, 23, "這是什麼時候的事？")).hits] == dated
     other = await engine.handle(23, 23, "中国人工智能开源软件发展联盟是什么时候成立的？")
     assert other.hits and "2018" in other.hits[0].passage.text
+
+
+async def test_what_was_just_shown_means_is_shown_in_its_place_in_the_article(engine: Engine, parts) -> None:
+    # The bot writes no explanation: "什么意思？" gets the first passage shown again, then the
+    # author's paragraphs before and after it, not a search for 意思 or the same page again.
+    _, corpus, _ = parts
+    first = await engine.handle(24, 24, "华为为什么担心开源社区？")
+    assert first.kind is ReplyKind.ANSWER
+    centre = first.hits[0].passage.id
+    around = {p.id for p in corpus.neighbours(centre)} - {centre}
+    assert around
+    meaning = await engine.handle(24, 24, "这句话什么意思？")
+    assert meaning.kind is ReplyKind.ANSWER
+    assert "（上一条回答的第一段引文，后面是文章里它前后的段落）" in meaning.lines
+    assert meaning.hits[0].passage.id == centre and {h.passage.id for h in meaning.hits[1:]} == around
+    # Asked again, the same place: the passage it centres on stays first.
+    again = await engine.handle(24, 24, "作者到底想表达什么？")
+    assert [h.passage.id for h in again.hits] == [h.passage.id for h in meaning.hits]
+    # In English and in Traditional script alike.
+    await engine.handle(25, 25, "Why does Huawei worry about open-source communities?")
+    english = await engine.handle(25, 25, "What does that mean?")
+    assert english.lines[0].startswith("(The first passage of my last answer")
+    await engine.handle(26, 26, "華為為什麼擔心開源社區？")
+    assert (await engine.handle(26, 26, "這是什麼意思？")).hits[0].passage.id == centre
+
+
+@pytest.mark.parametrize("question, asks_meaning", [
+    ("什么意思？", True), ("作者想说明什么", True), ("怎么理解？", True), ("What does it mean?", True),
+    # A topic of its own, or what something implies: searched as ever.
+    ("怎么理解开源社区的作用", False), ("这意味着什么？", False), ("开源是什么意思", False),
+    ("What does open source mean?", False),
+])
+def test_asking_what_was_shown_means_names_no_topic(parts, question: str, asks_meaning: bool) -> None:
+    from bot.followup import FollowUps
+    _, _, retriever = parts
+    followups = FollowUps(retriever.analyzer, retriever.necessity, lambda word: word in retriever.vocab)
+    assert followups.asks_meaning_shown(question) is asks_meaning
