@@ -317,6 +317,11 @@ class Engine:
             return await self._discuss(chat_id, user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(),
                                        prepared.text, intent, lang, record=record)
         previous = await self._last_question(chat_id, with_passages=True)
+        # "谁反对？" after a question with no side in it (开源有什么好处？): the side on its topic,
+        # asked as a question of its own (谁反对开源); its words alone (反对) are no topic.
+        sided_topic = await self._side_of_topic(chat_id, prepared.text, previous) if previous else None
+        if sided_topic:
+            prepared = replace(prepared, text=sided_topic)
         around = self._in_context(prepared.text, previous)
         if around:
             # "什么意思？": the bot explains nothing itself; the author's words around the passage do.
@@ -365,6 +370,8 @@ class Engine:
         if turned:
             turned = in_script_of(turned, asked or prepared.text)   # 誰反對開源, not 誰反对開源
         notices = [say("too_long", lang, limit=MAX_QUESTION_CHARS)] if prepared.truncated else []
+        if sided_topic and not resolution.leaning:
+            notices.append(say("topic_side", lang, query=_shorten(sided_topic, 40)))
         if resolution.contrast:
             notices.append(say("contrast", lang, query=_shorten(turned, 40)))
         elif resolution.leaning:
@@ -643,9 +650,22 @@ class Engine:
         for user, bot in reversed(list(zip(turns, turns[1:]))):
             if (user.role == "user" and bot.role == "bot" and bot.query and bot.passage_ids and bot.offset == 0
                     and not self._about_shown(bot.query)):
-                # A side asked as a contrast (谁反对？) is recorded as it was read (谁反对开源).
-                return bot.context if bot.context and self._discussion.stance(bot.context) else user.text
+                # A side asked as a contrast (谁反对？) is recorded as it was read (谁反对开源), and
+                # so is one asked of the topic (谁支持？ searched as 谁支持出口管制).
+                if bot.context and self._discussion.stance(bot.context):
+                    return bot.context
+                return bot.query if self._discussion.bare_stance(user.text) else user.text
         return previous.query or ""
+
+    async def _side_of_topic(self, chat_id: int, question: str, previous: Turn) -> str | None:
+        """A who-takes-a-side question naming no topic (谁反对？, 有人支持吗？), asked of the chat's
+        last question's own words (开源 of 开源有什么好处？): 谁反对开源. None for another question,
+        or when the last question brings no word of its own."""
+        side = self._discussion.bare_stance(question)
+        if side is None:
+            return None
+        topic = "".join(self._followups.own_words(await self._last_asked(chat_id, previous)))
+        return in_script_of(f"谁{side}{topic}", question) if topic else None
 
     def _earlier_question(self, previous: Turn | None) -> str | None:
         """The chat's last answered question, with what it leaned on, for a follow-up to lean on."""

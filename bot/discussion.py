@@ -130,6 +130,10 @@ class Discussion:
         """Who takes a side on a topic (谁反对开源？), as the speakers on it; None otherwise."""
         return self._shapes.stance(question)
 
+    def bare_stance(self, question: str) -> str | None:
+        """The side of "谁反对？" (no topic named), for the topic being discussed; None otherwise."""
+        return self._shapes.bare_stance(question)
+
     def speakers_query(self, topic: str, lang: str) -> str:
         """A question recognize() reads as "who spoke of topic" (recorded so that 更多 pages on)."""
         return f"Who talked about {topic}" if lang == "en" else f"哪些人谈到了{topic}"

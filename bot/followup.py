@@ -132,7 +132,7 @@ _ASKS_WHO = re.compile(r"谁|哪位|哪一位|\bwho\b", re.I)
 # A question asking which people (not which companies): a person's side is in what they said,
 # which the speakers on the topic show; a company's is in what it does, which passages describe
 # (仍坚持闭源), so "哪些公司反对？" is turned round and searched.
-_ASKS_PEOPLE = re.compile(r"谁|哪位|哪一位|哪几位|哪些(?:人|专家|学者|人士|人物|大佬)|什么人|\bwho\b", re.I)
+_ASKS_PEOPLE = re.compile(r"谁|哪位|哪一位|哪几位|哪些(?:人|专家|学者|人士|人物|大佬)|什么人|有没有人|有人|\bwho\b", re.I)
 # jieba's tags of people's names.
 _PERSON_TAGS = ("nr", "nrfg", "nrt")
 # Both of what was discussed, and a word of difference: "两边有什么不同？", "二者的区别", "这两家公司

@@ -50,6 +50,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "followup": {"zh": "（接着上一个问题：{previous}）", "en": "(Following up on: {previous})"},
     "contrast": {"zh": "（上一个问题反过来问：{query}）", "en": "(The previous question the other way round: {query})"},
+    "topic_side": {"zh": "（按上一个问题的话题来问：{query}）", "en": "(Asked of the previous question's topic: {query})"},
     "in_context": {"zh": "（上一条回答的第一段引文，后面是文章里它前后的段落）",
                    "en": "(The first passage of my last answer, then the paragraphs before and after it in the article.)"},
     "too_long": {

@@ -97,6 +97,9 @@ _SPEAKERS_FRAME_ZH = re.compile(_words(_PEOPLE_ZH, _SAYING_ZH, _LIBRARY_ZH, _ASK
 # word for people, a word of saying after it, and a topic; the words around the topic that only
 # place it (关于, 对, 方面) are no part of it.
 _WHO_ASKS_ZH = re.compile(r"谁|哪位|哪几位|哪些(?:人|专家|公司|机构|组织|人士|人物|名人|大佬|嘉宾)|什么人|何人")
+# Who takes a side asked yes or no (有人反对开源吗？, 有没有人支持闭源？) still asks who: the answer is
+# the people. (Not for who spoke of a topic: "有人说 DeepSeek 很便宜吗？" asks whether it is said.)
+_WHO_SIDES_ZH = re.compile(r"有没有人|有人|" + _WHO_ASKS_ZH.pattern)
 _SPOKE_ZH = re.compile("(?:" + _words(_SAYING_ZH, "谈|谈论|论及|讨论|表达|回应|批评|称赞|评价|点评|发声|表过态") + ")(?:过|了|到|起)?")
 _TOPIC_MARKERS_ZH = frozenset(("关于", "对于", "对", "就", "有关", "围绕", "针对", "在", "上", "方面", "问题", "方向",
                                "领域", "还", "还有", "别的", "其他", "其它", "另外", "曾", "曾经", "过", "都", "有",
@@ -324,7 +327,7 @@ class QuestionShapes:
         a side in the asker's words (开源模型的支持者认为)."""
         text = _PUNCT_START.sub("", _PUNCT_END.sub("", self._analyzer.normalize(question or "")))
         if _CJK.search(text):
-            found = self._who_verb_topic(text, _STANCE_ZH)
+            found = self._who_verb_topic(text, _STANCE_ZH, _WHO_SIDES_ZH)
             if found is None or not found[1] or len(found[1]) > MAX_TOPIC_CHARS:
                 return None
             stance, topic = found
@@ -336,11 +339,18 @@ class QuestionShapes:
         written = unicodedata.normalize("NFKC", question)
         return Intent(Kind.SPEAKERS, topic=_as_written(topic, written), stance=stance)
 
-    def _who_verb_topic(self, text: str, verbs: re.Pattern) -> tuple[str, str] | None:
-        """(the verb, the topic) of "哪些人 <verb> <topic>": a word asking who, one of verbs after
-        it, and what is left once the words that ask, say and place the topic are out ("" when
-        nothing is); None without the question word or the verb."""
-        who = _WHO_ASKS_ZH.search(text)
+    def bare_stance(self, question: str) -> str | None:
+        """The side of a who-takes-a-side question that names no topic (谁反对？, 有人支持吗？): 反对,
+        支持; None for any other question. Such a question asks it of the topic being discussed."""
+        text = _PUNCT_START.sub("", _PUNCT_END.sub("", self._analyzer.normalize(question or "")))
+        found = self._who_verb_topic(text, _STANCE_ZH, _WHO_SIDES_ZH) if _CJK.search(text) else None
+        return found[0] if found is not None and not found[1] else None
+
+    def _who_verb_topic(self, text: str, verbs: re.Pattern, asks_who: re.Pattern = _WHO_ASKS_ZH) -> tuple[str, str] | None:
+        """(the verb, the topic) of "哪些人 <verb> <topic>": a word asking who (asks_who), one of
+        verbs after it, and what is left once the words that ask, say and place the topic are out
+        ("" when nothing is); None without the question word or the verb."""
+        who = asks_who.search(text)
         if who is None:
             return None
         after = self._analyzer.cut(text[who.end():])

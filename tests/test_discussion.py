@@ -486,6 +486,25 @@ async def test_who_takes_a_side_no_passage_names_gets_those_quoted_on_the_topic(
     assert english.kind is not ReplyKind.SPEAKERS or english.lines[0].startswith("(No passage says in so many words who opposes it")
 
 
+async def test_who_takes_a_side_asked_yes_or_no_still_gets_the_people(engine: Engine) -> None:
+    # "有人反对…吗？" asks who, as "谁反对…？" does: those quoted on the topic, in their words.
+    for question in ("有人反对屋顶菜园吗？", "有没有人反对屋顶菜园？", "有人反對屋頂菜園嗎？"):
+        reply = await engine.handle(4, 4, question)
+        assert reply.kind is ReplyKind.SPEAKERS and reply.lines[0] == STANCE_NOTICE, question
+        assert "李华" in [g.label for g in reply.groups]
+
+
+async def test_who_takes_a_side_naming_no_topic_asks_it_of_the_topic_discussed(engine: Engine) -> None:
+    # "谁反对？" after a question with no side in it: the side on that question's topic, said so.
+    await engine.handle(5, 5, "屋顶菜园有什么好处？")
+    reply = await engine.handle(5, 5, "谁反对？")
+    assert reply.lines[0] == "（按上一个问题的话题来问：谁反对屋顶菜园）"
+    assert reply.kind is ReplyKind.SPEAKERS and "李华" in [g.label for g in reply.groups]
+    # With nothing discussed before, there is no topic to ask it of.
+    alone = await engine.handle(6, 6, "谁反对？")
+    assert not any("按上一个问题的话题" in line for line in alone.lines)
+
+
 async def test_who_takes_a_side_on_a_topic_nobody_spoke_of_says_only_that(engine: Engine) -> None:
     reply = await engine.handle(1, 1, "谁反对火星移民？")
     assert reply.kind is ReplyKind.NO_MATCH
