@@ -660,9 +660,10 @@ class Engine:
     async def _side_of_topic(self, chat_id: int, question: str, previous: Turn) -> str | None:
         """A who-takes-a-side question naming no topic (谁反对？, 有人支持吗？), asked of the chat's
         last question's own words (开源 of 开源有什么好处？): 谁反对开源. None for another question,
-        or when the last question brings no word of its own."""
+        when the last question brings no word of its own, or when it was a follow-up."""
         side = self._discussion.bare_stance(question)
-        if side is None:
+        if side is None or previous.context:
+            # A last question that leaned itself ("那美国呢？") has no topic of its own words.
             return None
         topic = "".join(self._followups.own_words(await self._last_asked(chat_id, previous)))
         return in_script_of(f"谁{side}{topic}", question) if topic else None

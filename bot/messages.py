@@ -390,6 +390,12 @@ def say(key: str, lang: str, **values: object) -> str:
     return entry.get(lang, entry["zh"]).format(**values)
 
 
+# Words that are English alone, capitalized or not: a follow-up's question word, a reply's thanks.
+_ENGLISH_ALONE = frozenset(("why", "how", "what", "when", "where", "who", "whom", "whose", "which", "really",
+                            "thanks", "thank", "yes", "no", "ok", "okay", "and", "more", "hello", "hi", "help",
+                            "example", "examples", "sources"))
+
+
 def detect_lang(text: str, hint: str | None = None) -> str:
     """'en' for an English question or an English-speaking user with no Chinese in the text, else 'zh'.
 
@@ -407,6 +413,8 @@ def detect_lang(text: str, hint: str | None = None) -> str:
     lower = [w for w in words if len(w) > 1 and w.islower()]
     if len(words) >= 2 and lower:
         return "en"
+    if len(words) == 1 and words[0].lower() in _ENGLISH_ALONE:
+        return "en"   # "Why?", "How?", "Thanks": English however written, where a name alone is not
     if hinted:
         return "en" if hinted.startswith("en") else "zh"
     return "en" if lower else "zh"

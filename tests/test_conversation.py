@@ -316,6 +316,7 @@ def test_parse_command() -> None:
     ("DeepSeek", "en-US", "en"),                    # ...unless the user's client says English
     ("Sarah Guo", "zh", "zh"),
     ("hello", None, "en"),
+    ("Why?", None, "en"), ("How?", "zh-hans", "en"),  # a question word alone is English however written
     ("😀", "en", "en"), ("😀", None, "zh"),
 ])
 def test_detect_lang(text: str, hint: str | None, lang: str) -> None:
