@@ -215,8 +215,8 @@ def test_scoring_ranges_of_passages_at_once_gives_the_plain_formulas_floats(seed
     if lead:
         boost = np.ones(1500)
         boost[::10] *= 1.0 + lead
-    whole = Scorer(words, bigrams, 0.25, TIE, boost, parts=1, compiled=False)
-    ranged = Scorer(words, bigrams, 0.25, TIE, boost, parts=parts, compiled=compiled)
+    whole = Scorer(words, bigrams, 0.25, TIE, boost, parts=1, compiled=False, kernel=False)
+    ranged = Scorer(words, bigrams, 0.25, TIE, boost, parts=parts, compiled=compiled, kernel=False)
     assert len(ranged._bounds) == parts + 1
     pick = random.Random(seed)
     for _ in range(150):
@@ -392,20 +392,23 @@ def test_the_bundled_questions_score_alike_by_the_compiled_loop(compiled_loop, t
         assert compiled._dense(query.word_weights, query.bigram_weights).tobytes() == reference.tobytes()
 
 
-def test_a_library_takes_the_compiled_loop_from_its_size_on_and_numpys_without_it(
+def test_a_library_of_any_size_takes_the_compiled_loop_and_numpys_without_it(
         compiled_loop, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(3)
     words = TermColumns(random_counts(rng, 300, 10), FieldParams(k1=0.9, b=0.5, head_weight=0.0, head_b=0.5))
-    assert Scorer(words, words, 0.25, TIE)._kernel is None   # a small library keeps np.add.at a column
-    monkeypatch.setattr(topk, "COMPILED_FROM", 300)
-    compiled = Scorer(words, words, 0.25, TIE)
+    compiled = Scorer(words, words, 0.25, TIE)   # a small library too
     assert compiled._kernel is compiled_loop.score_range and compiled._checked   # its index read once
-    # Not built (no C compiler at install): scipy's scatter and numpy's passes, the same floats.
+    # Not built (no C compiler at install): np.add.at a column in a small library, scipy's
+    # scatter and numpy's passes from COMPILED_FROM passages on, the same floats.
     monkeypatch.setattr(topk, "_loops", lambda: None)
+    small = Scorer(words, words, 0.25, TIE)
+    assert small._kernel is None and small._add is None
+    monkeypatch.setattr(topk, "COMPILED_FROM", 300)
     fallback = Scorer(words, words, 0.25, TIE)
     assert fallback._kernel is None and fallback._add is not None
     groups = [{0: 1.0}, {1: 0.5, 2: 0.3}]
-    assert fallback._dense(groups, {3: 1.0}).tobytes() == dense(words, words, groups, {3: 1.0}, 0.25).tobytes()
+    for scorer in (compiled, small, fallback):
+        assert scorer._dense(groups, {3: 1.0}).tobytes() == dense(words, words, groups, {3: 1.0}, 0.25).tobytes()
     with pytest.raises(ImportError):
         Scorer(words, words, 0.25, TIE, kernel=True)
 
