@@ -222,6 +222,24 @@ static void add_pairs(double *restrict tile, double *restrict sum, Py_ssize_t fi
     }
 }
 
+/* The largest of most and scores[from..to-1] (the largest is the largest in any order), by four
+   running maxima at once: one is a chain of dependent comparisons, a maximum's latency a score
+   (the 200 sentence questions' scoring at 200k passages, by turns in one process: 1.00 -> 0.94 ms
+   a question, the blocks' peaks in a tile's last pass). */
+static double largest(const double *restrict scores, Py_ssize_t from, Py_ssize_t to, double most)
+{
+    double lanes[4] = {most, most, most, most};
+    Py_ssize_t i = from;
+    for (; i + 4 <= to; i += 4)
+        for (int lane = 0; lane < 4; lane++)
+            lanes[lane] = scores[i + lane] > lanes[lane] ? scores[i + lane] : lanes[lane];
+    for (; i < to; i++)
+        lanes[0] = scores[i] > lanes[0] ? scores[i] : lanes[0];
+    lanes[0] = lanes[1] > lanes[0] ? lanes[1] : lanes[0];
+    lanes[2] = lanes[3] > lanes[2] ? lanes[3] : lanes[2];
+    return lanes[2] > lanes[0] ? lanes[2] : lanes[0];
+}
+
 /* After a tile's parts: its boosted rows' scores times their boost (the formula's last
    operation), then each block's largest score into peaks (blocks of size rows from row 0, the
    complete ones only) and how many scores are above 0.0. */
@@ -237,10 +255,8 @@ static Py_ssize_t finish_tile(double *restrict out, Py_ssize_t base, Py_ssize_t 
         Py_ssize_t end = limit < blocks * size ? limit : blocks * size;
         for (Py_ssize_t r = base; r < end;) {
             Py_ssize_t block = r / size, stop = (block + 1) * size < end ? (block + 1) * size : end;
-            double most = peaks[block];
-            for (; r < stop; r++)
-                most = out[r] > most ? out[r] : most;
-            peaks[block] = most;
+            peaks[block] = largest(out, r, stop, peaks[block]);
+            r = stop;
         }
     }
     Py_ssize_t positives = 0;
@@ -473,20 +489,8 @@ static PyObject *block_peaks(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     const double *restrict from = scores.buf;
     double *restrict to = peaks.buf;
-    for (Py_ssize_t b = 0; b < blocks; b++) {
-        const double *block = from + b * size;
-        /* Four running maxima at once (one is a chain of dependent comparisons). */
-        double most[4] = {block[0], block[0], block[0], block[0]};
-        Py_ssize_t i = 1;
-        for (; i + 4 <= size; i += 4)
-            for (int lane = 0; lane < 4; lane++)
-                most[lane] = block[i + lane] > most[lane] ? block[i + lane] : most[lane];
-        for (; i < size; i++)
-            most[0] = block[i] > most[0] ? block[i] : most[0];
-        most[0] = most[1] > most[0] ? most[1] : most[0];
-        most[2] = most[3] > most[2] ? most[3] : most[2];
-        to[b] = most[2] > most[0] ? most[2] : most[0];
-    }
+    for (Py_ssize_t b = 0; b < blocks; b++)
+        to[b] = largest(from, b * size + 1, (b + 1) * size, from[b * size]);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
