@@ -8,12 +8,12 @@ Every passage's score is computed, but each part only for the passages holding i
 0.0 or multiplying by 1.0 leaves a float as it is). It is computed by the bot's compiled loop
 (bot/retrieval/_scatter.c, built at install when a C compiler is there): one call a question, a
 tile of passages at a time; a small library's too, where numpy's calls a term column would cost
-more than the adding (the bundled library's 200 sentence questions: 5 % fewer instructions a
+more than the adding (the bundled library's 200 sentence questions: 9.8 % fewer instructions a
 search, valgrind --tool=callgrind). Without it, numpy's: one scatter-add per run of term columns
 (scipy's compiled loop in a large library, _compiled_scatter) and a few passes over the library
-per question. A library of PARALLEL_FROM
-passages or more is scored in two halves at once, one in a worker thread (those calls release
-the GIL; a passage's operations are the same whichever range it is scored in). Then the k best
+per question. A library of PARALLEL_FROM passages or more is scored in two halves at once, one in
+a worker thread (those calls release the GIL; a passage's operations are the same whichever
+range it is scored in). Then the k best
 are selected from the passages at or above a floor the blocks' peaks give, never by
 partitioning the library.
 
