@@ -170,7 +170,8 @@ _ASKS_MEANING = re.compile(r"什么意思|啥意思|何意|意思是什么|意�
                            r"(?:说明|表达|表明|说)(?:的是)?(?:什么|啥)|(?:怎么|如何|咋|怎样)(?:理解|解读|看懂)|"
                            r"\bwhat (?:does|did) (?:that|this|it|he|she|the author) (?:mean|say)\b|"
                            r"\bwhat (?:is|was) (?:he|she|the author) (?:saying|trying to say)\b|\bmeaning\b", re.I)
-# Words that only name the text or its writer (作者想说明什么？, 这段话什么意思？): no topic of their own.
+# Words that only name the text or its writer (作者想说明什么？, 这段话什么意思？), or stress the asking
+# (到底什么意思？): no topic of their own.
 _TEXT_WORDS = frozenset(("作者", "笔者", "文章", "本文", "原文", "文中", "这句话", "这段话", "这话", "这句", "这段",
                          "那句话", "那段话", "一句", "一段", "段话", "句话", "这里", "此处", "这儿", "到底", "究竟"))
 

@@ -208,12 +208,12 @@ class Scorer:
 
     def _dense_each(self, word_weights, bigram_weights: dict[int, float]) -> np.ndarray:
         """_dense by np.add.at over the whole library, in one range, a small library's without
-        the compiled loop: one call
-        for each run of one-form words, each word of several forms and the pairs, over their
-        columns' postings in order, which adds to each passage what one call a column adds, in
-        the same order (ufunc.at adds unbuffered, one posting after another). Measured on the
-        bundled library's 200 sentence questions of bench/bench_retrieval.py, instructions of a
-        warm search by valgrind --tool=callgrind: 1.3 % fewer than one call a column."""
+        the compiled loop: one call for each run of one-form words, each word of several forms
+        and the pairs, over their columns' postings in order, which adds to each passage what one
+        call a column adds, in the same order (ufunc.at adds unbuffered, one posting after
+        another). Measured on the bundled library's 200 sentence questions of
+        bench/bench_retrieval.py, instructions of a warm search by valgrind --tool=callgrind: 1.3 %
+        fewer than one call a column."""
         n = self.passages
         scores = np.zeros(n)
         singles: list[tuple[int, float]] = []   # a run of one-form words, added in one call
