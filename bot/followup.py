@@ -127,6 +127,8 @@ _GLUED_QUESTION = re.compile(r"^(?=.{2,3}$)(?:.*(?:哪|谁|啥|什么|怎|咋).*
 _DEMONSTRATIVE = re.compile(r"^[这那此该][个件种些项类次位家条样点回场批]$")
 # jieba's tag of time words (当时, 后来, 现在, 今年).
 _TIME_TAG = "t"
+_DOING_TAGS = ("v", "a", "ad", "d")
+_VERB_ONLY_CHARS = 8
 # A question asking who (谁说…, 哪位, who): its answer names the person a later 他 stands for.
 _ASKS_WHO = re.compile(r"谁|哪位|哪一位|\bwho\b", re.I)
 # A question asking which people (not which companies): a person's side is in what they said,
@@ -303,6 +305,14 @@ class FollowUps:
         return tuple(w for w in words if self._analyzer.word_tag(w).startswith(_NAMING_TAGS[:-1])
                      and len(w) > 1)
 
+    def names_nothing(self, question: str, own: list[str]) -> bool:
+        """Whether a short question brings only a verb or an adjective, no thing (怎么解决？,
+        有用吗？, 能成功吗？): what it asks of is the earlier question's topic. Not who does it
+        (谁反对？): those quoted on the topic answer that."""
+        core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
+        return (len(core) <= _VERB_ONLY_CHARS and bool(own) and not self.asks_people(core)
+                and all(self._analyzer.word_tag(w).startswith(_DOING_TAGS) for w in own))
+
     def points_back(self, question: str) -> bool:
         """points_back, except where its only sign is 这么 or 那么 of degree (这么低)."""
         if not points_back(question):
@@ -342,7 +352,12 @@ class FollowUps:
         contrast = self._contrast(question, own, previous)
         if contrast is not None:
             return contrast
-        if not self.points_back(question):
+        pointing = self.points_back(question)
+        if not pointing and self.names_nothing(question, own):
+            # 怎么解决？ after 开源有什么风险？: its verb is asked of the earlier question whole, as
+            # a frame is (at the context's weight, 解决 alone found 解决方案 elsewhere).
+            return Resolution(f"{previous} {question}", None, True, None, besides=_asks_else(question))
+        if not pointing:
             return Resolution(question, None, False, None)
         words = [w for w in own if len(w) > 1]  # a lone 看 or 说 is the question's grammar
         if words and not any(self.knows(w) for w in words):

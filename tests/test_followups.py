@@ -321,6 +321,30 @@ async def test_a_short_question_that_finds_nothing_alone_leans_on_the_earlier_on
     assert (await engine.handle(25, 25, "京东的快递几天能到？")).kind is ReplyKind.NO_MATCH
 
 
+@pytest.mark.parametrize("chat, first, follow_up, topic", [
+    # 解决 alone met 京东云's 解决方案 (a product, not the risks' remedy).
+    (36, "开源有什么风险？", "怎么解决？", "风险"),
+    (37, "美国为什么要搞出口管制？", "有用吗？", "出口管制"),
+    (38, "開源有什麼風險？", "怎麼解決？", "风险"),
+])
+async def test_a_question_with_only_a_verb_asks_it_of_the_earlier_topic(
+        engine: Engine, chat: int, first: str, follow_up: str, topic: str) -> None:
+    await engine.handle(chat, chat, first)
+    reply = await engine.handle(chat, chat, follow_up)
+    assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
+    assert "京东云" not in texts(reply)
+    assert all(topic in h.passage.text for h in reply.hits[:2])
+
+
+def test_only_a_verb_is_told_from_a_thing_or_a_who(parts) -> None:
+    from bot.followup import FollowUps
+    _, _, retriever = parts
+    followups = FollowUps(retriever.analyzer, retriever.necessity, lambda word: word in retriever.vocab)
+    for question, verb_only in [("怎么解决？", True), ("该怎么应对", True), ("能成功吗？", True),
+                                ("谁反对？", False), ("华为呢？", False), ("成本多少？", False)]:
+        assert followups.names_nothing(question, followups.own_words(question)) is verb_only, question
+
+
 async def test_what_else_when_all_was_shown_says_so(engine: Engine) -> None:
     # The articles hold two passages on 京东云, both shown: "what else" is told there is no more,
     # not that the articles never say what was asked.
