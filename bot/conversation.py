@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from bot.config import Config
 from bot.corpus import Corpus, Passage
 from bot.discussion import PAGED, Discussion, Group, Intent, Kind, Page
-from bot.followup import FollowUps, Resolution, gives_time
+from bot.followup import FollowUps, Resolution, gives_time, has_pronoun
 from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
 from bot.normalize import in_script_of, simplified_chars
@@ -56,6 +56,8 @@ _ACKNOWLEDGING = re.compile(r"^(?:(?:好的?|好吧|好滴|行|可以|明白|知
                             r"感谢|thanks?(?: you)?|thx|ok(?:ay)?|got it|i see|cool|great|nice)"
                             r"[\s,，。.!！~～…啦了呀哈啊哦的]*)+$", re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+# Words joined into a topic: a space between two Latin words, none between two Chinese characters.
+_JOIN_CJK = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 _SPACES = re.compile(r"\s+")
 
 
@@ -665,7 +667,13 @@ class Engine:
         if side is None or previous.context:
             # A last question that leaned itself ("那美国呢？") has no topic of its own words.
             return None
-        topic = "".join(self._followups.own_words(await self._last_asked(chat_id, previous)))
+        asked = await self._last_asked(chat_id, previous)
+        words = self._followups.own_written(asked)
+        if has_pronoun(question):
+            # 有人不同意他吗？ after 李彦宏对开源是什么态度？: others on his topic, not on him.
+            named = set(self._followups.names(asked, who=True))
+            words = [w for w in words if w not in named] or words
+        topic = _JOIN_CJK.sub("", " ".join(words))
         return in_script_of(f"谁{side}{topic}", question) if topic else None
 
     def _earlier_question(self, previous: Turn | None) -> str | None:

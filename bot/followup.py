@@ -232,6 +232,13 @@ class FollowUps:
     def own_words(self, question: str) -> list[str]:
         """The words a question brings: whole words that are neither function words nor frame
         words (those an answer seldom holds, and the aspect nouns)."""
+        return [token.text for token in self._own_tokens(question)]
+
+    def own_written(self, question: str) -> list[str]:
+        """own_words as the question writes them (Eric Schmidt, not ericschmidt)."""
+        return [question[token.start:token.end] for token in self._own_tokens(question)]
+
+    def _own_tokens(self, question: str) -> list:
         words = []
         tokens = [t for t in self._analyzer.tokens(question) if t.whole]
         framed = any(t.text in ASPECT_NOUNS for t in tokens)
@@ -244,7 +251,7 @@ class FollowUps:
                 continue
             if self._necessity(token.text) < FRAME_NECESSITY:
                 continue  # 原因, 作用, 何时: the frame of a question, not what it is about
-            words.append(token.text)
+            words.append(token)
         return words
 
     def asks_when_shown(self, question: str) -> bool:

@@ -92,7 +92,7 @@ _SAYING_EN = ("quoted|quote|quotes|quotation|quotations|cited|cite|cites|said|sa
               "statements?|views|words|opinions|mentioned|mentions?|interviewed|appear|appears")
 _PEOPLE_ANCHOR_ZH = re.compile(_words(_PEOPLE_ZH))
 _SAYING_ANCHOR_ZH = re.compile(_words(_SAYING_ZH))
-_SPEAKERS_FRAME_ZH = re.compile(_words(_PEOPLE_ZH, _SAYING_ZH, _LIBRARY_ZH, _ASK_ZH, "被|最多|最|多|其|及|和|与|以及|各种|各自|列|列出|列举|一下|他们|她们"))
+_SPEAKERS_FRAME_ZH = re.compile(_words(_PEOPLE_ZH, _SAYING_ZH, _LIBRARY_ZH, _ASK_ZH, "被|最多|最|多|其|及|和|与|以及|各种|各自|列|列出|列举|一下|他们|她们|它们|他|她|它"))
 # Who talked about a topic ("哪些人谈到了开源？", "关于出口管制，都有谁发表了看法？"): a question
 # word for people, a word of saying after it, and a topic; the words around the topic that only
 # place it (关于, 对, 方面) are no part of it.

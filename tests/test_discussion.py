@@ -505,6 +505,16 @@ async def test_who_takes_a_side_naming_no_topic_asks_it_of_the_topic_discussed(e
     assert not any("按上一个问题的话题" in line for line in alone.lines)
 
 
+async def test_who_sides_against_him_asks_it_of_his_topic_not_of_him(engine: Engine) -> None:
+    # "有人不同意他吗？" after a question on 王明: the topic was 屋顶菜园's 滴灌, not "他" (it had
+    # answered "文章里没有找到谁就「他」说过什么").
+    await engine.handle(7, 7, "王明怎么看滴灌？")
+    reply = await engine.handle(7, 7, "有人不同意他吗？")
+    assert reply.lines[0] == "（按上一个问题的话题来问：谁不同意滴灌）"
+    assert reply.kind is ReplyKind.SPEAKERS and "王明" in [g.label for g in reply.groups]
+    assert not any("「他」" in line for line in reply.lines)
+
+
 async def test_who_takes_a_side_on_a_topic_nobody_spoke_of_says_only_that(engine: Engine) -> None:
     reply = await engine.handle(1, 1, "谁反对火星移民？")
     assert reply.kind is ReplyKind.NO_MATCH
