@@ -13,7 +13,7 @@ import math
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.corpus import Corpus, Passage, Source, sentence_spans
 from bot.messages import say
@@ -405,6 +405,14 @@ class Discussion:
         """
         forms = self._topic_forms(topic)
         pools = [self._side_hits(side, topic, forms) for side in sides]
+        if topic and not any(self._on_topic(hit, forms) for pool in pools for hit in pool):
+            # Neither side is found with the topic ("华为和腾讯谁更厉害？": the articles judge
+            # neither): what each is quoted for, under a line saying the topic was not found.
+            page = self._comparison(sides, "", lang)
+            if not page.groups or not any(group.hits for group in page.groups):
+                return page
+            unsaid = say("comparison_topic_unsaid", lang, a=sides[0], b=sides[1], topic=topic)
+            return replace(page, lines=(unsaid, *page.lines))
         shared: dict[str, Hit] = {}
         for hit in (h for pair in itertools.zip_longest(*pools) for h in pair if h):  # best of either first
             if hit.passage.id not in shared and all(self._names(hit.passage, side) for side in sides):
@@ -477,10 +485,14 @@ class Discussion:
             pool = [lead] + [h for h in pool if h.passage.id != lead.passage.id]
 
         def key(hit: Hit) -> tuple[bool, bool]:
-            on_topic = not forms or bool(forms & set(self._analyzer.tokenize(hit.passage.text)))
+            on_topic = self._on_topic(hit, forms)
             speaks = self._speaks(hit.passage, side) or (own is not None and hit.passage.source_id == own.id)
             return not on_topic, not speaks
         return sorted(pool, key=key)
+
+    def _on_topic(self, hit: Hit, forms: frozenset[str]) -> bool:
+        """Whether a passage holds a word of the topic (any passage, when there is no topic)."""
+        return not forms or bool(forms & set(self._analyzer.tokenize(hit.passage.text)))
 
     def _article_named(self, side: str) -> Source | None:
         """The article whose title is the side's name ("马飚", or "杨昊 (足球运动员)" for 杨昊)."""

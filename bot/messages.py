@@ -141,6 +141,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "comparison_intro": {"zh": "{a} 与 {b}{on}，各自在文章里的原话：",
                          "en": "{a} and {b}{on}, each in the articles' own words:"},
     "comparison_on": {"zh": "（关于“{topic}”）", "en": " on “{topic}”"},
+    "comparison_topic_unsaid": {"zh": "文章里没有就“{topic}”谈到{a}和{b}；下面是两者在文章里各自的原话。",
+                                "en": "The articles say nothing of {a} and {b} on “{topic}”; here is what they say of each."},
     "comparison_side_empty": {"zh": "文章里没有找到{side}{on}的内容。",
                               "en": "The articles say nothing about {side}{on}."},
     "comparison_both": {"zh": "{a} 和 {b} 一并提到", "en": "{a} and {b} together"},

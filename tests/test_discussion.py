@@ -274,6 +274,15 @@ async def test_comparison_says_so_for_a_side_the_articles_lack(engine: Engine) -
     assert "【马斯克】\n   文章里没有找到马斯克" in render_text(reply)
 
 
+async def test_comparison_on_a_topic_neither_side_is_found_with_quotes_each_side(engine: Engine) -> None:
+    # "谁更有钱？": the articles say it of neither; it had shown the heading and no passage.
+    reply = await engine.handle(1, 1, "王明和张强谁更有钱？")
+    assert reply.kind is ReplyKind.COMPARISON
+    assert reply.lines[0] == "文章里没有就“有钱”谈到王明和张强；下面是两者在文章里各自的原话。"
+    wang, zhang = reply.groups
+    assert wang.hits and zhang.hits and "滴灌" in render_text(reply)
+
+
 # --- who said it ------------------------------------------------------------------------------------
 
 async def test_who_said_names_the_speaker_of_the_words(engine: Engine) -> None:
