@@ -137,11 +137,11 @@ _ASKS_WHO = re.compile(r"谁|哪位|哪一位|\bwho\b", re.I)
 _ASKS_PEOPLE = re.compile(r"谁|哪位|哪一位|哪几位|哪些(?:人|专家|学者|人士|人物|大佬)|什么人|有没有人|有人|\bwho\b", re.I)
 # jieba's tags of people's names.
 _PERSON_TAGS = ("nr", "nrfg", "nrt")
-# Both of what was discussed, and a word of difference: "两边有什么不同？", "二者的区别", "这两家公司
-#哪里不一样".
-_BOTH = re.compile(r"两边|两者|二者|双方|两国|两家|两人|两位|两种|两个|这两|它们俩|他们俩|她们俩")
+# Both of what was discussed, and a word of difference or of which is more: "两边有什么不同？",
+# "二者的区别", "这两家公司哪里不一样", "它们谁更厉害？".
+_BOTH = re.compile(r"两边|两者|二者|双方|两国|两家|两人|两位|两种|两个|这两|它们俩|他们俩|她们俩|它们|他们|她们")
 _BOTH_NOUNS = frozenset(("公司", "国家", "人", "企业", "机构", "方面", "模型", "一下"))
-_DIFFERENCE = re.compile(r"不同|区别|差别|差异|异同|不一样|分歧|相比|对比|比较")
+_DIFFERENCE = re.compile(r"不同|区别|差别|差异|异同|不一样|分歧|相比|对比|比较|(?:谁|哪个|哪一个|哪家|哪边|哪方|哪国)更")
 # Tags of someone (a person, an organisation), whom 他 or 她 stands for.
 _SOMEONE_TAGS = ("nr", "nrt", "nrfg", "nt")
 # Pronouns of someone, not something (它).

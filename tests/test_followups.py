@@ -485,6 +485,12 @@ async def test_both_sides_compares_the_two_last_named(engine: Engine) -> None:
     latin = await engine.handle(44, 44, "两者有什么区别？")
     assert {"Sarah Guo", "Eric Schmidt"} <= {g.label for g in latin.groups if g.heading}
     assert latin.lines[0].startswith("Sarah Guo 与 Eric Schmidt（关于“开源”）")
+    # "它们谁更厲害？" after 華為 and 騰訊: which is more is a comparison of the two too.
+    await engine.handle(45, 45, "華為在開源上做了什麼")
+    await engine.handle(45, 45, "騰訊呢")
+    which_more = await engine.handle(45, 45, "它們誰更厲害")
+    assert which_more.kind is ReplyKind.COMPARISON
+    assert {"華為", "騰訊"} <= {g.label for g in which_more.groups if g.heading}
     # With nothing named before, it asks which two, rather than quoting passages on 不同.
     which = await engine.handle(42, 42, "两边有什么不同？")
     assert which.kind is ReplyKind.EMPTY and not which.hits and which.lines[0].startswith("比较哪两个？")
@@ -492,7 +498,7 @@ async def test_both_sides_compares_the_two_last_named(engine: Engine) -> None:
 
 @pytest.mark.parametrize("question, topic", [
     ("两边有什么不同？", ""), ("这两家公司哪里不一样", ""), ("两者在开源上有什么区别", "开源"),
-    ("中国和美国有什么不同", None), ("两边怎么看", None),
+    ("中国和美国有什么不同", None), ("两边怎么看", None), ("它们谁更厉害？", "厉害"), ("他们哪个更强大", "强大"),
 ])
 def test_both_sides_is_told_by_both_and_a_word_of_difference(engine: Engine, question: str, topic) -> None:
     assert engine._followups.both_sides(question) == topic
