@@ -140,6 +140,9 @@ _PERSON_TAGS = ("nr", "nrfg", "nrt")
 # Both of what was discussed, and a word of difference or of which is more: "两边有什么不同？",
 # "二者的区别", "这两家公司哪里不一样", "它们谁更厉害？".
 _BOTH = re.compile(r"两边|两者|二者|双方|两国|两家|两人|两位|两种|两个|这两|它们俩|他们俩|她们俩|它们|他们|她们")
+# 他们 alone is both only when nothing else is named: "他们和 OpenAI 有什么不同" compares them with OpenAI.
+_PLURAL_PRONOUN = re.compile(r"它们|他们|她们")
+_WITH = re.compile(r"和|跟|与|同|比")
 _BOTH_NOUNS = frozenset(("公司", "国家", "人", "企业", "机构", "方面", "模型", "一下"))
 _DIFFERENCE = re.compile(r"不同|区别|差别|差异|异同|不一样|分歧|相比|对比|比较|(?:谁|哪个|哪一个|哪家|哪边|哪方|哪国)更")
 # Tags of someone (a person, an organisation), whom 他 or 她 stands for.
@@ -485,6 +488,8 @@ class FollowUps:
         if len(core) >= MAX_LEANING_CHARS or not _BOTH.search(core) or not _DIFFERENCE.search(core):
             return None
         rest = _DIFFERENCE.sub(" ", _BOTH.sub(" ", core))
+        if _PLURAL_PRONOUN.fullmatch(_BOTH.search(core).group()) and (_WITH.search(rest) or self.names(rest)):
+            return None
         return " ".join(w for w in self.own_words(rest) if len(w) > 1 and w not in _BOTH_NOUNS)
 
     def names(self, question: str, who: bool = False) -> list[str]:

@@ -499,6 +499,7 @@ async def test_both_sides_compares_the_two_last_named(engine: Engine) -> None:
 @pytest.mark.parametrize("question, topic", [
     ("两边有什么不同？", ""), ("这两家公司哪里不一样", ""), ("两者在开源上有什么区别", "开源"),
     ("中国和美国有什么不同", None), ("两边怎么看", None), ("它们谁更厉害？", "厉害"), ("他们哪个更强大", "强大"),
+    ("他们和 OpenAI 有什么不同", None), ("它们比华为谁更强大", None),
 ])
 def test_both_sides_is_told_by_both_and_a_word_of_difference(engine: Engine, question: str, topic) -> None:
     assert engine._followups.both_sides(question) == topic
