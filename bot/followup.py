@@ -315,6 +315,18 @@ class FollowUps:
         return tuple(w for w in words if self._analyzer.word_tag(w).startswith(_NAMING_TAGS[:-1])
                      and len(w) > 1)
 
+    def opinion_of_name(self, question: str, own: list[str]) -> bool:
+        """Whether a short question asks only what someone thinks (美国怎么看？, 李彦宏如何评价？):
+        a name and a verb of viewing, no topic, so the topic is the earlier question's."""
+        core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
+        if len(core) > MAX_LEANING_CHARS // 2 or not own or _ASKS_HOW.search(core) is None:
+            return False
+        words = {t.text for t in self._analyzer.tokens(core) if t.whole}
+        return bool(words & _OPINION_VERBS) and all(self._names_someone(w) for w in own)
+
+    def _names_someone(self, word: str) -> bool:
+        return self._analyzer.word_tag(word).startswith((*_NAME_TAGS, "eng"))
+
     def names_nothing(self, question: str, own: list[str]) -> bool:
         """Whether a short question brings only a verb or an adjective, no thing (怎么解决？,
         有用吗？, 能成功吗？): what it asks of is the earlier question's topic. Not who does it
@@ -362,7 +374,7 @@ class FollowUps:
         contrast = self._contrast(question, own, previous)
         if contrast is not None:
             return contrast
-        pointing = self.points_back(question)
+        pointing = self.points_back(question) or self.opinion_of_name(question, own)
         if not pointing and self.names_nothing(question, own):
             # 怎么解决？ after 开源有什么风险？: its verb is asked of the earlier question whole, as
             # a frame is (at the context's weight, 解决 alone found 解决方案 elsewhere).

@@ -336,6 +336,24 @@ async def test_a_question_with_only_a_verb_asks_it_of_the_earlier_topic(
     assert all(topic in h.passage.text for h in reply.hits[:2])
 
 
+async def test_what_someone_thinks_with_no_topic_asks_it_of_the_earlier_one(engine: Engine) -> None:
+    # "美国怎么看？" after a question on national security: America's view of that, not any
+    # passage naming America.
+    await engine.handle(46, 46, "开源AI会威胁国家安全吗")
+    reply = await engine.handle(46, 46, "美国怎么看")
+    assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
+    assert "国家安全" in reply.hits[0].passage.text
+
+
+def test_what_someone_thinks_is_told_from_a_question_of_its_own(parts) -> None:
+    from bot.followup import FollowUps
+    _, _, retriever = parts
+    followups = FollowUps(retriever.analyzer, retriever.necessity, lambda word: word in retriever.vocab)
+    for question, leans in [("美国怎么看", True), ("李彦宏如何评价？", True), ("Sarah Guo 怎么看？", True),
+                            ("梁文锋是谁", False), ("美国怎么看开源", False), ("开源怎么看", False)]:
+        assert followups.opinion_of_name(question, followups.own_words(question)) is leans, question
+
+
 def test_only_a_verb_is_told_from_a_thing_or_a_who(parts) -> None:
     from bot.followup import FollowUps
     _, _, retriever = parts
