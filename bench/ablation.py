@@ -32,6 +32,7 @@ from bot import corpus as corpus_module  # noqa: E402
 from bot import english as english_module  # noqa: E402
 from bot import followup as followup_module  # noqa: E402
 from bot import normalize as normalize_module  # noqa: E402
+from bot import numerals as numerals_module  # noqa: E402
 from bot import text as text_module  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.console import render_json  # noqa: E402
@@ -75,6 +76,8 @@ def variants(model):
         ("no-relevance", "the relevance model: always answer, pages to the end", always_answer, []),
         ("no-taiwan", "Taiwan phrase mapping (character-by-character t2s only)", model,
          [(normalize_module, "_taiwan_phrases", lambda t2s, frequency: {})]),
+        ("no-numerals", "a number looked for in the other script too (23 / 二十三, 第3 / 第三)", model,
+         [(numerals_module, "other_forms", lambda token: ()), (numerals_module, "ordinal_forms", lambda token: ())]),
         ("no-english-dict", "the general English dictionary (glossary only)", model,
          [(english_module.EnglishDictionary, "translate", lambda self, words: [])]),
         ("no-library-words", "the library's own words for cutting questions", model,

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from bot.jieba_import import jieba
 
-from bot import prefixdict
+from bot import numerals, prefixdict
 from bot.config import RetrievalConfig
 from bot.english import EnglishDictionary
 from bot.normalize import Normalizer, replace_variants
@@ -527,6 +527,10 @@ class Analyzer:
         for word, token in whole.items():
             for other in self._synonyms.get(word, ()):
                 terms.append(QueryTerm(other, weight, groups.at(token.start, token.end), "synonym"))
+            # A number in the other script (23 / 二十三): the same word, so at the word's weight.
+            ordinal = token.start > 0 and norm[token.start - 1] == "第"
+            for other in (*numerals.other_forms(word), *(numerals.ordinal_forms(word) if ordinal else ())):
+                terms.append(QueryTerm(other, 1.0, groups.at(token.start, token.end), "synonym"))
         return terms
 
     def learn_library_words(self, words: list[str]) -> int:

@@ -259,6 +259,18 @@ def test_a_name_the_question_cuts_badly_is_found_through_the_library_words(bundl
     assert found and found[0].passage.id == "t#1"
 
 
+@pytest.mark.parametrize("question, answer", [
+    ("王小明23岁时做了什么？", "t#1"), ("王小明在一九九八年做了什么？", "t#2"), ("王小明第3次参赛是哪一年？", "t#3"),
+])
+def test_a_number_is_found_in_either_script(bundled: Config, question: str, answer: str) -> None:
+    # 23 and 二十三 are one number: a question writes it one way, an article the other.
+    corpus = tiny_corpus("王小明出生于上海，从小喜欢画画。", "王小明二十三岁进入一家公司做设计。",
+                         "1998年王小明开了自己的画廊。", "王小明第三次参赛是在2005年。",
+                         "王小明的画廊有十三位画家和二十位学生。")
+    found = Retriever(corpus, dataclasses.replace(bundled.retrieval, cache_dir=None)).search(question)
+    assert found and found[0].passage.id == answer
+
+
 def test_an_article_titled_with_a_name_teaches_the_name(bundled: Config) -> None:
     # jieba cuts 史继偕 as 史继 / 偕 in the article and glues it to the next character in a
     # question (史继偕著); the article's title says it is one word, for passages and questions.
