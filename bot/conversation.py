@@ -46,7 +46,8 @@ COMMANDS = ("/start", "/help", "/quote", "/more", "/sources", "/history", "/forg
 
 _COMMAND = re.compile(r"^/(?P<name>[^\s@]+)(?:@(?P<bot>\S+))?(?:\s+(?P<args>.*))?$", re.S)
 # What people type for the next page: 更多, 再来几段, 还有吗, 继续, more, next page, ... alone.
-_MORE = re.compile(r"^(?:更多|更多的|下一页|继续|接着来|多来(?:点|一点|几段|几条)|再来(?:点|一点|一些|几段|几条|一页)?"
+_MORE = re.compile(r"^(?:更多|更多的|下一页|继续|接着来|(?:继续|接着)(?:说|讲|看)?|(?:然后|后来|接下来|之后)呢|"
+                   r"多来(?:点|一点|几段|几条)|再来(?:点|一点|一些|几段|几条|一页)?"
                    r"|还有(?:吗|呢|没有|别的吗|其他的吗)|(?:show |give me )?more|next(?: page)?)[\s。.!！?？~～…]*$", re.I)
 # A question on what someone says or thinks (李彦宏说了什么, 他怎么看开源, 他还说过什么): their
 # quotations that do not name them answer it too.

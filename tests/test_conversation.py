@@ -290,12 +290,14 @@ def test_prepare_question_drops_controls_and_tags() -> None:
 
 
 @pytest.mark.parametrize("text", ["更多", "more", "MORE!", " 下一页。", "更多？", "More...", "再来几段", "还有吗？",
-                                  "继续", "next page", "Show more", "再來幾段", "下一頁", "還有嗎？", "繼續"])
+                                  "继续", "next page", "Show more", "再來幾段", "下一頁", "還有嗎？", "繼續",
+                                  "然后呢？", "后来呢", "接着说", "继续讲", "然後呢"])
 def test_more_words(text: str) -> None:
     assert is_more(text)
 
 
-@pytest.mark.parametrize("text", ["更多信息", "more about coffee", "/more", "", "还有谁支持开源", "继续开源吗", "還有誰支持開源"])
+@pytest.mark.parametrize("text", ["更多信息", "more about coffee", "/more", "", "还有谁支持开源", "继续开源吗", "還有誰支持開源",
+                                  "然后呢开源怎么样", "后来怎么样了"])
 def test_not_more_words(text: str) -> None:
     assert not is_more(text)
 
