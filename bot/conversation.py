@@ -669,11 +669,14 @@ class Engine:
             # A last question that leaned itself ("那美国呢？") has no topic of its own words.
             return None
         asked = await self._last_asked(chat_id, previous)
+        if not self._followups.own_words(asked):
+            # The last question was a bare 为什么？: its topic is what it was searched with.
+            asked = previous.query
         words = self._followups.own_written(asked)
-        if has_pronoun(question):
-            # 有人不同意他吗？ after 李彦宏对开源是什么态度？: others on his topic, not on him.
-            named = set(self._followups.names(asked, who=True))
-            words = [w for w in words if w not in named] or words
+        # 有人不同意吗？ / 有人不同意他吗？ after 李彦宏对开源是什么态度？: others on the topic of his
+        # view, not on him (who would be the one quoted).
+        named = set(self._followups.names(asked, who=True))
+        words = [w for w in words if w not in named] or words
         topic = _JOIN_CJK.sub("", " ".join(words))
         return in_script_of(f"谁{side}{topic}", question) if topic else None
 

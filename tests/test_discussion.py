@@ -524,6 +524,17 @@ async def test_who_sides_against_him_asks_it_of_his_topic_not_of_him(engine: Eng
     assert not any("「他」" in line for line in reply.lines)
 
 
+async def test_who_disagrees_after_a_why_asks_it_of_the_topic_of_his_view(engine: Engine) -> None:
+    # "有人不同意吗？" after "王明怎么看滴灌？" and a bare "为什么？": the topic is 滴灌 (the why
+    # brought no word of its own), and not 王明, whose view it was: it had found nothing.
+    for chat, turns in ((8, ("王明怎么看滴灌？", "为什么？")), (9, ("王明怎么看滴灌？",))):
+        for turn in turns:
+            await engine.handle(chat, chat, turn)
+        reply = await engine.handle(chat, chat, "有人不同意吗？")
+        assert reply.lines[0] == "（按上一个问题的话题来问：谁不同意滴灌）", turns
+        assert reply.kind is ReplyKind.SPEAKERS
+
+
 async def test_who_takes_a_side_on_a_topic_nobody_spoke_of_says_only_that(engine: Engine) -> None:
     reply = await engine.handle(1, 1, "谁反对火星移民？")
     assert reply.kind is ReplyKind.NO_MATCH
