@@ -57,6 +57,21 @@ _ACKNOWLEDGING = re.compile(r"^(?:(?:好的?|好吧|好滴|行|可以|明白|知
                             r"感谢|thanks?(?: you)?|thx|ok(?:ay)?|got it|i see|cool|great|nice)"
                             r"[\s,，。.!！~～…啦了呀哈啊哦的]*)+$", re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+# A question about the bot itself (你是谁？, 你能做什么？, "who are you?"): what /start says.
+_ABOUT_BOT = re.compile(r"^(?:请问)?(?:你|您)(?:是谁|是什么|是干什么的|是做什么的|是干嘛的|能做什么|能干什么|会什么|可以做什么|"
+                        r"能干嘛|有什么用)|^(?:怎么用|如何使用|怎么使用)(?:你|这个)?|"
+                        r"^(?:who|what) are you\b|^what can you do\b|^how do (?:i use|you work)\b", re.I)
+# The bot's own view asked for (你怎么看？, 你觉得呢？, "what do you think?"): it has none; it
+# shows what those quoted on the topic say.
+_BOTS_VIEW = re.compile(r"^(?:那|那么)?(?:你|您)(?:个人)?(?:怎么看|如何看|怎么想|觉得呢|觉得怎么样|觉得如何|认为呢|认为如何|"
+                        r"的看法(?:呢|是什么|是啥)?|的观点(?:呢|是什么|是啥)?|有什么看法|同意吗|赞同吗|支持吗)|"
+                        r"^(?:and )?what do you think\b|^what(?:'s| is) your (?:view|opinion|take)\b|^do you agree\b", re.I)
+_TRAILING_ASK = re.compile(r"[\s?？。.!！~～…呢吧啊呀]+$")
+_BOTS_VIEW_TAIL = re.compile(r"^[\s?？。.!！~～…呢吧啊呀]*$")
+# The bot's view of a topic it names: 你怎么看开源？, 你对出口管制怎么看？, 你对开源有什么看法？
+_BOTS_VIEW_OF = (re.compile(r"^(?:那|那么)?(?:你|您)(?:个人)?(?:怎么看待?|如何看待?|如何评价|怎么评价)(?P<t>.+)$"),
+                 re.compile(r"^(?:那|那么)?(?:你|您)(?:个人)?对(?P<t>.+?)(?:怎么看|如何看|有什么看法|有啥看法|的看法|的观点|怎么想)"
+                            r"[\s?？。.!！~～…呢吧啊呀]*$"))
 # Words joined into a topic: a space between two Latin words, none between two Chinese characters.
 _JOIN_CJK = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 _SPACES = re.compile(r"\s+")
@@ -186,6 +201,23 @@ def _looks_binary(raw: str) -> bool:
     return junk > 0.3 * len(sample)
 
 
+def _bots_view_of(text: str) -> str:
+    """The topic of a question asking the bot's own view of it (开源 of 你怎么看开源？); "" for another."""
+    text = simplified_chars(text.strip())
+    for pattern in _BOTS_VIEW_OF:
+        match = pattern.match(text)
+        if match is not None:
+            return _TRAILING_ASK.sub("", match.group("t")).strip()
+    return ""
+
+
+def _asks_alone(pattern: re.Pattern, text: str) -> bool:
+    """Whether text is pattern's question and nothing more (你怎么看？, not 你怎么看开源？)."""
+    text = simplified_chars(text.strip())
+    match = pattern.match(text)
+    return match is not None and bool(_BOTS_VIEW_TAIL.match(text[match.end():]))
+
+
 def is_more(text: str) -> bool:
     """Whether a plain message asks for the next page ("更多", "more", "下一页", with punctuation;
     in Traditional script too: 再來幾段, 下一頁)."""
@@ -302,6 +334,11 @@ class Engine:
             return Reply(ReplyKind.EMPTY, lang, lines=(say(prepared.problem, lang, example=example),))
         if _ACKNOWLEDGING.match(simplified_chars(prepared.text)):
             return Reply(ReplyKind.EMPTY, lang, lines=(say("acknowledged", lang),))
+        if _asks_alone(_ABOUT_BOT, prepared.text):
+            return self.welcome(lang)
+        if _asks_alone(_BOTS_VIEW, prepared.text) or _bots_view_of(prepared.text):
+            return await self._no_view_of_its_own(chat_id, user_id, question, lang, record=record,
+                                                  topic=_bots_view_of(prepared.text))
         compared = await self._both_sides(chat_id, prepared.text)
         if compared == ():
             # "两者有什么区别？" with nothing named before: which two (not passages on 区别).
@@ -679,6 +716,24 @@ class Engine:
         words = [w for w in words if w not in named] or words
         topic = _JOIN_CJK.sub("", " ".join(words))
         return in_script_of(f"谁{side}{topic}", question) if topic else None
+
+    async def _no_view_of_its_own(self, chat_id: int, user_id: int, question: str, lang: str, *,
+                                  record: bool, topic: str = "") -> Reply:
+        """"你怎么看？": the bot has no view; those quoted on the topic (the one named, else the
+        chat's last) have theirs."""
+        previous = await self._last_question(chat_id, with_passages=True)
+        if topic:
+            topic = _JOIN_CJK.sub("", " ".join(self._followups.own_written(topic)))
+        elif previous is not None and previous.query:
+            asked = await self._last_asked(chat_id, previous)
+            if not self._followups.own_words(asked):
+                asked = previous.query
+            topic = _JOIN_CJK.sub("", " ".join(self._followups.own_written(asked)))
+        if not topic:
+            return Reply(ReplyKind.EMPTY, lang, lines=(say("own_view_alone", lang, example=EXAMPLES[lang][0]),))
+        said = strip_controls(question[:MAX_TURN_CHARS]).strip()
+        return await self._discuss(chat_id, user_id, said, topic, Intent(Kind.SPEAKERS, topic=topic), lang,
+                                   record=record, notices=(say("own_view", lang),))
 
     def _earlier_question(self, previous: Turn | None) -> str | None:
         """The chat's last answered question, with what it leaned on, for a follow-up to lean on."""

@@ -535,6 +535,35 @@ async def test_who_disagrees_after_a_why_asks_it_of_the_topic_of_his_view(engine
         assert reply.kind is ReplyKind.SPEAKERS
 
 
+OWN_VIEW = "（我只引用文章的原话，不发表自己的看法。下面是文章里谈到这个话题的人怎么说。）"
+
+
+async def test_the_bots_own_view_asked_for_gets_those_quoted_on_the_topic(engine: Engine) -> None:
+    # "你怎么看？" asks the bot's opinion: it has none, and says so; those quoted on the topic have theirs.
+    await engine.handle(10, 10, "滴灌有什么好处？")
+    reply = await engine.handle(10, 10, "你怎么看？")
+    assert reply.kind is ReplyKind.SPEAKERS and reply.lines[0] == OWN_VIEW
+    assert "王明" in [g.label for g in reply.groups]
+    english = await engine.handle(10, 10, "What do you think?")
+    assert english.kind is ReplyKind.SPEAKERS and english.lines[0].startswith("(I only quote the articles")
+    # Of a topic it names, with nothing asked before.
+    for question in ("你对滴灌怎么看？", "你怎么看待滴灌"):
+        named = await engine.handle(11, 11, question)
+        assert named.kind is ReplyKind.SPEAKERS and "王明" in [g.label for g in named.groups], question
+    # With nothing asked before, it says so and asks for a question.
+    alone = await engine.handle(12, 12, "你觉得呢？")
+    assert alone.kind is ReplyKind.EMPTY and alone.lines[0].startswith("我只引用文章的原话，不发表自己的看法。")
+    # A question about the articles that opens with 你觉得 is one.
+    asked = await engine.handle(13, 13, "你觉得滴灌为什么重要？")
+    assert asked.kind is ReplyKind.ANSWER
+
+
+@pytest.mark.parametrize("question", ["你是谁？", "你能做什么", "Who are you?", "怎么用？"])
+async def test_a_question_about_the_bot_gets_what_start_says(engine: Engine, question: str) -> None:
+    reply = await engine.handle(14, 14, question)
+    assert reply.kind is ReplyKind.START
+
+
 async def test_who_takes_a_side_on_a_topic_nobody_spoke_of_says_only_that(engine: Engine) -> None:
     reply = await engine.handle(1, 1, "谁反对火星移民？")
     assert reply.kind is ReplyKind.NO_MATCH
