@@ -65,7 +65,12 @@ _ABOUT_BOT = re.compile(r"^(?:请问)?(?:你|您)(?:是谁|是什么|是干什�
 # shows what those quoted on the topic say.
 _BOTS_VIEW = re.compile(r"^(?:那|那么)?(?:你|您)(?:个人)?(?:怎么看|如何看|怎么想|觉得呢|觉得怎么样|觉得如何|认为呢|认为如何|"
                         r"的看法(?:呢|是什么|是啥)?|的观点(?:呢|是什么|是啥)?|有什么看法|同意吗|赞同吗|支持吗)|"
-                        r"^(?:and )?what do you think\b|^what(?:'s| is) your (?:view|opinion|take)\b|^do you agree\b", re.I)
+                        r"^(?:and )?what do you think\b|^what(?:'s| is) your (?:view|opinion|take)\b|^do you agree\b|"
+                        # Asked to judge what was shown (这个说法对吗？, 有道理吗？, 这个数字靠谱吗？): the
+                        # bot judges nothing; the others quoted on it are the reader's to weigh.
+                        r"^(?:那|那么)?(?:这|那)?(?:个|种|句|些)?(?:话|观点|说法|看法|判断|结论|数字|数据|说辞)?"
+                        r"(?:对吗|对不对|有道理吗|有没有道理|靠谱吗|靠不靠谱|可信吗|可不可信|准确吗|正确吗|是真的吗|真的吗|"
+                        r"站得住脚吗|合理吗)|^(?:is (?:that|it|this) (?:true|right|correct)|really)\b", re.I)
 _TRAILING_ASK = re.compile(r"[\s?？。.!！~～…呢吧啊呀]+$")
 _BOTS_VIEW_TAIL = re.compile(r"^[\s?？。.!！~～…呢吧啊呀]*$")
 # The bot's view of a topic it names: 你怎么看开源？, 你对出口管制怎么看？, 你对开源有什么看法？
@@ -705,17 +710,21 @@ class Engine:
         if side is None or previous.context:
             # A last question that leaned itself ("那美国呢？") has no topic of its own words.
             return None
+        topic = await self._topic_of_last(chat_id, previous)
+        return in_script_of(f"谁{side}{topic}", question) if topic else None
+
+    async def _topic_of_last(self, chat_id: int, previous: Turn) -> str:
+        """The topic of the chat's last question, in its own words, without whom it asked about:
+        有人不同意吗？ / 你怎么看？ after 李彦宏对开源是什么态度？ are of 开源, not of him (who would
+        be the one quoted); a name alone stays ("" when the question brings no word at all)."""
         asked = await self._last_asked(chat_id, previous)
         if not self._followups.own_words(asked):
             # The last question was a bare 为什么？: its topic is what it was searched with.
             asked = previous.query
         words = self._followups.own_written(asked)
-        # 有人不同意吗？ / 有人不同意他吗？ after 李彦宏对开源是什么态度？: others on the topic of his
-        # view, not on him (who would be the one quoted).
         named = set(self._followups.names(asked, who=True))
         words = [w for w in words if w not in named] or words
-        topic = _JOIN_CJK.sub("", " ".join(words))
-        return in_script_of(f"谁{side}{topic}", question) if topic else None
+        return _JOIN_CJK.sub("", " ".join(words))
 
     async def _no_view_of_its_own(self, chat_id: int, user_id: int, question: str, lang: str, *,
                                   record: bool, topic: str = "") -> Reply:
@@ -725,10 +734,7 @@ class Engine:
         if topic:
             topic = _JOIN_CJK.sub("", " ".join(self._followups.own_written(topic)))
         elif previous is not None and previous.query:
-            asked = await self._last_asked(chat_id, previous)
-            if not self._followups.own_words(asked):
-                asked = previous.query
-            topic = _JOIN_CJK.sub("", " ".join(self._followups.own_written(asked)))
+            topic = await self._topic_of_last(chat_id, previous)
         if not topic:
             return Reply(ReplyKind.EMPTY, lang, lines=(say("own_view_alone", lang, example=EXAMPLES[lang][0]),))
         said = strip_controls(question[:MAX_TURN_CHARS]).strip()

@@ -550,6 +550,11 @@ async def test_the_bots_own_view_asked_for_gets_those_quoted_on_the_topic(engine
     for question in ("你对滴灌怎么看？", "你怎么看待滴灌"):
         named = await engine.handle(11, 11, question)
         assert named.kind is ReplyKind.SPEAKERS and "王明" in [g.label for g in named.groups], question
+    # Asked to judge what was shown, likewise: it judges nothing.
+    for chat, question in ((15, "这个说法对吗？"), (16, "有道理吗"), (17, "這個數字靠譜嗎？")):
+        await engine.handle(chat, chat, "滴灌有什么好处？")
+        judged = await engine.handle(chat, chat, question)
+        assert judged.kind is ReplyKind.SPEAKERS and judged.lines[0] == OWN_VIEW, question
     # With nothing asked before, it says so and asks for a question.
     alone = await engine.handle(12, 12, "你觉得呢？")
     assert alone.kind is ReplyKind.EMPTY and alone.lines[0].startswith("我只引用文章的原话，不发表自己的看法。")
