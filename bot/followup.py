@@ -173,6 +173,10 @@ _TIME = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*[日号]|[一二三四�
 # it is searched, leaning on the earlier question.
 _ASKS_MEANING = re.compile(r"什么意思|啥意思|何意|意思是什么|意思是啥|(?:想|要|是想|到底想|究竟想)"
                            r"(?:说明|表达|表明|说)(?:的是)?(?:什么|啥)|(?:怎么|如何|咋|怎样)(?:理解|解读|看懂)|"
+                           # The evidence for it (有证据吗？, 依据是什么？): if the article gives any, it
+                           # is beside the claim.
+                           r"有(?:什么|没有|何)?(?:证据|依据|根据|数据支持|数据支撑)|(?:证据|依据|根据)(?:呢|是什么|是啥|在哪)|"
+                           r"\b(?:any|what(?:'s| is) the) (?:evidence|proof|source)\b|"
                            r"\bwhat (?:does|did) (?:that|this|it|he|she|the author) (?:mean|say)\b|"
                            r"\bwhat (?:is|was) (?:he|she|the author) (?:saying|trying to say)\b|\bmeaning\b", re.I)
 # Words that only name the text or its writer (作者想说明什么？, 这段话什么意思？), or stress the asking
@@ -267,8 +271,9 @@ class FollowUps:
 
     def asks_meaning_shown(self, question: str) -> bool:
         """Whether a short question asks what was just shown means (什么意思？, 作者想说明什么？,
-        怎么理解？, "What does that mean?"): besides the asking, it names at most the text or
-        its writer, no topic of its own ("怎么理解 DeepSeek 是个信号" is a question of its own)."""
+        怎么理解？, "What does that mean?") or what backs it (有证据吗？): besides the asking, it
+        names at most the text or its writer, no topic of its own ("怎么理解 DeepSeek 是个信号" is a
+        question of its own)."""
         core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
         match = _ASKS_MEANING.search(core)
         if match is None or len(core) >= MAX_LEANING_CHARS // 2:

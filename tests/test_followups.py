@@ -604,6 +604,9 @@ async def test_what_was_just_shown_means_is_shown_in_its_place_in_the_article(en
 
 @pytest.mark.parametrize("question, asks_meaning", [
     ("什么意思？", True), ("作者想说明什么", True), ("怎么理解？", True), ("What does it mean?", True),
+    # The evidence for what was shown is beside it, if the article gives any.
+    ("有证据吗？", True), ("依据是什么", True), ("有數據支持嗎", True), ("Any evidence?", True),
+    ("DeepSeek 有蒸馏的证据吗", False),
     # A topic of its own, or what something implies: searched as ever.
     ("怎么理解开源社区的作用", False), ("这意味着什么？", False), ("开源是什么意思", False),
     ("What does open source mean?", False),
