@@ -353,6 +353,23 @@ def test_the_selections_compiled_passes_find_what_numpys_find(compiled_loop) -> 
             assert a.rows.tolist() == b.rows.tolist() and a.scores.tobytes() == b.scores.tobytes() and a.more == b.more
 
 
+def test_the_compiled_sort_of_the_candidates_picks_what_best_picks(compiled_loop) -> None:
+    """best_first (the compiled sort _select takes for a few candidates) orders them as _best's
+    partition and lexsort do: by score, many of them tied, then by lower row; k beyond them all too."""
+    rng = np.random.default_rng(19)
+    for n in (1, 2, 40, 300, 2000):
+        scores = np.where(rng.random(n) < 0.3, 0.0, rng.integers(1, 12, n) / 3.0)
+        candidates = np.flatnonzero(scores > 0)
+        for k in (0, 1, 3, 32, n + 5):
+            rows = candidates.copy()
+            taken = compiled_loop.best_first(scores, rows, len(rows), k)
+            expected = candidates[topk._best(scores[candidates], candidates, k)] if k else candidates[:0]
+            assert rows[:taken].tolist() == expected.tolist()
+            assert sorted(rows.tolist()) == candidates.tolist()   # reordered, none lost
+    with pytest.raises(ValueError):
+        compiled_loop.best_first(np.zeros(3), np.array([0, 5], dtype=np.int64), 2, 1)
+
+
 def test_which_rows_columns_hold_is_found_alike_by_the_compiled_search(compiled_loop, monkeypatch) -> None:
     """TermColumns.present_many by the compiled binary search (a library of COMPILED_FROM passages
     or more) and by numpy's (batched, or a column at a time past _BATCHED_POSTINGS)."""

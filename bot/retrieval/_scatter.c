@@ -26,7 +26,8 @@
  * what the loops rely on, read once for an index rather than on each of its questions.
  * held(indices, columns, rows, out) is TermColumns.present_many's look-up: a binary search a row.
  * block_peaks and rows_at_least are _select's passes over the scores (each block's largest
- * score; the rows at or above the k-th largest peak, read only in the blocks reaching it).
+ * score; the rows at or above the k-th largest peak, read only in the blocks reaching it);
+ * best_first orders those candidates as _best does (score descending, ties by lower row).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -552,6 +553,66 @@ done:
     return result;
 }
 
+typedef struct {
+    double score;
+    int64_t row;
+} Ranked;
+
+/* The better first: a higher score, then a lower row (a total order: no two rows are equal). */
+static int better_first(const void *a, const void *b)
+{
+    const Ranked *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->row < y->row ? -1 : (x->row > y->row);
+}
+
+/* best_first(scores, rows, count, k) -> min(k, count): rows[0..count) (candidate rows, no NaN
+   score) sorted best first, by score, ties by lower row: its first k are what _best's
+   partition, filter and lexsort pick, in one call. */
+static PyObject *best_first(PyObject *self, PyObject *args)
+{
+    PyObject *scores_object, *rows_object;
+    Py_ssize_t count, k;
+    if (!PyArg_ParseTuple(args, "OOnn", &scores_object, &rows_object, &count, &k))
+        return NULL;
+    Py_buffer scores = {0}, rows = {0};
+    PyObject *result = NULL;
+    Ranked *ranked = NULL;
+    if (get_buffer(scores_object, &scores, 0, 8, "scores") < 0 || get_buffer(rows_object, &rows, 1, 8, "rows") < 0)
+        goto done;
+    Py_ssize_t n = scores.len / 8;
+    int64_t *candidates = rows.buf;
+    if (count < 0 || count > rows.len / 8 || k < 0) {
+        PyErr_SetString(PyExc_ValueError, "count must be within rows, and k not negative");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++)
+        if (candidates[i] < 0 || candidates[i] >= n) {
+            PyErr_SetString(PyExc_ValueError, "a candidate row lies outside the scores");
+            goto done;
+        }
+    ranked = PyMem_Malloc(sizeof(Ranked) * (count > 0 ? count : 1));
+    if (!ranked) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const double *score = scores.buf;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        ranked[i].score = score[candidates[i]];
+        ranked[i].row = candidates[i];
+    }
+    qsort(ranked, (size_t)count, sizeof(Ranked), better_first);
+    for (Py_ssize_t i = 0; i < count; i++)
+        candidates[i] = ranked[i].row;
+    result = PyLong_FromSsize_t(k < count ? k : count);
+done:
+    PyMem_Free(ranked);
+    PyBuffer_Release(&scores);
+    PyBuffer_Release(&rows);
+    return result;
+}
+
 /* held(indices, columns, rows, out): out[c][i] = whether column c, (start, end) of indices (its
    rows increasing), holds rows[i]: a binary search each, as numpy's searchsorted finds it. */
 static PyObject *held(PyObject *self, PyObject *args)
@@ -616,6 +677,9 @@ static PyMethodDef methods[] = {
     {"rows_at_least", rows_at_least, METH_VARARGS,
      "rows_at_least(scores, floor, rows, size, peaks) -> count: the rows scoring at least floor (above 0.0 "
      "when floor is 0.0), read only in the blocks whose peak reaches it."},
+    {"best_first", best_first, METH_VARARGS,
+     "best_first(scores, rows, count, k) -> taken: the first taken of rows[:count] made the best, best first "
+     "(ties by lower row)."},
     {"score_range", score_range, METH_VARARGS,
      "score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi, boosted, boosts, size, peaks[, checked]) -> "
      "positives: a question's scores "

@@ -199,7 +199,7 @@ class Scorer:
         if bigram_weights and self.bigram_weight > 0:
             bounds = self._pair_bounds
             pairs = [(bounds[j], bounds[j + 1], weight) for j, weight in bigram_weights.items()]
-        peaks = np.full(self.passages // size if size > 0 else 0, -np.inf)
+        peaks = np.full(self.passages // size, -np.inf) if size > 0 else np.empty(0)
         positives = self._kernel(scores, (self.words.indices, self.words.data, words),
                                  (self.bigrams.indices, self.bigrams.data, pairs), self.bigram_weight,
                                  self.tie_share, lo, hi, self._boosted_rows, self._boosts_given, size, peaks,
@@ -421,6 +421,7 @@ def _select(scores: np.ndarray, k: int, loops=None, found: tuple[int, np.ndarray
     n = len(scores)
     size = _block_size(n, k)
     floor = 0.0
+    rows = None
     peaks, positives = None, None
     if found is not None and found[0] == size:
         _, peaks, positives = found
@@ -441,14 +442,23 @@ def _select(scores: np.ndarray, k: int, loops=None, found: tuple[int, np.ndarray
         if size > 1:
             count = loops.rows_at_least(scores, floor, candidates, size, peaks)
         else:
-            count = loops.rows_at_least(scores, floor, candidates, 0, np.zeros(0))
+            count = loops.rows_at_least(scores, floor, candidates, 0, np.empty(0))
+        if count <= _SORTED_UP_TO * max(k, 1):
+            # A few candidates a row asked for: sorted whole in one compiled call, not by numpy's
+            # five (most of a small library's selection).
+            rows = candidates[:loops.best_first(scores, candidates, count, k)].copy()
         candidates = candidates[:count]
-    order = _best(scores[candidates], candidates, k)
-    rows = candidates[order]
+    if rows is None:
+        rows = candidates[_best(scores[candidates], candidates, k)]
     if positives is None and floor > 0 and len(candidates) <= len(rows):
         positives = int(np.count_nonzero(scores > 0))
     more = len(candidates) > len(rows) or (floor > 0 and positives > len(rows))
     return TopScores(rows, scores[rows], more, every=scores)
+
+
+# _select sorts its candidates whole in compiled code (best_first) when there are at most this
+# many a row asked for; more (a deep pool over a library without blocks) are partitioned first (_best).
+_SORTED_UP_TO = 8
 
 
 def _best(scores: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
