@@ -703,22 +703,25 @@ def _add_single_run(words: list[str], run: str, freq: dict, hmm) -> None:
 
 
 def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str, hmm_words=None,
-                   fragments: dict[str, int | None] | None = None) -> tuple[tuple[str, int, int], ...]:
+                   fragments: dict[str, int | None] | None = None,
+                   compiled_route=None) -> tuple[tuple[str, int, int], ...]:
     """tuple(tokenizer.tokenize(text)): jieba's default cut with its HMM, the same words, computed
     the same way in one pass (jieba 0.42.1's Tokenizer.cut, get_DAG, calc and __cut_DAG) without
     its generators, slices and second dictionary look-ups. hmm_words, if given, is _hmm_words
     cached (the HMM's cut of a run of characters depends on the run alone); fragments, if given,
     keeps the prefix dictionary's counts (None: absent) of the fragments looked up, for a
-    dictionary that does not change meanwhile.
+    dictionary that does not change meanwhile. The best route through a block is found by the
+    compiled loop when it was built (_compiled_route; compiled_route=False: by _route in Python).
     tests/test_fast_paths.py checks it against jieba on every passage and question."""
     tokenizer.check_initialized()
     freq = tokenizer.FREQ
     known = fragments if fragments is not None else {}
-    unseen = _UNSEEN
     logtotal = math.log(tokenizer.total)
-    log = math.log
     words: list[str] = []
     hmm = hmm_words if hmm_words is not None and not jieba.finalseg.Force_Split_Words else _hmm_words
+    # The compiled loop reads plain dicts (jieba's FREQ is one).
+    route = _route if compiled_route is False or type(freq) is not dict or type(known) is not dict \
+        else _compiled_route() or _route
     for block in _JIEBA_HAN.split(text):
         if not block:
             continue
@@ -729,31 +732,9 @@ def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str, hmm_words=None,
                 else:
                     words.extend(part)
             continue
-        # The best route from the right (calc), each position's words (get_DAG: the prefixes from
-        # it that are words, by their end, ascending) read as it is reached.
+        # The best route from the right (jieba's calc), each position's words read as it is reached.
+        route_end = route(block, freq, known, logtotal)
         n = len(block)
-        route_score = [0.0] * (n + 1)
-        route_end = [0] * (n + 1)
-        for k in range(n - 1, -1, -1):
-            best, best_end = None, 0
-            i = k
-            frag = block[k]
-            while i < n:
-                count = known.get(frag, unseen)
-                if count is unseen:
-                    count = known[frag] = freq.get(frag)
-                if count is None:
-                    break
-                if count:
-                    score = log(count) - logtotal + route_score[i + 1]
-                    if best is None or score >= best:
-                        best, best_end = score, i
-                i += 1
-                frag = block[k:i + 1]
-            if best is None:
-                # No word starts here: the character alone, at its count or one.
-                best, best_end = log(freq.get(block[k]) or 1) - logtotal + route_score[k + 1], k
-            route_score[k], route_end[k] = best, best_end
         x = 0
         buf = ""
         while x < n:
@@ -778,6 +759,49 @@ def jieba_tokenize(tokenizer: jieba.Tokenizer, text: str, hmm_words=None,
 
 
 _UNSEEN = object()  # jieba_tokenize: a fragment not looked up yet
+
+
+def _route(block: str, freq: dict, known: dict, logtotal: float) -> list[int]:
+    """For each position of a block of Chinese, where the word the best route takes from it ends
+    (jieba's calc over get_DAG: each position's words, the prefixes from it that the dictionary
+    counts, read as it is reached, from the right); known as jieba_tokenize's fragments."""
+    unseen = _UNSEEN
+    log = math.log
+    n = len(block)
+    route_score = [0.0] * (n + 1)
+    route_end = [0] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        best, best_end = None, 0
+        i = k
+        frag = block[k]
+        while i < n:
+            count = known.get(frag, unseen)
+            if count is unseen:
+                count = known[frag] = freq.get(frag)
+            if count is None:
+                break
+            if count:
+                score = log(count) - logtotal + route_score[i + 1]
+                if best is None or score >= best:
+                    best, best_end = score, i
+            i += 1
+            frag = block[k:i + 1]
+        if best is None:
+            # No word starts here: the character alone, at its count or one.
+            best, best_end = log(freq.get(block[k]) or 1) - logtotal + route_score[k + 1], k
+        route_score[k], route_end[k] = best, best_end
+    return route_end
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_route():
+    """_route by the compiled loop (bot/retrieval/_scatter.c's jieba_route: the same doubles, a
+    the same route), or None when it was not built."""
+    try:
+        from bot.retrieval import _scatter
+    except ImportError:
+        return None
+    return _scatter.jieba_route
 
 
 def _hmm_words(run: str) -> tuple[str, ...]:

@@ -280,13 +280,20 @@ def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(r
 
 def test_the_one_pass_jieba_cut_is_jiebas_own(retriever, bundled_parts) -> None:
     """jieba_tokenize gives what jieba's tokenize gives, with and without the HMM's and the
-    fragments' caches: on every passage (as written and normalized), every question, every word
-    jieba cut them into, and random strings of their characters (Latin, digits, spaces,
-    punctuation among them); and after a word is taught, which empties the caches."""
+    fragments' caches, its route found by the compiled loop or in Python: on every passage (as
+    written and normalized), every question, every word jieba cut them into, and random strings
+    of their characters (Latin, digits, spaces, punctuation among them); and after a word is
+    taught, which empties the caches."""
     import random
 
+    from bot import text as text_module
     from bot.text import jieba_tokenize
 
+    try:
+        from bot.retrieval import _scatter
+        assert text_module._compiled_route() is _scatter.jieba_route
+    except ImportError:   # not built here: the Python route alone is checked
+        pass
     analyzer = retriever.analyzer
     tokenizer = analyzer._jieba
     texts = [p.text for p in bundled_parts[1].passages] + questions()
@@ -299,6 +306,8 @@ def test_the_one_pass_jieba_cut_is_jiebas_own(retriever, bundled_parts) -> None:
         expected = tuple(tokenizer.tokenize(text))
         assert jieba_tokenize(tokenizer, text, analyzer._hmm_words, analyzer._fragments) == expected, text
         assert jieba_tokenize(tokenizer, text) == expected, text
+        # The route in Python, as where the compiled loop is not built.
+        assert jieba_tokenize(tokenizer, text, analyzer._hmm_words, {}, compiled_route=False) == expected, text
     assert analyzer._hmm_words.cache_info().hits > 0 and analyzer._fragments
     from bot.config import load_config
     from bot.text import Analyzer

@@ -28,9 +28,14 @@
  * block_peaks and rows_at_least are _select's passes over the scores (each block's largest
  * score; the rows at or above the k-th largest peak, read only in the blocks reaching it);
  * best_first orders those candidates as _best does (score descending, ties by lower row).
+ *
+ * jieba_route(block, freq, known, logtotal) is bot.text.jieba_tokenize's best route through a
+ * block of Chinese (jieba's calc over get_DAG), the question analyzer's hottest loop: kept here,
+ * in the one compiled module the install builds.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -669,6 +674,136 @@ done:
     return result;
 }
 
+/* A fragment's count in jieba's prefix dictionary (None: no word starts so), through known, the
+   counts looked up so far (filled as jieba_tokenize fills it). A new reference, NULL on error. */
+static PyObject *fragment_count(PyObject *fragment, PyObject *freq, PyObject *known)
+{
+    PyObject *count = PyDict_GetItemWithError(known, fragment);
+    if (count) {
+        Py_INCREF(count);
+        return count;
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    count = PyDict_GetItemWithError(freq, fragment);
+    if (!count && PyErr_Occurred())
+        return NULL;
+    count = count ? count : Py_None;
+    Py_INCREF(count);
+    if (PyDict_SetItem(known, fragment, count) < 0) {
+        Py_DECREF(count);
+        return NULL;
+    }
+    return count;
+}
+
+/* math.log of a count as Python computes it: the int (or float) as a double, then log. */
+static int count_log(PyObject *count, double *out)
+{
+    double x = PyFloat_AsDouble(count);
+    if (x == -1.0 && PyErr_Occurred())
+        return -1;
+    if (!(x > 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "math domain error");
+        return -1;
+    }
+    *out = log(x);
+    return 0;
+}
+
+/* jieba_route(block, freq, known, logtotal) -> ends: for each position k of block (a str), the
+   last position of the word the best route takes from k, as bot.text.jieba_tokenize's Python
+   loop finds it: from the right, each prefix of block[k:] that the dictionary holds (stopping at
+   the first it lacks) scores log(count) - logtotal + the route after it, the last of the best
+   kept (>=); a position no word starts at scores log(freq.get(char) or 1) - logtotal + the next.
+   The same doubles, operation for operation (-ffp-contract=off). */
+static PyObject *jieba_route(PyObject *self, PyObject *args)
+{
+    PyObject *block, *freq, *known;
+    double logtotal;
+    if (!PyArg_ParseTuple(args, "UO!O!d", &block, &PyDict_Type, &freq, &PyDict_Type, &known, &logtotal))
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(block);
+    double *score = PyMem_Malloc(sizeof(double) * (n + 1));
+    Py_ssize_t *end = PyMem_Malloc(sizeof(Py_ssize_t) * (n + 1));
+    PyObject *result = NULL;
+    if (!score || !end) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    score[n] = 0.0;
+    end[n] = 0;
+    for (Py_ssize_t k = n - 1; k >= 0; k--) {
+        int found = 0;
+        double best = 0.0;
+        Py_ssize_t best_end = 0;
+        for (Py_ssize_t i = k; i < n; i++) {
+            PyObject *fragment = PyUnicode_Substring(block, k, i + 1);
+            if (!fragment)
+                goto done;
+            PyObject *count = fragment_count(fragment, freq, known);
+            Py_DECREF(fragment);
+            if (!count)
+                goto done;
+            if (count == Py_None) {
+                Py_DECREF(count);
+                break;
+            }
+            int truth = PyObject_IsTrue(count);
+            if (truth > 0) {
+                double value;
+                if (count_log(count, &value) < 0) {
+                    Py_DECREF(count);
+                    goto done;
+                }
+                double candidate = value - logtotal + score[i + 1];
+                if (!found || candidate >= best) {
+                    found = 1;
+                    best = candidate;
+                    best_end = i;
+                }
+            }
+            Py_DECREF(count);
+            if (truth < 0)
+                goto done;
+        }
+        if (!found) {
+            PyObject *character = PyUnicode_Substring(block, k, k + 1);
+            if (!character)
+                goto done;
+            PyObject *count = PyDict_GetItemWithError(freq, character);   /* borrowed */
+            Py_DECREF(character);
+            if (!count && PyErr_Occurred())
+                goto done;
+            int truth = count ? PyObject_IsTrue(count) : 0;
+            if (truth < 0)
+                goto done;
+            double value = 0.0;   /* log(1) */
+            if (truth && count_log(count, &value) < 0)
+                goto done;
+            best = value - logtotal + score[k + 1];
+            best_end = k;
+        }
+        score[k] = best;
+        end[k] = best_end;
+    }
+    result = PyList_New(n);
+    if (!result)
+        goto done;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PyLong_FromSsize_t(end[k]);
+        if (!item) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, k, item);
+    }
+done:
+    PyMem_Free(score);
+    PyMem_Free(end);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"check_columns", check_columns, METH_VARARGS,
      "check_columns(indices, indptr, n) -> whether every column's rows are increasing passages 0..n-1."},
@@ -680,6 +815,9 @@ static PyMethodDef methods[] = {
     {"best_first", best_first, METH_VARARGS,
      "best_first(scores, rows, count, k) -> taken: the first taken of rows[:count] made the best, best first "
      "(ties by lower row)."},
+    {"jieba_route", jieba_route, METH_VARARGS,
+     "jieba_route(block, freq, known, logtotal) -> ends: the best route's word end from each position "
+     "(bot.text.jieba_tokenize)."},
     {"score_range", score_range, METH_VARARGS,
      "score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi, boosted, boosts, size, peaks[, checked]) -> "
      "positives: a question's scores "
