@@ -262,20 +262,54 @@ def test_numpys_sum_and_log1p_as_the_feature_lists_compute_them() -> None:
 def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(retriever, monkeypatch) -> None:
     """_window_coverage reads which windows hold each term and pair: the same shares as _shares_in
     over each window of every passage, for every question's words, from every term's windows kept
-    (a small library's) or from the question's own looked up (a large one's)."""
+    (a small library's) or from the question's own looked up (a large one's), by the compiled
+    loop or in Python."""
     from bot.retrieval.retriever import _share_specs, _shares_in, _wanted
 
     assert retriever._every_window_place is not None
-    for kept in (True, False):
-        if not kept:
-            monkeypatch.setattr(retriever, "_every_window_place", None)
+    compiled = retriever._window_shares
+    for kept, by_loop in ((True, True), (False, True), (False, False)):
+        monkeypatch.setattr(retriever, "_every_window_place", retriever._every_window_place if kept else None)
+        monkeypatch.setattr(retriever, "_window_shares", compiled if by_loop else None)
         for question in questions()[::3]:
             specs = _share_specs(list(retriever.prepare(question).words))
             for i in range(len(retriever.passages)):
                 windows = retriever._passage_windows(i)
                 plain = np.array([_shares_in(held, pairs, specs) for held, pairs in windows],
                                  dtype=np.float64).reshape(len(windows), len(specs))
-                assert np.array_equal(retriever._window_coverage(i, specs, _wanted(specs)), plain)
+                assert retriever._window_coverage(i, specs, _wanted(specs)).tobytes() == plain.tobytes()
+        monkeypatch.undo()
+
+
+def test_the_compiled_window_shares_are_the_python_loops_on_random_windows() -> None:
+    """_scatter.window_shares gives _window_shares' floats byte for byte on random words (forms
+    tied or not, pairs repeated, terms and pairs no window holds) and windows; and refuses a
+    window outside the passage's."""
+    import random
+
+    from bot.retrieval.retriever import PAIR_SHARE, _window_shares
+    from bot.retrieval.topk import compiled_loops
+
+    loops = compiled_loops()
+    if loops is None:
+        pytest.skip("bot/retrieval/_scatter.c is not built here")
+    rng = random.Random(4)
+    tokens, pairs = [f"t{n}" for n in range(12)], [f"p{n}" for n in range(12)]
+    for _ in range(3000):
+        count = rng.randint(1, 9)
+        specs = []
+        for _ in range(rng.randint(1, 6)):
+            shares = sorted(((rng.choice(tokens), rng.choice([1.0, 0.5, 0.25, rng.random()]))
+                             for _ in range(rng.randint(0, 3))), key=lambda form: -form[1])
+            texts = tuple(rng.choice(pairs) for _ in range(rng.randint(0, 4)))
+            specs.append((tuple(shares), texts, len(texts) + rng.randint(0, 2) if texts else rng.choice([0, 1])))
+        held = {t: tuple(sorted(rng.sample(range(count), rng.randint(1, count)))) for t in rng.sample(tokens, 6)}
+        paired = {p: tuple(sorted(rng.sample(range(count), rng.randint(1, count)))) for p in rng.sample(pairs, 6)}
+        out = np.zeros((count, len(specs)))
+        loops.window_shares(out, specs, held, paired, PAIR_SHARE)
+        assert out.tobytes() == _window_shares(count, specs, held, paired).tobytes()
+    with pytest.raises(ValueError):
+        loops.window_shares(np.zeros((2, 1)), [((("t0", 1.0),), (), 0)], {"t0": (2,)}, {}, PAIR_SHARE)
 
 
 def test_the_one_pass_jieba_cut_is_jiebas_own(retriever, bundled_parts) -> None:

@@ -29,6 +29,9 @@
  * score; the rows at or above the k-th largest peak, read only in the blocks reaching it);
  * best_first orders those candidates as _best does (score descending, ties by lower row).
  *
+ * window_shares(out, specs, terms, pairs, pair_share) is Retriever._window_coverage's walk: the
+ * share of each question word each sentence window of a judged passage holds.
+ *
  * jieba_route(block, freq, known, logtotal) is bot.text.jieba_tokenize's best route through a
  * block of Chinese (jieba's calc over get_DAG), the question analyzer's hottest loop: kept here,
  * in the one compiled module the install builds.
@@ -674,6 +677,113 @@ done:
     return result;
 }
 
+/* The windows (a tuple of ints) places maps key to, or NULL (borrowed) with no error when absent. */
+static PyObject *windows_of(PyObject *places, PyObject *key, Py_ssize_t count)
+{
+    PyObject *windows = PyDict_GetItemWithError(places, key);
+    if (!windows)
+        return NULL;
+    if (!PyTuple_Check(windows)) {
+        PyErr_SetString(PyExc_TypeError, "a term's windows must be a tuple");
+        return NULL;
+    }
+    for (Py_ssize_t n = 0; n < PyTuple_GET_SIZE(windows); n++) {
+        Py_ssize_t w = PyLong_AsSsize_t(PyTuple_GET_ITEM(windows, n));
+        if (w == -1 && PyErr_Occurred())
+            return NULL;
+        if (w < 0 || w >= count) {
+            PyErr_SetString(PyExc_ValueError, "a window lies outside the passage's windows");
+            return NULL;
+        }
+    }
+    return windows;
+}
+
+/* window_shares(out, specs, terms, pairs, pair_share): out (float64 windows x words, zeros,
+   C-contiguous) gets, for each word g of specs ((form shares largest first, pair texts, pair
+   count) each, as Retriever._share_specs gives), the largest share of a form each window holds
+   (terms: form -> the windows holding it) and, where that is below 1.0, pair_share x the share of
+   its pairs the window holds when more (pairs: pair -> the windows holding it): the floats
+   Retriever._window_coverage's Python loop gives, computed by the same operations. */
+static PyObject *window_shares(PyObject *self, PyObject *args)
+{
+    PyObject *out_object, *specs, *terms, *pairs;
+    double pair_share;
+    if (!PyArg_ParseTuple(args, "OO!O!O!d", &out_object, &PyList_Type, &specs, &PyDict_Type, &terms, &PyDict_Type,
+                          &pairs, &pair_share))
+        return NULL;
+    Py_buffer out = {0};
+    PyObject *result = NULL;
+    Py_ssize_t *found = NULL;
+    if (get_buffer(out_object, &out, 1, 8, "out") < 0)
+        return NULL;
+    Py_ssize_t width = PyList_GET_SIZE(specs), cells = out.len / 8;
+    Py_ssize_t count = width ? cells / width : 0;
+    if (width == 0 || count * width != cells) {
+        PyErr_SetString(PyExc_ValueError, "out must hold a place per window and word");
+        goto done;
+    }
+    double *share = out.buf;
+    found = PyMem_Calloc(count > 0 ? count : 1, sizeof(Py_ssize_t));
+    if (!found) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t g = 0; g < width; g++) {
+        PyObject *spec = PyList_GET_ITEM(specs, g), *forms, *texts;
+        Py_ssize_t pair_count;
+        if (!PyArg_ParseTuple(spec, "O!O!n", &PyTuple_Type, &forms, &PyTuple_Type, &texts, &pair_count))
+            goto done;
+        for (Py_ssize_t f = 0; f < PyTuple_GET_SIZE(forms); f++) {
+            PyObject *token;
+            double form_share;
+            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(forms, f), "Od", &token, &form_share))
+                goto done;
+            PyObject *windows = windows_of(terms, token, count);
+            if (!windows) {
+                if (PyErr_Occurred())
+                    goto done;
+                continue;
+            }
+            for (Py_ssize_t n = 0; n < PyTuple_GET_SIZE(windows); n++) {
+                double *at = share + PyLong_AsSsize_t(PyTuple_GET_ITEM(windows, n)) * width + g;
+                if (form_share > *at)
+                    *at = form_share;
+            }
+        }
+        if (!pair_count)
+            continue;
+        /* How many of the word's pairs each window holds (a pair listed twice counts twice). */
+        for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(texts); t++) {
+            PyObject *windows = windows_of(pairs, PyTuple_GET_ITEM(texts, t), count);
+            if (!windows) {
+                if (PyErr_Occurred())
+                    goto done;
+                continue;
+            }
+            for (Py_ssize_t n = 0; n < PyTuple_GET_SIZE(windows); n++)
+                found[PyLong_AsSsize_t(PyTuple_GET_ITEM(windows, n))]++;
+        }
+        for (Py_ssize_t w = 0; w < count; w++) {
+            if (!found[w])
+                continue;
+            double *at = share + w * width + g;
+            if (*at < 1.0) {
+                double held = pair_share * (double)found[w] / (double)pair_count;
+                if (held > *at)
+                    *at = held;
+            }
+            found[w] = 0;
+        }
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyMem_Free(found);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* A fragment's count in jieba's prefix dictionary (None: no word starts so), through known, the
    counts looked up so far (filled as jieba_tokenize fills it). A new reference, NULL on error. */
 static PyObject *fragment_count(PyObject *fragment, PyObject *freq, PyObject *known)
@@ -815,6 +925,9 @@ static PyMethodDef methods[] = {
     {"best_first", best_first, METH_VARARGS,
      "best_first(scores, rows, count, k) -> taken: the first taken of rows[:count] made the best, best first "
      "(ties by lower row)."},
+    {"window_shares", window_shares, METH_VARARGS,
+     "window_shares(out, specs, terms, pairs, pair_share): each word's share each window holds "
+     "(Retriever._window_coverage)."},
     {"jieba_route", jieba_route, METH_VARARGS,
      "jieba_route(block, freq, known, logtotal) -> ends: the best route's word end from each position "
      "(bot.text.jieba_tokenize)."},

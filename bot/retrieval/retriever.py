@@ -44,7 +44,7 @@ from bot.retrieval.model import Model, load_model
 from bot.retrieval.necessity import COMMON_BELOW, Necessity
 from bot.retrieval.relevance import Evidence, Relevance, Word, feature_lists, features
 from bot.retrieval.scoring import HIGH_TIER_SHARE, LONG_COLUMN, TermColumns, write_weights
-from bot.retrieval.topk import Scorer, TopScores
+from bot.retrieval.topk import Scorer, TopScores, compiled_loops
 from bot.text import SUBWORD_WEIGHT, Analyzer, QueryTerm
 
 # Forms of one question word beyond its best match add this share of their score.
@@ -187,6 +187,9 @@ class Retriever:
         self._terms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_terms)
         self._window_norms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_window_norms)
         self._every_window_place = None
+        # A judged passage's windows' shares of the question's words by the compiled loop when built.
+        loops = compiled_loops()
+        self._window_shares = loops.window_shares if loops is not None else None
         if len(self.passages) <= WINDOW_CACHE:
             self._every_window_place = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_window_places)
         # What depends on a word alone, kept between questions: words recur (names, topics).
@@ -782,24 +785,11 @@ class Retriever:
             count, terms, pairs = self._window_places(i, *wanted)
         if not count:
             return np.zeros((0, len(specs)))
-        width = len(specs)
-        out = [0.0] * (count * width)   # row by row (window w, word g at w * width + g)
-        for g, (shares, texts, pair_count) in enumerate(specs):
-            # The largest share of a form a window holds (the first held, largest first).
-            for token, form_share in shares:
-                for w in terms.get(token, ()):
-                    if form_share > out[w * width + g]:
-                        out[w * width + g] = form_share
-            if pair_count:
-                found: dict[int, int] = {}
-                for pair in texts:
-                    for w in pairs.get(pair, ()):
-                        found[w] = found.get(w, 0) + 1
-                for w, held in found.items():
-                    share = out[w * width + g]
-                    if share < 1.0:
-                        out[w * width + g] = max(share, PAIR_SHARE * held / pair_count)
-        return np.array(out, dtype=np.float64).reshape(count, width)
+        if self._window_shares is not None and specs:
+            out = np.zeros((count, len(specs)))
+            self._window_shares(out, specs, terms, pairs, PAIR_SHARE)
+            return out
+        return _window_shares(count, specs, terms, pairs)
 
     def _window_places(self, i: int, tokens: frozenset[str], pairs: tuple[str, ...]
                        ) -> tuple[int, dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
@@ -1365,6 +1355,30 @@ def _wanted(specs: list[tuple]) -> tuple[frozenset[str], tuple[str, ...]]:
     tokens = frozenset(token for shares, _, _ in specs for token, _ in shares)
     pairs = tuple(dict.fromkeys(pair for _, texts, _ in specs for pair in texts))
     return tokens, pairs
+
+
+def _window_shares(count: int, specs: list[tuple], terms: dict[str, tuple[int, ...]],
+                   pairs: dict[str, tuple[int, ...]]) -> np.ndarray:
+    """Retriever._window_coverage's windows x words in Python, where the compiled loop
+    (_scatter.window_shares, the same operations) is not built."""
+    width = len(specs)
+    out = [0.0] * (count * width)   # row by row (window w, word g at w * width + g)
+    for g, (shares, texts, pair_count) in enumerate(specs):
+        # The largest share of a form a window holds (the first held, largest first).
+        for token, form_share in shares:
+            for w in terms.get(token, ()):
+                if form_share > out[w * width + g]:
+                    out[w * width + g] = form_share
+        if pair_count:
+            found: dict[int, int] = {}
+            for pair in texts:
+                for w in pairs.get(pair, ()):
+                    found[w] = found.get(w, 0) + 1
+            for w, held in found.items():
+                share = out[w * width + g]
+                if share < 1.0:
+                    out[w * width + g] = max(share, PAIR_SHARE * held / pair_count)
+    return np.array(out, dtype=np.float64).reshape(count, width)
 
 
 def _shares_in(held: frozenset[str], pairs: frozenset[str], specs: list[tuple]) -> list[float]:

@@ -359,6 +359,11 @@ def _compiled_scatter():
     return scatter
 
 
+def compiled_loops():
+    """bot/retrieval/_scatter.c's module when it was built, else None (_loops, for the retriever's own loops)."""
+    return _loops()
+
+
 @functools.lru_cache(maxsize=1)
 def _loops():
     """The compiled loops (bot/retrieval/_scatter.c, built by setup.py when a C compiler is
