@@ -85,6 +85,34 @@ def test_probability_is_the_logistic_of_the_weighted_features() -> None:
     assert p == pytest.approx(1 / (1 + np.exp(-np.array([2.0 - 0.5 - 0.5, -0.5]))))
 
 
+def test_the_few_candidates_sums_are_alike_compiled_and_in_python() -> None:
+    """Relevance.probability's sums over lists: the compiled loop (_scatter.linear_sums) adds what
+    _linear_sums adds, byte for byte, on random weights and features of every magnitude; and the
+    probabilities of lists and of numpy's arrays are the same floats either way."""
+    from bot.retrieval.relevance import _linear_sums
+    from bot.retrieval.topk import compiled_loops
+
+    rng = np.random.default_rng(5)
+    params = RelevanceParams(features=FEATURES, weights=tuple(rng.normal(0, 3, len(FEATURES)).tolist()), bias=-1.7,
+                             threshold=0.5, page_coverage=0.3)
+    relevance = Relevance(params)
+    loops = compiled_loops()
+    for rows in (0, 1, 5, 16):
+        columns = [(rng.random(rows) * rng.choice([1e-9, 1.0, 1e6], rows)).tolist() for _ in FEATURES]
+        expected = _linear_sums(params.bias, list(params.weights), columns)
+        if loops is not None:
+            assert np.array(loops.linear_sums(params.bias, list(params.weights), columns)).tobytes() == \
+                np.array(expected).tobytes()
+        values = dict(zip(FEATURES, columns))
+        compiled = relevance.probability(values)
+        relevance._sums = None
+        assert relevance.probability(values).tobytes() == compiled.tobytes()
+        relevance._sums = loops.linear_sums if loops is not None else None
+    if loops is not None:
+        with pytest.raises(ValueError):
+            loops.linear_sums(0.0, [1.0, 2.0], [[1.0], [1.0, 2.0]])
+
+
 def test_an_unknown_feature_is_refused() -> None:
     params = RelevanceParams(("colour",), (1.0,), 0.0, 0.5, 0.3)
     with pytest.raises(ValueError, match="colour"):

@@ -32,6 +32,9 @@
  * window_shares(out, specs, terms, pairs, pair_share) is Retriever._window_coverage's walk: the
  * share of each question word each sentence window of a judged passage holds.
  *
+ * linear_sums(bias, weights, columns) is Relevance.probability's bias + sum of weight x feature
+ * for a question's few candidates.
+ *
  * jieba_route(block, freq, known, logtotal) is bot.text.jieba_tokenize's best route through a
  * block of Chinese (jieba's calc over get_DAG), the question analyzer's hottest loop: kept here,
  * in the one compiled module the install builds.
@@ -784,6 +787,68 @@ done:
     return result;
 }
 
+/* linear_sums(bias, weights, columns) -> [z per row]: for each row r, bias + w[0] x columns[0][r]
+   + w[1] x columns[1][r] + ..., added left to right, each product and sum rounded (no fused
+   multiply-add): the floats of Relevance.probability's loop over lists. columns: lists of floats,
+   one per weight, all as long. */
+static PyObject *linear_sums(PyObject *self, PyObject *args)
+{
+    PyObject *weights, *columns;
+    double bias;
+    if (!PyArg_ParseTuple(args, "dO!O!", &bias, &PyList_Type, &weights, &PyList_Type, &columns))
+        return NULL;
+    Py_ssize_t features = PyList_GET_SIZE(weights);
+    if (PyList_GET_SIZE(columns) != features) {
+        PyErr_SetString(PyExc_ValueError, "one column per weight");
+        return NULL;
+    }
+    Py_ssize_t rows = 0;
+    for (Py_ssize_t f = 0; f < features; f++) {
+        PyObject *column = PyList_GET_ITEM(columns, f);
+        if (!PyList_Check(column) || (f > 0 && PyList_GET_SIZE(column) != rows)) {
+            PyErr_SetString(PyExc_ValueError, "the columns must be lists of one length");
+            return NULL;
+        }
+        rows = PyList_GET_SIZE(column);
+    }
+    double *w = PyMem_Malloc(sizeof(double) * (features > 0 ? features : 1));
+    if (!w)
+        return PyErr_NoMemory();
+    for (Py_ssize_t f = 0; f < features; f++) {
+        w[f] = PyFloat_AsDouble(PyList_GET_ITEM(weights, f));
+        if (w[f] == -1.0 && PyErr_Occurred()) {
+            PyMem_Free(w);
+            return NULL;
+        }
+    }
+    PyObject *result = PyList_New(rows);
+    if (!result) {
+        PyMem_Free(w);
+        return NULL;
+    }
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        double total = bias;
+        for (Py_ssize_t f = 0; f < features; f++) {
+            double value = PyFloat_AsDouble(PyList_GET_ITEM(PyList_GET_ITEM(columns, f), r));
+            if (value == -1.0 && PyErr_Occurred()) {
+                Py_DECREF(result);
+                PyMem_Free(w);
+                return NULL;
+            }
+            total = total + w[f] * value;
+        }
+        PyObject *item = PyFloat_FromDouble(total);
+        if (!item) {
+            Py_DECREF(result);
+            PyMem_Free(w);
+            return NULL;
+        }
+        PyList_SET_ITEM(result, r, item);
+    }
+    PyMem_Free(w);
+    return result;
+}
+
 /* A fragment's count in jieba's prefix dictionary (None: no word starts so), through known, the
    counts looked up so far (filled as jieba_tokenize fills it). A new reference, NULL on error. */
 static PyObject *fragment_count(PyObject *fragment, PyObject *freq, PyObject *known)
@@ -928,6 +993,8 @@ static PyMethodDef methods[] = {
     {"window_shares", window_shares, METH_VARARGS,
      "window_shares(out, specs, terms, pairs, pair_share): each word's share each window holds "
      "(Retriever._window_coverage)."},
+    {"linear_sums", linear_sums, METH_VARARGS,
+     "linear_sums(bias, weights, columns) -> [bias + sum of weight x value, per row] (Relevance.probability)."},
     {"jieba_route", jieba_route, METH_VARARGS,
      "jieba_route(block, freq, known, logtotal) -> ends: the best route's word end from each position "
      "(bot.text.jieba_tokenize)."},

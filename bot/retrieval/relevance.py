@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.retrieval.model import RelevanceParams
+from bot.retrieval.topk import compiled_loops
 
 FEATURES = ("coverage", "sentence_coverage", "head_coverage", "article_coverage", "topic_coverage",
             "plain_coverage", "rarity_coverage", "bigram_coverage", "missing",
@@ -306,6 +307,18 @@ def _share(covered: np.ndarray, weight: np.ndarray, rows: int, total: float | No
     return np.asarray(covered, dtype=np.float64) @ weight / total
 
 
+def _linear_sums(bias: float, weights: list[float], columns: list[list[float]]) -> list[float]:
+    """bias + the sum of weight x value of each row (columns: one list per weight), added in order:
+    Relevance.probability's sums in Python (_scatter.linear_sums where it is built)."""
+    z = []
+    for row in zip(*columns):
+        total = bias
+        for weight, value in zip(weights, row):
+            total = total + weight * value
+        z.append(total)
+    return z
+
+
 class Relevance:
     """The fitted logistic model: probability that a candidate passage answers the question."""
 
@@ -314,6 +327,10 @@ class Relevance:
         if unknown:
             raise ValueError(f"unknown relevance feature {unknown[0]!r}")
         self.params = params
+        self._weights = list(params.weights)
+        # The few candidates' sums by the compiled loop when it was built (the same operations).
+        loops = compiled_loops()
+        self._sums = loops.linear_sums if loops is not None else None
 
     def probability(self, values: dict[str, np.ndarray] | dict[str, list[float]]) -> np.ndarray:
         """σ(bias + Σ weight × feature) per candidate row (values: features() or feature_lists())."""
@@ -322,13 +339,11 @@ class Relevance:
             # A question's few candidates: the sum over lists, by the same float64 operations in
             # the same order as the arrays' (the exponential stays numpy's). Lists (feature_lists)
             # hold floats.
-            z = []
-            bias, weights = self.params.bias, self.params.weights
-            for row in zip(*[c if isinstance(c, list) else c.tolist() for c in columns]):
-                total = bias
-                for weight, value in zip(weights, row):
-                    total = total + weight * value
-                z.append(total)
+            listed = [c if isinstance(c, list) else c.tolist() for c in columns]
+            if self._sums is not None:
+                z = self._sums(self.params.bias, self._weights, listed)
+            else:
+                z = _linear_sums(self.params.bias, self._weights, listed)
             return 1.0 / (1.0 + np.exp(-np.array(z, dtype=np.float64)))
         z = np.full(len(columns[0]), self.params.bias)
         for weight, column in zip(self.params.weights, columns):
