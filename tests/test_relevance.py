@@ -113,6 +113,27 @@ def test_the_few_candidates_sums_are_alike_compiled_and_in_python() -> None:
             loops.linear_sums(0.0, [1.0, 2.0], [[1.0], [1.0, 2.0]])
 
 
+def test_the_walk_over_each_rows_words_is_alike_compiled_and_in_python() -> None:
+    """feature_lists' walk (the rarest lacking and found, necessary ones found, a specific one
+    found): _scatter.found_facts gives _found_facts' values, on random shares at and around 0.5."""
+    from bot.retrieval.relevance import _found_facts
+    from bot.retrieval.topk import compiled_loops
+
+    loops = compiled_loops()
+    if loops is None:
+        pytest.skip("bot/retrieval/_scatter.c is not built here")
+    rng = np.random.default_rng(6)
+    for _ in range(500):
+        rows, width = int(rng.integers(0, 7)), int(rng.integers(1, 9))
+        covered = rng.choice([0.0, 0.25, 0.4999, 0.5, 0.9, 1.0], (rows, width))
+        rare, rarity = rng.random(width).tolist(), rng.choice([0.0, 0.3, 0.3, 1.0], width).tolist()
+        necessary, specific = (rng.random(width) < 0.5).tolist(), (rng.random(width) < 0.3).tolist()
+        expected = _found_facts(covered, rare, rarity, necessary, specific)
+        assert loops.found_facts(covered, rare, rarity, necessary, specific) == expected
+    with pytest.raises(ValueError):
+        loops.found_facts(np.zeros((2, 3)), [0.0] * 4, [0.0] * 4, [True] * 4, [False] * 4)
+
+
 def test_an_unknown_feature_is_refused() -> None:
     params = RelevanceParams(("colour",), (1.0,), 0.0, 0.5, 0.3)
     with pytest.raises(ValueError, match="colour"):

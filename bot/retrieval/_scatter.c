@@ -32,6 +32,9 @@
  * window_shares(out, specs, terms, pairs, pair_share) is Retriever._window_coverage's walk: the
  * share of each question word each sentence window of a judged passage holds.
  *
+ * found_facts(covered, rare, rarity, necessary, specific) is relevance.feature_lists' walk over
+ * each candidate's words: the rarest lacking and found, how many necessary found, any specific.
+ *
  * linear_sums(bias, weights, columns) is Relevance.probability's bias + sum of weight x feature
  * for a question's few candidates.
  *
@@ -787,6 +790,99 @@ done:
     return result;
 }
 
+/* A list of floats (or of objects with a truth value, as flags) of length width, into out. */
+static int read_doubles(PyObject *list, Py_ssize_t width, double *out, int flags)
+{
+    if (!PyList_Check(list) || PyList_GET_SIZE(list) != width) {
+        PyErr_SetString(PyExc_ValueError, "each word's values must be a list of one per word");
+        return -1;
+    }
+    for (Py_ssize_t g = 0; g < width; g++) {
+        PyObject *item = PyList_GET_ITEM(list, g);
+        if (flags) {
+            int truth = PyObject_IsTrue(item);
+            if (truth < 0)
+                return -1;
+            out[g] = truth;
+        } else {
+            out[g] = PyFloat_AsDouble(item);
+            if (out[g] == -1.0 && PyErr_Occurred())
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* found_facts(covered, rare, rarity, necessary, specific) -> (missing_rarity, found_rarity,
+   found, specific_found): covered is float64 rows x words (C-contiguous); a word is found in a
+   row when its share there is at least 0.5. Per row: the largest rare (from 0.0) of the words not
+   found, the largest rarity (from 0.0) of those found, how many found are necessary (ints), and
+   1.0 when a found one is specific (else 0.0): relevance.feature_lists' Python walk, the same
+   comparisons. */
+static PyObject *found_facts(PyObject *self, PyObject *args)
+{
+    PyObject *covered_object, *rare_list, *rarity_list, *necessary_list, *specific_list;
+    if (!PyArg_ParseTuple(args, "OOOOO", &covered_object, &rare_list, &rarity_list, &necessary_list, &specific_list))
+        return NULL;
+    Py_buffer covered = {0};
+    PyObject *result = NULL, *lists[4] = {NULL, NULL, NULL, NULL};
+    double *values = NULL;
+    if (get_buffer(covered_object, &covered, 0, 8, "covered") < 0)
+        return NULL;
+    Py_ssize_t width = PyList_Check(rare_list) ? PyList_GET_SIZE(rare_list) : -1;
+    if (width <= 0 || (covered.len / 8) % width != 0) {
+        PyErr_SetString(PyExc_ValueError, "covered must hold a share per row and word");
+        goto done;
+    }
+    Py_ssize_t rows = covered.len / 8 / width;
+    values = PyMem_Malloc(sizeof(double) * 4 * width);
+    if (!values) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    double *rare = values, *rarity = values + width, *necessary = values + 2 * width, *specific = values + 3 * width;
+    if (read_doubles(rare_list, width, rare, 0) < 0 || read_doubles(rarity_list, width, rarity, 0) < 0 ||
+        read_doubles(necessary_list, width, necessary, 1) < 0 || read_doubles(specific_list, width, specific, 1) < 0)
+        goto done;
+    for (int n = 0; n < 4; n++)
+        if (!(lists[n] = PyList_New(rows)))
+            goto done;
+    const double *share = covered.buf;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        double lacking = 0.0, held_rarest = 0.0;
+        Py_ssize_t asked = 0;
+        int any_specific = 0;
+        for (Py_ssize_t g = 0; g < width; g++) {
+            if (share[r * width + g] >= 0.5) {
+                if (rarity[g] > held_rarest)
+                    held_rarest = rarity[g];
+                asked += necessary[g] != 0.0;
+                any_specific |= specific[g] != 0.0;
+            } else if (rare[g] > lacking) {
+                lacking = rare[g];
+            }
+        }
+        PyObject *items[4] = {PyFloat_FromDouble(lacking), PyFloat_FromDouble(held_rarest), PyLong_FromSsize_t(asked),
+                              PyFloat_FromDouble(any_specific ? 1.0 : 0.0)};
+        for (int n = 0; n < 4; n++) {
+            if (!items[n]) {
+                for (int m = 0; m < 4; m++)
+                    Py_XDECREF(items[m]);
+                goto done;
+            }
+        }
+        for (int n = 0; n < 4; n++)
+            PyList_SET_ITEM(lists[n], r, items[n]);
+    }
+    result = PyTuple_Pack(4, lists[0], lists[1], lists[2], lists[3]);
+done:
+    for (int n = 0; n < 4; n++)
+        Py_XDECREF(lists[n]);
+    PyMem_Free(values);
+    PyBuffer_Release(&covered);
+    return result;
+}
+
 /* linear_sums(bias, weights, columns) -> [z per row]: for each row r, bias + w[0] x columns[0][r]
    + w[1] x columns[1][r] + ..., added left to right, each product and sum rounded (no fused
    multiply-add): the floats of Relevance.probability's loop over lists. columns: lists of floats,
@@ -993,6 +1089,9 @@ static PyMethodDef methods[] = {
     {"window_shares", window_shares, METH_VARARGS,
      "window_shares(out, specs, terms, pairs, pair_share): each word's share each window holds "
      "(Retriever._window_coverage)."},
+    {"found_facts", found_facts, METH_VARARGS,
+     "found_facts(covered, rare, rarity, necessary, specific) -> (missing_rarity, found_rarity, found, "
+     "specific_found) per row (relevance.feature_lists)."},
     {"linear_sums", linear_sums, METH_VARARGS,
      "linear_sums(bias, weights, columns) -> [bias + sum of weight x value, per row] (Relevance.probability)."},
     {"jieba_route", jieba_route, METH_VARARGS,

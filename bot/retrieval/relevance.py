@@ -86,6 +86,19 @@ class Word:
         return tuple(sorted(self.form_shares, key=lambda form: -form[1])), self.pair_texts, self.pair_count
 
     @functools.cached_property
+    def facts(self) -> tuple[float, float, float, float, float, bool, float, bool, float]:
+        """What feature_lists reads of the word alone, computed once for the word (words recur):
+        its necessity, informativeness and rarity (0.0 for a weak word), weight (informative x
+        necessity), rare (rarity x necessity), whether necessary, its topic weight (0.0 for a
+        name), whether specific, and 1.0 when no passage holds it (else 0.0)."""
+        informative = 0.0 if self.weak else self.informative
+        rarity = 0.0 if self.weak else self.rarity
+        weight = informative * self.necessity
+        return (self.necessity, informative, rarity, weight, rarity * self.necessity,
+                self.necessity >= NECESSARY and not self.weak, 0.0 if self.name else weight, self.specific,
+                0.0 if self.in_library else 1.0)
+
+    @functools.cached_property
     def in_library(self) -> bool:
         """Whether some passage holds it: a form standing for at least half of it (not a lone
         character of it, which every library holds), or most of its character pairs."""
@@ -155,23 +168,19 @@ def features(words: list[Word], evidence: Evidence) -> dict[str, np.ndarray]:
 
 def feature_lists(words: list[Word], evidence: Evidence) -> dict[str, list[float]]:
     """features() of a question's few candidate rows, as lists: the same floats, computed by the
-    same float64 operations in the same order, in plain Python where numpy's cost per call would
-    dominate arrays of five (bot.retrieval.retriever.JUDGED). The weighted shares stay numpy's
+    same float64 operations in the same order, in plain Python (a walk over each row's words by
+    the compiled loop, when built) where numpy's cost per call would dominate arrays of five
+    (bot.retrieval.retriever.JUDGED); what a word alone gives is its own (Word.facts). The weighted shares stay numpy's
     matrix-vector products on the same arrays (BLAS may add in its own order), and so do the
     words' sums' order (numpy's pairwise sum, `_numpy_sum`) and found_words' logarithm (_LOG1P).
 
     evidence.scores, bigram_coverage and number_missing may be lists; words must not be empty."""
     rows = evidence.covered.shape[0]
-    necessity = [w.necessity for w in words]
-    informative = [0.0 if w.weak else w.informative for w in words]
-    rarity = [0.0 if w.weak else w.rarity for w in words]
-    weights = [a * b for a, b in zip(informative, necessity)]
-    rare = [a * b for a, b in zip(rarity, necessity)]
-    necessary = [n >= NECESSARY and not w.weak for n, w in zip(necessity, words)]
+    facts = map(list, zip(*[w.facts for w in words]))
+    _, informative, rarity, weights, rare, necessary, topic, specific, absent = facts
     weight = np.array(weights, dtype=np.float64)
     total = _numpy_sum(weights)
     covered = evidence.covered
-    found = [[value >= 0.5 for value in line] for line in covered.tolist()]
 
     def share(matrix: np.ndarray, vector: list[float], array: np.ndarray | None = None,
               whole: float | None = None) -> list[float]:
@@ -191,31 +200,15 @@ def feature_lists(words: list[Word], evidence: Evidence) -> dict[str, list[float
             sentence.append(best / total)
         else:
             sentence.append(0.0)
-    topic = [0.0 if w.name else value for w, value in zip(words, weights)]
     topic_total = _numpy_sum(topic)
     # Per row, in one walk over its words: the rarest lacking and found, how many necessary found,
     # and whether a specific one is found (each the largest of 0.0 and the values, as numpy's max).
-    missing_rarity, found_rarity, found_words, specific_found = [], [], [], []
-    specific = [w.specific for w in words]
-    for line in found:
-        lacking = held_rarest = 0.0
-        asked_found = 0
-        any_specific = False
-        for held, lack_value, held_value, asked, named in zip(line, rare, rarity, necessary, specific):
-            if held:
-                if held_value > held_rarest:
-                    held_rarest = held_value
-                if asked:
-                    asked_found += 1
-                if named:
-                    any_specific = True
-            elif lack_value > lacking:
-                lacking = lack_value
-        missing_rarity.append(lacking)
-        found_rarity.append(held_rarest)
-        found_words.append(_log1p(asked_found))
-        specific_found.append(1.0 if any_specific else 0.0)
-    missing = share(np.array([[0.0 if w.in_library else 1.0 for w in words]]), weights, weight, total)[0]
+    loops = compiled_loops()
+    walk = loops.found_facts if loops is not None else _found_facts
+    missing_rarity, found_rarity, asked_found, specific_found = walk(np.ascontiguousarray(covered, dtype=np.float64),
+                                                                     rare, rarity, necessary, specific)
+    found_words = [_log1p(count) for count in asked_found]
+    missing = share(np.array([absent]), weights, weight, total)[0]
     ideal = evidence.ideal_score
     number_missing = evidence.number_missing
     coverage = share(covered, weights, weight, total)
@@ -244,6 +237,34 @@ def feature_lists(words: list[Word], evidence: Evidence) -> dict[str, list[float
         "number_missing": ([1.0 if flag else 0.0 for flag in _listed(number_missing)] if number_missing is not None
                            else [0.0] * rows),
     }
+
+
+def _found_facts(covered: np.ndarray, rare: list[float], rarity: list[float], necessary: list[bool],
+                 specific: list[bool]) -> tuple[list[float], list[float], list[int], list[float]]:
+    """feature_lists' walk over each row's words (covered: rows x words; a word is found at a share
+    of 0.5): the largest rare of those not found, the largest rarity of those found (each from
+    0.0), how many found are necessary, and 1.0 when a found one is specific: in Python, where the
+    compiled loop (_scatter.found_facts, the same comparisons) is not built."""
+    missing_rarity, found_rarity, found_words, specific_found = [], [], [], []
+    for line in covered.tolist():
+        lacking = held_rarest = 0.0
+        asked_found = 0
+        any_specific = False
+        for share, lack_value, held_value, asked, named in zip(line, rare, rarity, necessary, specific):
+            if share >= 0.5:
+                if held_value > held_rarest:
+                    held_rarest = held_value
+                if asked:
+                    asked_found += 1
+                if named:
+                    any_specific = True
+            elif lack_value > lacking:
+                lacking = lack_value
+        missing_rarity.append(lacking)
+        found_rarity.append(held_rarest)
+        found_words.append(asked_found)
+        specific_found.append(1.0 if any_specific else 0.0)
+    return missing_rarity, found_rarity, found_words, specific_found
 
 
 def _listed(values) -> list:
