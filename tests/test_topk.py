@@ -458,6 +458,12 @@ def test_the_compiled_loop_refuses_postings_outside_the_index_or_the_passages_or
     positives = score(out, [[(0, 2, 1.0)]], [(0, 2, 1.0)], 4, boosted=np.array([2]), boosts=np.array([2.0]),
                       size=2, peaks=peaks)
     assert out.tolist() == [1.25, 0.0, 2.5, 0.0] and peaks.tolist() == [1.25, 2.5] and positives == 2
+    # What out held is never read: its rows in lo..hi are zeroed before they are added to, and
+    # the others are left as they were.
+    held = np.array([7.0, np.nan, -1.0, 3.0])
+    compiled_loop.score_range(held, (rows, values, [[(0, 2, 1.0)]]), (rows, values, [(0, 2, 1.0)]), 0.25, 0.3, 0, 3,
+                              np.array([2]), np.array([2.0]), 0, np.zeros(0))
+    assert held.tolist() == [1.25, 0.0, 2.5, 3.0]
 
 
 def test_an_index_whose_columns_are_checked_once_is_scored_alike(compiled_loop) -> None:

@@ -1,7 +1,10 @@
 /* The Scorer's formula (bot/retrieval/topk.py) in compiled loops, the same floats.
  *
  * score_range(out, words, bigrams, bigram_weight, tie_share, lo, hi, boosted, boosts, size, peaks[, checked])
- *   out       float64[n], writable: every passage's score (zeros), added to in place
+ *   out       float64[n], writable: every passage's score; rows lo..hi-1 are zeroed a tile at a
+ *             time just before they are added to (what out held there before is never read), so
+ *             the caller need not zero the array (a 200k library's 1.6 MB, streamed through
+ *             memory once more); rows outside lo..hi are not touched
  *   words     (indices int32[], data float32[], [[(start, end, weight), ...] per word, in order])
  *   bigrams   (indices int32[], data float32[], [(start, end, weight), ...])
  *   lo, hi    only rows lo..hi-1 are touched (a column's rows are increasing: checked)
@@ -295,6 +298,8 @@ static Py_ssize_t score(double *out, double *work, const int32_t *word_rows, con
         next_boost++;
     for (Py_ssize_t base = lo; base < hi; base += TILE) {
         Py_ssize_t limit = hi - base < TILE ? hi : base + TILE, size = limit - base;
+        /* Zeroed here, while the tile comes into the cache it is then added to. */
+        memset(out + base, 0, sizeof(double) * size);
         for (Py_ssize_t g = 0; g < word_count; g++) {
             Column *forms = columns + words[g].first;
             Py_ssize_t count = words[g].count;

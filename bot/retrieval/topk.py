@@ -160,10 +160,13 @@ class Scorer:
         """_dense's scores in ranges (by the compiled loop, or numpy's through _dense_range), and
         with the compiled loop what _select reads of them: (size, the largest score of each
         complete block of size passages, how many score above zero)."""
-        scores = np.zeros(self.passages)
         if self._kernel is None:
+            scores = np.zeros(self.passages)
             score_range = functools.partial(self._dense_range, scores, word_weights, bigram_weights)
         else:
+            # The compiled loop zeroes each tile as it scores it: a large library's scores are not
+            # streamed through memory twice (200k passages: measured in bench/README.md, issue 9).
+            scores = np.empty(self.passages)
             score_range = functools.partial(self._dense_kernel, scores, word_weights, bigram_weights, size)
         bounds = self._bounds
         if len(bounds) == 2:
