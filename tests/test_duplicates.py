@@ -104,3 +104,29 @@ def test_a_deep_pool_of_near_copies_ranks_alike_with_and_without_the_columns(tmp
                         lambda self, lengths, terms, idf, held=None, exact_terms=None: init(self, lengths, terms, idf))
     retriever._terms.cache_clear()
     assert pages() == with_columns
+
+
+def test_a_rough_sum_of_the_shared_terms_idf_answers_as_the_exact_sum() -> None:
+    """repeats with rough (the compiled sum in the set's order, or any other order) gives the
+    answer of repeats without it, on random pairs of term sets whose shared idf falls on, near
+    and far from OVERLAP of the smaller one's (idf values repeated so that exact ties occur)."""
+    from bot.retrieval.topk import compiled_loops
+
+    rng = random.Random(12)
+    idf = np.array([rng.choice([0.5, 1.0, 1.5, 2.0, 3.7]) + rng.random() * rng.choice([0.0, 1e-12, 1.0])
+                    for _ in range(400)])
+
+    def exact(terms: frozenset[int]) -> float:
+        return float(idf[list(terms)].sum()) if terms else 0.0
+
+    loops = compiled_loops()
+    roughs = [lambda terms: float(sum(sorted(idf[list(terms)].tolist(), reverse=True)))]
+    if loops is not None:
+        roughs.append(lambda terms: loops.idf_sum(idf, terms))
+    for _ in range(4000):
+        a = frozenset(rng.sample(range(400), rng.randint(0, 40)))
+        keep = rng.random()
+        b = frozenset([t for t in a if rng.random() < keep] + rng.sample(range(400), rng.randint(0, 20)))
+        expected = duplicates.repeats(a, b, exact)
+        for rough in roughs:
+            assert duplicates.repeats(a, b, exact, rough) == expected

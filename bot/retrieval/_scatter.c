@@ -38,6 +38,9 @@
  * found_facts(covered, rare, rarity, necessary, specific) is relevance.feature_lists' walk over
  * each candidate's words: the rarest lacking and found, how many necessary found, any specific.
  *
+ * idf_sum(idf, terms) is a rough sum of the terms' idf, in their order (duplicates.repeats'
+ * quick answer, which leaves a ratio too near its bound to the exact sum).
+ *
  * linear_sums(bias, weights, columns) is Relevance.probability's bias + sum of weight x feature
  * for a question's few candidates.
  *
@@ -888,6 +891,43 @@ done:
     return result;
 }
 
+/* idf_sum(idf, terms) -> the sum of idf[t] (float64[]) over terms (any iterable of ints, each
+   within idf), added in the iteration's order: not numpy's pairwise order, so a caller needing
+   numpy's float must not take this for it (duplicates.repeats asks only which side of a bound
+   the ratio is, and decides near the bound by numpy's sum). */
+static PyObject *idf_sum(PyObject *self, PyObject *args)
+{
+    PyObject *idf_object, *terms;
+    if (!PyArg_ParseTuple(args, "OO", &idf_object, &terms))
+        return NULL;
+    Py_buffer idf = {0};
+    if (get_buffer(idf_object, &idf, 0, 8, "idf") < 0)
+        return NULL;
+    PyObject *iterator = PyObject_GetIter(terms), *item, *result = NULL;
+    if (!iterator)
+        goto done;
+    Py_ssize_t n = idf.len / 8;
+    const double *value = idf.buf;
+    double total = 0.0;
+    while ((item = PyIter_Next(iterator))) {
+        Py_ssize_t t = PyLong_AsSsize_t(item);
+        Py_DECREF(item);
+        if (t == -1 && PyErr_Occurred())
+            goto done;
+        if (t < 0 || t >= n) {
+            PyErr_SetString(PyExc_ValueError, "a term lies outside the idf");
+            goto done;
+        }
+        total += value[t];
+    }
+    if (!PyErr_Occurred())
+        result = PyFloat_FromDouble(total);
+done:
+    Py_XDECREF(iterator);
+    PyBuffer_Release(&idf);
+    return result;
+}
+
 /* linear_sums(bias, weights, columns) -> [z per row]: for each row r, bias + w[0] x columns[0][r]
    + w[1] x columns[1][r] + ..., added left to right, each product and sum rounded (no fused
    multiply-add): the floats of Relevance.probability's loop over lists. columns: lists of floats,
@@ -1097,6 +1137,7 @@ static PyMethodDef methods[] = {
     {"found_facts", found_facts, METH_VARARGS,
      "found_facts(covered, rare, rarity, necessary, specific) -> (missing_rarity, found_rarity, found, "
      "specific_found) per row (relevance.feature_lists)."},
+    {"idf_sum", idf_sum, METH_VARARGS, "idf_sum(idf, terms) -> the terms' idf added in their order."},
     {"linear_sums", linear_sums, METH_VARARGS,
      "linear_sums(bias, weights, columns) -> [bias + sum of weight x value, per row] (Relevance.probability)."},
     {"jieba_route", jieba_route, METH_VARARGS,

@@ -19,8 +19,12 @@ OVERLAP = 0.7
 MIN_WORDS = 10
 
 
-def repeats(a: frozenset[int], b: frozenset[int], idf: Callable[[frozenset[int]], float]) -> bool:
-    """Whether two passages' term sets repeat each other; idf(terms) sums the terms' idf."""
+def repeats(a: frozenset[int], b: frozenset[int], idf: Callable[[frozenset[int]], float],
+            rough: Callable[[frozenset[int]], float] | None = None) -> bool:
+    """Whether two passages' term sets repeat each other; idf(terms) sums the terms' idf. rough,
+    when given, sums them too in another order (a cheaper sum): it answers unless the shared
+    terms' ratio then comes within _MARGIN of OVERLAP, where idf's own sum decides, so the answer
+    is always idf's."""
     if not a or not b:
         return False
     if a == b:
@@ -28,7 +32,12 @@ def repeats(a: frozenset[int], b: frozenset[int], idf: Callable[[frozenset[int]]
     if min(len(a), len(b)) < MIN_WORDS:
         return False
     smaller = a if idf(a) <= idf(b) else b
-    return idf(a & b) / idf(smaller) >= OVERLAP
+    shared = a & b
+    if rough is not None:
+        ratio = rough(shared) / idf(smaller)
+        if abs(ratio - OVERLAP) > _MARGIN:
+            return ratio >= OVERLAP
+    return idf(shared) / idf(smaller) >= OVERLAP
 
 
 # A ratio of idf sums added up in another order than repeats' own may miss it by a few units in

@@ -190,6 +190,8 @@ class Retriever:
         # A judged passage's windows' shares of the question's words by the compiled loop when built.
         loops = compiled_loops()
         self._window_shares = loops.window_shares if loops is not None else None
+        # Near-duplicate tests sum shared terms' idf roughly first (duplicates.repeats), compiled.
+        self._rough_idf = functools.partial(loops.idf_sum, self.words.idf) if loops is not None else None
         if len(self.passages) <= WINDOW_CACHE:
             self._every_window_place = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_window_places)
         # What depends on a word alone, kept between questions: words recur (names, topics).
@@ -905,7 +907,8 @@ class Retriever:
                     coverage = self._first_coverage(query, order, covered)
                 if not coverage[n] >= params.page_coverage:
                     continue
-            if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf) for j, _ in kept + asking):
+            if any(duplicates.repeats(self._terms(i), self._terms(j), self._terms_idf, self._rough_idf)
+                   for j, _ in kept + asking):
                 continue
             ranked = (i, likely[n] if n < len(likely) else coverage[n])
             if self._only_asks(query, i):
