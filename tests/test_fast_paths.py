@@ -263,11 +263,12 @@ def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(r
     """_window_coverage reads which windows hold each term and pair: the same shares as _shares_in
     over each window of every passage, for every question's words, from every term's windows kept
     (a small library's) or from the question's own looked up (a large one's), by the compiled
-    loop or in Python."""
-    from bot.retrieval.retriever import _share_specs, _shares_in, _wanted
+    loop or in Python; and each window's shares from its sets by the compiled text_shares."""
+    from bot.retrieval.retriever import PAIR_SHARE, _share_specs, _shares_in, _wanted
 
     assert retriever._every_window_place is not None
     compiled = retriever._window_shares
+    compiled_text = retriever._text_shares or (lambda held, pairs, specs, _: _shares_in(held, pairs, specs))
     for kept, by_loop in ((True, True), (False, True), (False, False)):
         monkeypatch.setattr(retriever, "_every_window_place", retriever._every_window_place if kept else None)
         monkeypatch.setattr(retriever, "_window_shares", compiled if by_loop else None)
@@ -275,9 +276,11 @@ def test_a_passages_window_coverage_from_its_terms_windows_is_each_windows_own(r
             specs = _share_specs(list(retriever.prepare(question).words))
             for i in range(len(retriever.passages)):
                 windows = retriever._passage_windows(i)
-                plain = np.array([_shares_in(held, pairs, specs) for held, pairs in windows],
-                                 dtype=np.float64).reshape(len(windows), len(specs))
+                listed = [_shares_in(held, pairs, specs) for held, pairs in windows]
+                plain = np.array(listed, dtype=np.float64).reshape(len(windows), len(specs))
                 assert retriever._window_coverage(i, specs, _wanted(specs)).tobytes() == plain.tobytes()
+                if kept and by_loop:   # a text's shares from its sets, as a head's are found: compiled
+                    assert [compiled_text(held, pairs, specs, PAIR_SHARE) for held, pairs in windows] == listed
         monkeypatch.undo()
 
 

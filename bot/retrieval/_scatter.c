@@ -44,6 +44,9 @@
  * linear_sums(bias, weights, columns) is Relevance.probability's bias + sum of weight x feature
  * for a question's few candidates.
  *
+ * text_shares(held, pairs, specs, pair_share) is retriever._shares_in: the same shares of a
+ * text (a judged passage's head) given its terms and character pairs.
+ *
  * jieba_route(block, freq, known, logtotal) is bot.text.jieba_tokenize's best route through a
  * block of Chinese (jieba's calc over get_DAG), the question analyzer's hottest loop: kept here,
  * in the one compiled module the install builds.
@@ -990,6 +993,67 @@ static PyObject *linear_sums(PyObject *self, PyObject *args)
     return result;
 }
 
+/* text_shares(held, pairs, specs, pair_share) -> [share per word of specs]: a text's share of
+   each word given its terms (held) and character pairs (pairs), sets: the first of the word's
+   forms (largest share first) it holds gives the share (0.0 without one); below 1.0, pair_share
+   x the share of the word's pairs it holds when more. retriever._shares_in's operations. */
+static PyObject *text_shares(PyObject *self, PyObject *args)
+{
+    PyObject *held, *pairs, *specs;
+    double pair_share;
+    if (!PyArg_ParseTuple(args, "OOO!d", &held, &pairs, &PyList_Type, &specs, &pair_share))
+        return NULL;
+    if (!PyAnySet_Check(held) || !PyAnySet_Check(pairs)) {
+        PyErr_SetString(PyExc_TypeError, "a text's terms and pairs are sets");
+        return NULL;
+    }
+    Py_ssize_t width = PyList_GET_SIZE(specs);
+    PyObject *result = PyList_New(width);
+    if (!result)
+        return NULL;
+    for (Py_ssize_t g = 0; g < width; g++) {
+        PyObject *forms, *texts;
+        Py_ssize_t pair_count;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(specs, g), "O!O!n", &PyTuple_Type, &forms, &PyTuple_Type, &texts,
+                              &pair_count))
+            goto fail;
+        double share = 0.0;
+        for (Py_ssize_t f = 0; f < PyTuple_GET_SIZE(forms); f++) {
+            PyObject *token;
+            double form_share;
+            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(forms, f), "Od", &token, &form_share))
+                goto fail;
+            int in = PySet_Contains(held, token);
+            if (in < 0)
+                goto fail;
+            if (in) {
+                share = form_share;
+                break;
+            }
+        }
+        if (share < 1.0 && pair_count) {
+            Py_ssize_t found = 0;
+            for (Py_ssize_t t = 0; t < PyTuple_GET_SIZE(texts); t++) {
+                int in = PySet_Contains(pairs, PyTuple_GET_ITEM(texts, t));
+                if (in < 0)
+                    goto fail;
+                found += in;
+            }
+            double by_pairs = pair_share * (double)found / (double)pair_count;
+            if (by_pairs > share)
+                share = by_pairs;
+        }
+        PyObject *item = PyFloat_FromDouble(share);
+        if (!item)
+            goto fail;
+        PyList_SET_ITEM(result, g, item);
+    }
+    return result;
+fail:
+    Py_DECREF(result);
+    return NULL;
+}
+
 /* A fragment's count in jieba's prefix dictionary (None: no word starts so), through known, the
    counts looked up so far (filled as jieba_tokenize fills it). A new reference, NULL on error. */
 static PyObject *fragment_count(PyObject *fragment, PyObject *freq, PyObject *known)
@@ -1140,6 +1204,8 @@ static PyMethodDef methods[] = {
     {"idf_sum", idf_sum, METH_VARARGS, "idf_sum(idf, terms) -> the terms' idf added in their order."},
     {"linear_sums", linear_sums, METH_VARARGS,
      "linear_sums(bias, weights, columns) -> [bias + sum of weight x value, per row] (Relevance.probability)."},
+    {"text_shares", text_shares, METH_VARARGS,
+     "text_shares(held, pairs, specs, pair_share) -> each word's share of a text (retriever._shares_in)."},
     {"jieba_route", jieba_route, METH_VARARGS,
      "jieba_route(block, freq, known, logtotal) -> ends: the best route's word end from each position "
      "(bot.text.jieba_tokenize)."},

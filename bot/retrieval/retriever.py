@@ -190,6 +190,7 @@ class Retriever:
         # A judged passage's windows' shares of the question's words by the compiled loop when built.
         loops = compiled_loops()
         self._window_shares = loops.window_shares if loops is not None else None
+        self._text_shares = loops.text_shares if loops is not None else None   # _shares_in, compiled
         # Near-duplicate tests sum shared terms' idf roughly first (duplicates.repeats), compiled.
         self._rough_idf = functools.partial(loops.idf_sum, self.words.idf) if loops is not None else None
         if len(self.passages) <= WINDOW_CACHE:
@@ -716,7 +717,8 @@ class Retriever:
         for i in listed:
             terms = self._row_head(i)
             if terms not in heads:
-                heads[terms] = _shares_in(*terms, specs)
+                heads[terms] = (self._text_shares(*terms, specs, PAIR_SHARE) if self._text_shares is not None
+                                else _shares_in(*terms, specs))
         head = np.array([share for i in listed for share in heads[self._row_head(i)]], dtype=np.float64)
         wanted_number = _MONEY if query.asks_money else _NUMERAL
         numerals = [query.asks_number and not wanted_number.search(self.passages[i].text) for i in listed]
