@@ -208,20 +208,23 @@ def _pools(retriever):
     return out
 
 
-def test_the_covered_words_from_the_columns_row_sets_are_the_columns_own(retriever) -> None:
+def test_the_covered_words_from_the_columns_row_sets_are_the_columns_own(retriever, monkeypatch) -> None:
     """_covered reads short columns' row sets for a pool (or, for long columns, which of the rows
     they hold): the same floats as searching the columns (batched, and one by one), on each
-    question's pool and on rows of any kind."""
+    question's pool and on rows of any kind (repeated too), by the compiled loop and in Python."""
     rng = np.random.default_rng(9)
-    for query, top in _pools(retriever):
-        words = list(query.words)
-        assert retriever._held_sets(words) is not None   # the bundled library's columns are short
-        for rows in (top.rows, top.rows[::-1][:5], rng.integers(0, len(retriever.passages), 20)):
-            plain = retriever._covered_by_columns(words, rows)
-            assert np.array_equal(retriever._covered(words, rows), plain)
-            assert np.array_equal(retriever._covered_one_by_one(words, rows), plain)
-            among = retriever._held_among(words, rows)
-            assert np.array_equal(retriever._covered_by_sets(words, rows.tolist(), *among), plain)
+    compiled = retriever._sets_covered
+    for by_loop in (True, False):
+        monkeypatch.setattr(retriever, "_sets_covered", compiled if by_loop else None)
+        for query, top in _pools(retriever):
+            words = list(query.words)
+            assert retriever._held_sets(words) is not None   # the bundled library's columns are short
+            for rows in (top.rows, top.rows[::-1][:5], rng.integers(0, len(retriever.passages), 20)):
+                plain = retriever._covered_by_columns(words, rows)
+                assert retriever._covered(words, rows).tobytes() == plain.tobytes()
+                assert np.array_equal(retriever._covered_one_by_one(words, rows), plain)
+                among = retriever._held_among(words, rows)
+                assert retriever._covered_by_sets(words, rows.tolist(), *among).tobytes() == plain.tobytes()
 
 
 def test_the_judged_rows_features_from_lists_and_row_sets_are_the_arrays(retriever, monkeypatch) -> None:

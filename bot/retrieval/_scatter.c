@@ -44,6 +44,9 @@
  * linear_sums(bias, weights, columns) is Relevance.probability's bias + sum of weight x feature
  * for a question's few candidates.
  *
+ * covered_by_sets(out, rows, words, pair_share) is Retriever._covered_by_sets: each judged row's
+ * share of each question word, from the short term columns' row sets.
+ *
  * text_shares(held, pairs, specs, pair_share) is retriever._shares_in: the same shares of a
  * text (a judged passage's head) given its terms and character pairs.
  *
@@ -993,6 +996,80 @@ static PyObject *linear_sums(PyObject *self, PyObject *args)
     return result;
 }
 
+/* covered_by_sets(out, rows, words, pair_share): out (float64 rows x words, zeros, C-contiguous)
+   gets each row's share of each word: words[g] is (form shares, the forms' row sets, pair count,
+   the pairs' row sets); the largest share of a form whose set holds the row, and where larger,
+   pair_share x (how many of the word's pair sets hold the row / pair count). rows: distinct
+   ints. Retriever._covered_by_sets' operations. */
+static PyObject *covered_by_sets(PyObject *self, PyObject *args)
+{
+    PyObject *out_object, *rows, *words;
+    double pair_share;
+    if (!PyArg_ParseTuple(args, "OO!O!d", &out_object, &PyList_Type, &rows, &PyList_Type, &words, &pair_share))
+        return NULL;
+    Py_buffer out = {0};
+    PyObject *result = NULL;
+    if (get_buffer(out_object, &out, 1, 8, "out") < 0)
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(rows), width = PyList_GET_SIZE(words);
+    if (out.len / 8 != count * width) {
+        PyErr_SetString(PyExc_ValueError, "out must hold a place per row and word");
+        goto done;
+    }
+    double *share = out.buf;
+    for (Py_ssize_t g = 0; g < width; g++) {
+        PyObject *form_shares, *form_sets, *pair_sets;
+        Py_ssize_t pair_count;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(words, g), "O!O!nO!", &PyTuple_Type, &form_shares, &PyList_Type,
+                              &form_sets, &pair_count, &PyList_Type, &pair_sets))
+            goto done;
+        if (PyList_GET_SIZE(form_sets) != PyTuple_GET_SIZE(form_shares)) {
+            PyErr_SetString(PyExc_ValueError, "a set per form");
+            goto done;
+        }
+        for (Py_ssize_t f = 0; f < PyList_GET_SIZE(form_sets); f++) {
+            PyObject *held = PyList_GET_ITEM(form_sets, f);
+            double form_share = PyFloat_AsDouble(PyTuple_GET_ITEM(form_shares, f));
+            if (form_share == -1.0 && PyErr_Occurred())
+                goto done;
+            for (Py_ssize_t n = 0; n < count; n++) {
+                int in = PySet_Contains(held, PyList_GET_ITEM(rows, n));
+                if (in < 0)
+                    goto done;
+                double *at = share + n * width + g;
+                if (in && form_share > *at)
+                    *at = form_share;
+            }
+        }
+        if (PyList_GET_SIZE(pair_sets) == 0)
+            continue;
+        if (pair_count <= 0) {
+            PyErr_SetString(PyExc_ValueError, "a word with pairs counts them");
+            goto done;
+        }
+        for (Py_ssize_t n = 0; n < count; n++) {
+            Py_ssize_t found = 0;
+            for (Py_ssize_t p = 0; p < PyList_GET_SIZE(pair_sets); p++) {
+                int in = PySet_Contains(PyList_GET_ITEM(pair_sets, p), PyList_GET_ITEM(rows, n));
+                if (in < 0)
+                    goto done;
+                found += in;
+            }
+            if (!found)
+                continue;
+            double by_pairs = pair_share * ((double)found / (double)pair_count);
+            double *at = share + n * width + g;
+            if (by_pairs > *at)
+                *at = by_pairs;
+        }
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* text_shares(held, pairs, specs, pair_share) -> [share per word of specs]: a text's share of
    each word given its terms (held) and character pairs (pairs), sets: the first of the word's
    forms (largest share first) it holds gives the share (0.0 without one); below 1.0, pair_share
@@ -1204,6 +1281,8 @@ static PyMethodDef methods[] = {
     {"idf_sum", idf_sum, METH_VARARGS, "idf_sum(idf, terms) -> the terms' idf added in their order."},
     {"linear_sums", linear_sums, METH_VARARGS,
      "linear_sums(bias, weights, columns) -> [bias + sum of weight x value, per row] (Relevance.probability)."},
+    {"covered_by_sets", covered_by_sets, METH_VARARGS,
+     "covered_by_sets(out, rows, words, pair_share): each row's share of each word (Retriever._covered_by_sets)."},
     {"text_shares", text_shares, METH_VARARGS,
      "text_shares(held, pairs, specs, pair_share) -> each word's share of a text (retriever._shares_in)."},
     {"jieba_route", jieba_route, METH_VARARGS,

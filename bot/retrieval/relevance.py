@@ -86,6 +86,11 @@ class Word:
         return tuple(sorted(self.form_shares, key=lambda form: -form[1])), self.pair_texts, self.pair_count
 
     @functools.cached_property
+    def form_share_values(self) -> tuple[float, ...]:
+        """Each form's share of the word, in forms' order: min(idf x weight, informative) / informative."""
+        return tuple(min(value, self.informative) / self.informative for _, value in self.forms)
+
+    @functools.cached_property
     def facts(self) -> tuple[float, float, float, float, float, bool, float, bool, float]:
         """What feature_lists reads of the word alone, computed once for the word (words recur):
         its necessity, informativeness and rarity (0.0 for a weak word), weight (informative x

@@ -191,6 +191,7 @@ class Retriever:
         loops = compiled_loops()
         self._window_shares = loops.window_shares if loops is not None else None
         self._text_shares = loops.text_shares if loops is not None else None   # _shares_in, compiled
+        self._sets_covered = loops.covered_by_sets if loops is not None else None   # _covered_by_sets'
         # Near-duplicate tests sum shared terms' idf roughly first (duplicates.repeats), compiled.
         self._rough_idf = functools.partial(loops.idf_sum, self.words.idf) if loops is not None else None
         if len(self.passages) <= WINDOW_CACHE:
@@ -614,8 +615,16 @@ class Retriever:
                          pairs: list[list[frozenset[int]]]) -> np.ndarray:
         """_covered from the columns' row sets (_held_sets): the same floats by the same operations
         (each word's largest form share held, then PAIR_SHARE x the share of its pairs held). Only
-        the rows a column holds are visited: a row holding none of a word's keeps its 0.0."""
+        the rows a column holds are visited: a row holding none of a word's keeps its 0.0. By the
+        compiled loop when built (_scatter.covered_by_sets: each row looked up in each set)."""
         width = len(words)
+        if self._sets_covered is not None:
+            if len(set(rows)) < len(rows):
+                return self._covered_by_columns(words, np.asarray(rows, dtype=np.int64))
+            covered = np.zeros((len(rows), width))
+            self._sets_covered(covered, rows, [(word.form_share_values, forms[g], word.pair_count, pairs[g])
+                                               for g, word in enumerate(words)], PAIR_SHARE)
+            return covered
         out = [0.0] * (len(rows) * width)   # row by row (row n, word g at n * width + g)
         place = {i: n * width for n, i in enumerate(rows)}
         wanted = frozenset(place)
