@@ -227,6 +227,21 @@ def test_the_covered_words_from_the_columns_row_sets_are_the_columns_own(retriev
                 assert retriever._covered_by_sets(words, rows.tolist(), *among).tobytes() == plain.tobytes()
 
 
+def test_the_articles_words_from_the_columns_article_sets_are_the_columns_own(retriever, monkeypatch) -> None:
+    """_article_coverage reads short columns' sets of articles (by the compiled loop, or in
+    Python): the same floats as searching each column for each row's article (_in_article)."""
+    rng = np.random.default_rng(10)
+    compiled = retriever._sets_covered
+    for by_loop in (True, False):
+        monkeypatch.setattr(retriever, "_sets_covered", compiled if by_loop else None)
+        for query, top in _pools(retriever):
+            words = list(query.words)
+            sets = retriever._held_sets(words)
+            for rows in (top.rows, top.rows[:5], rng.integers(0, len(retriever.passages), 20)):
+                plain = retriever._article_coverage(words, rows, None)
+                assert retriever._article_coverage(words, rows, sets).tobytes() == plain.tobytes()
+
+
 def test_the_judged_rows_features_from_lists_and_row_sets_are_the_arrays(retriever, monkeypatch) -> None:
     """judge computes a few rows' features as lists (relevance.feature_lists) from the columns' row
     sets: every feature and probability is the float the arrays and the column searches give."""

@@ -755,6 +755,14 @@ class Retriever:
         """rows x words: the share of each word the article of each row holds (by its forms);
         sets: _held_sets(words), when every column is short (their articles' sets are read)."""
         width = len(words)
+        if sets is not None and self._sets_covered is not None:
+            # As a row's own words from the columns' row sets, with each row's article's first row
+            # for the row and each form's articles for its set (no pairs).
+            covered = np.zeros((len(rows), width))
+            self._sets_covered(covered, self._article_first[rows].tolist(),
+                               [(word.form_share_values, [self._word_sets(j)[1] for j, _ in word.forms], 0, [])
+                                for word in words], PAIR_SHARE)
+            return covered
         out = [0.0] * (len(rows) * width)   # row by row (row n, word g at n * width + g)
         forms = [(g, min(value, word.informative) / word.informative, j)
                  for g, word in enumerate(words) for j, value in word.forms]
