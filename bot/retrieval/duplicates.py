@@ -22,21 +22,22 @@ MIN_WORDS = 10
 def repeats(a: frozenset[int], b: frozenset[int], idf: Callable[[frozenset[int]], float],
             rough: Callable[[frozenset[int]], float] | None = None) -> bool:
     """Whether two passages' term sets repeat each other; idf(terms) sums the terms' idf. rough,
-    when given, sums them too in another order (a cheaper sum): it answers unless the shared
-    terms' ratio then comes within _MARGIN of OVERLAP, where idf's own sum decides, so the answer
-    is always idf's."""
+    when given, sums them too in another order (a cheaper sum, a few units in the last place
+    off): its ratio answers unless it comes within _MARGIN of OVERLAP, where idf's own sums
+    decide, so the answer is always idf's. (The smaller one's sum is the lesser of the two
+    either way: the lesser of two rough sums is as near the exact lesser one as they are.)"""
     if not a or not b:
         return False
     if a == b:
         return True
     if min(len(a), len(b)) < MIN_WORDS:
         return False
-    smaller = a if idf(a) <= idf(b) else b
     shared = a & b
     if rough is not None:
-        ratio = rough(shared) / idf(smaller)
+        ratio = rough(shared) / min(rough(a), rough(b))
         if abs(ratio - OVERLAP) > _MARGIN:
             return ratio >= OVERLAP
+    smaller = a if idf(a) <= idf(b) else b
     return idf(shared) / idf(smaller) >= OVERLAP
 
 

@@ -193,7 +193,8 @@ class Retriever:
         self._text_shares = loops.text_shares if loops is not None else None   # _shares_in, compiled
         self._sets_covered = loops.covered_by_sets if loops is not None else None   # _covered_by_sets'
         # Near-duplicate tests sum shared terms' idf roughly first (duplicates.repeats), compiled.
-        self._rough_idf = functools.partial(loops.idf_sum, self.words.idf) if loops is not None else None
+        self._rough = functools.partial(loops.idf_sum, self.words.idf) if loops is not None else None
+        self._rough_idf = self._terms_rough_idf if loops is not None else None
         if len(self.passages) <= WINDOW_CACHE:
             self._every_window_place = functools.lru_cache(maxsize=WINDOW_CACHE)(self._passage_window_places)
         # What depends on a word alone, kept between questions: words recur (names, topics).
@@ -1060,6 +1061,17 @@ class Retriever:
             terms.idf = total
         return total
 
+    def _terms_rough_idf(self, terms: frozenset[int]) -> float:
+        """The terms' idf summed in their set's order (compiled: duplicates.repeats' rough sum); a
+        passage's is kept with its terms."""
+        known = getattr(terms, "rough", None)
+        if known is not None:
+            return known
+        total = self._rough(terms)
+        if isinstance(terms, _Terms):
+            terms.rough = total
+        return total
+
     def _passage_terms(self, i: int) -> frozenset[int]:
         """A passage's distinct word terms (index columns), read from the index: no tokenizing."""
         return _Terms(self._rows.indices[self._rows.indptr[i]:self._rows.indptr[i + 1]].tolist())
@@ -1115,6 +1127,7 @@ class _Terms(frozenset):
     """A passage's word terms, which keep their summed idf once it is asked for (Retriever._terms_idf):
     near-duplicate tests compare each candidate with every passage kept before it."""
     idf: float | None = None
+    rough: float | None = None   # the same sum in the set's order (Retriever._terms_rough_idf)
 
 
 @dataclass(frozen=True)
