@@ -795,7 +795,7 @@ def _route(block: str, freq: dict, known: dict, logtotal: float) -> list[int]:
 
 @functools.lru_cache(maxsize=1)
 def _compiled_route():
-    """_route by the compiled loop (bot/retrieval/_scatter.c's jieba_route: the same doubles, a
+    """_route by the compiled loop (bot/retrieval/_scatter.c's jieba_route: the same doubles,
     the same route), or None when it was not built."""
     try:
         from bot.retrieval import _scatter
