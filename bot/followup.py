@@ -113,6 +113,8 @@ _ASKS = re.compile(r"[?？]|为什么|为啥|为何|怎|如何|咋|何时|何地
 _EN = re.compile(r"^(?:and|what about|how about|compared (?:to|with)|versus|vs\.?)\b|\b(?:he|she|they|him|her|them|his|hers|their|it|its|that|this)\b",
                  re.I)
 _HAN = re.compile(r"[\u3400-\u9fff]")
+# What a name put in place of another says besides the name: "那 OpenAI 呢？", "OpenAI 呢".
+_IN_PLACE = re.compile(r"(?:那么|那)?(?:呢)?")
 _PRONOUN = re.compile(r"(?<!其)他|她|(?<!其)它")
 _EN_PRONOUN = re.compile(r"\b(?:he|she|they|him|her|them|his|hers|their|it|its)\b", re.I)
 _TRAILING = re.compile(r"[\s\W_]+$")
@@ -391,7 +393,7 @@ class FollowUps:
             # Everything it brings is unknown to the articles ("哪些公司反对？" where they never say
             # 反对): the earlier topic cannot answer it.
             return Resolution(question, None, True, None, tuple(words))
-        swap = self._replacement(own, previous) if _HAN.search(question) else None
+        swap = self._replacement(own, previous, question) if _HAN.search(question) else None
         if swap is not None:
             # The earlier question, without the word this one replaces, is the context: the new
             # name at full weight, the rest of the earlier topic at the context's weight.
@@ -540,15 +542,20 @@ class FollowUps:
                 out.append(text[token.start:token.end])
         return out[:2]
 
-    def _replacement(self, own: list[str], previous: str) -> tuple[str, str] | None:
+    def _replacement(self, own: list[str], previous: str, question: str = "") -> tuple[str, str] | None:
         """(earlier word, new word) when one of the question's words names what an earlier one did."""
         earlier = [w for w in self.own_words(previous)]
-        earlier_names = [w for w in earlier if self._analyzer.word_tag(w) in _NAME_TAGS]
+        # Once each: a chain of follow-ups repeats the name it leant on (他对钱怎么看 梁文锋 梁文锋为什么…).
+        earlier_names = list(dict.fromkeys(w for w in earlier if self._analyzer.word_tag(w) in _NAME_TAGS))
         for new in own:
             kind = self._analyzer.word_tag(new)
             # Proper names only (a place for a place, a person for a person): a common noun
             # ("股票交易" after "是什么公司") asks something new about the same subject.
-            if kind not in _NAME_TAGS or new in earlier or not self._in_library(new):
+            # A Latin name (OpenAI, Sarah Guo) is one too, when it is all the question brings ("那
+            # OpenAI 呢？"): beside other words it is as often a subject of its own (DeepSeek 对它…).
+            latin = kind == "eng" and own == [new] and _IN_PLACE.fullmatch(
+                "".join(_HAN.findall(simplified_chars(question)))) is not None
+            if (kind not in _NAME_TAGS and not latin) or new in earlier or not self._in_library(new):
                 continue
             for old in earlier_names:
                 if old != new and self._analyzer.word_tag(old) == kind:

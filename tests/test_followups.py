@@ -302,6 +302,19 @@ async def test_a_time_word_points_at_the_time_discussed(engine: Engine) -> None:
     assert reply.kind is ReplyKind.ANSWER and "Windows" in texts(reply)
 
 
+async def test_a_latin_name_in_place_of_another_after_a_chain_of_follow_ups(engine: Engine) -> None:
+    # "那 OpenAI 呢？" after 梁文锋为什么不融资？ and 他对钱怎么看？: OpenAI for 梁文锋, the chain naming
+    # him twice (it had repeated his passages).
+    await engine.handle(47, 47, "梁文锋为什么不融资")
+    await engine.handle(47, 47, "他对钱怎么看")
+    reply = await engine.handle(47, 47, "那 OpenAI 呢")
+    assert reply.kind is ReplyKind.ANSWER and all("OpenAI" in h.passage.text for h in reply.hits)
+    # Beside other words a Latin name is a subject of its own, not one in place of the earlier.
+    await engine.handle(48, 48, "幻方量化是什么公司？")
+    related = await engine.handle(48, 48, "和 DeepSeek 什么关系？")
+    assert "幻方量化" in texts(related)
+
+
 async def test_a_name_in_place_of_another_keeps_a_shown_passage_naming_it(engine: Engine) -> None:
     # The one passage on 腾讯 also names 华为 and was shown for it: it answers "腾讯呢？" too.
     first = await engine.handle(24, 24, "华为在开源方面有什么动作")
