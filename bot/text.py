@@ -433,6 +433,8 @@ class Analyzer:
                             terms.append(QueryTerm(ch, CHAR_WEIGHT, group, "subword"))
             else:
                 terms.append(QueryTerm(token.text, SUBWORD_WEIGHT, group, "subword"))
+        if _CJK.search(norm):
+            _join_latin_names(norm, tokens, groups)
         glossary, taken = self._glossary_terms(norm, groups)
         terms.extend(glossary)
         # The general dictionary translates English questions. In a Chinese question, Latin words
@@ -836,6 +838,18 @@ class _Groups:
         while self._parent[group] != group:
             group = self._parent[group]
         return group
+
+
+def _join_latin_names(norm: str, tokens: list[Token], groups: "_Groups") -> None:
+    """In a Chinese question, Latin words standing side by side with only spaces between them are
+    one name or title (Sam Altman, Sarah Guo, 《Real world》): one word of the question, so a name
+    of two words weighs as one, not twice as much as what is asked about it ("Sam Altman 结婚了吗"
+    asks 结婚 of one person). Each part stays a form of the word, with its share of it: a passage
+    holding only Altman holds the name, one holding only DeepSeek of "DeepSeek R1" holds little."""
+    latin = [t for t in tokens if t.whole and _HAS_LATIN.search(t.text) and _LATIN_RUN.fullmatch(t.text)]
+    for left, right in zip(latin, latin[1:]):
+        if left.end < right.start and not norm[left.end:right.start].strip():
+            groups.at(left.start, right.end)
 
 
 def _merge_terms(terms: list[QueryTerm], groups: _Groups) -> list[QueryTerm]:

@@ -204,6 +204,19 @@ def test_necessity_learns_frame_words_and_falls_back_to_the_class(analyzer: Anal
     assert necessity("咋") < necessity("从未见过的名字")
 
 
+def test_latin_words_side_by_side_in_a_chinese_question_are_one_word(analyzer: Analyzer) -> None:
+    # Sam Altman is one name: one group, so it weighs as one word of the question.
+    def groups(question: str) -> dict[str, int]:
+        return {t.token: t.group for t in analyzer.query_terms(question) if t.kind == "word"}
+    names = groups("Sam Altman 结婚了吗")
+    assert names["sam"] == names["altman"] and names["结婚"] != names["sam"]
+    # Chinese between them keeps two names; an English question's words stay words.
+    apart = groups("DeepSeek 和 OpenAI 的关系")
+    assert apart["deepseek"] != apart["openai"]
+    english = groups("does Sam Altman like open source")
+    assert english["sam"] != english["altman"]
+
+
 # --- Taiwan phrases and the English dictionary ----------------------------------------------
 
 def test_taiwan_phrases_map_with_their_offsets(analyzer: Analyzer) -> None:
