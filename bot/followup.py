@@ -10,7 +10,7 @@ is searched then depends on what it brings:
     put in for the pronoun, at full weight, and the rest of the earlier question as context at
     lower weight; a thing it names (城市 in "他住在哪个城市？") must be in the passage that answers
     it, so the earlier topic cannot make an attribute the articles never mention look answered;
-  - a question with no words of its own (为什么？) is searched with the earlier one as context;
+  - a question with no words of its own (为什么？, 他的建议是什么？) is the earlier one asked again;
   - a question that brings only opposites of the earlier question's words (the aliases file's
     opposites: "哪些公司反对？" after "哪些公司支持开源？") asks for the other side: the earlier
     question with the words swapped, leaving out what it showed. When the articles never use
@@ -63,6 +63,18 @@ _DEGREE_ADVERBS = ("这么", "那么")
 _MANNER_VERBS = frozenset(("做", "干", "搞", "弄", "办", "说", "讲", "写", "想", "看", "认为", "觉得", "看待",
                            "评价", "形容", "描述", "称呼", "叫", "回答", "解释", "处理", "安排", "决定", "选择",
                            "操作", "对待", "应对", "设计", "规定"))
+# General verbs of doing and the complements saying they came off: 做到, 搞定, 办成, 做好. A word
+# made of the two says only that something was achieved, what is asked is the rest (这么便宜).
+# Grammar of Chinese, not of a library: jieba's tags (v) and counts cannot tell 做到 from 快递.
+_DOING_VERBS = "做干搞弄办"
+_RESULT_COMPLEMENTS = "到成好完定出"
+
+
+def _done(word: str) -> bool:
+    """Whether a word is a doing verb with its result complement (做到, 搞定)."""
+    return len(word) == 2 and word[0] in _DOING_VERBS and word[1] in _RESULT_COMPLEMENTS
+
+
 # 还 with a question word asks for something else: 他还说过什么, 还有谁, 她还投了哪些公司 (not
 # 他还支持开源吗, "still").
 _ELSE = re.compile(r"还[^，,。？?！!]{0,6}?(?:什么|啥|谁|哪些|哪里|哪儿|别的|别人|其他|其它)|还有(?:吗|没有|呢)")
@@ -299,11 +311,13 @@ class FollowUps:
         效果), a time word (当时, 后来, 现在: the time of what is being discussed), a question
         word jieba glued to its neighbour (哪来, 从哪, 啥时候, 几种), a demonstrative with its
         measure word (这件, 那些: they point, as 这 does), or function words glued together
-        (是从). A word with
-        an opposite (过去 / 未来) stays a word, as a contrast turns it."""
+        (是从), or a general verb of doing with its result (做到, 搞定, 办成: "为什么能做到这么
+        便宜？" asks why it is cheap, not about achieving). A word with an opposite (过去 / 未来)
+        stays a word, as a contrast turns it."""
         if self._analyzer.opposites(word):
             return False
-        return (word in ASPECT_NOUNS or bool(_TELL_MORE.fullmatch(word)) or self._analyzer.word_tag(word) == _TIME_TAG
+        return (word in ASPECT_NOUNS or _done(word) or bool(_TELL_MORE.fullmatch(word))
+                or self._analyzer.word_tag(word) == _TIME_TAG
                 or bool(_GLUED_QUESTION.search(word)) or bool(_DEMONSTRATIVE.match(word))
                 or all(ch in self._analyzer.function_words or ch in self._analyzer.stopwords
                        for ch in word))   # 是从: grammar glued
@@ -376,8 +390,10 @@ class FollowUps:
         if weighed is not None:
             return weighed
         if not own:
-            # Nothing of its own (为什么？): the earlier question asked again, with this one's frame.
-            return Resolution(f"{previous} {question}", None, True, None, besides=_asks_else(question))
+            # Nothing of its own (为什么？, 他的建议是什么？): the earlier question asked again.
+            # Not with this one's frame beside it: an answer need not use the frame's word (he
+            # 呼吁 what he proposes), and a passage lacking it would count as missing a word.
+            return Resolution(previous, None, True, None, besides=_asks_else(question))
         contrast = self._contrast(question, own, previous)
         if contrast is not None:
             return contrast

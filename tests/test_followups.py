@@ -629,3 +629,30 @@ def test_asking_what_was_shown_means_names_no_topic(parts, question: str, asks_m
     _, _, retriever = parts
     followups = FollowUps(retriever.analyzer, retriever.necessity, lambda word: word in retriever.vocab)
     assert followups.asks_meaning_shown(question) is asks_meaning
+
+
+async def test_a_verb_of_achieving_frames_a_follow_up_not_a_topic(engine: Engine) -> None:
+    # 做到 says only that something was achieved: "为什么能做到这么便宜？" asks why it is cheap, of
+    # the earlier question's DeepSeek, though the articles never write 做到.
+    await engine.handle(13, 13, "DeepSeek 的模型有多便宜？")
+    reply = await engine.handle(13, 13, "为什么能做到这么便宜？")
+    assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
+    assert "成本价格低廉" in texts(reply)
+
+
+async def test_a_follow_up_asking_only_a_persons_proposal_finds_what_he_said(engine: Engine) -> None:
+    # 建议 frames the question: the article says Eric Schmidt 呼吁, not 建议.
+    await engine.handle(14, 14, "Eric Schmidt 说了什么？")
+    reply = await engine.handle(14, 14, "他的建议是什么？")
+    assert reply.kind is ReplyKind.ANSWER
+    assert "还必须支持一个充满活力的开源生态系统的发展" in texts(reply)
+
+
+async def test_a_two_word_latin_name_asked_what_the_articles_never_say_is_told_so(engine: Engine) -> None:
+    # Sam and Altman are one person: the name weighs as one word, and 结婚 is what is asked of him.
+    reply = await engine.handle(15, 15, "Sam Altman 结婚了吗？")
+    assert reply.kind is ReplyKind.NO_MATCH and not reply.hits
+    assert any("文章里提到了Sam Altman" in line for line in reply.lines)
+    # What the articles do say of him is still found.
+    reply = await engine.handle(15, 15, "Sam Altman 说了什么？")
+    assert reply.kind is ReplyKind.ANSWER and "Altman" in texts(reply)
