@@ -689,17 +689,24 @@ class Engine:
         """The last question the chat asked, in the user's own words, for the follow-up notice.
 
         previous.query is what was searched: a follow-up's is its question joined with what it
-        leaned on (他还说过什么 梁文锋), which reads as no question. A page (更多) asked nothing.
+        leaned on (他还说过什么 梁文锋), which reads as no question. A page (更多) asked nothing,
+        and neither did a message answered with the question before it again (有证据吗 shown the
+        first passage's surroundings, a bare 为什么？): the question asked is the one before.
         """
         turns = await self._history.recent_turns(chat_id, LAST_ASKED_TURNS)
-        for user, bot in reversed(list(zip(turns, turns[1:]))):
-            if (user.role == "user" and bot.role == "bot" and bot.query and bot.passage_ids and bot.offset == 0
-                    and not self._about_shown(bot.query)):
-                # A side asked as a contrast (谁反对？) is recorded as it was read (谁反对开源), and
-                # so is one asked of the topic (谁支持？ searched as 谁支持出口管制).
-                if bot.context and self._discussion.stance(bot.context):
-                    return bot.context
-                return bot.query if self._discussion.bare_stance(user.text) else user.text
+        asked = [(user, bot) for user, bot in zip(turns, turns[1:])
+                 if user.role == "user" and bot.role == "bot" and bot.query and bot.offset == 0]
+        for k in range(len(asked) - 1, -1, -1):
+            user, bot = asked[k]
+            if not bot.passage_ids or self._about_shown(bot.query):
+                continue
+            if k > 0 and asked[k - 1][1].query == bot.query:
+                continue   # the question before, answered again
+            # A side asked as a contrast (谁反对？) is recorded as it was read (谁反对开源), and
+            # so is one asked of the topic (谁支持？ searched as 谁支持出口管制).
+            if bot.context and self._discussion.stance(bot.context):
+                return bot.context
+            return bot.query if self._discussion.bare_stance(user.text) else user.text
         return previous.query or ""
 
     async def _side_of_topic(self, chat_id: int, question: str, previous: Turn) -> str | None:

@@ -64,6 +64,16 @@ async def test_the_follow_up_notice_quotes_the_last_question_as_asked(engine: En
     assert "（接着上一个问题：他还说过什么？）" in third.lines
 
 
+async def test_the_follow_up_notice_skips_a_message_answered_with_the_question_before(engine: Engine) -> None:
+    # "有证据吗？" is answered with the first passage's surroundings, of the question before: the
+    # next follow-up leans on that question, and its notice says so, not "接着上一个问题：有证据吗".
+    await engine.handle(16, 16, "OpenAI 为什么指控 DeepSeek？")
+    around = await engine.handle(16, 16, "有证据吗？")
+    assert around.kind is ReplyKind.ANSWER and not any("接着上一个问题" in line for line in around.lines)
+    reply = await engine.handle(16, 16, "他们打算怎么应对？")
+    assert "（接着上一个问题：OpenAI 为什么指控 DeepSeek？）" in reply.lines
+
+
 async def test_a_follow_up_in_traditional_script_leans_as_in_simplified(engine: Engine) -> None:
     # 還 and 這麼 are 还 and 这么: "她還投了哪些公司？" asks for something else, so what the first
     # answer showed is left out, as for "她还投了哪些公司？".
