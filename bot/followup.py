@@ -139,6 +139,9 @@ _NAMING_TAGS = ("n", "nr", "ns", "nt", "nz", "ng", "nrt", "nrfg", "eng")
 _GLUED_QUESTION = re.compile(r"^(?=.{2,3}$)(?:.*(?:哪|谁|啥|什么|怎|咋).*|几(?![乎何]).|多[少大久长高远])$")
 # A demonstrative with its measure word (这件, 那些): it points, as 这 does.
 _DEMONSTRATIVE = re.compile(r"^[这那此该][个件种些项类次位家条样点回场批]$")
+# Measure words of organisations and people (这家公司, 这位创始人, 这名工程师): the phrase stands for
+# a name, as a pronoun does; those of things and events (这次攻击, 这种做法) name a topic.
+_WHO_MEASURES = frozenset("家位名")
 # jieba's tag of time words (当时, 后来, 现在, 今年).
 _TIME_TAG = "t"
 _DOING_TAGS = ("v", "a", "ad", "d")
@@ -357,10 +360,11 @@ class FollowUps:
                 and all(self._analyzer.word_tag(w).startswith(_DOING_TAGS) for w in own))
 
     def points_back(self, question: str) -> bool:
-        """points_back, except where its only sign is 这么 or 那么 of degree (这么低)."""
-        if not points_back(question):
-            return False
+        """points_back, except where its only sign is 这么 or 那么 of degree (这么低); or a
+        demonstrative before a noun anywhere (美国人怎么看这家公司？)."""
         core = _LEADING.sub("", _TRAILING.sub("", simplified_chars(question)))
+        if not points_back(question):
+            return len(core) < MAX_LEANING_CHARS and self.names_by_demonstrative(core)
         if _LEAD.search(core) or _TAIL.search(core) or _EN.search(core) or _ELSE.search(core):
             return True
         if any(m.group() not in _DEGREE_ADVERBS for m in _ANYWHERE.finditer(core)):
@@ -368,6 +372,26 @@ class FollowUps:
         words = [w for w in self._analyzer.cut(core) if w.strip()]
         return any(word in _DEGREE_ADVERBS and (k + 1 == len(words) or words[k + 1] in _MANNER_VERBS)
                    for k, word in enumerate(words))
+
+    def names_by_demonstrative(self, question: str) -> bool:
+        """Whether a question names its subject by a demonstrative and a noun (这家公司, 这位创始人,
+        该公司, 这个问题): what the conversation is about, as a pronoun would."""
+        return self._demonstrative_phrase(question) is not None
+
+    def _demonstrative_phrase(self, question: str) -> str | None:
+        """The demonstrative and its noun a question names its subject by (这家公司), as the
+        normalized question writes them; None if none. Not after a name it stands beside
+        ("DeepSeek 这家公司是做什么的？" names its subject itself)."""
+        words = [w for w in self._analyzer.cut(question) if w.strip()]
+        for k, word in enumerate(words[:-1]):
+            if not (_DEMONSTRATIVE.match(word) or word == "该"):
+                continue
+            if not self._analyzer.word_tag(words[k + 1]).startswith(("n", "v")):
+                continue   # 这次是 ..., 该不该: no noun it points with
+            if k > 0 and self._names_someone(words[k - 1]):
+                continue   # DeepSeek 这家公司: the name is the subject
+            return word + words[k + 1]
+        return None
 
     def resolve(self, question: str, previous: str | None, answer: str | None = None) -> Resolution:
         """How to search question, given the chat's last answered question (None: no conversation)
@@ -419,8 +443,15 @@ class FollowUps:
         # A pronoun stands for the earlier question's names: they join the question at full
         # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Without a
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.
+        phrase = self._demonstrative_phrase(simplified_chars(question))
         names = ((self._answered_who(previous, answer) or self.names(previous, who=_ANIMATE.search(question) is not None))
-                 if has_pronoun(question) else [])
+                 if has_pronoun(question) or phrase else [])
+        if names and phrase and phrase[1:2] in _WHO_MEASURES:
+            # 这家公司 stands for 深度求索 as 他 does for a person: the name in its place, so 公司 in a
+            # passage on another company ("这家公司通过 AI 技术…") is no match. Not 这次攻击: the
+            # attack is the topic, and stays.
+            question = _without_phrase(question, phrase, self._analyzer)
+            own = self.own_words(question)
         query = f"{question} {' '.join(names)}" if names else question
         return Resolution(query, previous, True, None, self.new_things(own), besides=_asks_else(question))
 
@@ -587,6 +618,16 @@ class FollowUps:
 def _without(question: str, word: str, analyzer: Analyzer) -> str:
     """question with its word (as normalized) taken out."""
     return _swapped(question, word, "", analyzer)
+
+
+def _without_phrase(question: str, phrase: str, analyzer: Analyzer) -> str:
+    """question with a phrase of its normalized text (这家公司) taken out, as it was written."""
+    norm, where = analyzer.normalize_with_map(question)
+    k = norm.find(phrase)
+    if k < 0:
+        return question
+    start, end = (where[k], where[k + len(phrase) - 1] + 1) if where else (k, k + len(phrase))
+    return (question[:start] + question[end:]).strip()
 
 
 def _swapped(question: str, word: str, new: str, analyzer: Analyzer) -> str:

@@ -666,3 +666,19 @@ async def test_a_two_word_latin_name_asked_what_the_articles_never_say_is_told_s
     # What the articles do say of him is still found.
     reply = await engine.handle(15, 15, "Sam Altman 说了什么？")
     assert reply.kind is ReplyKind.ANSWER and "Altman" in texts(reply)
+
+
+async def test_a_demonstrative_with_a_noun_stands_for_the_earlier_name(engine: Engine) -> None:
+    # "这家公司" points back as 它 would: the earlier question's company in its place, so a passage
+    # calling another company 这家公司 (Sierra) is no answer.
+    await engine.handle(17, 17, "深度求索是哪家公司搞的？")
+    reply = await engine.handle(17, 17, "美国人怎么看这家公司？")
+    assert reply.kind is ReplyKind.ANSWER and any("接着上一个问题" in line for line in reply.lines)
+    assert "深度求索" in reply.query and "这家公司" not in reply.query
+    assert not any("Sierra" in h.passage.text for h in reply.hits)
+    # The noun of an event is the topic and stays (这次攻击); beside a name the phrase is apposition.
+    await engine.handle(18, 18, "DeepSeek 遭受了什么攻击？")
+    reply = await engine.handle(18, 18, "这次攻击是谁干的？")
+    assert "攻击" in reply.query and "DeepSeek" in reply.query
+    reply = await engine.handle(18, 18, "OpenAI 这家公司为什么转向闭源？")
+    assert reply.context is None and not any("接着上一个问题" in line for line in reply.lines)
