@@ -362,6 +362,11 @@ class Engine:
             return await self._discuss(chat_id, user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(),
                                        prepared.text, intent, lang, record=record)
         previous = await self._last_question(chat_id, with_passages=True)
+        compared = self._compared_with_antecedent(prepared.text, previous)
+        if compared is not None:
+            # "他和梁文锋有什么不同？" after a question on 李彦宏: the comparison of the two.
+            return await self._discuss(chat_id, user_id, strip_controls(question[:MAX_TURN_CHARS]).strip(),
+                                       *compared, lang, record=record)
         # "谁反对？" after a question with no side in it (开源有什么好处？): the side on its topic,
         # asked as a question of its own (谁反对开源); its words alone (反对) are no topic.
         sided_topic = await self._side_of_topic(chat_id, prepared.text, previous) if previous else None
@@ -635,6 +640,15 @@ class Engine:
         lines = (*notices, *(said or (say("no_match", lang),)), *named, say("topics", lang, titles=titles))
         return Reply(ReplyKind.NO_MATCH, lang, query=query, lines=lines, sources=self.sources,
                      context=context, truncated=truncated)
+
+    def _compared_with_antecedent(self, text: str, previous: Turn | None) -> tuple[str, Intent] | None:
+        """A comparison one of whose sides is a pronoun, with the name it stands for put in (他和梁文锋
+        有什么不同？ -> 李彦宏和梁文锋有什么不同？), as a question and its intent; None otherwise."""
+        if previous is None:
+            return None
+        question = self._followups.with_antecedent(text, self._earlier_question(previous), self._first_shown(previous))
+        intent = self._discussion.recognize(question) if question else None
+        return (question, intent) if intent is not None and intent.kind is Kind.COMPARISON else None
 
     async def _both_sides(self, chat_id: int, text: str) -> tuple[str, Intent] | tuple[()] | None:
         """For "两边有什么不同？": the comparison of the two names the chat's last questions named

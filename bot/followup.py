@@ -128,6 +128,8 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 # What a name put in place of another says besides the name: "那 OpenAI 呢？", "OpenAI 呢".
 _IN_PLACE = re.compile(r"(?:那么|那)?(?:呢)?")
 _PRONOUN = re.compile(r"(?<!其)他|她|(?<!其)它")
+# A pronoun as a name's stand-in, with its plural (他们 for 李彦宏 and 梁文锋 is one side too).
+_CJK_PRONOUN = re.compile(r"(?:(?<!其)他|她|(?<!其)它)们?")
 _EN_PRONOUN = re.compile(r"\b(?:he|she|they|him|her|them|his|hers|their|it|its)\b", re.I)
 _TRAILING = re.compile(r"[\s\W_]+$")
 _LEADING = re.compile(r"^[\s\W_]+")
@@ -563,16 +565,38 @@ class FollowUps:
         who: of someone only (他, 她), when the question names anyone: a person, an organisation,
         a Latin name; not the library's terms (开源 in "李彦宏怎么看开源？")."""
         out, someone = [], []
+        latin_span = None   # (start, end) of the last name taken when Latin: Sarah + Guo is one name
         for token in self._analyzer.tokens(question):
             if not token.whole or token.text in out:
                 continue
             surface = question[token.start:token.end]
             tag = self._analyzer.word_tag(token.text)
             if tag.startswith(_NAME_TAGS) or surface[:1].isupper() or token.text in self._analyzer.user_words:
+                latin = tag == "eng"
+                if latin and latin_span and not question[latin_span[1]:token.start].strip():
+                    joined = question[latin_span[0]:token.end]
+                    if someone and someone[-1] == out[-1]:
+                        someone[-1] = joined
+                    out[-1] = joined
+                    latin_span = (latin_span[0], token.end)
+                    continue
                 out.append(surface)
                 if tag in _SOMEONE_TAGS or surface[:1].isupper():
                     someone.append(surface)
+                latin_span = (token.start, token.end) if latin else None
         return (someone or out) if who else out
+
+    def with_antecedent(self, question: str, previous: str | None, answer: str | None = None) -> str | None:
+        """question with its pronoun replaced by the name it stands for (他和梁文锋有什么不同？
+        after 谁说开源是智商税？ -> 李彦宏和梁文锋有什么不同？): the person the earlier answer named
+        after a who-question, else the earlier question's names; None without a pronoun or a name."""
+        match = _CJK_PRONOUN.search(simplified_chars(question))
+        if not previous or match is None:
+            return None
+        names = self._answered_who(previous, answer) or self.names(previous, who=True)
+        if not names:
+            return None
+        return question[:match.start()] + names[0] + question[match.end():]
 
     def _answered_who(self, previous: str, answer: str | None) -> list[str]:
         """After a question asking who (谁说开源是智商税？), the people its first answer names: whom

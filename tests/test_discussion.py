@@ -414,6 +414,19 @@ async def test_bundled_comparison_and_who_said(bundled_engine: Engine) -> None:
     assert said.hits[0].speaker == "李彦宏" and "智商税" in said.hits[0].snippet
 
 
+async def test_a_comparison_naming_one_side_by_a_pronoun_compares_whom_it_stands_for(bundled_engine: Engine) -> None:
+    # 他 after "谁说开源是智商税？" is the person its answer quoted; 她 after a question on Sarah Guo
+    # is her, the two Latin words one name.
+    await bundled_engine.handle(3, 3, "谁说开源是智商税？")
+    reply = await bundled_engine.handle(3, 3, "他和梁文锋的观点有什么不同？")
+    assert reply.kind is ReplyKind.COMPARISON
+    assert [g.label for g in reply.groups][:1] == ["李彦宏"] and len(reply.groups) == 2
+    await bundled_engine.handle(4, 4, "Sarah Guo 怎么看开源？")
+    reply = await bundled_engine.handle(4, 4, "她跟李彦宏有什么区别？")
+    assert reply.kind is ReplyKind.COMPARISON
+    assert [g.label for g in reply.groups] == ["Sarah Guo", "李彦宏"]
+
+
 async def test_bundled_who_spoke_of_export_controls(bundled_engine: Engine) -> None:
     reply = await bundled_engine.handle(1, 1, "关于出口管制，都有谁发表了看法？")
     assert reply.kind is ReplyKind.SPEAKERS and "Dario Amodei" in [g.label for g in reply.groups]
