@@ -113,6 +113,7 @@ def question_sets(shared: Path) -> list[tuple[str, Path, Path | None]]:
         ("own", REPO / "tests" / "eval" / "questions.yaml", None),
         ("own natural", REPO / "tests" / "eval" / "natural.yaml", None),
         ("own fresh", REPO / "tests" / "eval" / "natural_fresh.yaml", None),
+        ("own reader", REPO / "tests" / "eval" / "natural_reader.yaml", None),
     ]
 
 

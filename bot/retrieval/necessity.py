@@ -34,6 +34,9 @@ CLASSES = ("function", "adverb", "number", "latin", "name", "unknown", "char", "
 
 _NUMBER = re.compile(r"^[0-9.,%]+$|^[零一二三四五六七八九十百千万亿两]+$")
 _LATIN = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
+# A verb with a colloquial question pronoun (干嘛, 干吗, 为嘛, 干啥, 搞啥: "what for", "why") asks as
+# 干什么 and 为什么 do; jieba's dictionary tags them as nouns and verbs, or lacks them.
+_COLLOQUIAL_QUESTION = re.compile(r"^[干为做搞弄][嘛吗啥]$")
 
 
 def word_class(word: str, analyzer: Analyzer) -> str:
@@ -42,7 +45,7 @@ def word_class(word: str, analyzer: Analyzer) -> str:
         return "number"
     if _LATIN.match(word):
         return "latin"
-    if word in analyzer.function_words:
+    if word in analyzer.function_words or _COLLOQUIAL_QUESTION.match(word):
         return "function"
     if word in analyzer.adverbs:
         return "adverb"

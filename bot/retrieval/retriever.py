@@ -95,9 +95,9 @@ _ASKS_NUMBER = re.compile(r"多少|(?<!哪)几(?:个|岁|年|次|位|名|种|部
                           r"多高|多重|多远|多深|多宽|哪一年|哪年|何时|什么时候|几时|年龄|年纪|岁数|哪一天|"
                           r"\bhow (?:many|much|old|long)\b|\bwhen\b|\bwhat year\b", re.I)
 # A question asking an age, and what an age is said with: a number of years, or the birth it counts
-# from. Only a follow-up is held to it (holds_asked_number): there the earlier topic covers the
-# question whole, and the year of an interview ("在 2023 年的一次采访中") would pass for an age.
-# For a question of its own, number_missing is a feature among others and any numeral counts.
+# from. The year of an interview ("在 2023 年的一次采访中", "1 月 29 日") is no age: a question of its
+# own (number_missing, a feature among others) and a follow-up (holds_asked_number, where the
+# earlier topic covers the question whole) are both held to it.
 _ASKS_AGE = re.compile(r"多大了|多大年纪|多大岁数|多少岁|几岁|年龄|年纪|岁数|\bhow old\b", re.I)
 _AGE = re.compile(r"岁|歲|年龄|年齡|年纪|年紀|出生|生于|生於|诞生|誕生|\bborn\b|\baged?\b", re.I)
 # A numeral: digits that are not part of a name (H20, Yi-34B, GPT-5, 01.AI, Claude 3 Opus), Chinese numerals of two characters or more (二十三, 一百), a numeral before a
@@ -149,6 +149,7 @@ class Query:
     anaphoric: bool = False                      # it names its subject only by 该 / 此 / 其 / 这个
     asks_number: bool = False                    # it asks a number or a date (多少, 几个, 什么时候)
     asks_money: bool = False                     # the number it asks is a price or a sum (多少钱, 价格)
+    asks_age: bool = False                       # the number it asks is an age (多大年纪, 几岁)
 
 
 class Retriever:
@@ -358,8 +359,9 @@ class Retriever:
         anaphoric = bool(_ANAPHORA.search(norm))
         asks_number = bool(_ASKS_NUMBER.search(norm))
         asks_money = asks_number and bool(_ASKS_MONEY.search(norm))
+        asks_age = asks_number and bool(_ASKS_AGE.search(norm))
         return Query(tuple(terms), tuple(words), tuple(word_weights), bigram_weights, unseen, ideal, anaphoric,
-                     asks_number, asks_money)
+                     asks_number, asks_money, asks_age)
 
     # --- the question's words --------------------------------------------------------------
 
@@ -730,7 +732,7 @@ class Retriever:
                 heads[terms] = (self._text_shares(*terms, specs, PAIR_SHARE) if self._text_shares is not None
                                 else _shares_in(*terms, specs))
         head = np.array([share for i in listed for share in heads[self._row_head(i)]], dtype=np.float64)
-        wanted_number = _MONEY if query.asks_money else _NUMERAL
+        wanted_number = _AGE if query.asks_age else _MONEY if query.asks_money else _NUMERAL
         numerals = [query.asks_number and not wanted_number.search(self.passages[i].text) for i in listed]
         article = self._article_coverage(words, rows, sets)
         if listed_values:
