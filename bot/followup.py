@@ -144,6 +144,8 @@ _DEMONSTRATIVE = re.compile(r"^[这那此该][个件种些项类次位家条样�
 # Measure words of organisations and people (这家公司, 这位创始人, 这名工程师): the phrase stands for
 # a name, as a pronoun does; those of things and events (这次攻击, 这种做法) name a topic.
 _WHO_MEASURES = frozenset("家位名")
+# The measure word of a firm, a shop or a household (这家公司, 这家店): no person, no country.
+_FIRM_MEASURE = "家"
 # jieba's tag of time words (当时, 后来, 现在, 今年).
 _TIME_TAG = "t"
 _DOING_TAGS = ("v", "a", "ad", "d")
@@ -350,6 +352,10 @@ class FollowUps:
         words = {t.text for t in self._analyzer.tokens(core) if t.whole}
         return bool(words & _OPINION_VERBS) and all(self._names_someone(w) for w in own)
 
+    def _person_or_place(self, name: str) -> bool:
+        words = self._analyzer.tokenize(self._analyzer.normalize(name))
+        return bool(words) and self._analyzer.word_tag(words[0]).startswith(("nr", "ns"))
+
     def _names_someone(self, word: str) -> bool:
         return self._analyzer.word_tag(word).startswith((*_NAME_TAGS, "eng"))
 
@@ -448,6 +454,10 @@ class FollowUps:
         phrase = self._demonstrative_phrase(simplified_chars(question))
         names = ((self._answered_who(previous, answer) or self.names(previous, who=_ANIMATE.search(question) is not None))
                  if has_pronoun(question) or phrase else [])
+        if phrase and phrase[1:2] == _FIRM_MEASURE and not has_pronoun(question):
+            # 这家公司 after "梁文锋怎么看 DeepSeek 为什么要开源" is DeepSeek, not him (jieba calls
+            # people and places nr and ns; a company it may call either, so only a preference).
+            names = [n for n in names if not self._person_or_place(n)] or names
         if names and phrase and phrase[1:2] in _WHO_MEASURES:
             # 这家公司 stands for 深度求索 as 他 does for a person: the name in its place, so 公司 in a
             # passage on another company ("这家公司通过 AI 技术…") is no match. Not 这次攻击: the

@@ -682,3 +682,8 @@ async def test_a_demonstrative_with_a_noun_stands_for_the_earlier_name(engine: E
     assert "攻击" in reply.query and "DeepSeek" in reply.query
     reply = await engine.handle(18, 18, "OpenAI 这家公司为什么转向闭源？")
     assert reply.context is None and not any("接着上一个问题" in line for line in reply.lines)
+    # 这家 is a firm's measure word: of a question naming a person and a company, the company.
+    await engine.handle(19, 19, "DeepSeek 为什么要开源？")
+    await engine.handle(19, 19, "梁文锋怎么看？")
+    reply = await engine.handle(19, 19, "这家公司的估值是多少？")
+    assert "DeepSeek" in reply.query and "梁文锋" not in reply.query
