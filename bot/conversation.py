@@ -752,6 +752,7 @@ class Engine:
         """"你怎么看？": the bot has no view; those quoted on the topic (the one named, else the
         chat's last) have theirs."""
         previous = await self._last_question(chat_id, with_passages=True)
+        named = bool(topic)
         if topic:
             topic = _JOIN_CJK.sub("", " ".join(self._followups.own_written(topic)))
         elif previous is not None and previous.query:
@@ -759,8 +760,29 @@ class Engine:
         if not topic:
             return Reply(ReplyKind.EMPTY, lang, lines=(say("own_view_alone", lang, example=EXAMPLES[lang][0]),))
         said = strip_controls(question[:MAX_TURN_CHARS]).strip()
-        return await self._discuss(chat_id, user_id, said, topic, Intent(Kind.SPEAKERS, topic=topic), lang,
-                                   record=record, notices=(say("own_view", lang),))
+        reply = await self._discuss(chat_id, user_id, said, topic, Intent(Kind.SPEAKERS, topic=topic), lang,
+                                    record=False, notices=(say("own_view", lang),))
+        if reply.kind is ReplyKind.NO_MATCH and not named and previous is not None and previous.query:
+            # No one quoted on it ("这个数字靠谱吗？" after the training cost): what else the
+            # articles say on the question just answered, past what it showed (that the figure
+            # is underestimated), is the articles' word on it.
+            elsewhere = await self._said_elsewhere(chat_id, user_id, said, previous, lang)
+            if elsewhere is not None:
+                reply = elsewhere
+        if record and reply.exchange is not None:
+            await self._history.append_turns(chat_id, reply.exchange.turns())
+        return reply
+
+    async def _said_elsewhere(self, chat_id: int, user_id: int, said: str, previous: Turn, lang: str) -> Reply | None:
+        """The chat's last question's other passages, those it did not show, as the articles' word
+        on what was shown (recorded by the caller); None when it showed all there are."""
+        shown = await self._shown_for(chat_id, previous)
+        hits, has_more = await self._page(previous.query, 0, self._top_k, previous.context, shown)
+        if not hits:
+            return None
+        exchange = self._exchange(user_id, said, hits, previous.query, 0, previous.context, lang, shown)
+        return Reply(ReplyKind.ANSWER, lang, hits=tuple(hits), query=previous.query, offset=0, has_more=has_more,
+                     lines=(say("own_view_elsewhere", lang),), context=previous.context, exchange=exchange)
 
     def _earlier_question(self, previous: Turn | None) -> str | None:
         """The chat's last answered question, with what it leaned on, for a follow-up to lean on."""

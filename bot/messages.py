@@ -96,6 +96,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "acknowledged": {"zh": "好的。还想知道什么，直接问就行。", "en": "OK. Ask me anything else about the articles."},
     "own_view": {"zh": "（我只引用文章的原话，不发表自己的看法。下面是文章里谈到这个话题的人怎么说。）",
                  "en": "(I only quote the articles; I have no view of my own. Here is what those quoted on it say.)"},
+    "own_view_elsewhere": {"zh": "（我只引用文章的原话，不发表自己的看法。文章里没有人就此表态，下面是文章里关于它的其他段落。）",
+                           "en": "(I only quote the articles; I have no view of my own. No one quoted takes a side on it; here is what else the articles say about it.)"},
     "own_view_alone": {"zh": "我只引用文章的原话，不发表自己的看法。问一个关于文章的问题，例如：{example}",
                        "en": "I only quote the articles; I have no view of my own. Ask about them, e.g. {example}"},
     "both_which": {"zh": "比较哪两个？请写出两边的名字，例如：{example}",

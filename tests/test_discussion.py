@@ -427,6 +427,23 @@ async def test_a_comparison_naming_one_side_by_a_pronoun_compares_whom_it_stands
     assert [g.label for g in reply.groups] == ["Sarah Guo", "李彦宏"]
 
 
+async def test_judging_what_was_shown_with_no_one_quoted_on_it_gets_the_articles_other_passages(
+        bundled_engine: Engine) -> None:
+    # "这个数字靠谱吗？" after the training cost: no one quoted takes a side on 训练花钱, so the
+    # reply is the question's other passages (one says the figure is underestimated), not nothing.
+    first = await bundled_engine.handle(5, 5, "DeepSeek 训练花了多少钱？")
+    reply = await bundled_engine.handle(5, 5, "这个数字靠谱吗？")
+    assert reply.kind is ReplyKind.ANSWER and reply.hits
+    assert reply.lines[0].startswith("（我只引用文章的原话，不发表自己的看法。文章里没有人就此表态")
+    assert not {h.passage.id for h in first.hits} & {h.passage.id for h in reply.hits}
+    assert any("低估" in h.passage.text for h in first.hits + reply.hits)
+    # Recorded once, as any answer: 更多 goes on past both.
+    more = await bundled_engine.handle(5, 5, "更多")
+    assert not {h.passage.id for h in first.hits + reply.hits} & {h.passage.id for h in more.hits}
+    history = await bundled_engine.handle(5, 5, "/history")
+    assert [t.text for t in history.turns if t.role == "user"].count("这个数字靠谱吗？") == 1
+
+
 async def test_bundled_who_spoke_of_export_controls(bundled_engine: Engine) -> None:
     reply = await bundled_engine.handle(1, 1, "关于出口管制，都有谁发表了看法？")
     assert reply.kind is ReplyKind.SPEAKERS and "Dario Amodei" in [g.label for g in reply.groups]
