@@ -62,6 +62,16 @@ _CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002f
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _ENGLISH_WORD = re.compile(r"[a-z]{3,}")
 _HAS_LATIN = re.compile(r"[a-z]")
+# A question's reference to the library it asks (normalized text): "in the article(s)" (文章里,
+# 这几篇文章中, 原文里, 文中), "this article" opening it (这篇文章, 本文), or the articles as the
+# ones saying something (文章提到, 有没有文章讲). Not an article someone wrote (Dario 的文章, Eric
+# Schmidt 那篇文章): that one is a topic.
+_LIBRARY_REFERENCE = re.compile(
+    r"(?:[这那本各该]?(?:几|[一两二三四五六七八九十]|\d+)?[篇些]?)(?:文章|原文)(?:里面|当中|里|中|内)"
+    r"|文中|本文|该文"
+    r"|(?:^|(?<=[\s，,。？?！!：:；;]))(?:这|本)(?:几|[一两二三四五六七八九十])?[篇些]文章"
+    r"|(?:^|(?<=[\s，,。？?！!：:；;有]))(?:这些)?文章(?=(?:都|还|也)?(?:说|提到|提及|讲|谈到|谈|写|认为|指出|介绍))")
+
 # "US" and "U.S." written in capitals, a word of their own: the United States.
 _US = re.compile(r"(?<![A-Za-z.])U\.?S\.?(?![A-Za-z])")
 # A title that is a name: Chinese characters only, no longer than a name runs; a closing
@@ -155,8 +165,12 @@ class Analyzer:
 
     def normalize_question(self, text: str) -> str:
         """normalize for a question: an English question's "US" or "U.S." is the country, which
-        lower case would make the pronoun "us" (a stop word), so it is read as "USA" first."""
-        return self.normalize(_US.sub("USA", text) if "U" in text else text)
+        lower case would make the pronoun "us" (a stop word), so it is read as "USA" first. A
+        reference to the library itself (文章里, 文中, 本文, 这篇文章, 文章提到) is taken out: it
+        says where to look, which is everywhere, and passages that say 文章 of something else
+        ("Eric Schmidt 联合撰写了一篇文章") are no answer to "文章里怎么说开源的好处？"."""
+        norm = self.normalize(_US.sub("USA", text) if "U" in text else text)
+        return _LIBRARY_REFERENCE.sub(" ", norm).strip() if "文" in norm else norm
 
     def normalize_with_map(self, text: str) -> tuple[str, list[int] | None]:
         """normalize, with each normalized character's index in text when the length changed."""

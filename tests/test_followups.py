@@ -687,3 +687,11 @@ async def test_a_demonstrative_with_a_noun_stands_for_the_earlier_name(engine: E
     await engine.handle(19, 19, "梁文锋怎么看？")
     reply = await engine.handle(19, 19, "这家公司的估值是多少？")
     assert "DeepSeek" in reply.query and "梁文锋" not in reply.query
+
+
+async def test_a_question_saying_where_to_look_finds_what_it_asks(engine: Engine) -> None:
+    # 文章里 says where to look; passages saying 文章 of an article someone wrote are no answer.
+    reply = await engine.handle(20, 20, "文章里怎么说开源的好处？")
+    assert reply.kind is ReplyKind.ANSWER and "好处" in texts(reply)
+    assert "撰写了一篇文章" not in texts(reply)
+

@@ -51,6 +51,17 @@ def test_variant_forms_t2s_keeps_become_the_mainland_ones(analyzer: Analyzer) ->
     assert analyzer.normalize("甚至") == "甚至"
 
 
+@pytest.mark.parametrize("question, searched", [
+    ("文章里怎么说开源的好处", "怎么说开源的好处"), ("文中提及，廩君蠻原本在哪裡？", "提及,廪君蛮原本在哪里?"),
+    ("这几篇文章中谁支持开源", "谁支持开源"), ("文章提到了哪些公司", "提到了哪些公司"),
+    ("有没有文章讲 OpenAI", "有没有 讲 openai"),
+    # An article someone wrote is a topic.
+    ("Dario 的文章被谁驳斥了", "dario 的文章被谁驳斥了"), ("Eric Schmidt 那篇文章叫什么名字", "eric schmidt 那篇文章叫什么名字"),
+])
+def test_a_reference_to_the_library_is_no_word_of_the_question(analyzer: Analyzer, question: str, searched: str) -> None:
+    assert analyzer.normalize_question(question) == searched
+
+
 def test_user_dictionary_terms_stay_whole(analyzer: Analyzer) -> None:
     tokens = analyzer.tokenize("幻方量化强调出口管制挡不住星际之门，梁文锋谈开源情怀")
     for term in ("幻方量化", "出口管制", "星际之门", "梁文锋", "开源情怀"):
