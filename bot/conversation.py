@@ -20,6 +20,7 @@ from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
 from bot.normalize import in_script_of, simplified_chars
 from bot.quotes import find_notable_quotes, quotation_speakers
 from bot.retrieval import Hit, Retriever, holds_asked_number
+from bot.text import without_request
 
 # Only the first characters of a message are searched: a question is short, and a pasted article
 # would otherwise cost time and drown the question's own words. The reply says so.
@@ -186,7 +187,8 @@ def prepare_question(raw: str) -> Question:
     if _looks_binary(raw):
         return Question("", "unusable", False)
     truncated = len(text) > MAX_QUESTION_CHARS
-    return Question(text[:MAX_QUESTION_CHARS].strip(), None, truncated)
+    # 请问, 帮我查一下, 谢谢: how it is put to the bot, not what it asks (a follow-up's 他 starts it).
+    return Question(without_request(text[:MAX_QUESTION_CHARS].strip()), None, truncated)
 
 
 def strip_controls(text: str) -> str:

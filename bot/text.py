@@ -24,7 +24,7 @@ from bot.jieba_import import jieba
 from bot import numerals, prefixdict
 from bot.config import RetrievalConfig
 from bot.english import EnglishDictionary
-from bot.normalize import Normalizer, replace_variants
+from bot.normalize import Normalizer, replace_variants, simplified_chars
 from bot.yamlfile import read_yaml
 
 # Bump when tokenization changes in a way that changes the index: it is part of the cache key.
@@ -62,6 +62,34 @@ _CONTENT_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002f
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _ENGLISH_WORD = re.compile(r"[a-z]{3,}")
 _HAS_LATIN = re.compile(r"[a-z]")
+# How a question is put to the bot, before and after what it asks (normalized text): a request
+# (请问, 麻烦帮我查一下, 我想知道, 能不能告诉我, 你知道…), thanks at the end (谢谢, 多谢). The
+# words are the asking, never its topic: "帮我查一下 Sarah Guo 的观点" asks her view, and 查 is
+# in no passage. Only at the ends: 查 or 看 inside a question is what it asks about.
+_REQUEST_OPENER = re.compile(
+    r"(?:请问|请教(?:一下)?|想请教(?:一下)?|麻烦(?:你|您)?|劳驾|打扰一下|"
+    r"我?想(?:知道|问(?:一下|下)?|了解(?:一下)?)|"
+    r"(?:你|您)?(?:能不能|能否|可不可以|可以)?(?:帮我|帮忙|给我|替我)?"
+    r"(?:(?:查|找|搜|问|说|讲|介绍)(?:一下|一查|一找|一搜|下)|查查|找找|搜搜|告诉我|说说|讲讲)|"
+    r"(?:你|您)知道)[\s,，:：]*")
+_REQUEST_THANKS = re.compile(r"[\s,，.。!！~]*(?:谢谢(?:你|您|啦|了)?|多谢|感谢|thx|thanks)[\s.。!！~]*$", re.I)
+
+
+def without_request(text: str) -> str:
+    """A question without how it is put to the bot (请问, 帮我查一下, 謝謝: Traditional too), when
+    something is left to ask; as written otherwise."""
+    probe = simplified_chars(text)   # one for one: its offsets are text's
+    thanks = _REQUEST_THANKS.search(probe)
+    start, end = 0, thanks.start() if thanks else len(probe)
+    for _ in range(3):   # 请问 + 能不能 + 帮我查一下
+        opener = _REQUEST_OPENER.match(probe, start, end)
+        if opener is None or opener.end() == start:
+            break
+        start = opener.end()
+    asked = text[start:end].strip()
+    return asked if asked else text
+
+
 # A question's reference to the library it asks (normalized text): "in the article(s)" (文章里,
 # 这几篇文章中, 原文里, 文中), "this article" opening it (这篇文章, 本文), or the articles as the
 # ones saying something (文章提到, 有没有文章讲). Not an article someone wrote (Dario 的文章, Eric
@@ -170,6 +198,7 @@ class Analyzer:
         says where to look, which is everywhere, and passages that say 文章 of something else
         ("Eric Schmidt 联合撰写了一篇文章") are no answer to "文章里怎么说开源的好处？"."""
         norm = self.normalize(_US.sub("USA", text) if "U" in text else text)
+        norm = without_request(norm)
         return _LIBRARY_REFERENCE.sub(" ", norm).strip() if "文" in norm else norm
 
     def normalize_with_map(self, text: str) -> tuple[str, list[int] | None]:

@@ -695,3 +695,11 @@ async def test_a_question_saying_where_to_look_finds_what_it_asks(engine: Engine
     assert reply.kind is ReplyKind.ANSWER and "好处" in texts(reply)
     assert "撰写了一篇文章" not in texts(reply)
 
+
+async def test_a_follow_up_put_politely_leans_as_it_would_bare(engine: Engine) -> None:
+    # 请问 opens how it is put, not what it asks: 他 still starts the question.
+    await engine.handle(21, 21, "梁文锋是谁？")
+    reply = await engine.handle(21, 21, "请问他怎么看商业化？谢谢")
+    assert reply.kind is ReplyKind.ANSWER and "梁文锋" in reply.query and "请问" not in reply.query
+    assert any("接着上一个问题：梁文锋是谁？" in line for line in reply.lines)
+

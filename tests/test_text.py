@@ -62,6 +62,17 @@ def test_a_reference_to_the_library_is_no_word_of_the_question(analyzer: Analyze
     assert analyzer.normalize_question(question) == searched
 
 
+@pytest.mark.parametrize("question, searched", [
+    ("帮我查一下 Sarah Guo 的观点", "sarah guo 的观点"), ("请问梁文锋对开源是什么态度", "梁文锋对开源是什么态度"),
+    ("能不能告诉我 DeepSeek 的训练成本", "deepseek 的训练成本"), ("麻烦问下蒸馏是什么意思", "蒸馏是什么意思"),
+    ("请教一下，出口管制能挡住中国的 AI 吗？多谢", "出口管制能挡住中国的 ai 吗?"),
+    # Only how it is put: inside the question, or alone, the words stay.
+    ("美国查了 DeepSeek 吗", "美国查了 deepseek 吗"), ("查一下", "查一下"), ("谢谢", "谢谢"),
+])
+def test_how_a_question_is_put_to_the_bot_is_no_word_of_it(analyzer: Analyzer, question: str, searched: str) -> None:
+    assert analyzer.normalize_question(question) == searched
+
+
 def test_user_dictionary_terms_stay_whole(analyzer: Analyzer) -> None:
     tokens = analyzer.tokenize("幻方量化强调出口管制挡不住星际之门，梁文锋谈开源情怀")
     for term in ("幻方量化", "出口管制", "星际之门", "梁文锋", "开源情怀"):
