@@ -535,7 +535,13 @@ class Discussion:
             return True
         latin = side_norm.split()
         # "Eric Schmidt" is "Schmidt" after the first mention.
-        return len(latin) > 1 and latin[-1].isascii() and len(latin[-1]) >= 3 and latin[-1] in present
+        if len(latin) > 1 and latin[-1].isascii() and len(latin[-1]) >= 3 and latin[-1] in present:
+            return True
+        # A side asked in English ("open source vs closed source") is named by its translation
+        # (开源), when the glossary or the dictionary gives one: a Chinese article never writes it
+        # in English. A name the articles write in Latin letters (OpenAI) has none.
+        translated = {t.token for t in self._analyzer.query_terms(side) if t.kind == "translation"}
+        return side_norm.isascii() and bool(translated & present)
 
     def _surface(self, side: str, hits: list[Hit]) -> str:
         """The side's name as the articles write it (their capitals), else as the question did."""

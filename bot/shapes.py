@@ -206,6 +206,7 @@ _TOPIC_MARK_ZH = re.compile(r"^(?P<side>.+?)\s*(?:在|对于|对|关于|针对|�
 _ASPECT = re.compile(r"(?:的)?(?:看法|观点|态度|立场|想法|主张|说法|意见|评价|认识|理解|见解|角度|方面|"
                      r"(?:这件事|这个问题|这一点|问题)?上|这件事|这个问题|这一点|问题)$")
 _ASPECT_EN = re.compile(r"(?:'s|’s|s')?\s*(?:views?|opinions?|positions?|stances?|thoughts|takes?|approach(?:es)?)?$")
+_QUESTION_MARKS = re.compile(r"[?？!！。]+")
 _SIDE_TAIL = re.compile(r"\s*(?:之间|两者之间|相比之下|相比较|相比|比较起来|比起来|对比|比)?\s*,?\s*$")
 _SIDE_LEAD = re.compile(r"^(?:文章|这些文章|文中|文章中|文章里|在文章里|在文章中)(?:里|中)?\s*")
 # A side must name something by itself: "他的著作" leans on an earlier sentence.
@@ -572,7 +573,11 @@ def _clean_side(side: str) -> str:
 
 
 def _clean_topic(topic: str) -> str:
-    """A topic without view words ("开源的看法" -> 开源) and stray punctuation."""
+    """A topic without view words ("开源的看法" -> 开源), words of difference a second question
+    left in it ("DeepSeek和OpenAI的区别是什么？谁更强？": 强, not "区别是什么? 强") and stray
+    punctuation."""
+    if _CJK.search(topic):
+        topic = " ".join(_QUESTION_MARKS.sub(" ", re.sub(_DIFF_ZH, " ", topic)).split())
     topic = _ASPECT.sub("", topic.strip(" ,，:：")).strip(" ,，:：")
     topic = re.sub(r"^的", "", topic)   # "B 的开源" after the side is cut off
     if topic.isascii():

@@ -179,6 +179,9 @@ def test_comparison_sides_and_topic_are_read_from_the_question(tiny) -> None:
     assert d.recognize("精品咖啡和普通咖啡之间的区别是什么").sides == ("精品咖啡", "普通咖啡")
     english = d.recognize("How do Anna Berg and Wang Ming differ on coffee?")
     assert english.sides == ("Anna Berg", "Wang Ming") and english.topic == "coffee"   # as written
+    # A second question after the first leaves no words of difference in the topic.
+    two = d.recognize("王明和张强的区别是什么？谁更专业？")
+    assert two.sides == ("王明", "张强") and two.topic == "专业"
 
 
 def test_who_spoke_of_a_topic_reads_the_topic_without_the_words_around_it(tiny) -> None:
@@ -442,6 +445,14 @@ async def test_judging_what_was_shown_with_no_one_quoted_on_it_gets_the_articles
     assert not {h.passage.id for h in first.hits + reply.hits} & {h.passage.id for h in more.hits}
     history = await bundled_engine.handle(5, 5, "/history")
     assert [t.text for t in history.turns if t.role == "user"].count("这个数字靠谱吗？") == 1
+
+
+async def test_a_comparison_asked_in_english_finds_each_side_by_its_translation(bundled_engine: Engine) -> None:
+    # The articles write 开源 and 闭源, never "open source": each side is named by its translation.
+    reply = await bundled_engine.handle(6, 6, "open source vs closed source")
+    assert reply.kind is ReplyKind.COMPARISON and reply.hits
+    labels = [g.label for g in reply.groups]
+    assert "open source" in labels and "closed source" in labels
 
 
 async def test_bundled_who_spoke_of_export_controls(bundled_engine: Engine) -> None:
