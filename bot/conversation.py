@@ -404,6 +404,8 @@ class Engine:
             hits, has_more = await self._page(resolution.query, 0, top_k, resolution.context, avoid)
         if hits and not self._answers(hits, resolution, prepared.text):
             hits, has_more = [], False
+        if hits and resolution.subject:
+            hits = self._about_subject(hits, resolution.subject)
         if not hits and not resolution.leaning:
             # Nothing alone: a short question right after an answer may still lean on it.
             retry = self._followups.as_follow_up(prepared.text, self._earlier_question(previous))
@@ -854,6 +856,24 @@ class Engine:
         """Whether the library's passage of that id holds one of the words (False when it is gone)."""
         text = self._passage_text(passage_id)
         return text is not None and self._text_holds(text, words)
+
+    def _about_subject(self, hits: list[Hit], names: tuple[str, ...]) -> list[Hit]:
+        """The hits about what a follow-up's pronoun stands for (naming it, quoting it, or in an
+        article titled with it): "它什么时候开花？" after a question on 月季 is not answered by
+        another article's 开花. All of them when none is (the pronoun may be read wrong)."""
+        about = [h for h in hits if self._text_holds(self._about_text(h), names)]
+        return about or hits
+
+    def _about_text(self, hit: Hit) -> str:
+        """What a passage is about, to look for a name in: its text, its article's title, its
+        speaker (an interview's turn, a quotation's), and the paragraph before it (a quotation continues its lead-in: "李彦宏……表示：")."""
+        before = [p.text for p in self._corpus.neighbours(hit.passage.id) if p.position == hit.passage.position - 1]
+        return " ".join((hit.passage.text, self._title_of(hit.passage), hit.speaker or "", hit.passage.speaker or "",
+                         *before))
+
+    def _title_of(self, passage: Passage) -> str:
+        source = self._corpus.source(passage.source_id)
+        return source.title if source is not None else ""
 
     def _holds(self, hit: Hit, words: tuple[str, ...]) -> bool:
         """Whether a hit's passage holds one of the words, or a form standing for most of one

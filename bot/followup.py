@@ -140,10 +140,14 @@ _NAMING_TAGS = ("n", "nr", "ns", "nt", "nz", "ng", "nrt", "nrfg", "eng")
 # it asks, it names nothing. Longer, the rest is a topic (什么游戏).
 _GLUED_QUESTION = re.compile(r"^(?=.{2,3}$)(?:.*(?:哪|谁|啥|什么|怎|咋).*|几(?![乎何]).|多[少大久长高远])$")
 # A demonstrative with its measure word (这件, 那些): it points, as 这 does.
-_DEMONSTRATIVE = re.compile(r"^[这那此该][个件种些项类次位家条样点回场批]$")
-# Measure words of organisations and people (这家公司, 这位创始人, 这名工程师): the phrase stands for
-# a name, as a pronoun does; those of things and events (这次攻击, 这种做法) name a topic.
-_WHO_MEASURES = frozenset("家位名")
+_DEMONSTRATIVE = re.compile(r"^[这那此该][个件种些项类次位家条样点回场批本部篇首款座所支只株棵台]$")
+# jieba glues some to their noun (那本书, 这家店): the phrase as one word.
+_GLUED_DEMONSTRATIVE = re.compile(r"^[这那此该][个件种位家条本部篇首款座所支只株棵台].+$")
+# Measure words of what a name names: organisations and people (这家公司, 这位创始人), works (那本书,
+# 这部电影), places (这座城市, 这所学校), living things (这株植物): the phrase stands for the name, as
+# a pronoun does; those of events and kinds (这次攻击, 这种做法, 这个问题) name a topic.
+_NAMED_MEASURES = frozenset("家位名本部篇首款座所支只株棵台")
+_PEOPLE_MEASURES = frozenset("位名")
 # The measure word of a firm, a shop or a household (这家公司, 这家店): no person, no country.
 _FIRM_MEASURE = "家"
 # jieba's tag of time words (当时, 后来, 现在, 今年).
@@ -220,6 +224,9 @@ class Resolution:
     # Words put in place of the earlier question's (腾讯 for 华为): when nothing else answers, a
     # passage the earlier question showed that holds one answers this one too.
     keeps: tuple[str, ...] = ()
+    # The names a pronoun or a demonstrative stands for (它 -> 月季): of the passages found, those
+    # about them (naming one, or in an article titled with one) come first, the others are left.
+    subject: tuple[str, ...] = ()
 
 
 def _asks_else(question: str) -> bool:
@@ -326,6 +333,7 @@ class FollowUps:
         return (word in ASPECT_NOUNS or _done(word) or bool(_TELL_MORE.fullmatch(word))
                 or self._analyzer.word_tag(word) == _TIME_TAG
                 or bool(_GLUED_QUESTION.search(word)) or bool(_DEMONSTRATIVE.match(word))
+                or bool(_GLUED_DEMONSTRATIVE.match(word))
                 or all(ch in self._analyzer.function_words or ch in self._analyzer.stopwords
                        for ch in word))   # 是从: grammar glued
 
@@ -391,8 +399,10 @@ class FollowUps:
         normalized question writes them; None if none. Not after a name it stands beside
         ("DeepSeek 这家公司是做什么的？" names its subject itself)."""
         words = [w for w in self._analyzer.cut(question) if w.strip()]
-        for k, word in enumerate(words[:-1]):
-            if not (_DEMONSTRATIVE.match(word) or word == "该"):
+        for k, word in enumerate(words):
+            if _GLUED_DEMONSTRATIVE.match(word) and not (k > 0 and self._names_someone(words[k - 1])):
+                return word   # 那本书, one word of jieba's
+            if k + 1 == len(words) or not (_DEMONSTRATIVE.match(word) or word == "该"):
                 continue
             if not self._analyzer.word_tag(words[k + 1]).startswith(("n", "v")):
                 continue   # 这次是 ..., 该不该: no noun it points with
@@ -452,20 +462,25 @@ class FollowUps:
         # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Without a
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.
         phrase = self._demonstrative_phrase(simplified_chars(question))
-        names = ((self._answered_who(previous, answer) or self.names(previous, who=_ANIMATE.search(question) is not None))
+        # After a who-question, 他 and 这位 stand for the person its answer named; 那本书 for the
+        # book asked about, not its author.
+        of_someone = has_pronoun(question) or (phrase is not None and phrase[1:2] in _PEOPLE_MEASURES)
+        names = (((of_someone and self._answered_who(previous, answer))
+                  or self.names(previous, who=_ANIMATE.search(question) is not None))
                  if has_pronoun(question) or phrase else [])
         if phrase and phrase[1:2] == _FIRM_MEASURE and not has_pronoun(question):
             # 这家公司 after "梁文锋怎么看 DeepSeek 为什么要开源" is DeepSeek, not him (jieba calls
             # people and places nr and ns; a company it may call either, so only a preference).
             names = [n for n in names if not self._person_or_place(n)] or names
-        if names and phrase and phrase[1:2] in _WHO_MEASURES:
+        if names and phrase and phrase[1:2] in _NAMED_MEASURES:
             # 这家公司 stands for 深度求索 as 他 does for a person: the name in its place, so 公司 in a
             # passage on another company ("这家公司通过 AI 技术…") is no match. Not 这次攻击: the
             # attack is the topic, and stays.
             question = _without_phrase(question, phrase, self._analyzer)
             own = self.own_words(question)
         query = f"{question} {' '.join(names)}" if names else question
-        return Resolution(query, previous, True, None, self.new_things(own), besides=_asks_else(question))
+        return Resolution(query, previous, True, None, self.new_things(own), besides=_asks_else(question),
+                          subject=tuple(names))
 
     def as_follow_up(self, question: str, previous: str | None) -> Resolution | None:
         """A short question that found nothing alone, read as leaning on the earlier one (None
@@ -581,7 +596,8 @@ class FollowUps:
                 continue
             surface = question[token.start:token.end]
             tag = self._analyzer.word_tag(token.text)
-            if tag.startswith(_NAME_TAGS) or surface[:1].isupper() or token.text in self._analyzer.user_words:
+            if (tag.startswith(_NAME_TAGS) or surface[:1].isupper() or token.text in self._analyzer.user_words
+                    or token.text in self._analyzer.title_names):
                 latin = tag == "eng"
                 if latin and latin_span and not question[latin_span[1]:token.start].strip():
                     joined = question[latin_span[0]:token.end]

@@ -173,6 +173,8 @@ class Analyzer:
         self._normalizer = Normalizer(self._jieba.FREQ)
         # Words this analyzer adds to jieba: not evidence of general Chinese (general_count).
         self._added: set[str] = set()
+        # The articles' titles that are names (learn_titles): what a pronoun may stand for.
+        self.title_names: frozenset[str] = frozenset()
         for word in self._normalizer.phrase_targets:
             if not self._jieba.FREQ.get(word):
                 self._add_word(word)
@@ -603,13 +605,17 @@ class Analyzer:
         has punctuation or runs longer than a name. Returns how many words were taught.
         """
         taught = 0
+        names = set(self.title_names)
         for title in titles:
             name = _QUALIFIER.sub("", self.normalize(title)).strip()
+            if _TITLE_NAME.fullmatch(name):
+                names.add(name)   # 黄蝉 is the name of what its article is about, known to jieba or not
             for part in _NAME_DOT.split(name):
                 if (_TITLE_NAME.fullmatch(part) and part not in self._added
                         and not self._jieba.FREQ.get(part)):
                     self._add_word(part)
                     taught += 1
+        self.title_names = frozenset(names)
         return taught
 
     def _join_library_names(self, tokens: list[Token]) -> list[Token]:
