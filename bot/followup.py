@@ -148,6 +148,8 @@ _GLUED_DEMONSTRATIVE = re.compile(r"^[这那此该][个件种位家条本部篇�
 # a pronoun does; those of events and kinds (这次攻击, 这种做法, 这个问题) name a topic.
 _NAMED_MEASURES = frozenset("家位名本部篇首款座所支只株棵台")
 _PEOPLE_MEASURES = frozenset("位名")
+# A place's pro-form (那里有什么设施？ after a question on a park): it stands for the earlier names.
+_PLACE_PRONOUN = re.compile(r"那里|这里|那儿|这儿|该地|当地")
 # The measure word of a firm, a shop or a household (这家公司, 这家店): no person, no country.
 _FIRM_MEASURE = "家"
 # jieba's tag of time words (当时, 后来, 现在, 今年).
@@ -463,11 +465,12 @@ class FollowUps:
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.
         phrase = self._demonstrative_phrase(simplified_chars(question))
         # After a who-question, 他 and 这位 stand for the person its answer named; 那本书 for the
-        # book asked about, not its author.
+        # book asked about, not its author; 那里 for the place.
         of_someone = has_pronoun(question) or (phrase is not None and phrase[1:2] in _PEOPLE_MEASURES)
+        stands_for = has_pronoun(question) or phrase is not None or _PLACE_PRONOUN.search(simplified_chars(question))
         names = (((of_someone and self._answered_who(previous, answer))
                   or self.names(previous, who=_ANIMATE.search(question) is not None))
-                 if has_pronoun(question) or phrase else [])
+                 if stands_for else [])
         if phrase and phrase[1:2] == _FIRM_MEASURE and not has_pronoun(question):
             # 这家公司 after "梁文锋怎么看 DeepSeek 为什么要开源" is DeepSeek, not him (jieba calls
             # people and places nr and ns; a company it may call either, so only a preference).

@@ -82,3 +82,12 @@ async def test_a_demonstrative_jieba_glued_to_its_noun_stands_for_the_title(engi
     reply = await engine.handle(2, 2, "那本书讲了什么？")
     assert reply.kind is ReplyKind.ANSWER and "远山来信" in reply.query and "周明远" not in reply.query
     assert any("书信体" in h.passage.text or "通信" in h.passage.text for h in reply.hits)
+
+
+async def test_a_place_pronoun_stands_for_the_place_asked_about(engine: Engine) -> None:
+    # 那里 after a question on 青石镇: the town's passages, not another article's 茶.
+    await engine.handle(3, 3, "青石镇在哪里？")
+    reply = await engine.handle(3, 3, "那里有什么茶馆？")
+    assert reply.kind is ReplyKind.ANSWER and "青石镇" in reply.query
+    assert all(h.passage.source_id == "town" for h in reply.hits)
+
