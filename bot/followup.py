@@ -593,10 +593,12 @@ class FollowUps:
         who: of someone only (他, 她), when the question names anyone: a person, an organisation,
         a Latin name; not the library's terms (开源 in "李彦宏怎么看开源？")."""
         out, someone = [], []
+        seen: set[str] = set()   # normalized: 梁文鋒 twice in a chain of follow-ups is one name
         latin_span = None   # (start, end) of the last name taken when Latin: Sarah + Guo is one name
         for token in self._analyzer.tokens(question):
-            if not token.whole or token.text in out:
+            if not token.whole or token.text in seen:
                 continue
+            seen.add(token.text)
             surface = question[token.start:token.end]
             tag = self._analyzer.word_tag(token.text)
             if (tag.startswith(_NAME_TAGS) or surface[:1].isupper() or token.text in self._analyzer.user_words

@@ -703,3 +703,11 @@ async def test_a_follow_up_put_politely_leans_as_it_would_bare(engine: Engine) -
     assert reply.kind is ReplyKind.ANSWER and "梁文锋" in reply.query and "请问" not in reply.query
     assert any("接着上一个问题：梁文锋是谁？" in line for line in reply.lines)
 
+
+async def test_a_traditional_name_in_a_chain_of_follow_ups_stands_once(engine: Engine) -> None:
+    # 梁文鋒 is 梁文锋 normalized: named twice along the chain, put in once.
+    await engine.handle(22, 22, "梁文鋒為什麼不怕別人抄？")
+    await engine.handle(22, 22, "他怎麼看人才？")
+    reply = await engine.handle(22, 22, "他對錢怎麼看？")
+    assert reply.query.count("梁文鋒") == 1
+
