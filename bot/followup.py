@@ -458,7 +458,9 @@ class FollowUps:
             # The earlier question, without the word this one replaces, is the context: the new
             # name at full weight, the rest of the earlier topic at the context's weight.
             old, new = swap
-            context = " ".join(w for w in self.own_words(previous) if w != old)
+            # 美国政府 is one word of jieba's: 中国 takes the place of its 美国, and 政府 stays.
+            rest = self._rest_of_name(old, new)
+            context = " ".join(rest if w == old else w for w in self.own_words(previous) if w != old or rest)
             return Resolution(question, context or _without(previous, old, self._analyzer), True, old, keeps=(new,))
         # A pronoun stands for the earlier question's names: they join the question at full
         # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Without a
@@ -643,6 +645,16 @@ class FollowUps:
             if token.whole and token.text not in out and self._analyzer.word_tag(token.text) in _PERSON_TAGS:
                 out.append(text[token.start:token.end])
         return out[:2]
+
+    def _rest_of_name(self, old: str, new: str) -> str:
+        """What an earlier word holds besides a name of the new word's kind at its start (政府 of 美国政府
+        for 中国): "" when it holds none, or is that name."""
+        kind = self._analyzer.word_tag(new)
+        for token in self._analyzer.tokens(old):
+            if (not token.whole and token.start == 0 and token.end < len(old)
+                    and self._analyzer.word_tag(token.text) == kind):
+                return old[token.end:]
+        return ""
 
     def _replacement(self, own: list[str], previous: str, question: str = "") -> tuple[str, str] | None:
         """(earlier word, new word) when one of the question's words names what an earlier one did."""

@@ -711,3 +711,11 @@ async def test_a_traditional_name_in_a_chain_of_follow_ups_stands_once(engine: E
     reply = await engine.handle(22, 22, "他對錢怎麼看？")
     assert reply.query.count("梁文鋒") == 1
 
+
+async def test_a_place_in_place_of_part_of_a_word_keeps_the_rest_of_it(engine: Engine) -> None:
+    # 美国政府 is one word of jieba's: "那中国呢？" asks of 中国政府, not of China at large.
+    await engine.handle(23, 23, "美国政府对 DeepSeek 的态度是什么？")
+    reply = await engine.handle(23, 23, "那中国呢？")
+    assert reply.kind is ReplyKind.ANSWER and "政府" in (reply.context or "")
+    assert "中国政府" in texts(reply)
+
