@@ -718,8 +718,8 @@ class Engine:
             user, bot = asked[k]
             if not bot.passage_ids or self._about_shown(bot.query):
                 continue
-            if k > 0 and asked[k - 1][1].query == bot.query:
-                continue   # the question before, answered again
+            if k > 0 and bot.query in (asked[k - 1][1].query, self._earlier_question(asked[k - 1][1])):
+                continue   # the question before (with what it leaned on), answered again
             # A side asked as a contrast (谁反对？) is recorded as it was read (谁反对开源), and
             # so is one asked of the topic (谁支持？ searched as 谁支持出口管制).
             if bot.context and self._discussion.stance(bot.context):

@@ -72,6 +72,12 @@ async def test_the_follow_up_notice_skips_a_message_answered_with_the_question_b
     assert around.kind is ReplyKind.ANSWER and not any("接着上一个问题" in line for line in around.lines)
     reply = await engine.handle(16, 16, "他们打算怎么应对？")
     assert "（接着上一个问题：OpenAI 为什么指控 DeepSeek？）" in reply.lines
+    # A bare 为什么 after a follow-up asks that follow-up again, with what it leaned on.
+    await engine.handle(24, 24, "Who is Sarah Guo?")
+    await engine.handle(24, 24, "What does she think about DeepSeek?")
+    await engine.handle(24, 24, "Why?")
+    reply = await engine.handle(24, 24, "What about Eric Schmidt?")
+    assert "(Following up on: What does she think about DeepSeek?)" in reply.lines
 
 
 async def test_a_follow_up_in_traditional_script_leans_as_in_simplified(engine: Engine) -> None:
