@@ -20,7 +20,7 @@ from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
 from bot.normalize import in_script_of, simplified_chars
 from bot.quotes import find_notable_quotes, quotation_speakers
 from bot.retrieval import Hit, Retriever, holds_asked_number
-from bot.text import without_request
+from bot.text import only_request, without_request
 
 # Only the first characters of a message are searched: a question is short, and a pasted article
 # would otherwise cost time and drown the question's own words. The reply says so.
@@ -341,6 +341,9 @@ class Engine:
             return Reply(ReplyKind.EMPTY, lang, lines=(say(prepared.problem, lang, example=example),))
         if _ACKNOWLEDGING.match(simplified_chars(prepared.text)):
             return Reply(ReplyKind.EMPTY, lang, lines=(say("acknowledged", lang),))
+        if only_request(prepared.text):
+            # "帮我查一下": the asking, with nothing asked yet.
+            return Reply(ReplyKind.EMPTY, lang, lines=(say("empty", lang, example=EXAMPLES[lang][0]),))
         if _asks_alone(_ABOUT_BOT, prepared.text):
             return self.welcome(lang)
         if _asks_alone(_BOTS_VIEW, prepared.text) or _bots_view_of(prepared.text):

@@ -78,6 +78,18 @@ _REQUEST_THANKS = re.compile(r"[\s,，.。!！~]*(?:谢谢(?:你|您|啦|了)?|�
 def without_request(text: str) -> str:
     """A question without how it is put to the bot (请问, 帮我查一下, 謝謝: Traditional too), when
     something is left to ask; as written otherwise."""
+    asked = _asked_part(text)
+    return asked if _has_words(asked) else text
+
+
+def only_request(text: str) -> bool:
+    """Whether a message is only the asking, with nothing asked (帮我查一下, 请问？); 谢谢 alone is
+    thanks, which is something said."""
+    asked = _asked_part(text)
+    return asked != text.strip() and not _has_words(asked) and _REQUEST_THANKS.search(simplified_chars(text)) is None
+
+
+def _asked_part(text: str) -> str:
     probe = simplified_chars(text)   # one for one: its offsets are text's
     thanks = _REQUEST_THANKS.search(probe)
     start, end = 0, thanks.start() if thanks else len(probe)
@@ -86,8 +98,11 @@ def without_request(text: str) -> str:
         if opener is None or opener.end() == start:
             break
         start = opener.end()
-    asked = text[start:end].strip()
-    return asked if asked else text
+    return text[start:end].strip()
+
+
+def _has_words(text: str) -> bool:
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
 # A question's reference to the library it asks (normalized text): "in the article(s)" (文章里,

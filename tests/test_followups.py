@@ -702,6 +702,14 @@ async def test_a_question_saying_where_to_look_finds_what_it_asks(engine: Engine
     assert "撰写了一篇文章" not in texts(reply)
 
 
+async def test_the_asking_alone_asks_for_a_question(engine: Engine) -> None:
+    # "帮我查一下？" asks nothing yet: a prompt, not a search for 查.
+    for message in ("帮我查一下？", "请问？", "麻烦你"):
+        reply = await engine.handle(25, 25, message)
+        assert reply.kind is ReplyKind.EMPTY and not reply.hits, message
+    assert (await engine.handle(25, 25, "谢谢")).lines == ("好的。还想知道什么，直接问就行。",)
+
+
 async def test_a_follow_up_put_politely_leans_as_it_would_bare(engine: Engine) -> None:
     # 请问 opens how it is put, not what it asks: 他 still starts the question.
     await engine.handle(21, 21, "梁文锋是谁？")
