@@ -292,11 +292,14 @@ def compiled_loop(tmp_path_factory):
 
 
 @pytest.mark.parametrize("seed,passages,parts,lead", [(20, 9000, 1, 0.0), (21, 9000, 1, 0.3), (22, 9000, 2, 0.1),
-                                                      (23, 7001, 3, 0.0), (24, 1500, 1, 0.2), (25, 2048, 2, 0.0)])
+                                                      (23, 7001, 3, 0.0), (24, 1500, 1, 0.2), (25, 2048, 2, 0.0),
+                                                      (26, 36_001, 1, 0.2), (27, 20_000, 3, 0.0)])
 def test_the_compiled_loop_gives_the_plain_formulas_floats(compiled_loop, seed: int, passages: int, parts: int,
                                                           lead: float) -> None:
-    """bot/retrieval/_scatter.c over libraries of one tile of passages (2,048) or several, its
-    last one short, in one range or in several at once (their bounds inside tiles): every
+    """bot/retrieval/_scatter.c over libraries within one tile of passages (16,384) or of several,
+    its last one short, in one range or in several at once (their bounds inside tiles; columns
+    holding up to 60 % of the passages, so a column's walk of CHUNK postings at a time meets
+    each tile's end within a chunk and between chunks): every
     passage's score is the very float of the plain formula and of numpy's loops, and the top k
     the same passages."""
     rng = np.random.default_rng(seed)
