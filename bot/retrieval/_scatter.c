@@ -185,14 +185,34 @@ static Py_ssize_t tile_rows(Py_ssize_t lo, Py_ssize_t hi)
    0.56 / 0.52 / 0.50 ms with 8 / 16 / 32 postings at a time, 0.46 with 16 and tiles of 16,384. */
 #define CHUNK 16
 
+/* A column's rows and values AHEAD postings on asked for now (a hint: never a fault, nothing
+   read), once a chunk: a chunk of 16 postings is a cache line of each. The processor's own
+   prefetching starts each of a tile's 20-odd streams (a column's rows and values) anew; asked
+   for 256 postings ahead, the 200 sentence questions' whole searches at 200k, builds in one
+   process by turns: 2-7 % less at the median in four runs (128 and 512 ahead likewise). */
+#define AHEAD 256
+static inline void ahead(const int32_t *rows, const float *values)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(rows + AHEAD);
+    __builtin_prefetch(values + AHEAD);
+#else
+    (void)rows;
+    (void)values;
+#endif
+}
+
 /* out[rows[k]] += values[k] x weight for the column's postings of the tile; *start moves past them. */
 static void add_column(double *restrict out, const int32_t *restrict rows, const float *restrict values,
                        Py_ssize_t *start, Py_ssize_t end, float weight, Py_ssize_t limit)
 {
     Py_ssize_t k = *start;
     for (; k + CHUNK <= end && rows[k + CHUNK - 1] < limit; k += CHUNK)
+    {
+        ahead(rows + k, values + k);
         for (int j = 0; j < CHUNK; j++)
             out[rows[k + j]] += (double)(values[k + j] * weight);
+    }
     for (; k < end && rows[k] < limit; k++)
         out[rows[k]] += (double)(values[k] * weight);
     *start = k;
@@ -230,8 +250,11 @@ static void add_form(double *restrict sums, const int32_t *restrict rows,
 {
     Py_ssize_t k = *start;
     for (; k + CHUNK <= end && rows[k + CHUNK - 1] < limit; k += CHUNK)
+    {
+        ahead(rows + k, values + k);
         for (int j = 0; j < CHUNK; j++)
             add_form_at(sums, rows[k + j] - base, (double)(values[k + j] * weight));
+    }
     for (; k < end && rows[k] < limit; k++)
         add_form_at(sums, rows[k] - base, (double)(values[k] * weight));
     if (k > *start)
@@ -247,8 +270,11 @@ static void add_pair(double *restrict sum, const int32_t *restrict rows, const f
 {
     Py_ssize_t k = *start;
     for (; k + CHUNK <= end && rows[k + CHUNK - 1] < limit; k += CHUNK)
+    {
+        ahead(rows + k, values + k);
         for (int j = 0; j < CHUNK; j++)
             sum[rows[k + j] - base] += (double)(values[k + j] * weight);
+    }
     for (; k < end && rows[k] < limit; k++)
         sum[rows[k] - base] += (double)(values[k] * weight);
     if (k > *start)
