@@ -187,6 +187,11 @@ class Retriever:
         self._spans = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_tokens)
         self._terms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_terms)
         self._window_norms = functools.lru_cache(maxsize=PASSAGE_CACHE)(self._passage_window_norms)
+        # A cache's passage is made from its arrays each time it is asked for (Passages), and a
+        # question asks for each of its few several times (judging, ordering, showing); a
+        # library's own tuple is read as it is.
+        self._passage = (functools.lru_cache(maxsize=PASSAGE_CACHE)(self.passages.__getitem__)
+                         if isinstance(self.passages, Passages) else self.passages.__getitem__)
         self._every_window_place = None
         # A judged passage's windows' shares of the question's words by the compiled loop when built.
         loops = compiled_loops()
@@ -733,7 +738,7 @@ class Retriever:
                                 else _shares_in(*terms, specs))
         head = np.array([share for i in listed for share in heads[self._row_head(i)]], dtype=np.float64)
         wanted_number = _AGE if query.asks_age else _MONEY if query.asks_money else _NUMERAL
-        numerals = [query.asks_number and not wanted_number.search(self.passages[i].text) for i in listed]
+        numerals = [query.asks_number and not wanted_number.search(self._passage(i).text) for i in listed]
         article = self._article_coverage(words, rows, sets)
         if listed_values:
             bigram = [share / bigram_total for share in found] if bigram_total > 0 else [0.0] * len(listed)
@@ -857,17 +862,17 @@ class Retriever:
 
     def _passage_window_norms(self, i: int) -> tuple[list[tuple[int, int]], list[str]]:
         """Passage i's sentences and the normalized text of each window (Analyzer.window_norms)."""
-        text = self.passages[i].text
+        text = self._passage(i).text
         sentences = sentence_spans(text) or [(0, len(text))]
         return sentences, self.analyzer.window_norms(text, sentences)
 
     def _row_head(self, i: int) -> tuple[frozenset[str], frozenset[str]]:
         """The terms and character pairs of row i's head (its article's title and its section)."""
-        return self._head_terms(head_text(self.passages[i]))
+        return self._head_terms(head_text(self._passage(i)))
 
     def _passage_windows(self, i: int) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
         """Each sentence, and each two adjacent ones, of passage i: (its terms, its character pairs)."""
-        text = self.passages[i].text
+        text = self._passage(i).text
         tokens = self._spans(i)
         sentences = sentence_spans(text) or [(0, len(text))]
         spans = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
@@ -961,7 +966,7 @@ class Retriever:
         """Whether passage i ends in a question and the question asked is not about its asker
         ("Caroline Hyde 问了什么" wants her question): the words of the passage's speaker (its
         turn's label, or the speaker it continues) are not among the question's."""
-        passage = self.passages[i]
+        passage = self._passage(i)
         if not _ENDS_ASKING.search(passage.text):
             return False
         label = _TURN_LABEL.match(passage.text)
@@ -1005,7 +1010,7 @@ class Retriever:
         """(source id, section) of row i; from the cache's arrays without making the passage."""
         if isinstance(self.passages, Passages):
             return self.passages.place(i)
-        passage = self.passages[i]
+        passage = self._passage(i)
         return passage.source_id, passage.section
 
     def _rank_deeper(self, query: Query, scores: dict[int, float], needed: int, seen: int,
@@ -1088,7 +1093,7 @@ class Retriever:
 
     def _hit(self, i: int, score: float, relevance: float, weight: dict[str, float]) -> Hit:
         """A passage with its snippet and the query terms found in it (weight: _highlight_weights)."""
-        passage = self.passages[i]
+        passage = self._passage(i)
         weights = self._snippet_weights(i, weight)
         spans = [(s, e, weights[tok]) for tok, s, e, _ in self._spans_of(i, weights)]
         start, end = snippets.snippet(passage.text, spans)
@@ -1102,7 +1107,7 @@ class Retriever:
         """weight, with the terms row i's head holds weighing the model's head share: what
         chooses the sentences of a long passage shown (every match is still highlighted)."""
         share = self.model.snippets.head_share
-        if share == 1.0 or len(self.passages[i].text) <= snippets.SNIPPET_CHARS:
+        if share == 1.0 or len(self._passage(i).text) <= snippets.SNIPPET_CHARS:
             return weight
         head = self._row_head(i)[0]
         return {tok: w * share if tok in head else w for tok, w in weight.items()}
@@ -1122,7 +1127,7 @@ class Retriever:
             vocab = self._word_terms
             return tuple(zip([vocab[j] for j in terms[begin:end].tolist()], starts[begin:end].tolist(),
                              ends[begin:end].tolist(), [w == 1 for w in whole[begin:end].tolist()]))
-        return tuple((t.text, t.start, t.end, t.whole) for t in self.analyzer.tokens(self.passages[i].text))
+        return tuple((t.text, t.start, t.end, t.whole) for t in self.analyzer.tokens(self._passage(i).text))
 
 
 class _Terms(frozenset):
