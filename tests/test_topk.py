@@ -326,6 +326,14 @@ def test_the_compiled_loop_gives_the_plain_formulas_floats(compiled_loop, seed: 
         top, plain = compiled.top(groups, pairs, k), numpy_loops.top(groups, pairs, k)
         assert top.rows.tolist() == plain.rows.tolist() and top.scores.tobytes() == plain.scores.tobytes()
         assert top.more == plain.more
+        # What the loop found of the scores for the selection: each complete block's peak (blocks
+        # of any size, within a tile's rows and across its end) and how many score above zero.
+        size = pick.choice([topk._block_size(passages, k), 1, 7, 256, 1000])
+        scores, (found_size, peaks, positives) = compiled._scored(groups, pairs, size)
+        blocks = passages // size
+        assert found_size == size and scores.tobytes() == reference.tobytes()
+        assert peaks.tobytes() == reference[:blocks * size].reshape(blocks, size).max(axis=1).tobytes()
+        assert positives == int(np.count_nonzero(reference > 0))
         deeper = pick.choice([k, 4 * k, 4096])
         again, fresh = compiled.deeper(top, groups, pairs, deeper), numpy_loops.top(groups, pairs, deeper)
         assert again.rows.tolist() == fresh.rows.tolist() and again.scores.tobytes() == fresh.scores.tobytes()

@@ -356,6 +356,61 @@ PASS static Py_ssize_t positives_in(const double *restrict scores, Py_ssize_t fr
     return positives;
 }
 
+/* The largest of most and scores[from..to-1], and how many of them are above 0.0 added to
+   *positives: largest's comparisons (x > m ? x : m, in any order) and positives_in's, on four
+   rows at once in each of two vectors of GCC's. */
+static inline double block_peak(const double *restrict scores, Py_ssize_t from, Py_ssize_t to, double most,
+                                Py_ssize_t *positives)
+{
+    Py_ssize_t i = from, above = 0;
+#if defined(__GNUC__)
+    typedef double quad_t __attribute__((vector_size(32)));
+    typedef long long mask4_t __attribute__((vector_size(32)));
+    const quad_t zero = {0.0, 0.0, 0.0, 0.0};
+    quad_t low = {most, most, most, most}, high = low;
+    mask4_t low_count = {0, 0, 0, 0}, high_count = low_count;
+    for (; i + 8 <= to; i += 8) {
+        quad_t x, y;
+        memcpy(&x, scores + i, sizeof x);
+        memcpy(&y, scores + i + 4, sizeof y);
+        mask4_t greater = (mask4_t)(x > low), higher = (mask4_t)(y > high);
+        low = (quad_t)(((mask4_t)x & greater) | ((mask4_t)low & ~greater));
+        high = (quad_t)(((mask4_t)y & higher) | ((mask4_t)high & ~higher));
+        low_count -= (mask4_t)(x > zero);   /* a comparison is -1 where true */
+        high_count -= (mask4_t)(y > zero);
+    }
+    for (int q = 0; q < 4; q++) {
+        most = low[q] > most ? low[q] : most;
+        most = high[q] > most ? high[q] : most;
+        above += low_count[q] + high_count[q];
+    }
+#endif
+    for (; i < to; i++) {
+        most = scores[i] > most ? scores[i] : most;
+        above += scores[i] > 0.0;
+    }
+    *positives += above;
+    return most;
+}
+
+/* Each block's largest score into peaks for the blocks of size rows (from row 0) rows base..end-1
+   lie in, and how many of rows base..limit-1 are above 0.0: one pass over a tile's scores, where
+   a call of largest a block and positives_in after were 35 us of a 200k question's 85 us of
+   passes with no term (builds by turns; 0.3 us a block, mostly the calls). */
+PASS static Py_ssize_t tile_peaks(const double *restrict out, Py_ssize_t base, Py_ssize_t end, Py_ssize_t limit,
+                                  Py_ssize_t size, double *restrict peaks)
+{
+    Py_ssize_t positives = 0, r = base;
+    while (r < end) {
+        Py_ssize_t block = r / size, stop = (block + 1) * size < end ? (block + 1) * size : end;
+        peaks[block] = block_peak(out, r, stop, peaks[block], &positives);
+        r = stop;
+    }
+    for (; r < limit; r++)
+        positives += out[r] > 0.0;
+    return positives;
+}
+
 /* After a tile's parts: its boosted rows' scores times their boost (the formula's last
    operation), then each block's largest score into peaks (blocks of size rows from row 0, the
    complete ones only) and how many scores are above 0.0. */
@@ -369,11 +424,7 @@ static Py_ssize_t finish_tile(double *restrict out, Py_ssize_t base, Py_ssize_t 
     *next_boost = b;
     if (size > 0) {
         Py_ssize_t end = limit < blocks * size ? limit : blocks * size;
-        for (Py_ssize_t r = base; r < end;) {
-            Py_ssize_t block = r / size, stop = (block + 1) * size < end ? (block + 1) * size : end;
-            peaks[block] = largest(out, r, stop, peaks[block]);
-            r = stop;
-        }
+        return tile_peaks(out, base, end > base ? end : base, limit, size, peaks);
     }
     return positives_in(out, base, limit);
 }
