@@ -913,7 +913,7 @@ def table(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     print(f"quotebot speed table, {datetime.datetime.now().isoformat(timespec='seconds')}")
     print(f"machine: {machine()}")
-    trees = ([("before", args.base, checkout(args.base, workdir / "base"))] if args.base else [])
+    trees = ([("before", args.base, built(checkout(args.base, workdir / "base")))] if args.base else [])
     trees.append(("after", "this checkout", REPO))
     sets = query_sets()
     queries_file = workdir / "queries.json"
@@ -954,6 +954,20 @@ def table(args: argparse.Namespace) -> int:
         import same_results
         return same_results.main(["--base", same_as])
     return 0
+
+
+def built(tree: Path) -> Path:
+    """tree with its compiled module built in place (`setup.py build_ext --inplace`), as an install
+    builds it: a `git archive` has none, and without it the tree scores by numpy, so before and
+    after would compare numpy's loops with ours (the tables before 2026-12-04 did). A tree
+    without setup.py, or a machine without a C compiler, is measured as it is, with a note."""
+    if not (tree / "setup.py").exists():
+        return tree
+    process = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree,
+                             capture_output=True, text=True)
+    if process.returncode != 0 or not [p for p in (tree / "bot" / "retrieval").glob("_scatter*") if p.suffix != ".c"]:
+        print(f"note: the compiled module of {tree} was not built: it scores by numpy\n{process.stderr[-1000:]}")
+    return tree
 
 
 def measure(name: str, scale: int, seeds: Path | None, label: str, revision: str, tree: Path, workdir: Path,
