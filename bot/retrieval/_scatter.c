@@ -61,12 +61,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The passes over a tile (add_word, add_pairs, largest, positives): the same operation on each
-   row, on several rows at once where the processor can (AVX2, chosen when the module is loaded:
-   GCC's target_clones), each row's operations and their rounding unchanged (no contraction,
-   -ffp-contract=off; a vector add, product or comparison of doubles is the scalar one on each
-   lane). Kept out of line: inlined into score(), GCC vectorized none of them (their restrict
-   arrays no longer told apart), and they were half of a 200k question's scoring (perf). */
+/* The passes over a tile (add_word, add_pairs, tile_peaks, positives_in; and largest): the same
+   operation on each row, on several rows at once where the processor can (AVX2, chosen when the
+   module is loaded: GCC's target_clones), each row's operations and their rounding unchanged (no
+   contraction, -ffp-contract=off; a vector add, product or comparison of doubles is the scalar
+   one on each lane). Kept out of line: inlined into score(), GCC vectorized none of them (their
+   restrict arrays no longer told apart), and they were half of a 200k question's scoring (perf). */
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 #define PASS __attribute__((noinline, target_clones("avx2", "default")))
@@ -207,8 +207,7 @@ static void add_column(double *restrict out, const int32_t *restrict rows, const
                        Py_ssize_t *start, Py_ssize_t end, float weight, Py_ssize_t limit)
 {
     Py_ssize_t k = *start;
-    for (; k + CHUNK <= end && rows[k + CHUNK - 1] < limit; k += CHUNK)
-    {
+    for (; k + CHUNK <= end && rows[k + CHUNK - 1] < limit; k += CHUNK) {
         ahead(rows + k, values + k);
         for (int j = 0; j < CHUNK; j++)
             out[rows[k + j]] += (double)(values[k + j] * weight);
@@ -249,8 +248,7 @@ static void add_form(double *restrict sums, const int32_t *restrict rows,
                      Py_ssize_t base, Py_ssize_t limit, Py_ssize_t *first, Py_ssize_t *last)
 {
     Py_ssize_t k = *start;
-    for (; k + CHUNK <= end && rows[k + CHUNK - 1] < limit; k += CHUNK)
-    {
+    for (; k + CHUNK <= end && rows[k + CHUNK - 1] < limit; k += CHUNK) {
         ahead(rows + k, values + k);
         for (int j = 0; j < CHUNK; j++)
             add_form_at(sums, rows[k + j] - base, (double)(values[k + j] * weight));
@@ -269,8 +267,7 @@ static void add_pair(double *restrict sum, const int32_t *restrict rows, const f
                      Py_ssize_t *first, Py_ssize_t *last)
 {
     Py_ssize_t k = *start;
-    for (; k + CHUNK <= end && rows[k + CHUNK - 1] < limit; k += CHUNK)
-    {
+    for (; k + CHUNK <= end && rows[k + CHUNK - 1] < limit; k += CHUNK) {
         ahead(rows + k, values + k);
         for (int j = 0; j < CHUNK; j++)
             sum[rows[k + j] - base] += (double)(values[k + j] * weight);
@@ -436,8 +433,8 @@ static Py_ssize_t score(double *out, double *work, const int32_t *word_rows, con
                         const int64_t *boosted, const double *boosts, Py_ssize_t boost_count,
                         Py_ssize_t block_size, double *peaks, Py_ssize_t blocks)
 {
-    /* Zero between uses; a range shorter than a tile has sums of its length (tile_rows). */
-    /* A word of several forms' sums (2 a row), or the pairs' sum (1 a row), of a tile. */
+    /* A word of several forms' sums (2 a row), or the pairs' sum (1 a row), of a tile: zero
+       between uses; a range shorter than a tile has sums of its length (tile_rows). */
     double *sums = work, *total = work;
     int with_pairs = pair_count > 0 && bigram_weight > 0.0;
     Py_ssize_t positives = 0, next_boost = 0;
