@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from bot.config import Config
 from bot.corpus import Corpus, Passage
 from bot.discussion import PAGED, Discussion, Group, Intent, Kind, Page
-from bot.followup import FollowUps, Resolution, gives_time, has_pronoun
+from bot.followup import FollowUps, Resolution, gives_time
 from bot.history import HistoryStore, NewTurn, Turn
 from bot.messages import DISCUSSION_EXAMPLES, EXAMPLES, detect_lang, say
 from bot.normalize import in_script_of, simplified_chars

@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import engine_over
 
 from bot.config import load_config
 from bot.console import render_text
@@ -94,9 +95,8 @@ def bundled(bundled_parts):
 
 @pytest.fixture
 async def engine(tiny, tmp_path: Path):
-    config, corpus, retriever = tiny
-    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
-        yield Engine(config, corpus, retriever, history)
+    async with engine_over(tiny, tmp_path / "h.sqlite3") as engine:
+        yield engine
 
 
 def discussion(parts) -> Discussion:
@@ -382,9 +382,8 @@ async def test_digest_button_records_a_question_that_more_continues(engine: Engi
 
 @pytest.fixture
 async def bundled_engine(bundled, tmp_path: Path):
-    config, corpus, retriever = bundled
-    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
-        yield Engine(config, corpus, retriever, history)
+    async with engine_over(bundled, tmp_path / "h.sqlite3") as engine:
+        yield engine
 
 
 async def test_bundled_overview_uses_the_articles_own_leads(bundled_engine: Engine) -> None:

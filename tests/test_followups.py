@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import engine_over
 
 from bot.conversation import Engine, ReplyKind
 from bot.followup import asks, has_pronoun, points_back
-from bot.history import HistoryStore
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +19,8 @@ def parts(bundled_parts):
 
 @pytest.fixture
 async def engine(parts, tmp_path: Path):
-    config, corpus, retriever = parts
-    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
-        yield Engine(config, corpus, retriever, history)
+    async with engine_over(parts, tmp_path / "h.sqlite3") as engine:
+        yield engine
 
 
 def texts(reply) -> str:

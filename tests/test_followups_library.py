@@ -7,11 +7,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import engine_over
 
 from bot.config import load_config
 from bot.conversation import Engine, ReplyKind
 from bot.corpus import load_corpus
-from bot.history import HistoryStore
 from bot.retrieval import Retriever
 
 ARTICLES = {
@@ -61,9 +61,8 @@ def parts(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 async def engine(parts, tmp_path: Path):
-    config, corpus, retriever = parts
-    async with await HistoryStore.open(tmp_path / "h.sqlite3", 200) as history:
-        yield Engine(config, corpus, retriever, history)
+    async with engine_over(parts, tmp_path / "h.sqlite3") as engine:
+        yield engine
 
 
 async def test_a_pronoun_stands_for_the_name_an_article_is_titled_with(engine: Engine) -> None:
