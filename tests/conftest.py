@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.config import Config, load_config
-from bot.conversation import Engine
 from bot.corpus import load_corpus
-from bot.history import HistoryStore
 from bot.retrieval import Retriever
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,12 +54,4 @@ def bundled_parts(tmp_path_factory: pytest.TempPathFactory):
     config = load_config(env={"HOME": str(home)}).with_overrides(retrieval={"cache_dir": home / "cache"})
     corpus = load_corpus(config.corpus)
     return config, corpus, Retriever(corpus, config.retrieval)
-
-
-@contextlib.asynccontextmanager
-async def engine_over(parts, db: Path) -> AsyncIterator[Engine]:
-    """The conversation engine over (config, corpus, retriever), with a real SQLite history at db."""
-    config, corpus, retriever = parts
-    async with await HistoryStore.open(db, 200) as history:
-        yield Engine(config, corpus, retriever, history)
 

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import engine_over
+from engines import engine_over
 
 from bot.config import load_config
 from bot.console import render_text

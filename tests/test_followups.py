@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import engine_over
+from engines import engine_over
 
 from bot.conversation import Engine, ReplyKind
 from bot.followup import asks, has_pronoun, points_back

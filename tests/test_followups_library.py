@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import engine_over
+from engines import engine_over
 
 from bot.config import load_config
 from bot.conversation import Engine, ReplyKind
