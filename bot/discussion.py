@@ -34,6 +34,8 @@ PER_SIDE = 2
 # common word of the corpus (DeepSeek), so its passages on the topic can rank below the topic's
 # best passages that do not name it.
 SIDE_POOL = 30
+# English sides whose translations are kept (a comparison asks each of them for every passage it weighs).
+SIDE_TRANSLATIONS_KEPT = 64
 # Passages on a topic looked through for who is quoted there ("哪些人谈到了开源？"): the answers
 # to a question seldom go deeper.
 SPEAKERS_POOL = 30
@@ -119,6 +121,7 @@ class Discussion:
         self._squashed: list[str] = []            # each statement's text, normalized, for who-said
         self._by_passage: dict[str, list[Quote]] = {}
         self._speakers: list[tuple[str, Quote]] | None = None
+        self._side_translations: dict[str, frozenset[str]] = {}   # _translations, kept for a few sides
         self._representative = functools.lru_cache(maxsize=4096)(self._representative_of)
         self._digest_items = functools.lru_cache(maxsize=256)(self._items_of)
 
@@ -540,8 +543,17 @@ class Discussion:
         # A side asked in English ("open source vs closed source") is named by its translation
         # (开源), when the glossary or the dictionary gives one: a Chinese article never writes it
         # in English. A name the articles write in Latin letters (OpenAI) has none.
-        translated = {t.token for t in self._analyzer.query_terms(side) if t.kind == "translation"}
-        return side_norm.isascii() and bool(translated & present)
+        return side_norm.isascii() and bool(self._translations(side) & present)
+
+    def _translations(self, side: str) -> frozenset[str]:
+        """The Chinese words the glossary or the dictionary gives for an English side (asked once
+        a side: a comparison tries it on every passage of its pools)."""
+        if side not in self._side_translations:
+            if len(self._side_translations) >= SIDE_TRANSLATIONS_KEPT:
+                self._side_translations.clear()
+            self._side_translations[side] = frozenset(t.token for t in self._analyzer.query_terms(side)
+                                                      if t.kind == "translation")
+        return self._side_translations[side]
 
     def _surface(self, side: str, hits: list[Hit]) -> str:
         """The side's name as the articles write it (their capitals), else as the question did."""
