@@ -465,15 +465,27 @@ class FollowUps:
         # A pronoun stands for the earlier question's names: they join the question at full
         # weight (他 -> Eric Schmidt), the rest of the earlier question is context. Without a
         # pronoun ("那梁文锋怎么看？") the earlier question is context only.
+        names, searched = self._stand_ins(question, previous, answer)
+        if searched != question:
+            question, own = searched, self.own_words(searched)
+        query = f"{question} {' '.join(names)}" if names else question
+        return Resolution(query, previous, True, None, self.new_things(own), besides=_asks_else(question),
+                          subject=tuple(names))
+
+    def _stand_ins(self, question: str, previous: str, answer: str | None) -> tuple[list[str], str]:
+        """The names a follow-up's pronoun, demonstrative (这家公司, 那本书) or place word (那里)
+        stands for, and the question as it is then searched: a demonstrative naming what a name
+        names gives the name its place. ([], question) when it has no such word."""
         phrase = self._demonstrative_phrase(simplified_chars(question))
+        pronoun = has_pronoun(question)
+        if not (pronoun or phrase or _PLACE_PRONOUN.search(simplified_chars(question))):
+            return [], question
         # After a who-question, 他 and 这位 stand for the person its answer named; 那本书 for the
         # book asked about, not its author; 那里 for the place.
-        of_someone = has_pronoun(question) or (phrase is not None and phrase[1:2] in _PEOPLE_MEASURES)
-        stands_for = has_pronoun(question) or phrase is not None or _PLACE_PRONOUN.search(simplified_chars(question))
-        names = (((of_someone and self._answered_who(previous, answer))
-                  or self.names(previous, who=_ANIMATE.search(question) is not None))
-                 if stands_for else [])
-        if phrase and phrase[1:2] == _FIRM_MEASURE and not has_pronoun(question):
+        of_someone = pronoun or (phrase is not None and phrase[1:2] in _PEOPLE_MEASURES)
+        names = ((of_someone and self._answered_who(previous, answer))
+                 or self.names(previous, who=_ANIMATE.search(question) is not None))
+        if phrase and phrase[1:2] == _FIRM_MEASURE and not pronoun:
             # 这家公司 after "梁文锋怎么看 DeepSeek 为什么要开源" is DeepSeek, not him (jieba calls
             # people and places nr and ns; a company it may call either, so only a preference).
             names = [n for n in names if not self._person_or_place(n)] or names
@@ -482,10 +494,7 @@ class FollowUps:
             # passage on another company ("这家公司通过 AI 技术…") is no match. Not 这次攻击: the
             # attack is the topic, and stays.
             question = _without_phrase(question, phrase, self._analyzer)
-            own = self.own_words(question)
-        query = f"{question} {' '.join(names)}" if names else question
-        return Resolution(query, previous, True, None, self.new_things(own), besides=_asks_else(question),
-                          subject=tuple(names))
+        return names, question
 
     def as_follow_up(self, question: str, previous: str | None) -> Resolution | None:
         """A short question that found nothing alone, read as leaning on the earlier one (None
