@@ -869,7 +869,8 @@ class Engine:
 
     def _about_text(self, hit: Hit) -> str:
         """What a passage is about, to look for a name in: its text, its article's title, its
-        speaker (an interview's turn, a quotation's), and the paragraph before it (a quotation continues its lead-in: "李彦宏……表示：")."""
+        speaker (an interview's turn, a quotation's), and the paragraph before it (a quotation
+        continues its lead-in: "李彦宏……表示：")."""
         before = [p.text for p in self._corpus.neighbours(hit.passage.id) if p.position == hit.passage.position - 1]
         return " ".join((hit.passage.text, self._title_of(hit.passage), hit.speaker or "", hit.passage.speaker or "",
                          *before))

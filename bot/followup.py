@@ -226,8 +226,8 @@ class Resolution:
     # Words put in place of the earlier question's (腾讯 for 华为): when nothing else answers, a
     # passage the earlier question showed that holds one answers this one too.
     keeps: tuple[str, ...] = ()
-    # The names a pronoun or a demonstrative stands for (它 -> 月季): of the passages found, those
-    # about them (naming one, or in an article titled with one) come first, the others are left.
+    # The names a pronoun or a demonstrative stands for (它 -> 月季): of the passages found, only
+    # those about them (naming one, or in an article titled with one) are shown, when any is.
     subject: tuple[str, ...] = ()
 
 
