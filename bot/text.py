@@ -210,7 +210,8 @@ class Analyzer:
 
     def normalize_question(self, text: str) -> str:
         """normalize for a question: an English question's "US" or "U.S." is the country, which
-        lower case would make the pronoun "us" (a stop word), so it is read as "USA" first. A
+        lower case would make the pronoun "us" (a stop word), so it is read as "USA" first. How
+        it is put to the bot (请问, 帮我查一下, 谢谢: without_request) is no word of it, and a
         reference to the library itself (文章里, 文中, 本文, 这篇文章, 文章提到) is taken out: it
         says where to look, which is everywhere, and passages that say 文章 of something else
         ("Eric Schmidt 联合撰写了一篇文章") are no answer to "文章里怎么说开源的好处？"."""
